@@ -1,0 +1,10 @@
+"""Every channel adapter, registered explicitly (no directory scanning)."""
+
+from __future__ import annotations
+
+from adapters.api_channel.adapter import ApiChannelAdapter
+from adapters.base import Adapter
+
+ADAPTERS: dict[str, type[Adapter]] = {
+    ApiChannelAdapter.kind: ApiChannelAdapter,
+}

@@ -1,0 +1,197 @@
+"""Admin actions: agents, teams, inboxes (with encrypted, write-only secrets), membership,
+business hours, response-time targets, canned responses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from adapters.base import ConfigInvalid
+from adapters.registry import ADAPTERS
+from server import serialize
+from server.actions._tx import transaction
+from server.context import AppContext
+from server.crypto import hash_password, new_token
+from server.domain.calendar import BusinessHours
+from server.events.types import EventType
+from server.exceptions import Conflict, InvalidInput, NotFound
+from server.storage import schema as t
+from server.storage.schema import utcnow
+
+
+async def create_user(ctx: AppContext, *, email: str, name: str, role: str,
+                      password: str | None, is_bot: bool = False) -> dict[str, Any]:
+    try:
+        async with ctx.db.write() as conn:
+            row = (await conn.execute(t.users.insert().values(
+                email=email.strip().lower(), name=name, role=role, is_bot=is_bot,
+                password_hash=hash_password(password) if password else None, is_active=True,
+                created_at=utcnow()).returning(t.users))).one()
+    except IntegrityError:
+        raise Conflict(f"email: an account with {email!r} already exists") from None
+    return serialize.user(row)
+
+
+async def update_user(ctx: AppContext, user_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+    values = dict(fields)
+    if "password" in values:
+        values["password_hash"] = hash_password(values.pop("password"))
+    async with ctx.db.write() as conn:
+        if values:
+            await conn.execute(sa.update(t.users).where(t.users.c.id == user_id).values(**values))
+        if values.get("is_active") is False:  # deactivation ends every session at once
+            await conn.execute(sa.update(t.auth_tokens).where(
+                t.auth_tokens.c.user_id == user_id, t.auth_tokens.c.revoked_at.is_(None)
+            ).values(revoked_at=utcnow()))
+        row = (await conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).first()
+    if row is None:
+        raise NotFound(f"agent {user_id} not found")
+    return serialize.user(row)
+
+
+async def create_team(ctx: AppContext, name: str, member_ids: list[int]) -> dict[str, Any]:
+    try:
+        async with ctx.db.write() as conn:
+            team_id = (await conn.execute(t.teams.insert().values(
+                name=name, created_at=utcnow()).returning(t.teams.c.id))).scalar_one()
+            await _set_team_members(conn, team_id, member_ids)
+    except IntegrityError:
+        raise Conflict(f"name: a team called {name!r} exists, or an agent id is unknown") from None
+    return {"id": team_id, "name": name, "member_ids": sorted(member_ids)}
+
+
+async def _set_team_members(conn: Any, team_id: int, member_ids: list[int]) -> None:
+    await conn.execute(sa.delete(t.team_members).where(t.team_members.c.team_id == team_id))
+    if member_ids:
+        await conn.execute(t.team_members.insert(),
+                           [{"team_id": team_id, "user_id": u} for u in set(member_ids)])
+
+
+def _adapter(kind: str) -> Any:
+    if kind not in ADAPTERS:
+        raise InvalidInput(f"kind: expected one of {', '.join(sorted(ADAPTERS))}, got {kind!r}")
+    return ADAPTERS[kind]
+
+
+def split_config(kind: str, config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate with the adapter, then separate secrets (encrypted) from plain settings."""
+    adapter = _adapter(kind)
+    validate = getattr(adapter, "validate_config", None)
+    try:
+        clean = validate(config) if validate else dict(config)
+    except ConfigInvalid as exc:
+        raise InvalidInput(f"config.{exc.reason}") from None
+    secret_names = adapter.capabilities.secret_fields
+    plain = {k: v for k, v in clean.items() if k not in secret_names}
+    secrets = {k: v for k, v in clean.items() if k in secret_names and v not in (None, "")}
+    return plain, secrets
+
+
+def _check_hours(hours: Mapping[str, Any] | None) -> None:
+    if hours is None:
+        return
+    try:
+        BusinessHours.from_json(dict(hours))
+    except ValueError as exc:
+        raise InvalidInput(f"business_hours: {exc}") from None
+
+
+async def create_inbox(ctx: AppContext, *, name: str, kind: str, config: Mapping[str, Any],
+                       business_hours: Mapping[str, Any] | None = None,
+                       frt_targets: Mapping[str, Any] | None = None,
+                       member_ids: list[int] | None = None) -> dict[str, Any]:
+    plain, secrets = split_config(kind, config)
+    _check_hours(business_hours)
+    async with transaction(ctx) as tx:
+        row = (await tx.conn.execute(t.inboxes.insert().values(
+            name=name, kind=kind, public_key=new_token(16), config=plain,
+            secrets=ctx.secrets.encrypt_json(secrets) if secrets else None,
+            business_hours=business_hours, frt_targets=frt_targets, is_active=True,
+            created_at=utcnow()).returning(t.inboxes))).one()
+        if member_ids:
+            await tx.conn.execute(t.inbox_members.insert(),
+                                  [{"inbox_id": row.id, "user_id": u} for u in set(member_ids)])
+        data = inbox_view(ctx, row)
+        await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data)}, inbox_id=row.id)
+    if ctx.channels is not None:
+        await ctx.channels.reload(row.id)
+    return data
+
+
+async def update_inbox(ctx: AppContext, inbox_id: int, fields: Mapping[str, Any]
+                       ) -> dict[str, Any]:
+    async with transaction(ctx) as tx:
+        row = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))
+               ).first()
+        if row is None:
+            raise NotFound(f"inbox {inbox_id} not found")
+        values = _inbox_values(ctx, row, fields)
+        if values:
+            await tx.conn.execute(sa.update(t.inboxes).where(t.inboxes.c.id == inbox_id)
+                                  .values(**values))
+        row = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).one()
+        data = inbox_view(ctx, row)
+        await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data)}, inbox_id=inbox_id)
+    if ctx.channels is not None:
+        await ctx.channels.reload(inbox_id)
+    return data
+
+
+def _inbox_values(ctx: AppContext, row: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
+    values = {k: fields[k] for k in ("name", "is_active", "frt_targets") if k in fields}
+    if "business_hours" in fields:
+        _check_hours(fields["business_hours"])
+        values["business_hours"] = fields["business_hours"]
+    if "config" in fields:
+        stored = ctx.secrets.decrypt_json(row.secrets)
+        merged = {**(row.config or {}), **stored, **fields["config"]}
+        plain, secrets = split_config(row.kind, merged)
+        values["config"] = plain
+        values["secrets"] = ctx.secrets.encrypt_json(secrets) if secrets else None
+    return values
+
+
+def inbox_view(ctx: AppContext, row: Any) -> dict[str, Any]:
+    adapter = ADAPTERS.get(row.kind)
+    names = adapter.capabilities.secret_fields if adapter else ()
+    stored = set(ctx.secrets.decrypt_json(row.secrets))
+    return serialize.inbox(row, names, stored)
+
+
+def _public_inbox(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in ("id", "name", "kind", "is_active")}
+
+
+async def set_inbox_members(ctx: AppContext, inbox_id: int, user_ids: list[int]) -> list[int]:
+    async with transaction(ctx) as tx:
+        exists = (await tx.conn.execute(sa.select(t.inboxes.c.id).where(
+            t.inboxes.c.id == inbox_id))).first()
+        if exists is None:
+            raise NotFound(f"inbox {inbox_id} not found")
+        known = {r.id for r in (await tx.conn.execute(sa.select(t.users.c.id).where(
+            t.users.c.id.in_(user_ids)))).all()}
+        if unknown := set(user_ids) - known:
+            raise InvalidInput(f"user_ids: unknown agent(s) {sorted(unknown)}")
+        await tx.conn.execute(sa.delete(t.inbox_members).where(
+            t.inbox_members.c.inbox_id == inbox_id))
+        if user_ids:
+            await tx.conn.execute(t.inbox_members.insert(),
+                                  [{"inbox_id": inbox_id, "user_id": u} for u in set(user_ids)])
+        await tx.emit(EventType.INBOX_UPDATED, {"inbox": {"id": inbox_id},
+                                                "member_ids": sorted(set(user_ids))},
+                      inbox_id=inbox_id)
+    return sorted(set(user_ids))
+
+
+async def create_canned(ctx: AppContext, short_code: str, content: str) -> dict[str, Any]:
+    try:
+        async with ctx.db.write() as conn:
+            row = (await conn.execute(t.canned_responses.insert().values(
+                short_code=short_code, content=content, created_at=utcnow()
+            ).returning(t.canned_responses))).one()
+    except IntegrityError:
+        raise Conflict(f"short_code: {short_code!r} is already used") from None
+    return {"id": row.id, "short_code": row.short_code, "content": row.content}

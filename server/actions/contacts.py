@@ -1,0 +1,90 @@
+"""Contacts: edit, and merge two contacts into one (identities and conversations move)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server import serialize
+from server.actions._conv import update_conversation
+from server.actions._tx import transaction
+from server.actions.access import visible_inbox_ids
+from server.actors import Actor
+from server.context import AppContext
+from server.events.types import EventType
+from server.exceptions import InvalidInput, NotFound
+from server.storage import schema as t
+from server.storage.schema import utcnow
+
+
+async def contact_for(conn: AsyncConnection, actor: Actor, contact_id: int) -> Any:
+    """A contact the actor may see: one with a conversation in one of its inboxes."""
+    row = (await conn.execute(sa.select(t.contacts).where(t.contacts.c.id == contact_id))).first()
+    if row is None:
+        raise NotFound(f"contact {contact_id} not found")
+    visible = await visible_inbox_ids(conn, actor)
+    if visible is None:
+        return row
+    c = t.conversations.c
+    seen = (await conn.execute(sa.select(c.id).where(
+        c.contact_id == contact_id, c.inbox_id.in_(visible)).limit(1))).first()
+    if seen is None:
+        raise NotFound(f"contact {contact_id} not found")
+    return row
+
+
+async def contact_detail(conn: AsyncConnection, actor: Actor, contact_id: int) -> dict[str, Any]:
+    row = await contact_for(conn, actor, contact_id)
+    idents = (await conn.execute(sa.select(t.contact_identities).where(
+        t.contact_identities.c.contact_id == contact_id))).all()
+    return serialize.contact(row, list(idents))
+
+
+async def update_contact(ctx: AppContext, actor: Actor, contact_id: int,
+                         fields: Mapping[str, Any]) -> dict[str, Any]:
+    async with transaction(ctx) as tx:
+        await contact_for(tx.conn, actor, contact_id)
+        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == contact_id)
+                              .values(**fields, updated_at=utcnow()))
+        row = (await tx.conn.execute(sa.select(t.contacts).where(t.contacts.c.id == contact_id))
+               ).one()
+        data = serialize.contact(row)
+        for inbox_id in await _inboxes_of(tx.conn, contact_id):
+            await tx.emit(EventType.CONTACT_UPDATED, {"contact": data}, inbox_id=inbox_id)
+    return data
+
+
+async def _inboxes_of(conn: AsyncConnection, contact_id: int) -> list[int]:
+    c = t.conversations.c
+    rows = await conn.execute(sa.select(c.inbox_id).where(c.contact_id == contact_id).distinct())
+    return [int(r[0]) for r in rows]
+
+
+async def merge(ctx: AppContext, actor: Actor, target_id: int, source_id: int) -> dict[str, Any]:
+    """Merge ``source`` into ``target``: one customer, every channel, one history."""
+    if target_id == source_id:
+        raise InvalidInput("source_id: cannot merge a contact into itself")
+    async with transaction(ctx) as tx:
+        target = await contact_for(tx.conn, actor, target_id)
+        source = await contact_for(tx.conn, actor, source_id)
+        await tx.conn.execute(sa.update(t.contact_identities).where(
+            t.contact_identities.c.contact_id == source_id).values(contact_id=target_id))
+        moved = (await tx.conn.execute(sa.select(t.conversations).where(
+            t.conversations.c.contact_id == source_id))).all()
+        for conv in moved:
+            await update_conversation(tx, conv, {"contact_id": target_id})
+        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == target_id).values(
+            name=target.name or source.name, email=target.email or source.email,
+            phone=target.phone or source.phone, avatar_url=target.avatar_url or source.avatar_url,
+            attributes={**(source.attributes or {}), **(target.attributes or {})},
+            updated_at=utcnow()))
+        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == source_id)
+                              .values(merged_into_id=target_id, updated_at=utcnow()))
+        for inbox_id in await _inboxes_of(tx.conn, target_id):
+            await tx.emit(EventType.CONTACT_MERGED, {"target_id": target_id,
+                                                     "source_id": source_id}, inbox_id=inbox_id)
+    async with ctx.db.read() as conn:
+        return await contact_detail(conn, actor, target_id)

@@ -1,0 +1,158 @@
+"""Outbound delivery state: claiming outbox rows, recording results and provider receipts.
+
+Statuses only move forward in meaning (pending < sent < delivered < read); a late "sent"
+after "read" changes nothing. "failed" applies unless the message was already read or
+delivered (a provider cannot un-deliver).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.base import StatusUpdate
+from server import serialize
+from server.actions._conv import reload, update_conversation
+from server.actions._tx import Tx, transaction
+from server.context import AppContext
+from server.events.types import EventType
+from server.storage import schema as t
+from server.storage.schema import utcnow
+
+RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
+CLAIM_SECONDS = 120  # a claimed delivery that is not finished by then is retried elsewhere
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry ``attempt`` (1-based): 2, 4, 8 … capped at 15 min, ±20% jitter."""
+    base: float = min(2.0 ** attempt, 900.0)
+    return base * random.uniform(0.8, 1.2)
+
+
+async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
+    """Atomically claim due outbox rows for this node (SKIP LOCKED on PostgreSQL)."""
+    now = utcnow()
+    o = t.outbox.c
+    due = sa.select(o.id).where(
+        o.state == "queued", o.next_attempt_at <= now,
+        sa.or_(o.claimed_until.is_(None), o.claimed_until < now),
+    ).order_by(o.next_attempt_at).limit(limit)
+    async with ctx.db.write() as conn:
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = [r.id for r in (await conn.execute(due)).all()]
+        if not ids:
+            return []
+        await conn.execute(sa.update(t.outbox).where(o.id.in_(ids)).values(
+            claimed_by=ctx.node_id, claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+            attempts=o.attempts + 1, updated_at=now))
+        return list((await conn.execute(sa.select(t.outbox).where(o.id.in_(ids)))).all())
+
+
+async def next_due(ctx: AppContext) -> datetime | None:
+    o = t.outbox.c
+    async with ctx.db.read() as conn:
+        return (await conn.execute(sa.select(sa.func.min(o.next_attempt_at)).where(
+            o.state == "queued"))).scalar()  # type: ignore[no-any-return]
+
+
+async def mark_sent(ctx: AppContext, outbox_id: int, provider_id: str, status: str = "sent"
+                    ) -> None:
+    async with transaction(ctx) as tx:
+        row = await _outbox_row(tx, outbox_id)
+        if row is None:
+            return
+        await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.id == outbox_id).values(
+            state="done", last_error=None, claimed_until=None, updated_at=utcnow()))
+        await _set_message(tx, row.message_id, status=status, provider_id=provider_id, error=None)
+
+
+async def mark_retry(ctx: AppContext, outbox_id: int, reason: str, max_attempts: int,
+                     retry_after: float | None = None) -> None:
+    async with transaction(ctx) as tx:
+        row = await _outbox_row(tx, outbox_id)
+        if row is None:
+            return
+        if row.attempts >= max_attempts:
+            await _fail(tx, row, f"gave up after {row.attempts} attempts: {reason}")
+            return
+        delay = retry_after if retry_after is not None else backoff(row.attempts)
+        await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.id == outbox_id).values(
+            next_attempt_at=utcnow() + timedelta(seconds=delay), claimed_until=None,
+            last_error=reason, updated_at=utcnow()))
+        await _set_message(tx, row.message_id, status="pending",
+                           error=f"retrying (attempt {row.attempts}): {reason}")
+
+
+async def mark_failed(ctx: AppContext, outbox_id: int, reason: str) -> None:
+    async with transaction(ctx) as tx:
+        row = await _outbox_row(tx, outbox_id)
+        if row is not None:
+            await _fail(tx, row, reason)
+
+
+async def retry_failed(ctx: AppContext, message_id: int) -> None:
+    """An agent's "retry" on a failed message: back into the outbox, same provider id."""
+    async with transaction(ctx) as tx:
+        now = utcnow()
+        await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.message_id == message_id)
+                              .values(state="queued", attempts=0, next_attempt_at=now,
+                                      claimed_until=None, updated_at=now))
+        await _set_message(tx, message_id, status="pending", error=None, force=True)
+        tx.after_commit.append(ctx.outbox_wakeup.set)
+
+
+async def _fail(tx: Tx, row: Any, reason: str) -> None:
+    await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.id == row.id).values(
+        state="failed", last_error=reason, claimed_until=None, updated_at=utcnow()))
+    await _set_message(tx, row.message_id, status="failed", error=reason)
+
+
+async def _outbox_row(tx: Tx, outbox_id: int) -> Any:
+    return (await tx.conn.execute(sa.select(t.outbox).where(t.outbox.c.id == outbox_id))).first()
+
+
+async def _set_message(tx: Tx, message_id: int, *, status: str, error: str | None,
+                       provider_id: str | None = None, force: bool = False) -> None:
+    msg = (await tx.conn.execute(sa.select(t.messages).where(t.messages.c.id == message_id))
+           ).one()
+    if not force and not _moves_forward(msg.status, status):
+        return
+    values: dict[str, Any] = {"status": status, "error": error,
+                              "version": t.messages.c.version + 1}
+    if provider_id is not None:
+        values["provider_id"] = provider_id
+    await tx.conn.execute(sa.update(t.messages).where(t.messages.c.id == message_id)
+                          .values(**values))
+    row = (await tx.conn.execute(sa.select(t.messages).where(t.messages.c.id == message_id))).one()
+    await tx.emit(EventType.MESSAGE_UPDATED, {"message": serialize.message(row)},
+                  inbox_id=row.inbox_id, conversation_id=row.conversation_id)
+    if (status == "failed") != (msg.status == "failed"):  # a failed send is not a response
+        conv = await reload(tx, row.conversation_id)
+        await update_conversation(tx, conv, {}, recompute_clock=True)
+
+
+def _moves_forward(current: str, new: str) -> bool:
+    if new == "failed":
+        return current in ("pending", "sent")
+    if current == "failed":
+        return new != "pending"
+    return RANK.get(new, -1) > RANK.get(current, -1) or (new == current == "pending")
+
+
+async def apply_status(ctx: AppContext, inbox_id: int, update: StatusUpdate) -> bool:
+    """A provider receipt (delivered/read/failed); False if no message has that id."""
+    m = t.messages.c
+    async with transaction(ctx) as tx:
+        row = (await tx.conn.execute(sa.select(m.id).where(
+            m.inbox_id == inbox_id, m.provider_id == update.provider_id))).first()
+        if row is None:
+            return False
+        await _set_message(tx, row.id, status=update.status, error=update.error)
+    return True
+
+
+__all__ = ["apply_status", "claim", "mark_failed", "mark_retry", "mark_sent"]

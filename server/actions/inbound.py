@@ -1,0 +1,217 @@
+"""Inbound messages from any channel: dedupe, contact, threading, conversation, clock.
+
+Dedupe is the unique key (inbox_id, external_id). Concurrent deliveries of the same
+message race on that constraint; the loser's whole transaction rolls back (so it leaves
+no stray contact or conversation) and it answers with the winner's message.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from adapters.base import InboundMessage, IngestResult
+from server import serialize
+from server.actions._conv import update_conversation, with_fields
+from server.actions._tx import Tx, transaction
+from server.actions.attachments import store_attachments
+from server.context import AppContext
+from server.crypto import new_token
+from server.domain.status import Command, Status, transition
+from server.events.types import EventType
+from server.sanitize import sanitize_html
+from server.storage import schema as t
+from server.storage.schema import utcnow
+
+log = logging.getLogger(__name__)
+_ATTEMPTS = 4  # identity/dedupe races resolve in one retry; 4 leaves margin under load
+
+
+async def ingest(ctx: AppContext, inbox_id: int, msg: InboundMessage) -> IngestResult:
+    """Commit an inbound message (or find its earlier delivery). Safe to call concurrently."""
+    for _ in range(_ATTEMPTS):
+        existing = await _find_existing(ctx, inbox_id, msg)
+        if existing is not None:
+            return existing
+        try:
+            async with transaction(ctx) as tx:
+                result = await _ingest_in(tx, ctx, inbox_id, msg)
+        except IntegrityError:
+            log.info("ingest race on inbox %s external id %s; retrying", inbox_id, msg.external_id)
+            continue
+        _after_ingest(ctx)
+        return result
+    raise RuntimeError(f"could not ingest {msg.external_id!r} after {_ATTEMPTS} attempts")
+
+
+def _after_ingest(ctx: AppContext) -> None:
+    hook = ctx.extras.get("on_ingest")
+    if hook is not None:
+        hook()
+
+
+async def _find_existing(ctx: AppContext, inbox_id: int, msg: InboundMessage
+                         ) -> IngestResult | None:
+    m = t.messages.c
+    keys = [m.external_id == msg.external_id]
+    if msg.is_echo:
+        keys.append(m.provider_id == msg.external_id)  # our own send, seen coming back
+    async with ctx.db.read() as conn:
+        row = (await conn.execute(
+            sa.select(m.id, m.conversation_id).where(m.inbox_id == inbox_id, sa.or_(*keys))
+            .limit(1)
+        )).first()
+    return IngestResult(row.id, row.conversation_id, created=False) if row else None
+
+
+async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage) -> IngestResult:
+    inbox = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).one()
+    now = utcnow()
+    contact_id = await _contact_for(tx, inbox, msg)
+    conversation, created = await _conversation_for(tx, inbox, contact_id, msg, now)
+    row = await _insert_message(tx, ctx, inbox, conversation, contact_id, msg, now)
+    await tx.emit(EventType.MESSAGE_CREATED, {"message": serialize.message(row)},
+                  inbox_id=inbox_id, conversation_id=conversation.id)
+    await update_conversation(tx, conversation, _conversation_fields(conversation, msg, row, inbox),
+                              recompute_clock=True, now=now, created=created)
+    return IngestResult(row.id, conversation.id, created=True)
+
+
+async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
+    ci = t.contact_identities.c
+    info = msg.contact
+    found = (await tx.conn.execute(
+        sa.select(ci.contact_id).where(ci.channel == inbox.kind, ci.scope == info.scope,
+                                       ci.external_id == info.external_id)
+    )).first()
+    if found is not None:
+        return await _follow_merges(tx, int(found.contact_id))
+    now = utcnow()
+    contact_id = (await tx.conn.execute(
+        t.contacts.insert().values(
+            name=info.name, email=info.email, phone=info.phone, avatar_url=info.avatar_url,
+            attributes={}, created_at=now, updated_at=now,
+        ).returning(t.contacts.c.id)
+    )).scalar_one()
+    await tx.conn.execute(t.contact_identities.insert().values(
+        contact_id=contact_id, channel=inbox.kind, scope=info.scope,
+        external_id=info.external_id, verified=info.verified, created_at=now,
+    ))
+    return int(contact_id)
+
+
+async def _follow_merges(tx: Tx, contact_id: int) -> int:
+    for _ in range(20):  # merges chain at most a few links; 20 guards against a cycle
+        row = (await tx.conn.execute(
+            sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == contact_id)
+        )).one()
+        if row.merged_into_id is None:
+            return contact_id
+        contact_id = int(row.merged_into_id)
+    return contact_id
+
+
+async def _conversation_for(tx: Tx, inbox: Any, contact_id: int, msg: InboundMessage,
+                            now: Any) -> tuple[Any, bool]:
+    conv = await _threaded(tx, inbox, msg)
+    if conv is None and inbox.kind != "email":
+        conv = await _latest_for_contact(tx, inbox.id, contact_id)
+    if conv is not None:
+        return conv, False
+    row = (await tx.conn.execute(
+        t.conversations.insert().values(
+            inbox_id=inbox.id, contact_id=contact_id, status=Status.OPEN.value, priority="none",
+            labels=[], subject=msg.subject, token=new_token(18), channel_data={},
+            version=0, created_at=now, updated_at=now,
+        ).returning(t.conversations)
+    )).one()
+    return row, True
+
+
+async def _threaded(tx: Tx, inbox: Any, msg: InboundMessage) -> Any:
+    c, m = t.conversations.c, t.messages.c
+    if msg.conversation_token:
+        row = (await tx.conn.execute(sa.select(t.conversations).where(
+            c.token == msg.conversation_token, c.inbox_id == inbox.id))).first()
+        if row is not None:
+            return row
+    refs = [r for r in msg.thread_refs if r][-50:]  # the newest 50 references are plenty
+    if not refs:
+        return None
+    hit = (await tx.conn.execute(
+        sa.select(m.conversation_id).where(
+            m.inbox_id == inbox.id, sa.or_(m.external_id.in_(refs), m.provider_id.in_(refs))
+        ).order_by(m.id.desc()).limit(1)
+    )).first()
+    if hit is None:
+        return None
+    return (await tx.conn.execute(
+        sa.select(t.conversations).where(c.id == hit.conversation_id))).one()
+
+
+async def _latest_for_contact(tx: Tx, inbox_id: int, contact_id: int) -> Any:
+    c = t.conversations.c
+    return (await tx.conn.execute(
+        sa.select(t.conversations).where(c.inbox_id == inbox_id, c.contact_id == contact_id)
+        .order_by(c.id.desc()).limit(1)
+    )).first()
+
+
+async def _insert_message(tx: Tx, ctx: AppContext, inbox: Any, conversation: Any,
+                          contact_id: int, msg: InboundMessage, now: Any) -> Any:
+    echo = msg.is_echo
+    row = (await tx.conn.execute(
+        t.messages.insert().values(
+            conversation_id=conversation.id, inbox_id=inbox.id,
+            direction="out" if echo else "in", kind="message",
+            sender_type="agent" if echo else "contact", sender_id=None if echo else contact_id,
+            is_auto=msg.is_auto, text=msg.text,
+            html=sanitize_html(msg.html) if msg.html else None, attachments=[],
+            external_id=msg.external_id, status="sent" if echo else "received",
+            content_attributes=dict(msg.content_attributes), sent_at=msg.sent_at or now,
+            created_at=now,
+        ).returning(t.messages)
+    )).one()
+    if msg.attachments:
+        refs = await store_attachments(tx, inbox.id, row.id, msg.attachments,
+                                       ctx.settings.max_attachment_bytes)
+        await tx.conn.execute(sa.update(t.messages).where(t.messages.c.id == row.id)
+                              .values(attachments=refs))
+        row = with_fields(row, {"attachments": refs})
+    return row
+
+
+def _conversation_fields(conversation: Any, msg: InboundMessage, row: Any, inbox: Any
+                         ) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    sent_at = row.sent_at
+    if conversation.last_message_at is None or sent_at >= conversation.last_message_at:
+        fields["last_message_at"] = sent_at
+    if msg.channel_data:
+        fields["channel_data"] = {**(conversation.channel_data or {}), **msg.channel_data}
+    if msg.subject and not conversation.subject:
+        fields["subject"] = msg.subject
+    if msg.is_auto or msg.is_echo:
+        return fields
+    fields["last_customer_message_at"] = sent_at
+    new_status = transition(Status(conversation.status), Command.CUSTOMER_MESSAGE)
+    if new_status.value != conversation.status:
+        fields.update(status=new_status.value, snoozed_until=None, resolved_at=None)
+    window = _reply_window_hours(inbox)
+    if window is not None:
+        fields["reply_window_closes_at"] = sent_at + timedelta(hours=window)
+    return fields
+
+
+def _reply_window_hours(inbox: Any) -> float | None:
+    from adapters.registry import ADAPTERS
+
+    adapter = ADAPTERS.get(inbox.kind)
+    return adapter.capabilities.reply_window_hours if adapter is not None else None
+
+
+__all__ = ["ingest"]

@@ -1,0 +1,166 @@
+"""Agent endpoints for conversations and messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+from starlette.requests import Request
+
+from server import queries
+from server.actions import conversations as conv_actions
+from server.actions import delivery
+from server.actions.access import conversation_for
+from server.actions.replies import ReplyRequest, reply
+from server.api.auth import actor_from
+from server.api.routing import Api, Body, path_int, query_int
+from server.domain.status import Command
+from server.exceptions import InvalidInput, NotFound
+
+api = Api()
+TAG = "conversations"
+
+
+class MessageBody(Body):
+    text: str = Field(default="", max_length=65_536)
+    private: bool = False
+    client_id: str | None = Field(default=None, min_length=8, max_length=100)
+    last_seen_message_id: int | None = None
+    force: bool = False
+    attachment_ids: list[int] = Field(default_factory=list, max_length=20)
+    template: dict[str, Any] | None = None
+
+
+class StatusBody(Body):
+    status: Literal["open", "pending", "snoozed", "resolved"]
+    snoozed_until: datetime | None = None
+
+
+class AssignBody(Body):
+    assignee_id: int | None = None
+    team_id: int | None = None
+
+
+class LabelsBody(Body):
+    add: list[str] = Field(default_factory=list, max_length=50)
+    remove: list[str] = Field(default_factory=list, max_length=50)
+
+
+class PriorityBody(Body):
+    priority: Literal["none", "low", "medium", "high", "urgent"]
+
+
+@api.route("GET", "/api/conversations", summary="List conversations (filters: status, inbox_id, "
+           "assignee=me|unassigned|any|<id>, team_id, label, contact_id, q, sort=recent|waiting; "
+           "cursor pagination)", tag=TAG)
+async def list_conversations(request: Request) -> Any:
+    actor = await actor_from(request)
+    limit = query_int(request, "limit", 25)
+    async with request.app.state.ctx.db.read() as conn:
+        return await queries.list_conversations(conn, actor, dict(request.query_params), limit)
+
+
+@api.route("GET", "/api/conversations/{id}", summary="A conversation with its FRT cycles", tag=TAG)
+async def get_conversation(request: Request) -> Any:
+    actor = await actor_from(request)
+    async with request.app.state.ctx.db.read() as conn:
+        return await queries.conversation_detail(conn, actor, path_int(request, "id"))
+
+
+@api.route("GET", "/api/conversations/{id}/messages",
+           summary="Messages, newest page first (before=<message id>, limit)", tag=TAG)
+async def list_messages(request: Request) -> Any:
+    actor = await actor_from(request)
+    before = request.query_params.get("before")
+    if before is not None and not before.isdigit():
+        raise InvalidInput(f"before: expected a message id, got {before!r}")
+    limit = query_int(request, "limit", 50, hi=200)
+    async with request.app.state.ctx.db.read() as conn:
+        return await queries.list_messages(conn, actor, path_int(request, "id"),
+                                           int(before) if before else None, limit)
+
+
+@api.route("POST", "/api/conversations/{id}/messages", body=MessageBody, status=201,
+           summary="Reply publicly or add a private note (client_id makes it idempotent; "
+           "last_seen_message_id enables the stale-reply guard)", tag=TAG)
+async def post_message(request: Request, body: MessageBody) -> Any:
+    from starlette.responses import JSONResponse
+
+    actor = await actor_from(request)
+    attrs = {"template": body.template} if body.template else None
+    req = ReplyRequest(path_int(request, "id"), body.text, body.private, body.client_id,
+                       body.last_seen_message_id, body.force, attrs, tuple(body.attachment_ids))
+    message, created = await reply(request.app.state.ctx, actor, req)
+    return JSONResponse({"message": message, "created": created},
+                        status_code=201 if created else 200)
+
+
+@api.route("POST", "/api/conversations/{id}/messages/{message_id}/retry",
+           summary="Retry a failed delivery", tag=TAG)
+async def retry_message(request: Request) -> Any:
+    actor = await actor_from(request)
+    ctx = request.app.state.ctx
+    conversation_id, message_id = path_int(request, "id"), path_int(request, "message_id")
+    async with ctx.db.read() as conn:
+        await conversation_for(conn, actor, conversation_id)
+        from server.storage import schema as t
+        import sqlalchemy as sa
+
+        row = (await conn.execute(sa.select(t.messages.c.status).where(
+            t.messages.c.id == message_id, t.messages.c.conversation_id == conversation_id))
+        ).first()
+    if row is None:
+        raise NotFound(f"message {message_id} not found")
+    if row.status != "failed":
+        from server.exceptions import IllegalState
+
+        raise IllegalState(f"cannot retry: expected status failed, got {row.status}")
+    await delivery.retry_failed(ctx, message_id)
+    return {"ok": True}
+
+
+_COMMANDS = {"open": Command.OPEN, "pending": Command.PEND, "snoozed": Command.SNOOZE,
+             "resolved": Command.RESOLVE}
+
+
+@api.route("POST", "/api/conversations/{id}/status", body=StatusBody, tag=TAG,
+           summary="Resolve, reopen, snooze (with snoozed_until) or set pending")
+async def set_status(request: Request, body: StatusBody) -> Any:
+    actor = await actor_from(request)
+    ctx = request.app.state.ctx
+    conversation_id = path_int(request, "id")
+    command = _COMMANDS[body.status]
+    if body.status == "open":
+        async with ctx.db.read() as conn:
+            current = await conversation_for(conn, actor, conversation_id)
+        command = Command.REOPEN if current.status == "resolved" else Command.OPEN
+    return {"conversation": await conv_actions.change_status(
+        ctx, actor, conversation_id, command, snoozed_until=body.snoozed_until)}
+
+
+@api.route("POST", "/api/conversations/{id}/assignment", body=AssignBody, tag=TAG,
+           summary="Assign to an agent and/or a team (null unassigns; omit to keep)")
+async def set_assignment(request: Request, body: AssignBody) -> Any:
+    actor = await actor_from(request)
+    given = body.model_fields_set
+    return {"conversation": await conv_actions.assign(
+        request.app.state.ctx, actor, path_int(request, "id"),
+        assignee_id=body.assignee_id if "assignee_id" in given else "keep",
+        team_id=body.team_id if "team_id" in given else "keep")}
+
+
+@api.route("POST", "/api/conversations/{id}/labels", body=LabelsBody, tag=TAG,
+           summary="Add and/or remove labels")
+async def set_labels(request: Request, body: LabelsBody) -> Any:
+    actor = await actor_from(request)
+    return {"conversation": await conv_actions.set_labels(
+        request.app.state.ctx, actor, path_int(request, "id"), add=body.add, remove=body.remove)}
+
+
+@api.route("POST", "/api/conversations/{id}/priority", body=PriorityBody, tag=TAG,
+           summary="Set priority (selects the SLA target)")
+async def set_priority(request: Request, body: PriorityBody) -> Any:
+    actor = await actor_from(request)
+    return {"conversation": await conv_actions.set_priority(
+        request.app.state.ctx, actor, path_int(request, "id"), body.priority)}

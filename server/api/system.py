@@ -1,0 +1,70 @@
+"""Health, readiness, metrics, the OpenAPI document and attachment downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from server.actions.access import can_see_inbox
+from server.api.auth import actor_from
+from server.api.routing import Api, path_int
+from server.exceptions import NotFound
+from server.storage import schema as t
+
+api = Api()
+TAG = "system"
+
+
+@api.route("GET", "/healthz", auth="none", tag=TAG, summary="Process alive")
+async def healthz(_request: Request) -> Any:
+    return {"ok": True}
+
+
+@api.route("GET", "/readyz", auth="none", tag=TAG,
+           summary="Database, bus and channel watchers ready (503 when not)")
+async def readyz(request: Request) -> Response:
+    ctx = request.app.state.ctx
+    checks: dict[str, Any] = {}
+    try:
+        await ctx.db.ping()
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, it does not raise
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        await ctx.bus.last_id()
+        checks["bus"] = "ok"
+    except Exception as exc:
+        checks["bus"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    if ctx.channels is not None:
+        checks["watchers"] = {str(k): {"connected": v.connected, "error": v.error}
+                              for k, v in ctx.channels.health.by_inbox.items()}
+    return JSONResponse({"ok": ok, "checks": checks}, status_code=200 if ok else 503)
+
+
+@api.route("GET", "/metrics", auth="none", tag=TAG, summary="Prometheus metrics")
+async def metrics(_request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@api.route("GET", "/api/attachments/{id}", tag=TAG, summary="Download an attachment")
+async def attachment(request: Request) -> Response:
+    actor = await actor_from(request)
+    att_id = path_int(request, "id")
+    async with request.app.state.ctx.db.read() as conn:
+        row = (await conn.execute(sa.select(t.attachments).where(t.attachments.c.id == att_id))
+               ).first()
+        if row is None or not await can_see_inbox(conn, actor, row.inbox_id):
+            raise NotFound(f"attachment {att_id} not found")
+    inline = row.content_type.startswith("image/") and row.content_type != "image/svg+xml"
+    disposition = "inline" if inline else "attachment"
+    safe_name = row.filename.replace('"', "").replace("\r", "").replace("\n", "")
+    return Response(row.data, media_type=row.content_type if inline else
+                    "application/octet-stream", headers={
+                        "content-disposition": f'{disposition}; filename="{safe_name}"',
+                        "x-content-type-options": "nosniff",
+                        "content-security-policy": "default-src 'none'; sandbox"})

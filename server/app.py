@@ -1,0 +1,144 @@
+"""The ASGI application and its lifecycle.
+
+Start-up order: settings → database (migrations) → bus → republish events left pending
+by a crash → channel adapters → workers. Shutdown reverses it; every background task is
+tracked and cancelled with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server.actions._tx import republish_pending
+from server.api import admin, channels, contacts, conversations, openapi, session, system
+from server.api.auth import RateLimiter
+from server.api.errors import HANDLERS
+from server.api.routing import Endpoint
+from server.bootstrap import ensure_admin
+from server.channels import ChannelManager
+from server.context import AppContext
+from server.crypto import SecretBox
+from server.events.bus import Bus
+from server.events.memory_bus import MemoryBus
+from server.settings import Settings, ensure_secret_key, load_settings
+from server.storage.db import Database
+from server.storage.migrations import migrate
+from server.workers import outbox, timers
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+VERSION = "0.1.0"
+
+#: Route groups in one explicit list. Extensions (realtime, widget, reports) append theirs.
+API_GROUPS = [session.api, conversations.api, contacts.api, admin.api, channels.api, system.api]
+#: Extra Starlette routes (WebSocket endpoints) registered by extensions.
+EXTRA_ROUTES: list[Callable[[], list[BaseRoute]]] = []
+#: Hooks run at start-up (after channels) and shutdown: (start, stop) pairs.
+LIFECYCLE_HOOKS: list[tuple[Callable[[Starlette], Awaitable[None]],
+                            Callable[[Starlette], Awaitable[None]]]] = []
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.redis_url:
+        from server.events.redis_bus import RedisBus  # type: ignore[import-not-found,unused-ignore]
+
+        bus: Bus = RedisBus(settings.redis_url, history=settings.event_history)
+        return bus
+    return MemoryBus(history=settings.event_history)
+
+
+def all_endpoints() -> list[Endpoint]:
+    return [e for group in API_GROUPS for e in group.endpoints]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    routes: list[BaseRoute] = [r for group in API_GROUPS for r in group.routes()]
+    routes.append(Route("/api/openapi.json", _openapi, methods=["GET"]))
+    for extra in EXTRA_ROUTES:
+        routes.extend(extra())
+    routes.extend(_web_routes())
+    app = Starlette(routes=routes, exception_handlers=HANDLERS,  # type: ignore[arg-type]
+                    lifespan=_lifespan)
+    app.state.settings = settings
+    app.state.login_limiter = RateLimiter(limit=10, window=60.0)  # 10 tries a minute per key
+    return app
+
+
+async def _openapi(_request: Request) -> Response:
+    return JSONResponse(openapi.document(all_endpoints(), VERSION))
+
+
+def _web_routes() -> list[BaseRoute]:
+    if not WEB_DIR.is_dir():
+        return []
+
+    async def index(_request: Request) -> Response:
+        page = WEB_DIR / "index.html"
+        if page.exists():
+            return FileResponse(page)
+        return JSONResponse({"name": "Switchboard", "api": "/api/openapi.json"})
+
+    return [Route("/", index), Mount("/web", StaticFiles(directory=WEB_DIR), name="web")]
+
+
+async def build_context(settings: Settings) -> AppContext:
+    db = Database(settings.effective_database_url)
+    before, after = await migrate(db)
+    if before != after:
+        log.info("database migrated from version %s to %s", before, after)
+    bus = make_bus(settings)
+    await bus.start()
+    ctx = AppContext(settings=settings, db=db, bus=bus,
+                     secrets=SecretBox(ensure_secret_key(settings)))
+    if settings.node_id:
+        ctx.node_id = settings.node_id
+    ctx.channels = ChannelManager(ctx)
+    return ctx
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    ctx = await build_context(settings)
+    app.state.ctx = ctx
+    password = await ensure_admin(ctx)
+    if password:
+        print(f"Created the first admin: {settings.create_admin_email} / {password}  "
+              "(change it after logging in)", flush=True)
+    await republish_pending(ctx)
+    tasks: list[asyncio.Task[Any]] = []
+    assert ctx.channels is not None
+    await ctx.channels.start_all()
+    if settings.run_workers:
+        tasks = [asyncio.create_task(outbox.run(ctx), name="outbox"),
+                 asyncio.create_task(timers.run(ctx), name="timers")]
+    for start, _stop in LIFECYCLE_HOOKS:
+        await start(app)
+    try:
+        yield
+    finally:
+        for _start, stop in reversed(LIFECYCLE_HOOKS):
+            await stop(app)
+        await _cancel(tasks)
+        await ctx.channels.stop_all()
+        await ctx.bus.stop()
+        await ctx.db.dispose()
+
+
+async def _cancel(tasks: list[asyncio.Task[Any]], timeout: float = 5.0) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=timeout)

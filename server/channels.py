@@ -1,0 +1,187 @@
+"""Runs one adapter instance per active inbox and gives each its AdapterContext."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from adapters.base import (
+    Adapter,
+    AdapterContext,
+    InboundMessage,
+    IngestResult,
+    StatusUpdate,
+)
+from adapters.registry import ADAPTERS
+from server.actions import delivery, inbound
+from server.context import AppContext
+from server.storage import schema as t
+from server.storage.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class DbStateStore:
+    def __init__(self, ctx: AppContext, inbox_id: int) -> None:
+        self._ctx, self._inbox_id = ctx, inbox_id
+
+    async def get(self, key: str) -> Any:
+        s = t.inbox_state.c
+        async with self._ctx.db.read() as conn:
+            row = (await conn.execute(sa.select(s.value).where(
+                s.inbox_id == self._inbox_id, s.key == key))).first()
+        return None if row is None else row.value
+
+    async def set(self, key: str, value: Any) -> None:
+        s = t.inbox_state.c
+        async with self._ctx.db.write() as conn:
+            done = await conn.execute(sa.update(t.inbox_state).where(
+                s.inbox_id == self._inbox_id, s.key == key).values(value=value, updated_at=utcnow()))
+            if done.rowcount == 0:
+                await conn.execute(t.inbox_state.insert().values(
+                    inbox_id=self._inbox_id, key=key, value=value, updated_at=utcnow()))
+
+
+class DbLease:
+    """A row per lease name; the holder renews it before ``ttl`` runs out."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+
+    async def acquire(self, name: str, ttl: float) -> bool:
+        now = utcnow()
+        until = now + timedelta(seconds=ttl)
+        node = self._ctx.node_id
+        l = t.leases.c  # noqa: E741
+        async with self._ctx.db.write() as conn:
+            taken = await conn.execute(sa.update(t.leases).where(
+                l.name == name, sa.or_(l.holder == node, l.expires_at < now)
+            ).values(holder=node, expires_at=until))
+            if taken.rowcount:
+                return True
+            exists = (await conn.execute(sa.select(l.name).where(l.name == name))).first()
+            if exists:
+                return False
+            await conn.execute(t.leases.insert().values(name=name, holder=node, expires_at=until))
+            return True
+
+    async def release(self, name: str) -> None:
+        l = t.leases.c  # noqa: E741
+        async with self._ctx.db.write() as conn:
+            await conn.execute(sa.delete(t.leases).where(
+                l.name == name, l.holder == self._ctx.node_id))
+
+
+@dataclass
+class Health:
+    connected: bool = False
+    error: str | None = None
+    lag: float | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    updated_at: str | None = None
+
+
+class HealthBoard:
+    """Watcher health per inbox, for admins and /readyz."""
+
+    def __init__(self) -> None:
+        self.by_inbox: dict[int, Health] = {}
+
+    def reporter(self, inbox_id: int) -> _Reporter:
+        return _Reporter(self, inbox_id)
+
+
+class _Reporter:
+    def __init__(self, board: HealthBoard, inbox_id: int) -> None:
+        self._board, self._inbox_id = board, inbox_id
+
+    def report(self, *, connected: bool, error: str | None = None, lag: float | None = None,
+               detail: Mapping[str, Any] | None = None) -> None:
+        self._board.by_inbox[self._inbox_id] = Health(
+            connected, error, lag, dict(detail or {}), utcnow().isoformat())
+
+
+class ChannelManager:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.health = HealthBoard()
+        self.lease = DbLease(ctx)
+        self._adapters: dict[int, Adapter] = {}
+        self._lock = asyncio.Lock()
+
+    async def start_all(self) -> None:
+        async with self.ctx.db.read() as conn:
+            ids = [r.id for r in (await conn.execute(
+                sa.select(t.inboxes.c.id).where(t.inboxes.c.is_active.is_(True)))).all()]
+        for inbox_id in ids:
+            await self.reload(inbox_id)
+
+    async def stop_all(self) -> None:
+        for inbox_id in list(self._adapters):
+            await self._stop(inbox_id)
+
+    async def reload(self, inbox_id: int) -> None:
+        """(Re)start the adapter of an inbox after it was created, changed or disabled."""
+        async with self._lock:
+            await self._stop(inbox_id)
+            row = await self._inbox(inbox_id)
+            if row is None or not row.is_active or row.kind not in ADAPTERS:
+                return
+            adapter = ADAPTERS[row.kind](self.context_for(row))
+            self._adapters[inbox_id] = adapter
+            if self.ctx.settings.run_workers:
+                await adapter.start()
+
+    async def get(self, inbox_id: int) -> Adapter | None:
+        if inbox_id not in self._adapters:
+            await self.reload(inbox_id)
+        return self._adapters.get(inbox_id)
+
+    async def _stop(self, inbox_id: int) -> None:
+        adapter = self._adapters.pop(inbox_id, None)
+        if adapter is None:
+            return
+        try:
+            await asyncio.wait_for(adapter.stop(), timeout=5)
+        except Exception:  # a broken adapter must not block the others' shutdown
+            log.exception("adapter of inbox %s did not stop cleanly", inbox_id)
+
+    async def _inbox(self, inbox_id: int) -> Any:
+        async with self.ctx.db.read() as conn:
+            return (await conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))
+                    ).first()
+
+    def context_for(self, row: Any) -> AdapterContext:
+        config = {**(row.config or {}), **self.ctx.secrets.decrypt_json(row.secrets)}
+        inbox_id = int(row.id)
+
+        async def ingest(msg: InboundMessage) -> IngestResult:
+            return await inbound.ingest(self.ctx, inbox_id, msg)
+
+        async def report_status(update: StatusUpdate) -> None:
+            await delivery.apply_status(self.ctx, inbox_id, update)
+
+        return AdapterContext(
+            inbox_id=inbox_id, inbox_name=row.name, public_key=row.public_key, config=config,
+            ingest=ingest, report_status=report_status, state=DbStateStore(self.ctx, inbox_id),
+            health=self.health.reporter(inbox_id), lease=self.lease,
+            settings=_adapter_settings(self.ctx),
+        )
+
+
+def _adapter_settings(ctx: AppContext) -> dict[str, Any]:
+    s = asdict(ctx.settings)
+    keep = ("public_url", "telegram_api_base", "meta_graph_base", "allow_private_urls",
+            "max_attachment_bytes", "node_id")
+    out = {k: s[k] for k in keep if k in s}
+    out["node_id"] = ctx.node_id
+    return out
+
+
+__all__ = ["ChannelManager"]

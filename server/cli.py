@@ -1,0 +1,118 @@
+"""``switchboard`` command: serve, migrate, create-admin, backup, keygen."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from server.exceptions import ConfigError
+from server.settings import Settings, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="switchboard")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the server (SWITCHBOARD_HOST/PORT)")
+    sub.add_parser("migrate", help="bring the database schema up to date and exit")
+    admin = sub.add_parser("create-admin", help="create an admin account")
+    admin.add_argument("email")
+    admin.add_argument("--name", default="Admin")
+    admin.add_argument("--password", help="default: read from SWITCHBOARD_ADMIN_PASSWORD")
+    backup = sub.add_parser("backup", help="online backup of the SQLite database")
+    backup.add_argument("target", type=Path)
+    sub.add_parser("keygen", help="print a new SWITCHBOARD_SECRET_KEY")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        return _COMMANDS[args.command](settings, args)
+    except ConfigError as exc:
+        print(f"switchboard: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+def _serve(settings: Settings, _args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.logs import configure_logging
+
+    configure_logging(settings)
+    print(f"Switchboard on http://{settings.host}:{settings.port}/ "
+          f"(database: {settings.effective_database_url.split('://')[0]}, "
+          f"bus: {'redis' if settings.redis_url else 'in-process'})", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                ws_max_size=settings.ws_max_frame_bytes, ws="websockets-sansio",
+                ws_per_message_deflate=settings.ws_compression, log_config=None,
+                timeout_graceful_shutdown=10, proxy_headers=False)
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from server.storage.db import Database
+    from server.storage.migrations import migrate
+
+    async def run() -> tuple[int, int]:
+        db = Database(settings.effective_database_url)
+        try:
+            return await migrate(db)
+        finally:
+            await db.dispose()
+
+    before, after = asyncio.run(run())
+    print(f"schema at version {after} (was {before})")
+    return 0
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from server.actions import admin
+    from server.app import build_context
+
+    password = args.password or os.environ.get("SWITCHBOARD_ADMIN_PASSWORD")
+    if not password or len(password) < 8:
+        print("switchboard: give --password (8+ characters) or SWITCHBOARD_ADMIN_PASSWORD",
+              file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        ctx = await build_context(settings)
+        try:
+            await admin.create_user(ctx, email=args.email, name=args.name, role="admin",
+                                    password=password)
+        finally:
+            await ctx.db.dispose()
+
+    asyncio.run(run())
+    print(f"admin {args.email} created")
+    return 0
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    url = settings.effective_database_url
+    if not url.startswith("sqlite:///"):
+        print("switchboard: backup is for SQLite; use pg_dump for PostgreSQL", file=sys.stderr)
+        return 2
+    source = sqlite3.connect(url[len("sqlite:///"):])
+    target = sqlite3.connect(args.target)
+    with target:
+        source.backup(target)  # the online backup API: safe while the server writes
+    source.close()
+    target.close()
+    print(f"backup written to {args.target}")
+    return 0
+
+
+def _keygen(_settings: Settings, _args: argparse.Namespace) -> int:
+    print(base64.urlsafe_b64encode(os.urandom(32)).decode())
+    return 0
+
+
+_COMMANDS = {"serve": _serve, "migrate": _migrate, "create-admin": _create_admin,
+             "backup": _backup, "keygen": _keygen}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

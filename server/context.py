@@ -1,0 +1,29 @@
+"""The application context: the long-lived objects every action and route needs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from server.crypto import SecretBox
+from server.events.bus import Bus
+from server.settings import Settings
+from server.storage.db import Database
+
+if TYPE_CHECKING:
+    from server.channels import ChannelManager
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    bus: Bus
+    secrets: SecretBox
+    node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    channels: ChannelManager | None = None
+    extras: dict[str, Any] = field(default_factory=dict)

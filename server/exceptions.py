@@ -1,0 +1,82 @@
+"""Switchboard's own error tree.
+
+    SwitchboardError
+    ├── ConfigError            a SWITCHBOARD_* setting is missing or invalid (start-up stops)
+    ├── NotFound               the entity does not exist *or* the caller may not see it (404)
+    ├── Forbidden              authenticated, but the role does not allow the action (403)
+    ├── Unauthorized           no valid session / token (401)
+    ├── Conflict               the request contradicts current state (409)
+    │   ├── IllegalState       "expected X, got Y" state-machine refusals
+    │   └── StaleReply         newer messages arrived since the author last looked
+    ├── InvalidInput           the body or query is malformed (422)
+    ├── TooLarge               body / frame / attachment above its limit (413)
+    └── RateLimited            too many requests (429)
+
+Third-party exceptions are mapped into this tree at the module that calls the library;
+the HTTP layer maps this tree to status codes in one place (server/api/errors.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SwitchboardError(Exception):
+    """Base of every error Switchboard raises on purpose."""
+
+    code = "error"
+    status = 500
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigError(SwitchboardError):
+    code = "config_error"
+
+
+class NotFound(SwitchboardError):
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(SwitchboardError):
+    code = "forbidden"
+    status = 403
+
+
+class Unauthorized(SwitchboardError):
+    code = "unauthorized"
+    status = 401
+
+
+class Conflict(SwitchboardError):
+    code = "conflict"
+    status = 409
+
+
+class IllegalState(Conflict):
+    code = "illegal_state"
+
+
+class StaleReply(Conflict):
+    """A reply's author has not seen the newest messages; `details` lists them."""
+
+    code = "stale_reply"
+
+
+class InvalidInput(SwitchboardError):
+    code = "invalid_input"
+    status = 422
+
+
+class TooLarge(SwitchboardError):
+    code = "too_large"
+    status = 413
+
+
+class RateLimited(SwitchboardError):
+    code = "rate_limited"
+    status = 429

@@ -1,0 +1,61 @@
+"""Schema migrations: an ordered list, recorded in ``schema_version``, run at start-up
+and by ``switchboard migrate``.
+
+Migration 1 creates the schema from ``schema.metadata``. Later migrations append a
+function that receives an Alembic ``Operations`` bound to the connection (add_column,
+create_index, …), so each change is written once and runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy.engine import Connection
+
+from server.storage.db import Database
+from server.storage.schema import metadata
+
+Migration = Callable[[Operations, Connection], None]
+
+_version_table = sa.Table(
+    "schema_version",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+def _initial(_ops: Operations, conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+MIGRATIONS: list[Migration] = [_initial]
+
+
+def _current(conn: Connection) -> int:
+    _version_table.create(conn, checkfirst=True)
+    row = conn.execute(sa.select(_version_table.c.version)).first()
+    if row is None:
+        conn.execute(_version_table.insert().values(version=0))
+        return 0
+    return int(row.version)
+
+
+def _upgrade(conn: Connection) -> tuple[int, int]:
+    if conn.dialect.name == "postgresql":
+        # Several nodes may start at once: one migrates, the others wait for it.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7201001)"))
+    before = _current(conn)
+    ops = Operations(MigrationContext.configure(conn))
+    for version, migration in enumerate(MIGRATIONS[before:], start=before + 1):
+        migration(ops, conn)
+        conn.execute(_version_table.update().values(version=version))
+    return before, len(MIGRATIONS)
+
+
+async def migrate(db: Database) -> tuple[int, int]:
+    """Bring the schema up to date; returns (version before, version after)."""
+    async with db.write() as conn:
+        return await conn.run_sync(_upgrade)
