@@ -21,7 +21,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.actions._tx import republish_pending
-from server.api import admin, channels, contacts, conversations, openapi, session, system
+from server.api import (
+    admin,
+    channels,
+    contacts,
+    conversations,
+    openapi,
+    reports,
+    session,
+    system,
+)
 from server.api.auth import RateLimiter
 from server.api.errors import HANDLERS
 from server.api.routing import Endpoint
@@ -41,7 +50,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 VERSION = "0.1.0"
 
 #: Route groups in one explicit list. Extensions (realtime, widget, reports) append theirs.
-API_GROUPS = [session.api, conversations.api, contacts.api, admin.api, channels.api, system.api]
+API_GROUPS = [session.api, conversations.api, contacts.api, admin.api, channels.api,
+              reports.api, system.api]
 #: Extra Starlette routes (WebSocket endpoints) registered by extensions.
 EXTRA_ROUTES: list[Callable[[], list[BaseRoute]]] = []
 #: Hooks run at start-up (after channels) and shutdown: (start, stop) pairs.
