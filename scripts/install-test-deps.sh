@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Install what Switchboard's real-service test suite needs; safe to run again and again.
+#
+#  * Debian packages for the servers the tests start on free loopback ports:
+#    redis-server, dovecot-imapd, chromium, postgresql (only if one is missing).
+#  * The project's virtualenv at .venv with the `test` extra (pytest, playwright, ...).
+#
+# Never runs `playwright install`: it downloads a browser build, which these machines
+# cannot fetch; the tests drive Debian's /usr/bin/chromium instead.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '[install-test-deps] %s\n' "$*"; }
+
+have_postgres() {
+    command -v initdb >/dev/null 2>&1 && return 0
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+}
+
+have_dovecot() {
+    command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]
+}
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+have_dovecot || missing+=(dovecot)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+have_postgres || missing+=(postgresql)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo=(sudo)
+    fi
+    say "missing: ${missing[*]}; installing Debian packages"
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        redis-server dovecot-imapd chromium postgresql
+else
+    say "redis-server, dovecot, chromium and PostgreSQL are already installed"
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    say "creating virtualenv .venv with $($python --version 2>&1)"
+    "$python" -m venv .venv
+else
+    say "virtualenv .venv exists ($(.venv/bin/python --version 2>&1))"
+fi
+
+say "installing the project with its test extra: pip install -e '.[test]'"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+say "done"
