@@ -43,6 +43,7 @@ from server.events.memory_bus import MemoryBus
 from server.settings import Settings, ensure_secret_key, load_settings
 from server.storage.db import Database
 from server.storage.migrations import migrate
+from server.widget import routes as widget_routes
 from server.workers import outbox, timers
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ EXTRA_ROUTES: list[Callable[[], list[BaseRoute]]] = []
 #: Hooks run at start-up (after channels) and shutdown: (start, stop) pairs.
 LIFECYCLE_HOOKS: list[tuple[Callable[[Starlette], Awaitable[None]],
                             Callable[[Starlette], Awaitable[None]]]] = []
+API_GROUPS += widget_routes.API_GROUPS
+EXTRA_ROUTES.append(widget_routes.extra_routes)
 
 
 def make_bus(settings: Settings) -> Bus:
