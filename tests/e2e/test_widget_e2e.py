@@ -1,0 +1,176 @@
+"""The widget in a real Chromium, embedded by a page on another origin (another port)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Page, async_playwright
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, start_server
+from tests.conftest import _set_admin_password as set_admin_password
+from tests.support.api import create_agent, eventually
+from tests.support.browser import launch_chromium
+from tests.support.ports import free_port
+from tests.widget.helpers import SECRET, create_webchat_inbox, signed_user
+
+pytestmark = pytest.mark.e2e
+SCREENSHOT = Path(__file__).resolve().parents[2] / "screenshots" / "widget.png"
+EVIL_NAME = '<img src=x onerror="window.pwned=1">Ana'
+EVIL_TEXT = '<script>window.pwned=2</script><b>hi</b>'
+
+
+class HostSite:
+    """A customer's website on its own origin, embedding the widget with one script tag."""
+
+    def __init__(self, switchboard: str) -> None:
+        self.switchboard, self.port = switchboard, free_port()
+        self.server: uvicorn.Server | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def page_url(self, key: str, user: dict[str, Any] | None = None) -> str:
+        query = httpx.QueryParams({"key": key, "user": json.dumps(user) if user else ""})
+        return f"{self.origin}/shop?{query}"
+
+    async def _page(self, request: Request) -> HTMLResponse:
+        key = html.escape(request.query_params["key"], quote=True)
+        user = request.query_params.get("user")
+        stub = f"<script>window.Switchboard={{q:[['setUser',[{user}]]]}}</script>" if user else ""
+        return HTMLResponse(
+            "<!doctype html><html><head><title>Shop</title><style>button{all:unset}"
+            "*{color:red!important}</style></head><body><h1>Demo shop</h1>"
+            f"{stub}<script async src=\"{self.switchboard}/web/widget/widget.js\" "
+            f"data-inbox=\"{key}\"></script></body></html>")
+
+    async def __aenter__(self) -> HostSite:
+        app = Starlette(routes=[Route("/shop", self._page)])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.task = asyncio.create_task(self.server.serve())
+        await eventually(self._started)
+        return self
+
+    async def _started(self) -> bool:
+        return bool(self.server and self.server.started)
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None and self.task is not None
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 10)
+
+
+@pytest.fixture
+async def sb(tmp_path: Path) -> AsyncIterator[Running]:
+    """One Switchboard on SQLite: the browser flow does not depend on the database."""
+    running = await start_server(make_settings(tmp_path, f"sqlite:///{tmp_path / 'sb.db'}"))
+    await set_admin_password(running)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+def widget(page: Page, css: str) -> Any:
+    return page.locator("#switchboard-widget").locator(css)
+
+
+async def test_visitor_chats_with_an_agent_across_reload_and_offline(sb: Running) -> None:
+    admin = await sb.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    agent = await create_agent(admin, "ana@example.test", name=EVIL_NAME)
+    async with HostSite(sb.base_url) as site, async_playwright() as pw:
+        inbox = await create_webchat_inbox(admin, allowed_origins=[site.origin],
+                                           appearance={"title": "Acme support",
+                                                       "color": "#6f42c1"})
+        await admin.put(f"/api/admin/inboxes/{inbox['id']}/members",
+                        json={"user_ids": [agent["id"]]})
+        ana = await sb.login("ana@example.test", "agent-password-1")
+        browser = await launch_chromium(pw)
+        context = await browser.new_context(viewport={"width": 900, "height": 700})
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        await page.goto(site.page_url(inbox["public_key"]))
+        await widget(page, "button.l").click()
+        await widget(page, "textarea").fill(EVIL_TEXT)
+        await widget(page, "textarea").press("Enter")
+
+        async def conversation() -> Any:
+            items = (await ana.get("/api/conversations")).json()["items"]
+            return items[0]["id"] if items else None
+
+        conv_id = await eventually(conversation)
+        await ana.post(f"/api/conversations/{conv_id}/messages",
+                       json={"text": "Hello <i>there</i>, how can I help?"})
+        await widget(page, ".m:not(.me) .bu").get_by_text("how can I help?").wait_for()
+        await widget(page, ".m.me .meta").get_by_text("Sent").wait_for()
+        assert await widget(page, ".m.me .bu").first.text_content() == EVIL_TEXT
+        assert await widget(page, ".au").first.text_content() == EVIL_NAME[0] + EVIL_NAME
+        assert await widget(page, ".bu b, .bu i, .bu script, .au img").count() == 0
+        assert await page.evaluate("window.pwned") is None
+
+        await page.reload()
+        await widget(page, "button.l").click()
+        await widget(page, ".bu").get_by_text("how can I help?").wait_for()
+
+        await context.set_offline(True)
+        await widget(page, "textarea").fill("sent while offline")
+        await widget(page, "textarea").press("Enter")
+        await widget(page, ".meta").get_by_text("Sending…").wait_for()
+        await context.set_offline(False)
+        await widget(page, ".m.me .meta").last.get_by_text("Sent").wait_for(timeout=20_000)
+
+        async def texts() -> list[str]:
+            items = (await ana.get(f"/api/conversations/{conv_id}/messages")).json()["items"]
+            return [m["text"] for m in items if m["direction"] == "in"]
+
+        assert await eventually(lambda: _has(texts, "sent while offline"))
+        assert await texts() == [EVIL_TEXT, "sent while offline"]
+        await ana.post(f"/api/conversations/{conv_id}/messages", json={"text": "Got it, thanks!"})
+        await widget(page, ".bu").get_by_text("Got it, thanks!").wait_for()
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT))
+        assert errors == []
+        await browser.close()
+
+
+async def _has(texts: Any, wanted: str) -> bool:
+    return wanted in await texts()
+
+
+async def test_required_verification_refuses_forged_and_missing_signatures(sb: Running) -> None:
+    admin = await sb.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    async with HostSite(sb.base_url) as site, async_playwright() as pw:
+        inbox = await create_webchat_inbox(admin, allowed_origins=[site.origin],
+                                           identity_verification="required", hmac_secret=SECRET)
+        key = inbox["public_key"]
+        browser = await launch_chromium(pw)
+        page = await browser.new_page()
+        await page.goto(site.page_url(key))
+        await widget(page, "button.l").click()
+        await widget(page, "p").get_by_text("Please sign in").wait_for()
+        forged = signed_user("u-1", secret="not-the-site-secret-123")
+        await page.goto(site.page_url(key, forged))
+        await widget(page, "button.l").click()
+        await widget(page, ".er").get_by_text("signature does not match").wait_for()
+        assert await widget(page, "textarea").count() == 0
+        await page.goto(site.page_url(key, signed_user("u-1", name="Lee")))
+        await widget(page, "button.l").click()
+        await widget(page, "textarea").fill("verified hello")
+        await widget(page, "textarea").press("Enter")
+        await widget(page, ".m.me .meta").get_by_text("Sent").wait_for()
+        await browser.close()

@@ -1,0 +1,127 @@
+"""The visitor WebSocket: live public messages only, gap-free resume, typing, origin check."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from server.events.types import Event, EventType
+from tests.conftest import Running
+from tests.widget.helpers import Visitor, create_webchat_inbox
+
+Socket = websockets.ClientConnection
+
+
+async def _connect(server: Running, key: str, token: str, last: str | None = None,
+                   origin: str | None = None) -> tuple[Socket, dict[str, Any]]:
+    ws = await websockets.connect(f"{server.ws_url}/widget/ws?key={key}", origin=origin)
+    await ws.send(json.dumps({"type": "hello", "token": token, "last_event_id": last}))
+    frames = []
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        frames.append(frame)
+        if frame["type"] == "ready":
+            return ws, {"ready": frame, "before": frames[:-1]}
+
+
+async def _next(ws: Socket, kind: str = "event") -> dict[str, Any]:
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        if frame["type"] == kind:
+            return frame  # type: ignore[no-any-return]
+
+
+async def test_live_stream_has_public_messages_only(server: Running,
+                                                    admin: httpx.AsyncClient) -> None:
+    inbox = await create_webchat_inbox(admin)
+    visitor, other = (Visitor(server.client(), inbox["public_key"]) for _ in range(2))
+    await visitor.start()
+    await other.start()
+    conv = (await visitor.send("hi")).json()["message"]["conversation_id"]
+    ws, _ = await _connect(server, inbox["public_key"], visitor.token)
+    try:
+        await other.send("someone else")
+        await admin.post(f"/api/conversations/{conv}/messages", json={"text": "note",
+                                                                      "private": True})
+        await admin.post(f"/api/conversations/{conv}/status", json={"status": "resolved"})
+        await admin.post(f"/api/conversations/{conv}/messages", json={"text": "public reply"})
+        frame = await _next(ws)
+        assert frame["event"] == "message.created"
+        assert frame["message"]["text"] == "public reply"
+        assert set(frame["message"]) >= {"id", "text", "author", "status"}
+        assert "content_attributes" not in frame["message"]
+    finally:
+        await ws.close()
+
+
+async def test_resume_replays_missed_events_exactly_once(server: Running,
+                                                         admin: httpx.AsyncClient) -> None:
+    inbox = await create_webchat_inbox(admin)
+    visitor = Visitor(server.client(), inbox["public_key"])
+    await visitor.start()
+    conv = (await visitor.send("hi")).json()["message"]["conversation_id"]
+    ws, hello = await _connect(server, inbox["public_key"], visitor.token)
+    last = hello["ready"]["last_event_id"]
+    await ws.close()
+    for i in range(3):
+        await admin.post(f"/api/conversations/{conv}/messages", json={"text": f"r{i}"})
+    ws, hello = await _connect(server, inbox["public_key"], visitor.token, last)
+    try:
+        created = [f["message"]["text"] for f in hello["before"]
+                   if f.get("event") == "message.created"]
+        assert created == ["r0", "r1", "r2"]
+        await admin.post(f"/api/conversations/{conv}/messages", json={"text": "r3"})
+        frame = await _next(ws)
+        while frame["event"] != "message.created":
+            frame = await _next(ws)
+        assert frame["message"]["text"] == "r3"
+    finally:
+        await ws.close()
+    ws, hello = await _connect(server, inbox["public_key"], visitor.token, "bogus-1")
+    assert [f["type"] for f in hello["before"]] == ["resync_required"]
+    await ws.close()
+
+
+async def test_typing_both_ways(server: Running, admin: httpx.AsyncClient) -> None:
+    inbox = await create_webchat_inbox(admin)
+    visitor = Visitor(server.client(), inbox["public_key"])
+    await visitor.start()
+    conv = (await visitor.send("hi")).json()["message"]["conversation_id"]
+    sub = server.ctx.bus.subscribe()
+    ws, _ = await _connect(server, inbox["public_key"], visitor.token)
+    try:
+        await ws.send(json.dumps({"type": "typing", "typing": True}))
+        async for item in sub:
+            if item.event.type == EventType.TYPING:
+                assert item.event.conversation_id == conv
+                assert item.event.payload["sender_type"] == "contact"
+                break
+        for private in (True, False):
+            await server.ctx.bus.publish([Event(
+                EventType.TYPING, {"sender_type": "agent", "typing": True, "private": private,
+                                   "name": f"Ana{private}"}, inbox["id"], conv)])
+        frame = await _next(ws, "typing")
+        assert frame["name"] == "AnaFalse"
+    finally:
+        await sub.close()
+        await ws.close()
+
+
+async def test_socket_refuses_foreign_origin_and_bad_token(server: Running,
+                                                           admin: httpx.AsyncClient) -> None:
+    inbox = await create_webchat_inbox(admin, allowed_origins=["http://shop.example"])
+    visitor = Visitor(server.client(), inbox["public_key"], origin="http://shop.example")
+    await visitor.start()
+    with pytest.raises(websockets.InvalidStatus):
+        await _connect(server, inbox["public_key"], visitor.token, origin="http://evil.example")
+    ws = await websockets.connect(f"{server.ws_url}/widget/ws?key={inbox['public_key']}",
+                                  origin="http://shop.example")
+    await ws.send(json.dumps({"type": "hello", "token": "forged"}))
+    assert json.loads(await ws.recv())["type"] == "error"
+    with pytest.raises(websockets.ConnectionClosed):
+        await asyncio.wait_for(ws.recv(), 10)
