@@ -1,0 +1,252 @@
+"""Redis Streams bus: the shared event stream when several server processes run.
+
+Why Streams (and not pub/sub plus a history list): one ``XADD`` both orders an event and
+stores it, so the live feed and the replay history can never disagree. Pub/sub would need
+a second structure for history, and a subscriber that reconnects would have a window in
+which a message went to pub/sub but not yet to history, or the other way round.
+
+Event ids ARE the Redis stream ids (``<ms>-<seq>``). Redis assigns them inside ``XADD``,
+which Redis executes one at a time, so ids increase in exactly the order in which events
+become readable: a reader that has seen id N can never later be handed an id below N. A
+database sequence cannot promise that (DESIGN.md "A trap to avoid"); this can, across
+any number of app nodes, at no extra cost.
+
+Three promises, each kept by Redis itself:
+
+* **No duplicates after a crash.** A committed event that was published but not yet
+  marked published is published again at the next start (``republish_pending``). The
+  publish Lua script remembers ``db_id -> stream id`` (``SET`` with a TTL) in the same
+  atomic step as the ``XADD``, so a second publish of the same row returns the first id
+  and adds nothing.
+* **Bounded history.** ``XADD ... MAXLEN ~ history`` trims the oldest entries (``~``
+  lets Redis trim whole radix-tree nodes: cheap, and never below ``history``).
+* **Explicit gaps.** ``replay`` raises ResyncRequired when anything after the client's
+  id was trimmed (below the first kept entry after a trim, or below
+  ``max-deleted-entry-id``), when the id is from before this
+  stream was created (Redis lost its data: the ``since`` marker is newer than the id),
+  when it is ahead of the stream, or when it is not a stream id at all (for example an
+  id handed out by the in-process bus).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from server.events.bus import ResyncRequired
+from server.events.types import Event, StreamEvent
+
+log = logging.getLogger(__name__)
+
+PREFIX = "{sb}"  # one hash tag: every key lives in the same slot on a Redis Cluster
+STREAM = f"{PREFIX}:events"
+SINCE = f"{PREFIX}:events:since"
+DEDUPE_TTL = 7 * 86_400  # a week: far longer than any crash-to-restart gap
+BLOCK_MS = 5_000  # XREAD BLOCK: long enough to be idle, short enough to notice close()
+READ_COUNT = 500  # entries per XREAD: bounds one batch's memory while keeping up
+RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # reconnect backoff for the reader
+
+# KEYS[1] = stream, KEYS[2..] = dedupe keys of the events that have a db_id (in order).
+# ARGV[1] = maxlen, ARGV[2] = ttl, then per event: "1"/"0" (has a dedupe key), data.
+_PUBLISH = """
+local ids = {}
+local k = 2
+for i = 3, #ARGV, 2 do
+  local id = false
+  local key = nil
+  if ARGV[i] == '1' then
+    key = KEYS[k]
+    k = k + 1
+    id = redis.call('GET', key)
+  end
+  if not id then
+    id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 1])
+    if key then redis.call('SET', key, id, 'NX', 'EX', ARGV[2]) end
+  end
+  ids[#ids + 1] = id
+end
+return ids
+"""
+
+
+def parse_stream_id(value: str) -> tuple[int, int] | None:
+    """``"<ms>-<seq>"`` → (ms, seq); None for anything else."""
+    ms, sep, seq = value.partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit():
+        return None
+    return int(ms), int(seq)
+
+
+def _encode(event: Event) -> str:
+    return json.dumps({"t": event.type, "p": event.payload, "i": event.inbox_id,
+                       "c": event.conversation_id, "d": event.db_id, "a": event.audience,
+                       "x": event.extra}, separators=(",", ":"), default=str)
+
+
+def _decode(entry_id: Any, fields: Any) -> StreamEvent:
+    raw = json.loads(fields[b"e"])
+    event = Event(raw["t"], raw["p"], raw["i"], raw["c"], db_id=raw["d"], audience=raw["a"],
+                  extra=raw.get("x") or {})
+    return StreamEvent(text_of(entry_id), event)
+
+
+def text_of(value: Any) -> str:
+    """Redis replies are bytes (no decode_responses: payloads stay raw until parsed)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisSubscription:
+    """Reads the stream with ``XREAD BLOCK`` from a cursor on its own connection.
+
+    The cursor is fixed when the reader starts (``ready()`` returns once it is), and the
+    reader reconnects with backoff from the same cursor, so a Redis blip loses nothing.
+    """
+
+    def __init__(self, bus: RedisBus) -> None:
+        self._bus = bus
+        self._queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        self._ready = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._read(), name="redis-xread")
+
+    async def ready(self) -> None:
+        await self._ready.wait()
+
+    async def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            yield item
+
+    async def close(self) -> None:
+        self._bus._subscriptions.discard(self)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._queue.put_nowait(None)
+
+    async def _read(self) -> None:
+        client = aioredis.from_url(self._bus.url)
+        cursor: str | None = None
+        failures = 0
+        try:
+            while True:
+                try:
+                    if cursor is None:
+                        cursor = await self._bus.last_id()
+                        self._ready.set()
+                    cursor = await self._read_batch(client, cursor)
+                    failures = 0
+                except RedisError as exc:
+                    delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                    failures += 1
+                    log.warning("redis stream read failed (%s); retrying in %.1f s", exc, delay)
+                    await asyncio.sleep(delay)
+        finally:
+            await client.aclose()
+
+    async def _read_batch(self, client: aioredis.Redis, cursor: str) -> str:
+        reply: Any = await client.xread({STREAM: cursor}, count=READ_COUNT, block=BLOCK_MS)
+        for _stream, entries in reply or ():
+            for entry_id, fields in entries:
+                item = _decode(entry_id, fields)
+                cursor = item.id
+                self._queue.put_nowait(item)
+        return cursor
+
+
+class RedisBus:
+    def __init__(self, url: str, history: int = 100_000) -> None:
+        self.url = url
+        self.history = history
+        self._redis: aioredis.Redis = aioredis.from_url(url)
+        self._publish = self._redis.register_script(_PUBLISH)
+        self._subscriptions: set[RedisSubscription] = set()
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        """The shared command connection pool (presence uses it too)."""
+        return self._redis
+
+    async def start(self) -> None:
+        await self._redis.ping()
+        seconds, micros = await self._redis.time()
+        # Marks when this stream began; an id below it is from a stream Redis lost.
+        await self._redis.set(SINCE, f"{int(seconds) * 1000 + int(micros) // 1000}-0", nx=True)
+
+    async def stop(self) -> None:
+        for sub in list(self._subscriptions):
+            await sub.close()
+        await self._redis.aclose()
+
+    async def publish(self, events: Sequence[Event]) -> list[str]:
+        if not events:
+            return []
+        keys = [STREAM] + [f"{PREFIX}:published:{e.db_id}" for e in events if e.db_id is not None]
+        argv: list[Any] = [self.history, DEDUPE_TTL]
+        for event in events:
+            argv += ["1" if event.db_id is not None else "0", _encode(event)]
+        ids = await self._publish(keys=keys, args=argv)
+        return [text_of(i) for i in ids]
+
+    def subscribe(self) -> RedisSubscription:
+        sub = RedisSubscription(self)
+        self._subscriptions.add(sub)
+        return sub
+
+    async def replay(self, after_id: str) -> list[StreamEvent]:
+        await self._check_resumable(after_id)
+        start = "-" if after_id == "0" else f"({after_id}"
+        entries: Any = await self._redis.xrange(STREAM, min=start, max="+")
+        return [_decode(entry_id, fields) for entry_id, fields in entries]
+
+    async def last_id(self) -> str:
+        newest = await self._redis.xrevrange(STREAM, count=1)
+        return text_of(newest[0][0]) if newest else "0"
+
+    async def _check_resumable(self, after_id: str) -> None:
+        if after_id == "0":
+            position = (0, 0)
+        elif (parsed := parse_stream_id(after_id)) is not None:
+            position = parsed
+        else:
+            raise ResyncRequired(f"event id {after_id!r} is not from this event stream")
+        info = await self._stream_info()
+        since = parse_stream_id(text_of(await self._redis.get(SINCE) or b"0-0")) or (0, 0)
+        if position != (0, 0) and position < since:
+            raise ResyncRequired(f"event id {after_id!r} is from before this stream began")
+        if position < info["deleted"] or (info["trimmed"] and position < info["first"]):
+            raise ResyncRequired(f"event id {after_id!r} is older than the kept history")
+        if position > info["last"]:
+            raise ResyncRequired(f"event id {after_id!r} is ahead of the stream")
+
+    async def _stream_info(self) -> dict[str, Any]:
+        """Where the kept history starts and ends, and whether anything was removed.
+
+        MAXLEN trimming does not move ``max-deleted-entry-id`` (only XDEL does), so a trim
+        is recognised by ``entries-added > length``: then every id below the first kept
+        entry may have lost successors. (A client whose id is exactly the last trimmed
+        entry is told to resync although it missed nothing: safe, and rare.)
+        """
+        try:
+            info = await self._redis.xinfo_stream(STREAM)
+        except RedisError:  # no stream yet: nothing was ever published
+            return {"deleted": (0, 0), "last": (0, 0), "first": (0, 0), "trimmed": False}
+        first = info.get("first-entry")
+        return {
+            "deleted": _position(info.get("max-deleted-entry-id")),
+            "last": _position(info.get("last-generated-id")),
+            "first": _position(first[0]) if first else (0, 0),
+            "trimmed": int(info.get("entries-added", 0)) > int(info.get("length", 0)),
+        }
+
+
+def _position(value: Any) -> tuple[int, int]:
+    return parse_stream_id(text_of(value or b"0-0")) or (0, 0)

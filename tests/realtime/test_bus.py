@@ -1,0 +1,151 @@
+"""One behavioural suite for the Bus contract, run against MemoryBus and RedisBus.
+
+RedisBus runs against a real redis-server (the session's ``redis_server`` fixture),
+flushed before each test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from server.events.bus import Bus, ResyncRequired, Subscription
+from server.events.memory_bus import MemoryBus
+from server.events.redis_bus import RedisBus
+from server.events.types import Event, EventType, StreamEvent
+from server.realtime.client_queue import position
+
+
+def make_bus(kind: str, request: pytest.FixtureRequest, history: int) -> Any:
+    if kind == "memory":
+        return MemoryBus(history=history)
+    redis = request.getfixturevalue("redis_server")
+    redis.flush()
+    return RedisBus(redis.url, history=history)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
+    bus = make_bus(request.param, request, history=100_000)
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus.stop()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def bus_factory(request: pytest.FixtureRequest) -> Any:
+    return lambda history: make_bus(request.param, request, history)
+
+
+def ev(n: int, db_id: int | None = None, type: str = EventType.MESSAGE_CREATED) -> Event:
+    return Event(type, {"n": n}, inbox_id=1, conversation_id=n, db_id=db_id)
+
+
+async def subscribed(bus: Bus) -> Subscription:
+    sub = bus.subscribe()
+    ready = getattr(sub, "ready", None)
+    if ready is not None:
+        await ready()
+    return sub
+
+
+async def take(sub: Subscription, count: int) -> list[StreamEvent]:
+    got: list[StreamEvent] = []
+
+    async def collect() -> None:
+        async for item in sub:
+            got.append(item)
+            if len(got) == count:
+                return
+
+    await asyncio.wait_for(collect(), timeout=10)
+    return got
+
+
+async def test_publish_returns_increasing_ids_and_subscribers_get_every_event(bus: Bus) -> None:
+    assert await bus.last_id() == "0"
+    first, second = await subscribed(bus), await subscribed(bus)
+    ids = await bus.publish([ev(1), ev(2)]) + await bus.publish([ev(3)])
+    assert len(set(ids)) == 3 and sorted(ids, key=position) == ids
+    for sub in (first, second):
+        got = await take(sub, 3)
+        assert [g.id for g in got] == ids
+        assert [g.event.payload["n"] for g in got] == [1, 2, 3]
+        assert got[0].event.inbox_id == 1 and got[0].event.conversation_id == 1
+    assert await bus.last_id() == ids[-1]
+    await first.close()
+    await second.close()
+
+
+async def test_replay_returns_exactly_the_events_after_an_id(bus: Bus) -> None:
+    ids = await bus.publish([ev(n) for n in range(1, 6)])
+    assert [e.id for e in await bus.replay(ids[1])] == ids[2:]
+    assert await bus.replay(ids[-1]) == []
+    assert [e.event.payload["n"] for e in await bus.replay("0")] == [1, 2, 3, 4, 5]
+
+
+async def test_events_keep_their_fields_through_the_bus(bus: Bus) -> None:
+    event = Event(EventType.TYPING, {"user_id": 7, "private": True}, inbox_id=3,
+                  conversation_id=9, audience="agents", extra={"origin": "abc"})
+    [event_id] = await bus.publish([event])
+    [replayed] = await bus.replay("0")
+    assert replayed.id == event_id
+    assert replayed.event == event
+
+
+async def test_replay_of_an_unknown_or_foreign_id_requires_resync(bus: Bus) -> None:
+    await bus.publish([ev(1)])
+    for foreign in ("nonsense", "deadbeef-1", "99999999999999-0"):
+        with pytest.raises(ResyncRequired):
+            await bus.replay(foreign)
+
+
+async def test_trimmed_history_requires_resync(bus_factory: Any) -> None:
+    bus = bus_factory(10)
+    await bus.start()
+    try:
+        ids = await bus.publish([ev(1)])
+        for n in range(2, 400):  # well past the ~ trimming granularity of Redis
+            ids += await bus.publish([ev(n)])
+        with pytest.raises(ResyncRequired):
+            await bus.replay(ids[0])
+        with pytest.raises(ResyncRequired):
+            await bus.replay("0")
+        recent = await bus.replay(ids[-3])
+        assert [e.id for e in recent] == ids[-2:]
+    finally:
+        await bus.stop()
+
+
+async def test_republishing_a_committed_event_does_not_duplicate_it(redis_server: Any) -> None:
+    """After a crash between publish and marking, republish_pending publishes again.
+
+    Redis only: the memory bus never outlives its process, so nothing is republished to it.
+    """
+    redis_server.flush()
+    bus = RedisBus(redis_server.url)
+    await bus.start()
+    try:
+        first = await bus.publish([ev(1, db_id=41), ev(2, db_id=42)])
+        again = await bus.publish([ev(1, db_id=41), ev(3, db_id=43), ev(2, db_id=42)])
+        assert again[0] == first[0] and again[2] == first[1]
+        assert [e.event.db_id for e in await bus.replay("0")] == [41, 42, 43]
+    finally:
+        await bus.stop()
+
+
+async def test_concurrent_publishers_are_seen_in_one_order_by_every_subscriber(bus: Bus) -> None:
+    subs = [await subscribed(bus) for _ in range(3)]
+    batches = await asyncio.gather(*(bus.publish([ev(n * 10 + k) for k in range(3)])
+                                     for n in range(20)))
+    ids = sorted((i for batch in batches for i in batch), key=position)
+    assert len(set(ids)) == 60
+    for sub in subs:
+        assert [g.id for g in await take(sub, 60)] == ids
+        await sub.close()
+    assert [e.id for e in await bus.replay("0")] == ids
