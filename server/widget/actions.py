@@ -59,6 +59,6 @@ async def publish_typing(ctx: AppContext, visitor: Visitor, conversation_id: int
                          typing: bool) -> None:
     """Ephemeral: through the bus (so agents on every node see it), never stored."""
     payload = {"conversation_id": conversation_id, "sender_type": "contact",
-               "contact_id": visitor.contact_id, "typing": typing, "private": False}
+               "contact_id": visitor.contact_id, "active": typing, "private": False}
     await ctx.bus.publish([Event(EventType.TYPING, payload, visitor.inbox_id, conversation_id,
                                  audience="agents")])

@@ -23,6 +23,7 @@ from server.storage.schema import utcnow
 from server.widget import actions, history, identity, prechat, sessions
 from server.widget.availability import availability
 from server.widget.gate import WidgetApi, client_ip, limits, visitor_of
+from server.widget.presence import agents_online
 
 api = WidgetApi()
 TAG = "widget"
@@ -70,8 +71,8 @@ def _config(request: Request) -> dict[str, Any]:
            summary="Widget settings and availability (public)")
 async def widget_config(request: Request) -> Any:
     inbox, cfg = request.state.inbox, _config(request)
-    presence = request.app.state.ctx.extras.get("agents_online")
-    online = presence(inbox.id) if callable(presence) else None
+    hub = getattr(request.app.state, "hub", None)
+    online = await agents_online(request.app.state.ctx, hub, inbox.id)
     appearance = cfg.get("appearance", {})
     return {"name": inbox.name, "appearance": appearance, "pre_chat": cfg.get("pre_chat"),
             "identity_verification": cfg.get("identity_verification", "off"),

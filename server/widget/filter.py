@@ -65,9 +65,13 @@ class VisitorFilter:
 
 
 def _typing(payload: dict[str, Any], conversation_id: int) -> dict[str, Any] | None:
-    """Agent typing reaches the visitor only when the agent says it is not a private note."""
+    """Agent typing reaches the visitor only when the agent says it is not a private note.
+
+    The agent socket (server/realtime) publishes ``{"user_id", "name", "private", "active"}``.
+    """
     if payload.get("sender_type") == "contact" or payload.get("private") is not False:
         return None
     name = payload.get("name")
-    return {"type": "typing", "conversation_id": conversation_id,
-            "typing": bool(payload.get("typing")), "name": name if isinstance(name, str) else None}
+    active = payload.get("active", payload.get("typing"))
+    return {"type": "typing", "conversation_id": conversation_id, "typing": bool(active),
+            "name": name if isinstance(name, str) else None}

@@ -103,7 +103,7 @@ async def test_typing_both_ways(server: Running, admin: httpx.AsyncClient) -> No
                 break
         for private in (True, False):
             await server.ctx.bus.publish([Event(
-                EventType.TYPING, {"sender_type": "agent", "typing": True, "private": private,
+                EventType.TYPING, {"user_id": 1, "active": True, "private": private,
                                    "name": f"Ana{private}"}, inbox["id"], conv)])
         frame = await _next(ws, "typing")
         assert frame["name"] == "AnaFalse"

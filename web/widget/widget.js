@@ -194,12 +194,27 @@
     (kids || []).forEach(function (c) { if (c) el.appendChild(c); });
     return el;
   }
+  function icon(d, stroke) {  // own simple shapes: emoji fonts are missing on many systems
+    var NS = "http://www.w3.org/2000/svg", svg = document.createElementNS(NS, "svg");
+    var path = document.createElementNS(NS, "path");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "20"); svg.setAttribute("height", "20");
+    svg.setAttribute("aria-hidden", "true");
+    path.setAttribute("d", d);
+    if (stroke) { path.setAttribute("fill", "none"); path.setAttribute("stroke", "currentColor");
+      path.setAttribute("stroke-width", "2"); path.setAttribute("stroke-linecap", "round"); }
+    else path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+  var CHAT = "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H10l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z";
+  var CLIP = "M9 13l6-6a2.5 2.5 0 0 1 3.5 3.5l-8 8a4.5 4.5 0 0 1-6.4-6.4l7.4-7.4";
   var host = h("div", { id: "switchboard-widget" });
   var root = host.attachShadow({ mode: "open" });
   var style = h("style");
   style.textContent = [
     ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,sans-serif}",
-    ".l{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;",
+    ".l{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;display:flex;",
+    "align-items:center;justify-content:center;",
     "background:var(--c);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px #0004;z-index:2147483646}",
     ".b{position:absolute;top:-4px;right:-4px;background:#d1242f;color:#fff;border-radius:10px;",
     "min-width:20px;height:20px;font-size:12px;line-height:20px;text-align:center;padding:0 5px}",
@@ -224,7 +239,8 @@
     ".ft{display:flex;gap:6px;padding:10px;border-top:1px solid #d0d7de;align-items:flex-end}",
     "textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:8px;padding:8px;height:40px}",
     ".sd,.up{border:0;background:var(--c);color:#fff;border-radius:8px;padding:0 12px;height:40px;cursor:pointer}",
-    ".up{background:#eaeef2;color:#1f2328}.fm{padding:16px;overflow-y:auto;flex:1}",
+    ".up{background:#eaeef2;color:#1f2328;display:flex;align-items:center}.l svg{width:28px;height:28px}",
+    "svg{vertical-align:middle;flex:none}.fm{padding:16px;overflow-y:auto;flex:1}",
     ".fm label{display:block;margin:10px 0 4px;font-weight:600}.fm input,.fm select{width:100%;",
     "padding:8px;border:1px solid #d0d7de;border-radius:6px}.er{color:#d1242f;font-size:12px;margin-top:6px}",
     ".fm .sd{margin-top:14px;width:100%}.gr{color:#57606a;text-align:center;margin:8px 0 12px}"
@@ -232,7 +248,7 @@
   root.appendChild(style);
   var badge = h("span", { class: "b", hidden: "" });
   var launcher = h("button", { class: "l", "aria-label": "Open chat", part: "launcher",
-    onclick: function () { S.open ? api.close() : api.open(); } }, [h("span", { text: "\u{1F4AC}" }), badge]);
+    onclick: function () { S.open ? api.close() : api.open(); } }, [icon(CHAT), badge]);
   var panel = h("div", { class: "p", hidden: "", role: "dialog", "aria-label": "Chat" });
   root.appendChild(panel); root.appendChild(launcher);
 
@@ -279,10 +295,10 @@
     return h("div", { class: "m" + (me ? " me" : ""), "data-id": m.id || m.client_id }, kids);
   }
   function attachmentView(a) {
-    if (!a.id) return h("div", { class: "meta", text: "\u{1F4CE} " + (a.filename || "file") });
+    if (!a.id) return h("div", { class: "meta" }, [icon(CLIP, true), h("span", { text: a.filename || "file" })]);
     var isImg = /^image\//.test(a.content_type || "");
     var el = isImg ? h("img", { class: "att", alt: a.filename || "" })
-      : h("button", { class: "fl att", text: "\u{1F4CE} " + (a.filename || "file") });
+      : h("button", { class: "fl att" }, [icon(CLIP, true), h("span", { text: a.filename || "file" })]);
     blob(a.id).then(function (url) {
       if (isImg) el.src = url;
       else el.addEventListener("click", function () {
@@ -313,8 +329,8 @@
       if (!text && !S.files.length) return;
       ta.value = ""; var files = S.files; S.files = []; send(text, files);
     }
-    var up = h("button", { class: "up", "aria-label": "Attach a file", text: "\u{1F4CE}" + (S.files.length ? S.files.length : ""),
-      onclick: function () { file.click(); } });
+    var up = h("button", { class: "up", "aria-label": "Attach a file", onclick: function () { file.click(); } },
+      [icon(CLIP, true), S.files.length ? h("span", { text: String(S.files.length) }) : null]);
     var row = h("div", { class: "ft" }, [file, up, ta, h("button", { class: "sd", text: "Send", onclick: submit })]);
     if (focus) setTimeout(function () { ta.focus(); }, 0);
     return row;
