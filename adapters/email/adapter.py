@@ -1,0 +1,115 @@
+"""The email channel: IMAP IDLE in (imap_watcher), SMTP out (smtp_send), MIME in pure
+modules (parse, compose). See README.md in this folder for setup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from adapters.base import (
+    AdapterContext,
+    Capabilities,
+    ConfigInvalid,
+    InboundMessage,
+    OutboundMessage,
+    PermanentError,
+    SendResult,
+)
+from adapters.email import probe
+from adapters.email.compose import ComposeError, Sender, compose_reply, domain_of
+from adapters.email.config import EmailConfig, normalise, parse_config
+from adapters.email.imap_watcher import ImapWatcher
+from adapters.email.parse import MailContext, parse_or_quarantine, quarantine
+from adapters.email.smtp_send import send_mail
+
+log = logging.getLogger(__name__)
+
+
+class EmailAdapter:
+    kind: ClassVar[str] = "email"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        text=True, html=True, attachments=True, watcher=True,
+        secret_fields=("imap_password", "smtp_password"),
+    )
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        self.ctx = ctx
+        self._task: asyncio.Task[None] | None = None
+        try:
+            self.config: EmailConfig | None = parse_config(ctx.config)
+            self._config_error: str | None = None
+        except ConfigInvalid as exc:  # stored before a validation rule existed
+            self.config, self._config_error = None, exc.reason
+        self.watcher = ImapWatcher(ctx, self.config, self.ingest_raw) if self.config and \
+            self.config.watches else None
+
+    @staticmethod
+    def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+        return normalise(config)
+
+    async def start(self) -> None:
+        if self._config_error:
+            self.ctx.health.report(connected=False, error=f"config: {self._config_error}")
+        if self.watcher is not None and self._task is None:
+            self._task = asyncio.create_task(self.watcher.run(),
+                                             name=f"imap-watcher-{self.ctx.inbox_id}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=4)
+
+    def mail_context(self, received_at: datetime | None = None,
+                     truncated_from: int | None = None) -> MailContext:
+        address = self.config.address if self.config else ""
+        return MailContext(inbox_address=address, own_domain=domain_of(address),
+                           received_at=received_at, truncated_from=truncated_from)
+
+    async def ingest_raw(self, raw: bytes, received_at: datetime | None = None,
+                         truncated_from: int | None = None) -> None:
+        """Parse and ingest one mail; returns only once it is committed."""
+        mc = self.mail_context(received_at, truncated_from)
+        msg = parse_or_quarantine(raw, mc)
+        try:
+            await self.ctx.ingest(msg)
+        except Exception as exc:  # one hostile mail must not block the mailbox
+            if msg.content_attributes.get("quarantined"):
+                raise
+            log.warning("inbox %s: ingest of %s failed (%s); storing it quarantined",
+                        self.ctx.inbox_id, msg.external_id[:80], type(exc).__name__)
+            await self.ctx.ingest(_requarantine(raw, mc, exc, msg))
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if self.config is None:
+            raise PermanentError(f"the inbox configuration is invalid: {self._config_error}")
+        sender = Sender(self.config.address, self.config.from_name or self.ctx.inbox_name)
+        try:
+            mail, provider_id = compose_reply(message, sender, datetime.now(UTC))
+        except ComposeError as exc:
+            raise PermanentError(str(exc)) from None
+        recipient = message.recipient.email or message.recipient.external_id
+        await send_mail(self.config, mail, self.config.address, [recipient])
+        return SendResult(provider_id)
+
+    async def test_connection(self) -> dict[str, Any]:
+        if self.config is None:
+            return {"ok": False, "checks": [{"name": "config", "ok": False,
+                                             "detail": self._config_error}]}
+        return await probe.run_checks(self.config)
+
+
+def _requarantine(raw: bytes, mc: MailContext, exc: Exception, parsed: InboundMessage
+                  ) -> InboundMessage:
+    held = quarantine(raw, mc, f"could not be stored: {type(exc).__name__}")
+    # keep the original's id so a redelivery of the same mail still deduplicates
+    return InboundMessage(**{**held.__dict__, "external_id": parsed.external_id})
+
+
+__all__ = ["EmailAdapter"]

@@ -1,0 +1,118 @@
+"""The email inbox configuration: validated once, typed everywhere after. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.base import ConfigInvalid
+from adapters.email.compose import valid_address
+
+IMAP_SECURITY = ("ssl", "none")  # aioimaplib has no STARTTLS; port 993 (implicit TLS) is usual
+SMTP_SECURITY = ("ssl", "starttls", "none")
+DEFAULT_PORTS = {("imap", "ssl"): 993, ("imap", "none"): 143,
+                 ("smtp", "ssl"): 465, ("smtp", "starttls"): 587, ("smtp", "none"): 25}
+IDLE_LIMIT = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
+
+_FIELDS = {
+    "address", "from_name", "imap_host", "imap_port", "imap_security", "imap_username",
+    "imap_password", "imap_mailbox", "imap_start", "imap_idle_seconds", "smtp_host",
+    "smtp_port", "smtp_security", "smtp_username", "smtp_password", "timeout",
+    "max_message_bytes", "validate_certs",
+}
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    address: str
+    from_name: str = ""
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_security: str = "ssl"
+    imap_username: str = ""
+    imap_password: str = ""
+    imap_mailbox: str = "INBOX"
+    imap_start: str = "all"  # first start: "all" backfills the mailbox, "new" skips old mail
+    imap_idle_seconds: float = 300.0  # re-IDLE every 5 min: under NAT timeouts and 29 min
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    timeout: float = 30.0
+    max_message_bytes: int = 25 * 1_048_576  # the common mail-server size limit
+    validate_certs: bool = True
+
+    @property
+    def watches(self) -> bool:
+        return bool(self.imap_host)
+
+
+def _choice(config: Mapping[str, Any], key: str, options: tuple[str, ...], default: str) -> str:
+    value = str(config.get(key) or default).lower()
+    if value not in options:
+        raise ConfigInvalid(f"{key}: expected one of {', '.join(options)}, got {value!r}")
+    return value
+
+
+def _number(config: Mapping[str, Any], key: str, default: float, low: float, high: float
+            ) -> float:
+    raw = config.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigInvalid(f"{key}: expected a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigInvalid(f"{key}: expected {low:g}..{high:g}, got {value:g}")
+    return value
+
+
+def _host(config: Mapping[str, Any], key: str) -> str:
+    value = str(config.get(key) or "").strip()
+    if any(ch.isspace() or ch in "/@:" for ch in value):
+        raise ConfigInvalid(f"{key}: expected a host name or IP address, got {value!r}")
+    return value
+
+
+def parse_config(config: Mapping[str, Any]) -> EmailConfig:
+    unknown = set(config) - _FIELDS
+    if unknown:
+        raise ConfigInvalid(f"unknown field(s): {', '.join(sorted(unknown))}")
+    address = str(config.get("address") or "").strip().lower()
+    if not valid_address(address):
+        raise ConfigInvalid(f"address: expected the inbox's email address, got {address!r}")
+    imap_sec = _choice(config, "imap_security", IMAP_SECURITY, "ssl")
+    smtp_sec = _choice(config, "smtp_security", SMTP_SECURITY, "starttls")
+    return EmailConfig(
+        address=address, from_name=str(config.get("from_name") or "").strip(),
+        imap_host=_host(config, "imap_host"),
+        imap_port=int(_number(config, "imap_port", DEFAULT_PORTS["imap", imap_sec], 1, 65535)),
+        imap_security=imap_sec,
+        imap_username=str(config.get("imap_username") or address),
+        imap_password=str(config.get("imap_password") or ""),
+        imap_mailbox=str(config.get("imap_mailbox") or "INBOX"),
+        imap_start=_choice(config, "imap_start", ("all", "new"), "all"),
+        imap_idle_seconds=_number(config, "imap_idle_seconds", 300.0, 1, IDLE_LIMIT),
+        smtp_host=_host(config, "smtp_host"),
+        smtp_port=int(_number(config, "smtp_port", DEFAULT_PORTS["smtp", smtp_sec], 1, 65535)),
+        smtp_security=smtp_sec,
+        smtp_username=str(config.get("smtp_username") or ""),
+        smtp_password=str(config.get("smtp_password") or ""),
+        timeout=_number(config, "timeout", 30.0, 1, 300),
+        max_message_bytes=int(_number(config, "max_message_bytes", 25 * 1_048_576,
+                                      1024, 1 << 31)),
+        validate_certs=bool(config.get("validate_certs", True)),
+    )
+
+
+def normalise(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the admin API stores: the given fields, checked (defaults stay implicit)."""
+    parsed = parse_config(config)
+    if "imap_mailbox" in config and any(c in parsed.imap_mailbox for c in "\r\n\"\\"):
+        raise ConfigInvalid("imap_mailbox: must not contain quotes, backslashes or newlines")
+    if parsed.imap_host and not parsed.imap_password:
+        raise ConfigInvalid("imap_password: required when imap_host is set")
+    return {k: v for k, v in config.items() if v is not None}

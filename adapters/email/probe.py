@@ -1,0 +1,144 @@
+"""The admin's "test connection": each step reported on its own, so the answer says exactly
+what failed — DNS, TCP, TLS, authentication or the mailbox — for IMAP and for SMTP.
+Checks after a failed step are not run (they could only fail for the same reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+import aioimaplib
+import aiosmtplib
+
+from adapters.email.config import EmailConfig
+from adapters.email.smtp_send import tls_context
+
+Check = dict[str, Any]
+
+
+def _check(name: str, ok: bool, detail: str) -> Check:
+    return {"name": name, "ok": ok, "detail": detail}
+
+
+def _err(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def run_checks(config: EmailConfig) -> dict[str, Any]:
+    checks: list[Check] = []
+    if config.imap_host:
+        checks += await _imap_checks(config)
+    if config.smtp_host:
+        checks += await _smtp_checks(config)
+    if not checks:
+        checks.append(_check("config", False, "neither imap_host nor smtp_host is set"))
+    return {"ok": all(c["ok"] for c in checks), "checks": checks}
+
+
+async def _network(prefix: str, host: str, port: int, wait: float) -> list[Check]:
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM),
+                                       wait)
+    except (OSError, TimeoutError) as exc:
+        return [_check(f"{prefix}.dns", False, f"cannot resolve {host!r}: {_err(exc)}")]
+    checks = [_check(f"{prefix}.dns", True, f"{host} → {infos[0][4][0]}")]
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
+    except (OSError, TimeoutError) as exc:
+        checks.append(_check(f"{prefix}.tcp", False, f"cannot connect to {host}:{port}: "
+                                                     f"{_err(exc)}"))
+        return checks
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+    checks.append(_check(f"{prefix}.tcp", True, f"connected to {host}:{port}"))
+    return checks
+
+
+async def _imap_checks(cfg: EmailConfig) -> list[Check]:
+    checks = await _network("imap", cfg.imap_host, cfg.imap_port, cfg.timeout)
+    if not all(c["ok"] for c in checks):
+        return checks
+    client: aioimaplib.IMAP4
+    try:
+        if cfg.imap_security == "ssl":
+            client = aioimaplib.IMAP4_SSL(host=cfg.imap_host, port=cfg.imap_port,
+                                          timeout=cfg.timeout, ssl_context=tls_context(cfg))
+        else:
+            client = aioimaplib.IMAP4(host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout)
+        await client.wait_hello_from_server()
+    except Exception as exc:  # each failure is reported, none escapes
+        name = "imap.tls" if cfg.imap_security == "ssl" else "imap.greeting"
+        return [*checks, _check(name, False, _err(exc))]
+    try:
+        if cfg.imap_security == "ssl":
+            checks.append(_check("imap.tls", True, "TLS handshake completed"))
+        return checks + await _imap_login_and_select(client, cfg)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.logout(), timeout=2)
+
+
+async def _imap_login_and_select(client: aioimaplib.IMAP4, cfg: EmailConfig) -> list[Check]:
+    try:
+        login = await client.login(cfg.imap_username, cfg.imap_password)
+    except Exception as exc:
+        return [_check("imap.auth", False, _err(exc))]
+    if login.result != "OK":
+        return [_check("imap.auth", False, f"login refused for {cfg.imap_username!r}")]
+    checks = [_check("imap.auth", True, f"logged in as {cfg.imap_username}")]
+    quoted = '"' + cfg.imap_mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    try:
+        selected = await client.select(quoted)
+    except Exception as exc:
+        return [*checks, _check("imap.mailbox", False, _err(exc))]
+    if selected.result != "OK":
+        return [*checks, _check("imap.mailbox", False,
+                                f"mailbox {cfg.imap_mailbox!r} cannot be selected")]
+    idle = client.has_capability("IDLE")
+    checks.append(_check("imap.mailbox", True, f"{cfg.imap_mailbox} selected"))
+    checks.append(_check("imap.idle", idle, "IDLE supported" if idle else
+                         "the server does not support IDLE: new mail would be late"))
+    return checks
+
+
+async def _smtp_checks(cfg: EmailConfig) -> list[Check]:
+    checks = await _network("smtp", cfg.smtp_host, cfg.smtp_port, cfg.timeout)
+    if not all(c["ok"] for c in checks):
+        return checks
+    smtp = aiosmtplib.SMTP(hostname=cfg.smtp_host, port=cfg.smtp_port, timeout=cfg.timeout,
+                           use_tls=cfg.smtp_security == "ssl", start_tls=False,
+                           tls_context=tls_context(cfg) if cfg.smtp_security == "ssl" else None)
+    try:
+        await smtp.connect()
+    except Exception as exc:
+        name = "smtp.tls" if cfg.smtp_security == "ssl" else "smtp.greeting"
+        return [*checks, _check(name, False, _err(exc))]
+    try:
+        return checks + await _smtp_session(smtp, cfg)
+    finally:
+        with contextlib.suppress(Exception):
+            await smtp.quit()
+
+
+async def _smtp_session(smtp: aiosmtplib.SMTP, cfg: EmailConfig) -> list[Check]:
+    checks: list[Check] = []
+    if cfg.smtp_security == "starttls":
+        try:
+            await smtp.starttls(tls_context=tls_context(cfg))
+        except Exception as exc:
+            return [_check("smtp.tls", False, f"STARTTLS failed: {_err(exc)}")]
+    if cfg.smtp_security != "none":
+        checks.append(_check("smtp.tls", True, "TLS established"))
+    if not cfg.smtp_username:
+        return [*checks, _check("smtp.auth", True, "no authentication configured")]
+    try:
+        await smtp.login(cfg.smtp_username, cfg.smtp_password)
+    except aiosmtplib.SMTPException as exc:
+        return [*checks, _check("smtp.auth", False, _err(exc))]
+    return [*checks, _check("smtp.auth", True, f"authenticated as {cfg.smtp_username}")]

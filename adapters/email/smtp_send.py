@@ -1,0 +1,62 @@
+"""Deliver one composed email over SMTP (aiosmtplib), mapping failures to the adapter
+error tree: 4xx and dropped connections are transient (the outbox retries with the same
+Message-ID), 5xx is permanent and carries the server's own reason for the agent.
+"""
+
+from __future__ import annotations
+
+import ssl
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from adapters.base import PermanentError, TransientError
+from adapters.email.config import EmailConfig
+
+
+def tls_context(config: EmailConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not config.validate_certs:  # self-signed test servers; an explicit admin choice
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def send_mail(config: EmailConfig, msg: EmailMessage, sender: str,
+                    recipients: list[str]) -> None:
+    if not config.smtp_host:
+        raise PermanentError("this inbox has no SMTP server configured (smtp_host)")
+    try:
+        await aiosmtplib.send(
+            msg, sender=sender, recipients=recipients, hostname=config.smtp_host,
+            port=config.smtp_port, username=config.smtp_username or None,
+            password=config.smtp_password or None, timeout=config.timeout,
+            use_tls=config.smtp_security == "ssl",
+            start_tls=config.smtp_security == "starttls",
+            tls_context=tls_context(config) if config.smtp_security != "none" else None,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        raise _classify_recipients(exc) from None
+    except aiosmtplib.SMTPResponseException as exc:
+        raise _classify(exc.code, exc.message) from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise TransientError(f"SMTP connection failed: {_describe(exc)}") from None
+
+
+def _classify(code: int, message: str) -> TransientError | PermanentError:
+    reason = f"SMTP server answered {code} {' '.join(str(message).split())[:300]}"
+    if 400 <= code < 500 or code < 200:  # < 200: aiosmtplib's pseudo-codes for drops
+        return TransientError(reason, code=str(code))
+    return PermanentError(reason, code=str(code))
+
+
+def _classify_recipients(exc: aiosmtplib.SMTPRecipientsRefused) -> TransientError | PermanentError:
+    errors = [_classify(e.code, e.message) for e in exc.recipients]
+    if errors and all(isinstance(e, PermanentError) for e in errors):
+        return errors[0]
+    return errors[0] if errors else TransientError("SMTP server refused every recipient")
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
