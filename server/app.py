@@ -60,6 +60,7 @@ LIFECYCLE_HOOKS: list[tuple[Callable[[Starlette], Awaitable[None]],
                             Callable[[Starlette], Awaitable[None]]]] = []
 API_GROUPS += widget_routes.API_GROUPS
 EXTRA_ROUTES.append(widget_routes.extra_routes)
+LIFECYCLE_HOOKS.append(widget_routes.LIFECYCLE)
 
 
 def make_bus(settings: Settings) -> Bus:

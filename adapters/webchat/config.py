@@ -8,7 +8,7 @@ Shape (every key optional; defaults below)::
     pre_chat: {"enabled": bool, "fields": [{"name", "label", "type", "required",
                                             "options", "max_length"}]}
     appearance: {"color": "#1f6feb", "title": "...", "greeting": "...", "reply_time": "..."}
-    email_continuity: {"enabled": bool, "after_minutes": 5}
+    email_continuity: {"enabled": bool, "after_minutes": 5, "email_inbox_id": <email inbox>}
     attachments: {"max_bytes": 10485760, "types": ["image/png", ...]}
 """
 
@@ -126,7 +126,11 @@ def _continuity(raw: Any) -> dict[str, Any]:
     minutes = raw.get("after_minutes", 5)
     if not isinstance(minutes, int) or not 1 <= minutes <= 1440:
         raise ConfigInvalid("email_continuity.after_minutes: expected an integer 1..1440")
-    return {"enabled": bool(raw.get("enabled", True)), "after_minutes": minutes}
+    inbox = raw.get("email_inbox_id")
+    if inbox is not None and (not isinstance(inbox, int) or inbox < 1):
+        raise ConfigInvalid("email_continuity.email_inbox_id: expected an email inbox id")
+    return {"enabled": bool(raw.get("enabled", True)), "after_minutes": minutes,
+            "email_inbox_id": inbox}
 
 
 def _attachments(raw: Any) -> dict[str, Any]:

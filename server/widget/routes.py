@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from server.widget import api, embed, socket
+import asyncio
+import contextlib
+
+from starlette.applications import Starlette
+
+from server.widget import api, continuity, embed, socket
 
 API_GROUPS = [api.api, embed.api]
 extra_routes = socket.routes
+
+
+async def _start(app: Starlette) -> None:
+    ctx = app.state.ctx
+    app.state.widget_tasks = [asyncio.create_task(continuity.run(ctx), name="widget-email")] \
+        if ctx.settings.run_workers else []
+
+
+async def _stop(app: Starlette) -> None:
+    for task in getattr(app.state, "widget_tasks", []):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+LIFECYCLE = (_start, _stop)
