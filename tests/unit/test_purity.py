@@ -21,6 +21,14 @@ PURE_PACKAGES: tuple[str, ...] = (
     "adapters/email/compose.py",
     "adapters/email/config.py",
     "adapters/email/imap_proto.py",
+    "adapters/meta/signature.py",
+    "adapters/meta/errors.py",
+    "adapters/meta/events.py",
+    "adapters/meta/marker.py",
+    "adapters/meta/parse.py",
+    "adapters/meta/compose.py",
+    "adapters/telegram/parse.py",
+    "adapters/telegram/compose.py",
 )
 
 FORBIDDEN = frozenset(

@@ -1,0 +1,1 @@
+"""Meta channels (Messenger, Instagram, WhatsApp Cloud API) sharing one webhook core."""

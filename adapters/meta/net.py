@@ -1,0 +1,77 @@
+"""HTTP to the Graph API, with errors mapped into the adapter error tree.
+
+``refuse_private`` guards outside fetches (profiles, media): a URL whose host resolves to a
+private, loopback, link-local or reserved address is refused unless the admin allowed it
+(``allow_private_urls``) — otherwise a crafted payload could make us probe the internal
+network. The Telegram adapter uses the same guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from adapters.base import PermanentError, TransientError
+from adapters.meta.errors import classify
+
+TIMEOUT = 15.0  # Graph answers in well under a second; 15 s covers a slow upload
+
+
+class PrivateAddress(PermanentError):
+    """The URL points at a private or loopback address and that is not allowed."""
+
+
+async def refuse_private(url: str, allow_private: bool) -> None:
+    if allow_private:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None,
+                                                             type=socket.SOCK_STREAM)
+    except OSError:
+        raise TransientError(f"cannot resolve {host!r}") from None
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0])
+        if not addr.is_global or addr.is_multicast:
+            raise PrivateAddress(f"refused to fetch {host!r}: it resolves to a private address")
+
+
+class Graph:
+    """A thin Graph API client: bearer token in a header (never in a URL or a log line)."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base.rstrip("/")
+        self._headers = {"authorization": f"Bearer {token}"}
+
+    async def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", path, json=dict(body))
+
+    async def upload(self, path: str, data: Mapping[str, str],
+                     file: tuple[str, bytes, str], field: str = "filedata") -> dict[str, Any]:
+        return await self._call("POST", path, data=dict(data), files={field: file})
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return await self._call("GET", path, params=dict(params or {}))
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        url = f"{self.base}/{path.lstrip('/')}"
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT) as client:
+                response = await client.request(method, url, headers=self._headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"Graph API not reachable: {type(exc).__name__}") from None
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = None
+        if response.is_success and isinstance(body, dict):
+            return body
+        failure = classify(response.status_code, body)
+        error = TransientError if failure.transient else PermanentError
+        raise error(failure.reason, code=failure.code)
