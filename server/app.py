@@ -40,6 +40,8 @@ from server.context import AppContext
 from server.crypto import SecretBox
 from server.events.bus import Bus
 from server.events.memory_bus import MemoryBus
+from server.realtime import lifecycle as realtime_lifecycle
+from server.realtime import socket as realtime_socket
 from server.settings import Settings, ensure_secret_key, load_settings
 from server.storage.db import Database
 from server.storage.migrations import migrate
@@ -60,6 +62,8 @@ LIFECYCLE_HOOKS: list[tuple[Callable[[Starlette], Awaitable[None]],
                             Callable[[Starlette], Awaitable[None]]]] = []
 API_GROUPS += widget_routes.API_GROUPS
 EXTRA_ROUTES.append(widget_routes.extra_routes)
+EXTRA_ROUTES.append(realtime_socket.routes)
+LIFECYCLE_HOOKS.append((realtime_lifecycle.start_hub, realtime_lifecycle.stop_hub))
 LIFECYCLE_HOOKS.append(widget_routes.LIFECYCLE)
 
 

@@ -1,0 +1,240 @@
+"""The per-node hub: ONE bus subscription fanned out to every agent socket on this node.
+
+Fan-out never awaits a socket: each event is encoded once, filtered per connection
+(``Audience``) and offered to that connection's bounded queue; the connection's own pump
+task does the sending. A slow socket therefore delays nobody; when its queue overflows it
+is closed with 4000 "overflow, resume" and the client resumes from its last event id.
+
+The hub also keeps the node's presence entries alive (heartbeat), follows presence
+changes, and closes sockets whose session was revoked — on every node, because
+``revoke`` travels over the bus as an internal event (plus a periodic re-check of every
+socket's token as a safety net for expiry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.context import AppContext
+from server.events.bus import Subscription
+from server.events.types import EPHEMERAL, Event, EventType, StreamEvent
+from server.realtime import frames
+from server.realtime.client_queue import (
+    INTERNAL_AUDIENCE,
+    OVERFLOW_CLOSE_CODE,
+    OVERFLOW_CLOSE_REASON,
+    SESSION_REVOKED,
+    Audience,
+)
+from server.realtime.connection import Connection
+from server.realtime.presence import OFFLINE, PresenceStore
+from server.storage import schema as t
+from server.storage.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+REVOKED_CLOSE_CODE = 4401
+RESTART_CLOSE_CODE = 1012  # "service restart": clients reconnect, maybe to another node
+
+
+class Hub:
+    def __init__(self, ctx: AppContext, presence: PresenceStore) -> None:
+        self.ctx = ctx
+        self.presence = presence
+        self.connections: dict[str, Connection] = {}
+        self.presence_view: dict[int, str] = {}  # user id → status, offline users absent
+        self._sub: Subscription | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    @property
+    def presence_ttl(self) -> float:
+        # Three missed heartbeats before a connection counts as gone (node loss).
+        return 3 * self.ctx.settings.ws_ping_interval
+
+    # Lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._sub = self.ctx.bus.subscribe()
+        ready = getattr(self._sub, "ready", None)
+        if ready is not None:
+            await ready()  # the cursor is fixed: nothing published from now on is missed
+        self.presence_view = await self.presence.snapshot()
+        self._tasks = [asyncio.create_task(self._fanout(self._sub), name="hub-fanout"),
+                       asyncio.create_task(self._heartbeat(), name="hub-heartbeat")]
+
+    async def stop(self) -> None:
+        for conn in list(self.connections.values()):
+            conn.request_close(RESTART_CLOSE_CODE, "server restart")
+        pumps = [c.pump_task for c in self.connections.values() if c.pump_task is not None]
+        if pumps:
+            await asyncio.wait(pumps, timeout=5)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._sub is not None:
+            await self._sub.close()
+
+    # Connections -------------------------------------------------------------------
+
+    def register(self, conn: Connection) -> None:
+        self.connections[conn.id] = conn
+
+    def unregister(self, conn: Connection) -> None:
+        self.connections.pop(conn.id, None)
+
+    def set_audience(self, conn: Connection, audience: Audience) -> None:
+        """Install the access view; events that arrived while it loaded are applied now."""
+        conn.audience = audience
+        pending, conn.pending = conn.pending, []
+        for item in pending:
+            self._deliver(conn, item, self._frame(item))
+
+    # Fan-out -----------------------------------------------------------------------
+
+    async def _fanout(self, sub: Subscription) -> None:
+        async for item in sub:
+            try:
+                self.dispatch(item)
+            except Exception:  # one bad event must not stop delivery for everyone
+                log.exception("dispatching event %s failed", item.id)
+
+    def dispatch(self, item: StreamEvent) -> None:
+        event = item.event
+        if event.audience == INTERNAL_AUDIENCE:
+            if event.type == SESSION_REVOKED:
+                self._revoke_local(event.payload.get("token_id"), event.payload.get("user_id"))
+            return
+        if event.type == EventType.PRESENCE:
+            self._note_presence(event.payload)
+        frame = self._frame(item)
+        origin = event.extra.get("origin")
+        for conn in list(self.connections.values()):
+            if conn.id != origin:
+                self._deliver(conn, item, frame)
+
+    def _deliver(self, conn: Connection, item: StreamEvent, frame: str) -> None:
+        if conn.audience is None:
+            conn.pending.append(item)
+            if len(conn.pending) > conn.queue.limit:
+                conn.request_close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
+            return
+        conn.audience.apply_membership(item)
+        if not conn.audience.sees(item):
+            return
+        event_id = None if item.event.type in EPHEMERAL else item.id
+        conn.queue.offer(event_id, frame)  # on overflow the pump closes the socket
+        conn.wakeup.set()
+
+    @staticmethod
+    def _frame(item: StreamEvent) -> str:
+        if item.event.type in EPHEMERAL:
+            return frames.ephemeral(item.event.type, item.event.payload)
+        return frames.event(item.id, item.event.to_wire())
+
+    # Ephemeral events --------------------------------------------------------------
+
+    async def publish_ephemeral(self, conn: Connection, kind: EventType,
+                                payload: dict[str, Any], *, inbox_id: int | None = None,
+                                conversation_id: int | None = None,
+                                audience: str = "agents") -> None:
+        event = Event(kind, payload, inbox_id, conversation_id, db_id=None, audience=audience,
+                      extra={"origin": conn.id})
+        await self.ctx.bus.publish([event])
+
+    async def update_presence(self, conn: Connection, *, leaving: bool = False) -> None:
+        """Record this connection's presence; tell everyone if the user's status changed."""
+        user = conn.actor
+        if leaving:
+            await self.presence.drop(user.id, conn.id)
+        else:
+            await self.presence.touch(user.id, conn.id, conn.presence, self.presence_ttl)
+        status = await self.presence.user_status(user.id)
+        if status != self.presence_view.get(user.id, OFFLINE):
+            await self.ctx.bus.publish([Event(EventType.PRESENCE, {
+                "user_id": user.id, "name": user.name, "status": status})])
+
+    def _note_presence(self, payload: dict[str, Any]) -> None:
+        user_id, status = payload.get("user_id"), payload.get("status")
+        if not isinstance(user_id, int):
+            return
+        if status == OFFLINE:
+            self.presence_view.pop(user_id, None)
+        elif isinstance(status, str):
+            self.presence_view[user_id] = status
+
+    def presence_frames(self) -> list[str]:
+        return [frames.ephemeral(EventType.PRESENCE, {"user_id": u, "status": s})
+                for u, s in sorted(self.presence_view.items())]
+
+    # Revocation --------------------------------------------------------------------
+
+    async def revoke(self, *, token_id: int | None = None, user_id: int | None = None) -> None:
+        """Close the sockets of a revoked session (or of every session of a user)."""
+        self._revoke_local(token_id, user_id)
+        payload = {"token_id": token_id, "user_id": user_id}
+        try:
+            await self.ctx.bus.publish([Event(SESSION_REVOKED, payload,
+                                              audience=INTERNAL_AUDIENCE)])
+        except Exception:  # other nodes still catch it at their next token re-check
+            log.exception("publishing a session revocation failed")
+
+    def _revoke_local(self, token_id: Any, user_id: Any) -> None:
+        for conn in list(self.connections.values()):
+            actor = conn.actor
+            if (token_id is not None and actor.token_id == token_id) or \
+                    (user_id is not None and actor.id == user_id):
+                conn.request_close(REVOKED_CLOSE_CODE, "session revoked")
+
+    # Heartbeat ---------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ctx.settings.ws_ping_interval)
+            try:
+                await self._beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hub heartbeat failed")
+
+    async def _beat(self) -> None:
+        conns = list(self.connections.values())
+        for conn in conns:
+            await self.presence.touch(conn.actor.id, conn.id, conn.presence, self.presence_ttl)
+        await self._sweep_presence()
+        valid = await self._valid_token_ids(c.actor.token_id for c in conns)
+        for conn in conns:
+            if conn.actor.token_id is not None and conn.actor.token_id not in valid:
+                conn.request_close(REVOKED_CLOSE_CODE, "session expired or revoked")
+
+    async def _sweep_presence(self) -> None:
+        """Entries of a dead node expire; tell this node's sockets (each node does its own)."""
+        current = await self.presence.snapshot()
+        changed = {u: current.get(u, OFFLINE) for u in set(current) | set(self.presence_view)
+                   if current.get(u, OFFLINE) != self.presence_view.get(u, OFFLINE)}
+        self.presence_view = current
+        for user_id, status in changed.items():
+            item = StreamEvent("", Event(EventType.PRESENCE,
+                                         {"user_id": user_id, "status": status}))
+            frame = self._frame(item)
+            for conn in list(self.connections.values()):
+                self._deliver(conn, item, frame)
+
+    async def _valid_token_ids(self, token_ids: Iterable[int | None]) -> set[int]:
+        ids = {i for i in token_ids if i is not None}
+        if not ids:
+            return set()
+        a, u = t.auth_tokens.c, t.users.c
+        async with self.ctx.db.read() as db:
+            rows = await db.execute(sa.select(a.id).join(t.users, u.id == a.user_id).where(
+                a.id.in_(ids), a.revoked_at.is_(None), u.is_active.is_(True),
+                sa.or_(a.expires_at.is_(None), a.expires_at > utcnow())))
+        return {int(r[0]) for r in rows}
