@@ -140,12 +140,53 @@ async def test_visitor_chats_with_an_agent_across_reload_and_offline(sb: Running
 
         assert await eventually(lambda: _has(texts, "sent while offline"))
         assert await texts() == [EVIL_TEXT, "sent while offline"]
-        await ana.post(f"/api/conversations/{conv_id}/messages", json={"text": "Got it, thanks!"})
+        await page.evaluate("""() => { window.seen = [];
+            for (const e of ["message", "opened", "closed"])
+                Switchboard.on(e, (d) => window.seen.push(e)); Switchboard.close(); }""")
+        thanks = (await ana.post(f"/api/conversations/{conv_id}/messages",
+                                 json={"text": "Got it, thanks!"})).json()["message"]
+        await widget(page, ".b").get_by_text("1").wait_for()  # unread badge while closed
+        await page.evaluate("Switchboard.open()")
         await widget(page, ".bu").get_by_text("Got it, thanks!").wait_for()
+        assert await widget(page, ".b").is_hidden()
+        assert await page.evaluate("window.seen") == ["closed", "message", "opened"]
+
+        async def read() -> bool:
+            items = (await ana.get(f"/api/conversations/{conv_id}/messages")).json()["items"]
+            return any(m["id"] == thanks["id"] and m["status"] == "read" for m in items)
+
+        await eventually(read)  # the visitor's read receipt reached the agent side
+        await widget(page, "input[type=file]").set_input_files(
+            files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(48, 32)}])
+        await widget(page, "textarea").fill("here is a photo")
+        await widget(page, "button.sd").click()
+        await widget(page, "img.att[src^='blob:']").wait_for()
+
+        async def attachment() -> Any:
+            items = (await ana.get(f"/api/conversations/{conv_id}/messages")).json()["items"]
+            return [a for m in items for a in m["attachments"]]
+
+        [stored] = await eventually(attachment)
+        assert stored["filename"] == "photo.png" and stored["content_type"] == "image/png"
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT))
         assert errors == []
         await browser.close()
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG (solid colour), so the browser decodes and shows it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + b"\x2f\x81\xf7" * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
 
 
 async def _has(texts: Any, wanted: str) -> bool:
