@@ -1,0 +1,152 @@
+// Boot, session, routing and the live connection. Views live in js/views/.
+import { api } from './js/api.js';
+import { h, replace, toast } from './js/dom.js';
+import { Store, applyEvent } from './js/store.js';
+import { AgentSocket, SocketState } from './js/socket.js';
+import { renderLogin } from './js/views/login.js';
+import { InboxView } from './js/views/inbox.js';
+import { renderReports } from './js/views/reports.js';
+import { renderAdmin } from './js/views/admin.js';
+import { installShortcuts } from './js/shortcuts.js';
+import { notifyAssigned } from './js/notify.js';
+
+// While the socket is down, poll every 5 s so the inbox is never more than 5 s stale.
+const POLL_MS = 5000;
+
+const app = {
+  store: new Store(),
+  socket: null,
+  view: null,
+  pollTimer: null,
+  refreshers: new Set(),
+  ephemeralListeners: new Set(),
+  get isAdmin() { return app.store.me && app.store.me.role === 'admin'; },
+  onRefresh(fn) { app.refreshers.add(fn); return () => app.refreshers.delete(fn); },
+  onEphemeral(fn) { app.ephemeralListeners.add(fn); return () => app.ephemeralListeners.delete(fn); },
+  refreshAll(reason) { for (const fn of app.refreshers) fn(reason); },
+};
+window.switchboard = app; // handy for debugging and for end-to-end tests
+
+const main = () => document.getElementById('main');
+
+async function boot() {
+  api.onUnauthorized = () => showLogin();
+  try {
+    const me = await api.me();
+    await startSession(me);
+  } catch (err) {
+    showLogin();
+  }
+}
+
+function showLogin() {
+  stopSession();
+  document.getElementById('topbar').hidden = true;
+  setBanner(null);
+  renderLogin(main(), async (me) => startSession(me));
+}
+
+async function startSession(me) {
+  const store = app.store;
+  store.me = me.user;
+  store.inboxes = me.inboxes || [];
+  document.getElementById('topbar').hidden = false;
+  document.getElementById('nav-admin').hidden = !app.isAdmin;
+  replace(document.getElementById('whoami'), h('span', { text: me.user.name }));
+  await loadDirectory();
+  startSocket();
+  route();
+}
+
+/** Agents and teams give names to ids; only admins may list them, agents see ids + themselves. */
+async function loadDirectory() {
+  const store = app.store;
+  if (!app.isAdmin) { store.agents = [store.me]; store.teams = []; return; }
+  const [agents, teams] = await Promise.all([
+    api.get('/api/admin/agents').catch(() => ({ items: [store.me] })),
+    api.get('/api/admin/teams').catch(() => ({ items: [] })),
+  ]);
+  store.agents = agents.items;
+  store.teams = teams.items;
+}
+
+function stopSession() {
+  if (app.socket) app.socket.stop();
+  app.socket = null;
+  clearInterval(app.pollTimer);
+  app.pollTimer = null;
+  if (app.view && app.view.destroy) app.view.destroy();
+  app.view = null;
+}
+
+function startSocket() {
+  const store = app.store;
+  app.socket = new AgentSocket({
+    onEvent: (event) => {
+      const before = event.payload && event.payload.conversation
+        ? store.conversations.get(event.payload.conversation.id) : null;
+      applyEvent(store, event);
+      notifyAssigned(store, before, event);
+    },
+    onResync: (reason) => { app.refreshAll(`resync:${reason}`); },
+    onEphemeral: (frame) => { for (const fn of app.ephemeralListeners) fn(frame); },
+    onState: (state) => socketStateChanged(state),
+  });
+  app.socket.start();
+  const presence = document.getElementById('presence');
+  presence.onchange = () => app.socket.send({ type: 'presence', status: presence.value });
+}
+
+function socketStateChanged(state) {
+  if (state === SocketState.LIVE) {
+    setBanner(null);
+    clearInterval(app.pollTimer);
+    app.pollTimer = null;
+    return;
+  }
+  if (state === SocketState.RETRYING) {
+    setBanner('Live updates unavailable — retrying. The inbox refreshes every few seconds meanwhile.');
+    if (!app.pollTimer) app.pollTimer = setInterval(() => app.refreshAll('poll'), POLL_MS);
+  }
+}
+
+function setBanner(text) {
+  const el = document.getElementById('banner');
+  el.hidden = !text;
+  el.textContent = text || '';
+}
+
+function route() {
+  if (!app.store.me) return;
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const section = parts[0] || 'inbox';
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === section) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (section === 'inbox') {
+    const id = parts[1] ? Number(parts[1]) : null;
+    if (!(app.view instanceof InboxView)) {
+      if (app.view && app.view.destroy) app.view.destroy();
+      app.view = new InboxView(main(), app);
+    }
+    app.view.open(id);
+    return;
+  }
+  if (app.view && app.view.destroy) app.view.destroy();
+  app.view = null;
+  if (section === 'reports') renderReports(main(), app, parts.slice(1));
+  else if (section === 'admin' && app.isAdmin) renderAdmin(main(), app, parts.slice(1));
+  else location.hash = '#/inbox';
+}
+
+window.addEventListener('hashchange', route);
+document.getElementById('logout').addEventListener('click', async () => {
+  try { await api.logout(); } catch (err) { toast(err.message, 'error'); }
+  app.store.me = null;
+  location.hash = '#/inbox';
+  showLogin();
+});
+document.getElementById('help-btn').addEventListener('click', () => document.getElementById('help').showModal());
+installShortcuts(app);
+boot();

@@ -1,0 +1,126 @@
+// Admin settings: inboxes (channel settings, members, hours, FRT targets), agents, teams, canned.
+import { api } from '../api.js';
+import { h, option, replace, toast } from '../dom.js';
+import { channelInfo, CHANNEL_KINDS } from '../channels.js';
+import { renderInboxEditor } from './inbox_editor.js';
+
+const SECTIONS = [['inboxes', 'Inboxes'], ['agents', 'Agents'], ['teams', 'Teams'], ['canned', 'Canned responses']];
+
+export async function renderAdmin(root, app, parts) {
+  const section = parts[0] || 'inboxes';
+  const content = h('div', { class: 'page', id: 'admin-content' });
+  const nav = h('nav', { class: 'subnav', 'aria-label': 'Settings' }, SECTIONS.map(([k, label]) =>
+    h('a', { href: `#/admin/${k}`, 'aria-current': k === section ? 'page' : null, text: label })));
+  replace(root, h('div', { class: 'page-layout' }, nav, content));
+  try {
+    if (section === 'inboxes' && parts[1]) await renderInboxEditor(content, app, Number(parts[1]));
+    else if (section === 'inboxes') await renderInboxes(content, app);
+    else if (section === 'agents') await renderAgents(content, app);
+    else if (section === 'teams') await renderTeams(content, app);
+    else if (section === 'canned') await renderCanned(content);
+  } catch (err) {
+    replace(content, h('p', { class: 'form-error', role: 'alert', text: err.message }));
+  }
+}
+
+function table(headers, rows) {
+  return h('table', { class: 'data' }, h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col', text: t })))),
+    h('tbody', {}, rows));
+}
+
+function field(id, label, control) {
+  return [h('label', { for: id, text: label }), control];
+}
+
+async function submitting(form, fn) {
+  const btn = form.querySelector('button[type=submit]');
+  if (btn) btn.disabled = true;
+  try { await fn(); } catch (err) { toast(err.message, 'error'); } finally { if (btn) btn.disabled = false; }
+}
+
+async function renderInboxes(root, app) {
+  const { items } = await api.get('/api/admin/inboxes');
+  const rows = items.map((i) => {
+    const ch = channelInfo(i.kind);
+    return h('tr', {},
+      h('td', {}, h('a', { href: `#/admin/inboxes/${i.id}`, text: i.name })),
+      h('td', {}, h('span', { 'aria-hidden': 'true', text: `${ch.icon} ` }), ch.name),
+      h('td', { text: i.is_active ? 'Active' : 'Disabled' }),
+      h('td', { text: Object.entries(i.secrets_set || {}).map(([k, v]) => `${k}: ${v ? 'set' : 'not set'}`).join(', ') }));
+  });
+  const name = h('input', { id: 'new-inbox-name', required: true });
+  const kind = h('select', { id: 'new-inbox-kind' }, CHANNEL_KINDS.map((k) => option(k, channelInfo(k).name)));
+  const form = h('form', { class: 'form-grid' }, field('new-inbox-name', 'Name', name), field('new-inbox-kind', 'Channel', kind),
+    h('span'), h('div', {}, h('button', { type: 'submit', class: 'primary', text: 'Create inbox' })));
+  form.addEventListener('submit', (e) => { e.preventDefault(); submitting(form, async () => {
+    const created = await api.post('/api/admin/inboxes', { name: name.value, kind: kind.value, config: {} });
+    location.hash = `#/admin/inboxes/${created.id}`;
+  }); });
+  replace(root, h('h1', { text: 'Inboxes' }),
+    h('div', { class: 'card' }, items.length ? table(['Name', 'Channel', 'State', 'Secrets'], rows) : h('p', { class: 'muted', text: 'No inboxes yet.' })),
+    h('div', { class: 'card' }, h('h2', { text: 'New inbox' }),
+      h('p', { class: 'muted small', text: 'Some channels need settings before they validate; you fill them in on the next page.' }), form));
+}
+
+async function renderAgents(root, app) {
+  const { items } = await api.get('/api/admin/agents');
+  app.store.agents = items;
+  const rows = items.map((a) => h('tr', {},
+    h('td', { text: a.name }), h('td', { text: a.email }), h('td', { text: a.is_bot ? 'bot' : a.role }),
+    h('td', { text: a.is_active ? 'Active' : 'Disabled' }),
+    h('td', {}, a.id === app.store.me.id ? null : h('button', { type: 'button', class: 'small',
+      text: a.is_active ? 'Disable' : 'Enable',
+      onclick: async () => {
+        try { await api.patch(`/api/admin/agents/${a.id}`, { is_active: !a.is_active }); renderAgents(root, app); } catch (err) { toast(err.message, 'error'); }
+      } }))));
+  const name = h('input', { id: 'agent-name', required: true });
+  const email = h('input', { id: 'agent-email', type: 'email', required: true });
+  const role = h('select', { id: 'agent-role' }, option('agent', 'Agent'), option('admin', 'Admin'));
+  const password = h('input', { id: 'agent-password', type: 'password', minlength: 8, autocomplete: 'new-password' });
+  const form = h('form', { class: 'form-grid' }, field('agent-name', 'Name', name), field('agent-email', 'Email', email),
+    field('agent-role', 'Role', role), field('agent-password', 'Initial password', password),
+    h('span'), h('div', {}, h('button', { type: 'submit', class: 'primary', text: 'Add agent' })));
+  form.addEventListener('submit', (e) => { e.preventDefault(); submitting(form, async () => {
+    await api.post('/api/admin/agents', { name: name.value, email: email.value, role: role.value, password: password.value || null });
+    toast('Agent added');
+    renderAgents(root, app);
+  }); });
+  replace(root, h('h1', { text: 'Agents' }), h('div', { class: 'card' }, table(['Name', 'Email', 'Role', 'State', ''], rows)),
+    h('div', { class: 'card' }, h('h2', { text: 'Add an agent' }), form));
+}
+
+async function renderTeams(root, app) {
+  const [{ items }, agents] = await Promise.all([api.get('/api/admin/teams'), api.get('/api/admin/agents')]);
+  app.store.teams = items;
+  const nameOf = (id) => (agents.items.find((a) => a.id === id) || { name: `#${id}` }).name;
+  const rows = items.map((t) => h('tr', {}, h('td', { text: t.name }), h('td', { text: t.member_ids.map(nameOf).join(', ') || '—' })));
+  const name = h('input', { id: 'team-name', required: true });
+  const members = h('select', { id: 'team-members', multiple: true, size: Math.min(6, agents.items.length) },
+    agents.items.map((a) => option(a.id, a.name)));
+  const form = h('form', { class: 'form-grid' }, field('team-name', 'Name', name), field('team-members', 'Members', members),
+    h('span'), h('div', {}, h('button', { type: 'submit', class: 'primary', text: 'Create team' })));
+  form.addEventListener('submit', (e) => { e.preventDefault(); submitting(form, async () => {
+    await api.post('/api/admin/teams', { name: name.value, member_ids: [...members.selectedOptions].map((o) => Number(o.value)) });
+    toast('Team created');
+    renderTeams(root, app);
+  }); });
+  replace(root, h('h1', { text: 'Teams' }), h('div', { class: 'card' }, items.length ? table(['Team', 'Members'], rows) : h('p', { class: 'muted', text: 'No teams yet.' })),
+    h('div', { class: 'card' }, h('h2', { text: 'New team' }), form));
+}
+
+async function renderCanned(root) {
+  const { items } = await api.canned();
+  const rows = items.map((c) => h('tr', {}, h('td', {}, h('code', { text: `/${c.short_code}` })), h('td', { text: c.content })));
+  const code = h('input', { id: 'canned-code', required: true, pattern: '[A-Za-z0-9_-]+' });
+  const content = h('textarea', { id: 'canned-content', required: true, rows: 3 });
+  const form = h('form', { class: 'form-grid' }, field('canned-code', 'Shortcut', code), field('canned-content', 'Text', content),
+    h('span'), h('div', {}, h('button', { type: 'submit', class: 'primary', text: 'Add canned response' })));
+  form.addEventListener('submit', (e) => { e.preventDefault(); submitting(form, async () => {
+    await api.post('/api/admin/canned-responses', { short_code: code.value, content: content.value });
+    toast('Canned response added');
+    renderCanned(root);
+  }); });
+  replace(root, h('h1', { text: 'Canned responses' }),
+    h('div', { class: 'card' }, items.length ? table(['Shortcut', 'Text'], rows) : h('p', { class: 'muted', text: 'None yet.' })),
+    h('div', { class: 'card' }, h('h2', { text: 'New canned response' }), h('p', { class: 'muted small', text: 'Agents type /shortcut in the composer to insert it.' }), form));
+}

@@ -1,0 +1,194 @@
+// Reply / note composer with /shortcut canned responses, the stale-reply guard and the
+// reply-window warning (WhatsApp/Messenger accept free text only within 24 h of the customer).
+import { api } from '../api.js';
+import { h, replace, toast } from '../dom.js';
+import { formatDuration, secondsUntil } from '../time.js';
+
+// Typing frames at most every 3 s, and "stopped" after 4 s idle.
+const TYPING_EVERY_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+
+function clientId() {
+  return (crypto.randomUUID && crypto.randomUUID()) || `c${Date.now()}${Math.random().toString(16).slice(2)}`;
+}
+
+export class Composer {
+  constructor(app, pane) {
+    this.app = app;
+    this.pane = pane;
+    this.store = app.store;
+    this.conv = null;
+    this.note = false;
+    this.pending = null; // body held back by the stale-reply guard
+    this.canned = null;
+    this.build();
+  }
+
+  build() {
+    this.replyTab = h('button', { type: 'button', class: 'tab', id: 'mode-reply', 'aria-pressed': 'true', text: 'Reply', onclick: () => this.setMode(false) });
+    this.noteTab = h('button', { type: 'button', class: 'tab', id: 'mode-note', 'aria-pressed': 'false', text: 'Private note', onclick: () => this.setMode(true) });
+    this.text = h('textarea', { id: 'composer-text', rows: 4, 'aria-label': 'Reply to the customer', placeholder: 'Write a reply…  (/ for canned responses, Ctrl+Enter to send)' });
+    this.suggest = h('ul', { class: 'suggest', id: 'canned-suggest', role: 'listbox', hidden: true, 'aria-label': 'Canned responses' });
+    this.windowEl = h('div', { class: 'window-warning', id: 'reply-window', role: 'status', hidden: true });
+    this.staleEl = h('div', { class: 'stale', id: 'stale-warning', role: 'alert', hidden: true });
+    this.sendBtn = h('button', { type: 'submit', class: 'primary', id: 'send', text: 'Send' });
+    this.hint = h('span', { class: 'muted small', text: 'Attachments: coming soon' });
+    this.el = h('form', { class: 'composer', id: 'composer' },
+      h('div', { class: 'tabs', role: 'group', 'aria-label': 'Message type' }, this.replyTab, this.noteTab),
+      this.windowEl, this.staleEl, this.text, this.suggest,
+      h('div', { class: 'composer-foot' }, this.hint, h('span', { class: 'spacer' }), this.sendBtn));
+    this.el.addEventListener('submit', (e) => { e.preventDefault(); this.submit(false); });
+    this.text.addEventListener('keydown', (e) => this.onKey(e));
+    this.text.addEventListener('input', () => { this.updateSuggest(); this.typing(); });
+  }
+
+  setConversation(conv) {
+    const changed = !this.conv || this.conv.id !== conv.id;
+    this.conv = conv;
+    if (changed) {
+      this.text.value = '';
+      this.clearStale();
+      this.setMode(false);
+    }
+    this.tick();
+  }
+
+  setMode(note) {
+    this.note = note;
+    this.replyTab.setAttribute('aria-pressed', String(!note));
+    this.noteTab.setAttribute('aria-pressed', String(note));
+    this.el.classList.toggle('is-note', note);
+    this.text.setAttribute('aria-label', note ? 'Private note for your team' : 'Reply to the customer');
+    this.text.placeholder = note ? 'Write a private note — only agents see it' : 'Write a reply…  (/ for canned responses, Ctrl+Enter to send)';
+    this.sendBtn.textContent = note ? 'Add note' : 'Send';
+    this.tick();
+  }
+
+  focus(note) { this.setMode(note); this.text.focus(); }
+
+  /** Reply-window state, re-evaluated every second so the countdown ticks. */
+  tick() {
+    const c = this.conv;
+    const left = c ? secondsUntil(c.reply_window_closes_at) : null;
+    const closed = left !== null && left <= 0 && !this.note;
+    if (left === null || this.note) {
+      this.windowEl.hidden = true;
+    } else if (left <= 0) {
+      this.windowEl.hidden = false;
+      this.windowEl.className = 'window-warning closed';
+      if (!this.templateEl) this.renderTemplate();
+    } else if (left < 4 * 3600) {
+      this.windowEl.hidden = false;
+      this.windowEl.className = 'window-warning';
+      replace(this.windowEl, h('span', { text: `Reply window closes in ${formatDuration(left)} — after that only approved templates can be sent.` }));
+      this.templateEl = null;
+    } else {
+      this.windowEl.hidden = true;
+      this.templateEl = null;
+    }
+    this.closed = closed;
+  }
+
+  renderTemplate() {
+    const name = h('input', { type: 'text', id: 'template-name', required: true, placeholder: 'e.g. order_update' });
+    const lang = h('input', { type: 'text', id: 'template-language', value: 'en', size: 5 });
+    const params = h('input', { type: 'text', id: 'template-params', placeholder: 'comma-separated values' });
+    this.templateEl = { name, lang, params };
+    replace(this.windowEl,
+      h('p', { text: 'The 24-hour reply window is closed: the channel only accepts an approved template now.' }),
+      h('div', { class: 'row' },
+        h('label', {}, 'Template ', name), h('label', {}, 'Language ', lang), h('label', {}, 'Parameters ', params)));
+  }
+
+  onKey(e) {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.submit(false); return; }
+    if (!this.suggest.hidden && (e.key === 'Enter' || e.key === 'Tab')) {
+      const first = this.suggest.querySelector('[aria-selected="true"]') || this.suggest.firstChild;
+      if (first) { e.preventDefault(); first.click(); }
+    }
+    if (e.key === 'Escape') this.suggest.hidden = true;
+  }
+
+  async updateSuggest() {
+    const m = /^\/([A-Za-z0-9_-]*)$/.exec(this.text.value);
+    if (!m) { this.suggest.hidden = true; return; }
+    if (!this.canned) {
+      try { this.canned = (await api.canned()).items; } catch { this.canned = []; }
+    }
+    const hits = this.canned.filter((c) => c.short_code.toLowerCase().startsWith(m[1].toLowerCase())).slice(0, 8);
+    replace(this.suggest, hits.map((c, i) => h('li', { role: 'option', 'aria-selected': String(i === 0), tabindex: -1,
+      onclick: () => { this.text.value = c.content; this.suggest.hidden = true; this.text.focus(); } },
+    h('strong', { text: `/${c.short_code}` }), ' ', h('span', { class: 'muted', text: c.content.slice(0, 80) }))));
+    this.suggest.hidden = hits.length === 0;
+  }
+
+  typing() {
+    const socket = this.app.socket;
+    if (!socket || !this.conv) return;
+    const now = Date.now();
+    if (!this.lastTyping || now - this.lastTyping > TYPING_EVERY_MS) {
+      socket.send({ type: 'typing', conversation_id: this.conv.id, private: this.note, active: true });
+      this.lastTyping = now;
+    }
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      socket.send({ type: 'typing', conversation_id: this.conv.id, private: this.note, active: false });
+      this.lastTyping = 0;
+    }, TYPING_IDLE_MS);
+  }
+
+  clearStale() { this.staleEl.hidden = true; replace(this.staleEl); this.pending = null; }
+
+  body(force) {
+    const body = { text: this.text.value, private: this.note, client_id: this.pendingClientId || clientId(),
+      last_seen_message_id: this.store.lastMessageId(this.conv.id), force };
+    if (!this.note && this.closed && this.templateEl) {
+      const t = this.templateEl;
+      body.template = { name: t.name.value.trim(), language: t.lang.value.trim() || 'en',
+        parameters: t.params.value ? t.params.value.split(',').map((s) => s.trim()) : [] };
+    }
+    return body;
+  }
+
+  async submit(force) {
+    if (!this.conv || this.sending) return;
+    const template = !this.note && this.closed;
+    if (!this.text.value.trim() && !template) { this.text.focus(); return; }
+    if (template && !(this.templateEl && this.templateEl.name.value.trim())) {
+      toast('Choose a template: the reply window is closed.', 'error');
+      return;
+    }
+    const body = this.body(force);
+    this.pendingClientId = body.client_id; // the same id on "send anyway" keeps it idempotent
+    this.sending = true;
+    this.sendBtn.disabled = true;
+    try {
+      const r = await api.send(this.conv.id, body);
+      if (r.message) this.store.putMessage(r.message);
+      this.text.value = '';
+      this.pendingClientId = null;
+      this.clearStale();
+      if (this.app.socket) this.app.socket.send({ type: 'typing', conversation_id: this.conv.id, private: this.note, active: false });
+    } catch (err) {
+      if (err.code === 'stale_reply') this.showStale(err.details || {});
+      else toast(err.message, 'error');
+    } finally {
+      this.sending = false;
+      this.sendBtn.disabled = false;
+    }
+  }
+
+  showStale(details) {
+    const fresh = details.messages || [];
+    for (const m of fresh) this.store.putMessage(m);
+    const n = fresh.length || 1;
+    this.staleEl.hidden = false;
+    replace(this.staleEl,
+      h('span', { text: `${n} new message${n === 1 ? '' : 's'} arrived — review before sending.` }),
+      h('button', { type: 'button', id: 'send-anyway', class: 'small', text: 'Send anyway', onclick: () => this.submit(true) }),
+      h('button', { type: 'button', class: 'small ghost', text: 'Review', onclick: () => {
+        this.pane.threadEl.scrollTop = this.pane.threadEl.scrollHeight;
+        this.clearStale();
+      } }));
+  }
+}

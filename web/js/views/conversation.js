@@ -1,0 +1,173 @@
+// The open conversation: header with actions, the thread, the composer and the contact panel.
+import { api } from '../api.js';
+import { h, replace, toast } from '../dom.js';
+import { channelInfo } from '../channels.js';
+import { slaBadge, waitingFor } from '../time.js';
+import { renderMessage } from './messages.js';
+import { renderActions } from './actions.js';
+import { Composer } from './composer.js';
+import { ContactPanel } from './contact.js';
+
+// "X is typing" fades after 6 s without a refresh: senders repeat every few seconds while typing.
+const TYPING_TTL_MS = 6000;
+const VIEWING_TTL_MS = 60000;
+
+export class ConversationPane {
+  constructor(root, app) {
+    this.root = root;
+    this.app = app;
+    this.store = app.store;
+    this.id = null;
+    this.peers = new Map(); // user id -> {typing: until, viewing: until, private}
+    this.unsubscribe = this.store.subscribe((c) => this.onChange(c));
+    this.offEphemeral = app.onEphemeral((f) => this.onEphemeral(f));
+    this.empty();
+  }
+
+  destroy() { this.unsubscribe(); this.offEphemeral(); }
+
+  empty() {
+    replace(this.root, h('div', { class: 'placeholder' },
+      h('p', { text: 'Select a conversation' }), h('p', { class: 'muted small', text: 'j / k to move, ? for shortcuts' })));
+  }
+
+  async show(id) {
+    this.id = id;
+    this.peers.clear();
+    if (!id) { this.empty(); return; }
+    this.buildSkeleton();
+    await this.reload();
+    if (this.app.socket) this.app.socket.send({ type: 'viewing', conversation_id: id });
+  }
+
+  async reload() {
+    const id = this.id;
+    try {
+      const [conv, page] = await Promise.all([api.conversation(id), api.messages(id, { limit: 100 })]);
+      if (id !== this.id) return;
+      this.store.putConversation(conv);
+      this.cycles = conv.response_cycles || [];
+      for (const m of page.items) this.store.putMessage(m);
+      this.renderHeader();
+      this.renderThread(true);
+      this.contact.show(conv.contact_id, conv.id);
+    } catch (err) {
+      if (id === this.id) toast(`Could not open conversation: ${err.message}`, 'error');
+    }
+  }
+
+  buildSkeleton() {
+    this.headerEl = h('div', { class: 'conv-header' });
+    this.actionsEl = h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
+    this.threadEl = h('ol', { class: 'thread', id: 'thread', 'aria-label': 'Messages', 'aria-live': 'polite' });
+    this.presenceEl = h('p', { class: 'peers muted small', 'aria-live': 'polite' });
+    this.composer = new Composer(this.app, this);
+    const contactEl = h('aside', { class: 'contact-pane', 'aria-label': 'Contact' });
+    this.contact = new ContactPanel(contactEl, this.app);
+    const center = h('div', { class: 'conv-main' }, this.headerEl, this.actionsEl, this.threadEl, this.presenceEl, this.composer.el);
+    replace(this.root, h('div', { class: 'conv-layout' }, center, contactEl));
+  }
+
+  conv() { return this.store.conversations.get(this.id); }
+
+  renderHeader() {
+    const c = this.conv();
+    if (!c) return;
+    const ch = channelInfo(c.channel);
+    const name = (c.contact && (c.contact.name || c.contact.email)) || `Contact #${c.contact_id}`;
+    replace(this.headerEl,
+      h('h2', { id: 'conv-title' }, h('span', { class: 'chan', title: ch.name, 'aria-hidden': 'true', text: ch.icon }), ' ', name),
+      h('p', { class: 'muted small' },
+        `${ch.name} · ${this.store.inboxName(c.inbox_id)} · #${c.id}`, c.subject ? ` · ${c.subject}` : ''),
+      h('p', { class: 'conv-status' },
+        h('span', { class: `pill status-${c.status}`, id: 'conv-status', text: c.status }),
+        h('span', { class: 'conv-timers small', id: 'conv-timers' })));
+    this.tick();
+    renderActions(this.actionsEl, this.app, c);
+    this.composer.setConversation(c);
+  }
+
+  tick() {
+    const c = this.conv();
+    const el = this.root.querySelector('#conv-timers');
+    if (!c || !el) return;
+    const badge = slaBadge(c);
+    const wait = c.waiting_since && c.status !== 'resolved' ? `Customer waiting ${waitingFor(c.waiting_since)}` : '';
+    el.textContent = [wait, badge ? badge.text : ''].filter(Boolean).join(' · ');
+    el.dataset.level = badge ? badge.level : '';
+    this.renderPeers();
+    this.composer.tick();
+  }
+
+  renderThread(scrollToEnd) {
+    const c = this.conv();
+    const atBottom = this.threadEl.scrollHeight - this.threadEl.scrollTop - this.threadEl.clientHeight < 40;
+    const ctx = {
+      store: this.store,
+      contactName: c && c.contact ? (c.contact.name || c.contact.email) : 'Customer',
+      retry: (m) => this.retry(m),
+    };
+    const list = this.store.messagesOf(this.id);
+    replace(this.threadEl, list.length ? list.map((m) => renderMessage(m, ctx)) : h('li', { class: 'muted', text: 'No messages yet.' }));
+    if (scrollToEnd || atBottom) this.threadEl.scrollTop = this.threadEl.scrollHeight;
+  }
+
+  async retry(msg) {
+    try {
+      await api.retry(this.id, msg.id);
+      toast('Retrying delivery…');
+    } catch (err) { toast(err.message, 'error'); }
+  }
+
+  onChange(change) {
+    if (!this.id) return;
+    if (change.kind === 'conversation' && change.id === this.id) this.renderHeader();
+    if (change.kind === 'message' && change.conversationId === this.id) this.renderThread(false);
+    if (change.kind === 'event' && change.event.type === 'contact.merged') this.contact.refresh();
+  }
+
+  onEphemeral(frame) {
+    if (!this.id || !this.store.me) return;
+    if (frame.type === 'presence') {
+      this.store.presence = this.store.presence || new Map();
+      this.store.presence.set(frame.user_id, frame.status);
+      return;
+    }
+    if (frame.conversation_id !== this.id || frame.user_id === this.store.me.id) return;
+    const peer = this.peers.get(frame.user_id) || { name: frame.user_name || frame.name };
+    const now = Date.now();
+    if (frame.type === 'typing') peer.typing = frame.active === false ? 0 : now + TYPING_TTL_MS;
+    if (frame.type === 'typing') peer.private = Boolean(frame.private);
+    if (frame.type === 'viewing') peer.viewing = now + VIEWING_TTL_MS;
+    this.peers.set(frame.user_id, peer);
+    this.renderPeers();
+  }
+
+  renderPeers() {
+    if (!this.presenceEl) return;
+    const now = Date.now();
+    const typing = [];
+    const viewing = [];
+    for (const [uid, p] of this.peers) {
+      const name = p.name || this.store.agentName(uid);
+      if (p.typing > now) typing.push(p.private ? `${name} is writing a note` : `${name} is typing a reply`);
+      else if (p.viewing > now) viewing.push(name);
+    }
+    const parts = [...typing];
+    if (viewing.length) parts.push(`${viewing.join(', ')} ${viewing.length === 1 ? 'is' : 'are'} viewing`);
+    const text = parts.join(' · ');
+    if (this.presenceEl.textContent !== text) this.presenceEl.textContent = text;
+  }
+
+  focusComposer(note) { if (this.id) this.composer.focus(note); }
+
+  async resolve() {
+    const c = this.conv();
+    if (!c) return;
+    try {
+      const r = await api.setStatus(c.id, c.status === 'resolved' ? 'open' : 'resolved');
+      this.store.putConversation(r.conversation);
+      toast(r.conversation.status === 'resolved' ? 'Resolved' : 'Reopened');
+    } catch (err) { toast(err.message, 'error'); }
+  }
+}

@@ -1,0 +1,256 @@
+// The inbox screen: filters + conversation list on the left, the open conversation beside it.
+import { api } from '../api.js';
+import { h, option, replace, toast } from '../dom.js';
+import { channelInfo } from '../channels.js';
+import { slaBadge, waitingFor, clockTime, parseTime } from '../time.js';
+import { ConversationPane } from './conversation.js';
+import { requestPermission } from '../notify.js';
+
+const STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
+const FILTER_KEY = 'switchboard.filters';
+// Countdowns tick once a second; only the badge text changes, so rows never change size.
+const TICK_MS = 1000;
+
+export class InboxView {
+  constructor(root, app) {
+    this.root = root;
+    this.app = app;
+    this.store = app.store;
+    this.ids = [];
+    this.currentId = null;
+    this.filters = { assignee: 'any', status: 'open', inbox_id: '', team_id: '', label: '', q: '', sort: 'recent',
+      ...JSON.parse(localStorage.getItem(FILTER_KEY) || '{}') };
+    this.rows = new Map();
+    this.build();
+    this.unsubscribe = this.store.subscribe((c) => this.onChange(c));
+    this.offRefresh = app.onRefresh((reason) => this.refresh(reason));
+    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.load();
+    requestPermission();
+  }
+
+  destroy() {
+    this.unsubscribe();
+    this.offRefresh();
+    clearInterval(this.ticker);
+    this.pane.destroy();
+  }
+
+  build() {
+    const f = this.filters;
+    const sel = (id, label, opts, key) => {
+      const s = h('select', { id, onchange: () => this.setFilter(key, s.value) },
+        opts.map(([v, l]) => option(v, l, String(f[key]) === String(v))));
+      return h('label', { class: 'filter' }, h('span', { class: 'sr-only', text: label }), s);
+    };
+    this.search = h('input', { type: 'search', id: 'search', placeholder: 'Search conversations  ( / )', value: f.q,
+      'aria-label': 'Search conversations' });
+    let searchTimer = null;
+    this.search.addEventListener('input', () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => this.setFilter('q', this.search.value.trim()), 300);
+    });
+    const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Assignee' },
+      [['me', 'Mine'], ['unassigned', 'Unassigned'], ['any', 'All']].map(([v, l]) =>
+        h('button', { type: 'button', class: 'tab', 'aria-pressed': String(f.assignee === v), dataset: { assignee: v },
+          onclick: () => this.setFilter('assignee', v), text: l })));
+    this.label = h('input', { type: 'text', id: 'filter-label', placeholder: 'Label', value: f.label, 'aria-label': 'Filter by label',
+      onchange: () => this.setFilter('label', this.label.value.trim()) });
+    const teams = this.store.teams.map((t) => [t.id, t.name]);
+    const filters = h('div', { class: 'filters' },
+      sel('filter-status', 'Status', [['', 'Any status'], ...STATUSES.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], 'status'),
+      sel('filter-inbox', 'Inbox', [['', 'All inboxes'], ...this.store.inboxes.map((i) => [i.id, i.name])], 'inbox_id'),
+      teams.length ? sel('filter-team', 'Team', [['', 'All teams'], ...teams], 'team_id') : null,
+      sel('filter-sort', 'Sort', [['recent', 'Most recent'], ['waiting', 'Longest waiting']], 'sort'),
+      this.label);
+    this.listEl = h('ul', { class: 'conv-list', id: 'conv-list', 'aria-label': 'Conversations' });
+    this.countEl = h('p', { class: 'muted small list-count', 'aria-live': 'polite' });
+    this.moreBtn = h('button', { type: 'button', class: 'ghost more', hidden: true, text: 'Load more', onclick: () => this.loadMore() });
+    const side = h('section', { class: 'list-pane', 'aria-label': 'Conversation list' },
+      h('div', { class: 'list-head' }, this.search, tabs, filters, this.countEl), this.listEl, this.moreBtn);
+    const paneEl = h('section', { class: 'conv-pane', id: 'conv-pane', 'aria-label': 'Conversation' });
+    replace(this.root, h('div', { class: 'inbox-layout' }, side, paneEl));
+    this.pane = new ConversationPane(paneEl, this.app);
+  }
+
+  setFilter(key, value) {
+    this.filters[key] = value;
+    localStorage.setItem(FILTER_KEY, JSON.stringify(this.filters));
+    for (const b of this.root.querySelectorAll('[data-assignee]')) {
+      b.setAttribute('aria-pressed', String(b.dataset.assignee === this.filters.assignee));
+    }
+    this.load();
+  }
+
+  params() {
+    const p = { ...this.filters };
+    if (!p.status) delete p.status;
+    return p;
+  }
+
+  async load() {
+    const token = (this.loadToken = {});
+    try {
+      const page = await api.conversations(this.params());
+      if (token !== this.loadToken) return; // a newer filter change won
+      for (const c of page.items) this.store.putConversation(c);
+      this.ids = page.items.map((c) => c.id);
+      this.cursor = page.next_cursor;
+      this.renderList();
+    } catch (err) {
+      toast(`Could not load conversations: ${err.message}`, 'error');
+    }
+  }
+
+  async loadMore() {
+    if (!this.cursor) return;
+    const page = await api.conversations({ ...this.params(), cursor: this.cursor });
+    for (const c of page.items) this.store.putConversation(c);
+    this.ids.push(...page.items.map((c) => c.id).filter((id) => !this.ids.includes(id)));
+    this.cursor = page.next_cursor;
+    this.renderList();
+  }
+
+  /** Poll or resync: refetch the list and the open conversation. */
+  async refresh(reason) {
+    if (String(reason).startsWith('resync')) this.store.reset();
+    await this.load();
+    if (this.currentId) this.pane.reload();
+  }
+
+  open(id) {
+    this.currentId = id;
+    for (const [cid, row] of this.rows) row.classList.toggle('selected', cid === id);
+    if (id) this.store.markRead(id);
+    this.pane.show(id);
+  }
+
+  step(delta) {
+    if (!this.ids.length) return;
+    const i = this.ids.indexOf(this.currentId);
+    const next = this.ids[Math.max(0, Math.min(this.ids.length - 1, i < 0 ? 0 : i + delta))];
+    location.hash = `#/inbox/${next}`;
+  }
+
+  focusComposer(note) { this.pane.focusComposer(note); }
+  resolveCurrent() { this.pane.resolve(); }
+
+  matches(c) {
+    const f = this.filters;
+    const me = this.store.me.id;
+    if (f.status && c.status !== f.status) return false;
+    if (f.inbox_id && String(c.inbox_id) !== String(f.inbox_id)) return false;
+    if (f.team_id && String(c.team_id) !== String(f.team_id)) return false;
+    if (f.label && !(c.labels || []).includes(f.label)) return false;
+    if (f.assignee === 'me' && c.assignee_id !== me) return false;
+    if (f.assignee === 'unassigned' && c.assignee_id !== null) return false;
+    return true;
+  }
+
+  onChange(change) {
+    if (change.kind === 'reset') { this.rows.clear(); return; }
+    if (change.kind === 'unread') { this.updateRow(change.id); return; }
+    if (change.kind !== 'conversation') return;
+    const c = this.store.conversations.get(change.id);
+    const listed = this.ids.includes(c.id);
+    if (this.matches(c)) {
+      if (!listed) {
+        if (this.filters.q) return; // search results come from the server only
+        this.ids.push(c.id);
+      }
+      if (c.id !== this.currentId && c.waiting_since && c.last_message_at !== this.seenLast(c.id)) {
+        if (this.seenLast(c.id) !== undefined) this.store.markUnread(c.id);
+      }
+      this.lastSeen.set(c.id, c.last_message_at);
+      this.sortIds();
+      this.renderList();
+    } else if (listed && c.id !== this.currentId) {
+      this.ids = this.ids.filter((x) => x !== c.id);
+      this.renderList();
+    } else {
+      this.updateRow(c.id);
+    }
+  }
+
+  seenLast(id) {
+    if (!this.lastSeen) this.lastSeen = new Map();
+    return this.lastSeen.has(id) ? this.lastSeen.get(id) : undefined;
+  }
+
+  sortIds() {
+    const conv = (id) => this.store.conversations.get(id);
+    if (this.filters.sort === 'waiting') {
+      const w = (id) => parseTime(conv(id).waiting_since) ?? Infinity;
+      this.ids.sort((a, b) => w(a) - w(b));
+    } else {
+      const r = (id) => parseTime(conv(id).last_message_at) ?? 0;
+      this.ids.sort((a, b) => r(b) - r(a));
+    }
+  }
+
+  renderList() {
+    if (!this.lastSeen) this.lastSeen = new Map();
+    const items = this.ids.map((id) => {
+      const c = this.store.conversations.get(id);
+      if (!this.lastSeen.has(id)) this.lastSeen.set(id, c.last_message_at);
+      let row = this.rows.get(id);
+      if (!row) { row = this.makeRow(id); this.rows.set(id, row); }
+      this.fillRow(row, c);
+      return row;
+    });
+    replace(this.listEl, items.length ? items : h('li', { class: 'empty', text: 'No conversations match these filters.' }));
+    this.countEl.textContent = `${this.ids.length}${this.cursor ? '+' : ''} conversation${this.ids.length === 1 ? '' : 's'}`;
+    this.moreBtn.hidden = !this.cursor;
+  }
+
+  makeRow(id) {
+    const link = h('a', { href: `#/inbox/${id}`, class: 'conv-link' },
+      h('span', { class: 'chan', 'aria-hidden': 'true' }),
+      h('span', { class: 'who' }), h('span', { class: 'unread' }), h('span', { class: 'when' }),
+      h('span', { class: 'meta' }), h('span', { class: 'sla' }));
+    return h('li', { class: 'conv-row', dataset: { id: String(id) } }, link);
+  }
+
+  fillRow(row, c) {
+    const ch = channelInfo(c.channel);
+    const q = (s) => row.querySelector(s);
+    q('.chan').textContent = ch.icon;
+    q('.chan').title = ch.name;
+    q('.who').textContent = (c.contact && (c.contact.name || c.contact.email)) || `Contact #${c.contact_id}`;
+    const unread = this.store.unread.get(c.id) || 0;
+    q('.unread').textContent = unread ? String(unread) : '';
+    q('.unread').setAttribute('aria-label', unread ? `${unread} unread` : '');
+    q('.when').textContent = clockTime(c.last_message_at);
+    const bits = [ch.name, this.store.inboxName(c.inbox_id), c.status];
+    if (c.assignee_id) bits.push(`→ ${this.store.agentName(c.assignee_id)}`);
+    if (c.priority && c.priority !== 'none') bits.push(c.priority);
+    if (c.labels && c.labels.length) bits.push(c.labels.map((l) => `#${l}`).join(' '));
+    q('.meta').textContent = bits.join(' · ');
+    row.classList.toggle('selected', c.id === this.currentId);
+    row.classList.toggle('has-unread', unread > 0);
+    this.fillTimers(row, c);
+  }
+
+  fillTimers(row, c) {
+    const sla = row.querySelector('.sla');
+    const badge = slaBadge(c);
+    const wait = c.waiting_since && !['resolved', 'snoozed'].includes(c.status) ? `waiting ${waitingFor(c.waiting_since)}` : '';
+    sla.textContent = [wait, badge ? badge.text : ''].filter(Boolean).join(' · ');
+    sla.dataset.level = badge ? badge.level : '';
+  }
+
+  updateRow(id) {
+    const row = this.rows.get(id);
+    const c = this.store.conversations.get(id);
+    if (row && c) this.fillRow(row, c);
+  }
+
+  tick() {
+    for (const id of this.ids) {
+      const row = this.rows.get(id);
+      const c = this.store.conversations.get(id);
+      if (row && c) this.fillTimers(row, c);
+    }
+    this.pane.tick();
+  }
+}

@@ -1,0 +1,196 @@
+// One inbox's settings: channel fields (secrets write-only), test connection, members,
+// business hours + holidays, first-response targets per priority, widget embed snippet.
+import { api } from '../api.js';
+import { h, option, replace, toast } from '../dom.js';
+import { channelInfo } from '../channels.js';
+import { CHANNEL_FIELDS, getPath, setPath } from './channel_fields.js';
+
+const DAYS = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
+const PRIORITIES = ['urgent', 'high', 'medium', 'low', 'none'];
+
+export async function renderInboxEditor(root, app, id) {
+  const [{ items }, agents] = await Promise.all([api.get('/api/admin/inboxes'), api.get('/api/admin/agents')]);
+  const inbox = items.find((i) => i.id === id);
+  if (!inbox) { replace(root, h('p', { text: 'Inbox not found.' })); return; }
+  const ch = channelInfo(inbox.kind);
+  const reload = () => renderInboxEditor(root, app, id);
+  replace(root,
+    h('p', {}, h('a', { href: '#/admin/inboxes', text: '← All inboxes' })),
+    h('h1', {}, h('span', { 'aria-hidden': 'true', text: `${ch.icon} ` }), inbox.name, h('span', { class: 'muted small', text: `  ${ch.name} · key ${inbox.public_key}` })),
+    settingsCard(inbox, reload),
+    inbox.kind === 'webchat' ? embedCard(inbox) : null,
+    testCard(inbox),
+    membersCard(inbox, agents.items),
+    hoursCard(inbox, reload),
+    targetsCard(inbox, reload));
+}
+
+async function patch(inbox, body, message) {
+  try {
+    await api.patch(`/api/admin/inboxes/${inbox.id}`, body);
+    toast(message || 'Saved');
+    return true;
+  } catch (err) {
+    toast(err.message, 'error');
+    return false;
+  }
+}
+
+function settingsCard(inbox, reload) {
+  const fields = CHANNEL_FIELDS[inbox.kind] || [];
+  const config = inbox.config || {};
+  const controls = [];
+  const grid = h('div', { class: 'form-grid' });
+  const nameInput = h('input', { id: 'inbox-name', value: inbox.name, required: true });
+  const active = h('input', { type: 'checkbox', id: 'inbox-active', checked: inbox.is_active });
+  grid.append(h('label', { for: 'inbox-name', text: 'Name' }), nameInput,
+    h('label', { for: 'inbox-active', text: 'Active' }), h('div', {}, active));
+  const known = new Set(fields.map((f) => f[0].split('.')[0]));
+  // Settings the server holds that this form has no field for stay editable as JSON.
+  const extra = Object.keys(config).filter((k) => !known.has(k)).map((k) => [k, k, 'json']);
+  for (const [key, label, type, extraArg] of [...fields, ...extra]) {
+    const fid = `cfg-${key.replace(/\./g, '-')}`;
+    const value = getPath(config, key);
+    let control;
+    if (type === 'secret') {
+      const set = Boolean((inbox.secrets_set || {})[key]);
+      control = h('input', { type: 'password', id: fid, autocomplete: 'new-password', placeholder: set ? 'Leave blank to keep' : 'Not set' });
+      grid.append(h('label', { for: fid }, label, h('span', { class: `secret-state ${set ? 'set' : 'unset'}`, text: set ? '● set' : '○ not set' })), control);
+    } else {
+      if (type === 'select') control = h('select', { id: fid }, option('', '(default)', value === undefined), extraArg.map((o) => option(o, o, o === value)));
+      else if (type === 'list') control = h('textarea', { id: fid, rows: 3, value: (value || []).join('\n') });
+      else if (type === 'json') control = h('textarea', { id: fid, rows: 3, class: 'mono', value: value === undefined ? '' : JSON.stringify(value, null, 1), placeholder: extraArg || '' });
+      else if (type === 'color') control = h('input', { type: 'color', id: fid, value: value || '#1f6feb' });
+      else control = h('input', { type: type === 'number' ? 'number' : 'text', id: fid, value: value ?? '' });
+      grid.append(h('label', { for: fid, text: label }), control);
+      if (type === 'list' && extraArg) grid.append(h('p', { class: 'hint', text: extraArg }));
+    }
+    control.dataset.initial = control.value;
+    controls.push({ key, type, control });
+  }
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const form = h('form', {}, grid, error, h('button', { type: 'submit', class: 'primary', id: 'save-inbox', text: 'Save settings' }));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    const body = {};
+    if (nameInput.value !== inbox.name) body.name = nameInput.value;
+    if (active.checked !== inbox.is_active) body.is_active = active.checked;
+    const cfg = {};
+    try {
+      for (const { key, type, control } of controls) {
+        if (control.value === control.dataset.initial) continue; // only what changed is sent
+        if (type === 'secret') { if (control.value) cfg[key] = control.value; continue; }
+        const top = key.split('.')[0];
+        if (key.includes('.') && !(top in cfg)) cfg[top] = structuredClone(config[top] || {});
+        let v = control.value;
+        if (type === 'number') v = v === '' ? null : Number(v);
+        else if (type === 'list') v = v.split('\n').map((s) => s.trim()).filter(Boolean);
+        else if (type === 'json') v = v.trim() ? JSON.parse(v) : null;
+        if (key.includes('.')) setPath(cfg, key, v); else cfg[key] = v;
+      }
+    } catch (err) {
+      error.textContent = `Invalid JSON: ${err.message}`;
+      return;
+    }
+    if (Object.keys(cfg).length) body.config = cfg;
+    if (!Object.keys(body).length) { toast('Nothing changed'); return; }
+    if (await patch(inbox, body, 'Settings saved')) reload();
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'settings-h' }, h('h2', { id: 'settings-h', text: 'Channel settings' }),
+    h('p', { class: 'muted small', text: 'Secrets are stored encrypted and never shown again; type a new value to replace one.' }), form);
+}
+
+function embedCard(inbox) {
+  const pre = h('pre', { class: 'snippet', id: 'embed-snippet', text: 'Loading…' });
+  api.get(`/api/admin/inboxes/${inbox.id}/embed`).then((r) => {
+    pre.textContent = typeof r === 'string' ? r : (r.snippet || r.html || JSON.stringify(r, null, 2));
+  }).catch((err) => { pre.textContent = `Unavailable: ${err.message}`; });
+  return h('section', { class: 'card' }, h('h2', { text: 'Embed snippet' }),
+    h('p', { class: 'muted small', text: 'Paste this before </body> on your site.' }), pre);
+}
+
+function testCard(inbox) {
+  const out = h('ul', { class: 'checks', id: 'test-results', 'aria-live': 'polite' });
+  const btn = h('button', { type: 'button', id: 'test-connection', text: 'Test connection' });
+  btn.addEventListener('click', async () => {
+    btn.disabled = true;
+    replace(out, h('li', { class: 'muted', text: 'Testing…' }));
+    try {
+      const r = await api.post(`/api/admin/inboxes/${inbox.id}/test`, {});
+      const checks = r.checks || (Array.isArray(r) ? r : []);
+      replace(out, checks.length ? checks.map((c) => h('li', { class: c.ok ? 'ok' : 'fail',
+        text: `${c.ok ? '✓' : '✗'} ${c.name || c.check || ''}${c.detail || c.message ? ` — ${c.detail || c.message}` : ''}` }))
+        : h('li', { text: r.ok === false ? '✗ Failed' : '✓ OK' }));
+    } catch (err) {
+      replace(out, h('li', { class: 'fail', text: `✗ ${err.message}` }));
+    } finally { btn.disabled = false; }
+  });
+  return h('section', { class: 'card' }, h('h2', { text: 'Connection' }), btn, out);
+}
+
+function membersCard(inbox, agents) {
+  const members = new Set(inbox.member_ids || []);
+  const boxes = agents.map((a) => {
+    const box = h('input', { type: 'checkbox', id: `member-${a.id}`, value: a.id, checked: members.has(a.id) });
+    return h('label', { class: 'row', for: `member-${a.id}` }, box, `${a.name} (${a.email})`);
+  });
+  const form = h('form', {}, h('div', { class: 'members' }, boxes), h('button', { type: 'submit', text: 'Save members' }));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const ids = [...form.querySelectorAll('input:checked')].map((b) => Number(b.value));
+    try { await api.put(`/api/admin/inboxes/${inbox.id}/members`, { user_ids: ids }); toast('Members saved'); } catch (err) { toast(err.message, 'error'); }
+  });
+  return h('section', { class: 'card' }, h('h2', { text: 'Members' }),
+    h('p', { class: 'muted small', text: 'Agents who see and answer this inbox. Admins see every inbox.' }), form);
+}
+
+function hoursCard(inbox, reload) {
+  const bh = inbox.business_hours || { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, weekly: {}, holidays: [] };
+  const enabled = h('input', { type: 'checkbox', id: 'hours-enabled', checked: Boolean(inbox.business_hours) });
+  const tz = h('input', { id: 'hours-tz', value: bh.timezone || 'UTC' });
+  const grid = h('div', { class: 'hours-grid' }, h('span'), h('span', { class: 'small muted', text: 'Open' }),
+    h('span', { class: 'small muted', text: 'From' }), h('span', { class: 'small muted', text: 'To' }));
+  const rows = DAYS.map(([key, label]) => {
+    const span = (bh.weekly || {})[key] || [];
+    const open = h('input', { type: 'checkbox', id: `day-${key}`, checked: span.length > 0 });
+    const from = h('input', { type: 'time', value: span[0] ? span[0][0] : '09:00', 'aria-label': `${label} opens` });
+    const to = h('input', { type: 'time', value: span[0] ? (span[0][1] === '24:00' ? '23:59' : span[0][1]) : '17:00', 'aria-label': `${label} closes` });
+    grid.append(h('label', { for: `day-${key}`, text: label }), open, from, to);
+    return { key, open, from, to };
+  });
+  const holidays = h('textarea', { id: 'hours-holidays', rows: 3, value: (bh.holidays || []).join('\n'), placeholder: '2026-12-25' });
+  const form = h('form', { class: 'stack' },
+    h('label', { class: 'row' }, enabled, 'Use business hours (FRT also counts business time only)'),
+    h('label', { class: 'row' }, 'Time zone ', tz), grid,
+    h('label', { for: 'hours-holidays', text: 'Holidays (one date per line, YYYY-MM-DD)' }), holidays,
+    h('div', {}, h('button', { type: 'submit', text: 'Save hours' })));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const weekly = {};
+    for (const r of rows) if (r.open.checked) weekly[r.key] = [[r.from.value, r.to.value === '23:59' ? '24:00' : r.to.value]];
+    const value = enabled.checked ? { timezone: tz.value.trim(), weekly,
+      holidays: holidays.value.split('\n').map((s) => s.trim()).filter(Boolean) } : null;
+    if (await patch(inbox, { business_hours: value }, 'Business hours saved')) reload();
+  });
+  return h('section', { class: 'card' }, h('h2', { text: 'Business hours' }), form);
+}
+
+function targetsCard(inbox, reload) {
+  const targets = inbox.frt_targets || {};
+  const inputs = PRIORITIES.map((p) => {
+    const input = h('input', { type: 'number', min: 1, id: `frt-${p}`, value: targets[p] ? Math.round(targets[p] / 60) : '', placeholder: 'no target' });
+    return { p, input };
+  });
+  const form = h('form', { class: 'form-grid' },
+    inputs.map(({ p, input }) => [h('label', { for: input.id, text: `${p === 'none' ? 'No priority' : p[0].toUpperCase() + p.slice(1)} (minutes)` }), input]),
+    h('span'), h('div', {}, h('button', { type: 'submit', text: 'Save targets' })));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const value = {};
+    for (const { p, input } of inputs) if (input.value) value[p] = Math.round(Number(input.value) * 60);
+    if (await patch(inbox, { frt_targets: value }, 'Targets saved')) reload();
+  });
+  return h('section', { class: 'card' }, h('h2', { text: 'First-response targets' }),
+    h('p', { class: 'muted small', text: 'The SLA countdown in the inbox uses the target for the conversation\'s priority.' }), form);
+}

@@ -1,0 +1,101 @@
+// Rendering of one message: text, sanitized email HTML, attachments, delivery state, notes, activity.
+import { h } from '../dom.js';
+import { clockTime } from '../time.js';
+
+const STATUS_TEXT = {
+  queued: 'Sending…', sending: 'Sending…', sent: 'Sent', delivered: 'Delivered', read: 'Read',
+  failed: 'Failed', received: '',
+};
+
+export function renderMessage(msg, ctx) {
+  if (msg.kind === 'activity') {
+    return h('li', { class: 'activity', dataset: { id: String(msg.id) } },
+      h('span', { text: msg.text || '' }), ' ', h('time', { datetime: msg.created_at, text: clockTime(msg.created_at) }));
+  }
+  const note = msg.kind === 'note';
+  const outgoing = msg.direction === 'out';
+  const who = msg.sender_type === 'contact' ? ctx.contactName
+    : msg.sender_type === 'agent' ? ctx.store.agentName(msg.sender_id) : (msg.is_auto ? 'Automatic' : 'System');
+  const cls = ['msg', note ? 'note' : outgoing ? 'out' : 'in', msg.status === 'failed' ? 'failed' : ''].join(' ');
+  const head = h('div', { class: 'msg-head' },
+    note ? h('span', { class: 'note-tag', text: 'Private note' }) : null,
+    h('span', { class: 'msg-who', text: who || '' }),
+    h('time', { datetime: msg.created_at, text: clockTime(msg.sent_at || msg.created_at) }));
+  const body = msg.html ? emailBody(msg) : h('div', { class: 'msg-text', text: msg.text || '' });
+  return h('li', { class: cls, dataset: { id: String(msg.id) }, 'aria-label': note ? 'Private note' : null },
+    head, body, attachments(msg), delivery(msg, ctx));
+}
+
+function attachments(msg) {
+  const list = msg.attachments || [];
+  if (!list.length) return null;
+  return h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, list.map((a) => {
+    const size = a.size ? ` (${formatBytes(a.size)})` : '';
+    if (a.omitted || !a.url) {
+      return h('li', { class: 'omitted', text: `${a.filename || 'attachment'}${size} — not stored: ${a.omitted || 'unavailable'}` });
+    }
+    const image = (a.content_type || '').startsWith('image/');
+    return h('li', {},
+      image ? h('a', { href: a.url, target: '_blank', rel: 'noopener' },
+        h('img', { src: a.url, alt: a.filename || 'image', class: 'thumb', loading: 'lazy', width: 160, height: 120 })) : null,
+      h('a', { href: a.url, download: a.filename || '', text: `📎 ${a.filename || 'attachment'}${size}` }));
+  }));
+}
+
+function delivery(msg, ctx) {
+  if (msg.direction !== 'out' || msg.kind === 'note') return null;
+  const text = STATUS_TEXT[msg.status] ?? msg.status;
+  const el = h('div', { class: `delivery status-${msg.status}` }, h('span', { text }));
+  if (msg.status === 'failed') {
+    if (msg.error) el.appendChild(h('span', { class: 'fail-reason', text: ` — ${msg.error}` }));
+    el.appendChild(h('button', { type: 'button', class: 'small', text: 'Retry', onclick: () => ctx.retry(msg) }));
+  }
+  return el;
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The server already sanitized the HTML; we still isolate it: a sandboxed iframe without
+ *  scripts, a CSP that blocks remote loads, and remote images parked in data-remote-src. */
+function emailBody(msg) {
+  const frame = h('iframe', { class: 'email-frame', sandbox: 'allow-same-origin allow-popups allow-popups-to-escape-sandbox',
+    title: 'Email content', referrerpolicy: 'no-referrer' });
+  const hasRemote = /data-remote-src/.test(msg.html);
+  const write = (remote) => {
+    frame.srcdoc = emailDocument(msg, remote);
+  };
+  frame.addEventListener('load', () => {
+    const doc = frame.contentDocument;
+    if (doc && doc.documentElement) frame.style.height = `${Math.min(2000, doc.documentElement.scrollHeight + 4)}px`;
+  });
+  write(false);
+  const wrap = h('div', { class: 'email' }, frame);
+  if (hasRemote) {
+    const btn = h('button', { type: 'button', class: 'small', text: 'Show remote images',
+      onclick: () => { write(true); btn.remove(); } });
+    wrap.prepend(h('div', { class: 'remote-note' }, h('span', { class: 'muted small', text: 'Remote images are hidden to protect privacy. ' }), btn));
+  }
+  return wrap;
+}
+
+function emailDocument(msg, remote) {
+  const parsed = new DOMParser().parseFromString(msg.html, 'text/html'); // inert: nothing loads
+  const byCid = new Map((msg.attachments || []).filter((a) => a.content_id && a.url)
+    .map((a) => [String(a.content_id).replace(/^<|>$/g, ''), a.url]));
+  for (const img of parsed.querySelectorAll('img')) {
+    const src = img.getAttribute('src') || '';
+    if (src.startsWith('cid:') && byCid.has(src.slice(4))) img.setAttribute('src', byCid.get(src.slice(4)));
+    if (remote && img.hasAttribute('data-remote-src')) {
+      img.setAttribute('src', img.getAttribute('data-remote-src'));
+      img.removeAttribute('data-remote-src');
+    }
+  }
+  const imgSrc = remote ? `${location.origin} data: https: http:` : `${location.origin} data:`;
+  const head = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${imgSrc}; style-src 'unsafe-inline'; font-src data:">`
+    + '<base target="_blank"><style>body{font:14px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;overflow-wrap:anywhere}img{max-width:100%;height:auto}</style>';
+  return `<!doctype html><html><head>${head}</head><body>${parsed.body.innerHTML}</body></html>`;
+}
