@@ -82,6 +82,7 @@ class FakeGraph(_Served):
     # awaited with (request body, assigned mid) before the Send API answers: the echo race
     before_answer: Callable[[Any, str], Awaitable[None]] | None = None
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assigned: list[str] = field(default_factory=list)  # message ids handed out, in order
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -125,6 +126,7 @@ class FakeGraph(_Served):
             if isinstance(recipient, str):
                 recipient = json.loads(recipient)
             answer = {"recipient_id": (recipient or {}).get("id"), "message_id": mid}
+        self.assigned.append(mid)
         if self.before_answer is not None:
             await self.before_answer(body, mid)
         return JSONResponse(answer)
