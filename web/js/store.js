@@ -5,6 +5,7 @@ export class Store {
     this.conversations = new Map();
     this.messages = new Map(); // conversation id -> Map(message id -> message)
     this.unread = new Map(); // conversation id -> count of customer messages not yet seen
+    this.contacts = new Map(); // contact id -> brief; events carry only contact_id
     this.listeners = new Set();
     this.me = null;
     this.inboxes = [];
@@ -17,6 +18,7 @@ export class Store {
 
   /** Apply a conversation; returns true when it changed local state. */
   putConversation(conv) {
+    if (conv.contact) this.contacts.set(conv.contact.id, conv.contact);
     const old = this.conversations.get(conv.id);
     if (old && (old.version ?? 0) >= (conv.version ?? 0)) {
       // Keep the extra fields that some endpoints add (contact, channel) on an equal version.
@@ -46,6 +48,20 @@ export class Store {
   lastMessageId(conversationId) {
     const list = this.messagesOf(conversationId).filter((m) => m.kind !== 'activity');
     return list.length ? list[list.length - 1].id : null;
+  }
+
+  /** The contact brief of a conversation, fetched once when an event brought only the id. */
+  contactOf(conv, fetchContact) {
+    const known = conv.contact || this.contacts.get(conv.contact_id);
+    if (known) return known;
+    if (fetchContact && !this.contacts.has(conv.contact_id)) {
+      this.contacts.set(conv.contact_id, null);
+      fetchContact(conv.contact_id).then((c) => {
+        this.contacts.set(c.id, c);
+        this.emit({ kind: 'contact', id: c.id });
+      }).catch(() => this.contacts.delete(conv.contact_id));
+    }
+    return null;
   }
 
   markUnread(conversationId) {
@@ -96,6 +112,13 @@ export function applyEvent(store, event) {
     case 'message.updated':
       if (p.message) return store.putMessage(p.message);
       return false;
+    case 'contact.updated':
+      if (p.contact) {
+        store.contacts.set(p.contact.id, p.contact);
+        store.emit({ kind: 'contact', id: p.contact.id });
+      }
+      store.emit({ kind: 'event', event });
+      return true;
     default:
       store.emit({ kind: 'event', event });
       return false;

@@ -74,7 +74,8 @@ export class ConversationPane {
     const c = this.conv();
     if (!c) return;
     const ch = channelInfo(c.channel);
-    const name = (c.contact && (c.contact.name || c.contact.email)) || `Contact #${c.contact_id}`;
+    const contact = this.store.contactOf(c, api.contact);
+    const name = (contact && (contact.name || contact.email)) || `Contact #${c.contact_id}`;
     replace(this.headerEl,
       h('h2', { id: 'conv-title' }, h('span', { class: 'chan', title: ch.name, 'aria-hidden': 'true', text: ch.icon }), ' ', name),
       h('p', { class: 'muted small' },
@@ -104,7 +105,7 @@ export class ConversationPane {
     const atBottom = this.threadEl.scrollHeight - this.threadEl.scrollTop - this.threadEl.clientHeight < 40;
     const ctx = {
       store: this.store,
-      contactName: c && c.contact ? (c.contact.name || c.contact.email) : 'Customer',
+      contactName: (c && this.store.contactOf(c) && (this.store.contactOf(c).name || this.store.contactOf(c).email)) || 'Customer',
       retry: (m) => this.retry(m),
     };
     const list = this.store.messagesOf(this.id);
@@ -122,6 +123,7 @@ export class ConversationPane {
   onChange(change) {
     if (!this.id) return;
     if (change.kind === 'conversation' && change.id === this.id) this.renderHeader();
+    if (change.kind === 'contact' && this.conv() && this.conv().contact_id === change.id) this.renderHeader();
     if (change.kind === 'message' && change.conversationId === this.id) this.renderThread(false);
     if (change.kind === 'event' && change.event.type === 'contact.merged') this.contact.refresh();
   }

@@ -150,6 +150,10 @@ export class InboxView {
   onChange(change) {
     if (change.kind === 'reset') { this.rows.clear(); return; }
     if (change.kind === 'unread') { this.updateRow(change.id); return; }
+    if (change.kind === 'contact') {
+      for (const id of this.ids) if (this.store.conversations.get(id).contact_id === change.id) this.updateRow(id);
+      return;
+    }
     if (change.kind !== 'conversation') return;
     const c = this.store.conversations.get(change.id);
     const listed = this.ids.includes(c.id);
@@ -216,7 +220,8 @@ export class InboxView {
     const q = (s) => row.querySelector(s);
     q('.chan').textContent = ch.icon;
     q('.chan').title = ch.name;
-    q('.who').textContent = (c.contact && (c.contact.name || c.contact.email)) || `Contact #${c.contact_id}`;
+    const contact = this.store.contactOf(c, api.contact);
+    q('.who').textContent = (contact && (contact.name || contact.email)) || `Contact #${c.contact_id}`;
     const unread = this.store.unread.get(c.id) || 0;
     q('.unread').textContent = unread ? String(unread) : '';
     q('.unread').setAttribute('aria-label', unread ? `${unread} unread` : '');
