@@ -214,4 +214,7 @@ async def test_required_verification_refuses_forged_and_missing_signatures(sb: R
         await widget(page, "textarea").fill("verified hello")
         await widget(page, "textarea").press("Enter")
         await widget(page, ".m.me .meta").get_by_text("Sent").wait_for()
+        await page.reload()  # the page calls setUser again: the same session, same history
+        await widget(page, "button.l").click()
+        await widget(page, ".bu").get_by_text("verified hello").wait_for()
         await browser.close()

@@ -131,7 +131,9 @@
     S.msgs.forEach(function (m) { if (m.client_id === cid) { m.status = "failed"; m.error = reason; } });
     render();
   }
-  function dropSession() { S.token = null; save("token", null); if (S.ws) S.ws.close(); }
+  function dropSession() {
+    S.token = null; save("token", null); save("user", null); if (S.ws) S.ws.close();
+  }
 
   /* ---------- Socket ---------- */
   function connect() {
@@ -397,7 +399,10 @@
     setUser: function (u) {
       S.user = { id: String(u.id), signature: String(u.hash || u.signature || ""),
         timestamp: Number(u.timestamp), name: u.name || null, email: u.email || null };
+      // every page of a logged-in site calls setUser: keep the session already verified for them
+      if (S.token && load("user") === S.user.id) return Promise.resolve();
       dropSession(); S.msgs = [];
+      save("user", S.user.id);
       return startSession({}).catch(function () {});
     },
     setAttributes: setAttributes,
