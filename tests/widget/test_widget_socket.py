@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +12,9 @@ import pytest
 import websockets
 
 from server.events.types import Event, EventType
-from tests.conftest import Running
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, start_server
+from tests.conftest import _set_admin_password as set_admin_password
+from tests.support.services import RedisServer
 from tests.widget.helpers import Visitor, create_webchat_inbox
 
 Socket = websockets.ClientConnection
@@ -125,3 +128,36 @@ async def test_socket_refuses_foreign_origin_and_bad_token(server: Running,
     assert json.loads(await ws.recv())["type"] == "error"
     with pytest.raises(websockets.ConnectionClosed):
         await asyncio.wait_for(ws.recv(), 10)
+
+
+async def test_two_nodes_on_redis_visitor_on_one_agent_reply_on_other(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Scale-out: the visitor's socket is on node A, the agent replies through node B."""
+    redis_server.flush()
+    db = f"sqlite:///{tmp_path / 'shared.db'}"
+    a = await start_server(make_settings(tmp_path / "a", db, redis_url=redis_server.url))
+    b = await start_server(make_settings(tmp_path / "b", db, redis_url=redis_server.url,
+                                         run_workers=False))
+    try:
+        await set_admin_password(a)
+        admin = await b.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        inbox = await create_webchat_inbox(admin)
+        visitor = Visitor(a.client(), inbox["public_key"])
+        await visitor.start()
+        conv = (await visitor.send("hi")).json()["message"]["conversation_id"]
+        ws, hello = await _connect(a, inbox["public_key"], visitor.token)
+        last = hello["ready"]["last_event_id"]
+        await admin.post(f"/api/conversations/{conv}/messages", json={"text": "from node B"})
+        frame = await _next(ws)
+        assert frame["message"]["text"] == "from node B"
+        await ws.close()
+        await admin.post(f"/api/conversations/{conv}/messages", json={"text": "missed"})
+        ws, hello = await _connect(a, inbox["public_key"], visitor.token, last)
+        replayed = [f["message"]["text"] for f in hello["before"]
+                    if f.get("event") == "message.created"]
+        assert replayed == ["from node B", "missed"]
+        await ws.close()
+    finally:
+        await b.stop()
+        await a.stop()
