@@ -115,7 +115,10 @@ async def create_inbox(ctx: AppContext, *, name: str, kind: str, config: Mapping
             await tx.conn.execute(t.inbox_members.insert(),
                                   [{"inbox_id": row.id, "user_id": u} for u in set(member_ids)])
         data = inbox_view(ctx, row)
-        await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data)}, inbox_id=row.id)
+        # member_ids lets connected sockets start showing the new inbox in stream order
+        await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data),
+                                                "member_ids": sorted(set(member_ids or []))},
+                      inbox_id=row.id)
     if ctx.channels is not None:
         await ctx.channels.reload(row.id)
     return data
