@@ -158,3 +158,35 @@ async def test_admin_changes_an_inbox_setting(page: Page, admin: httpx.AsyncClie
     assert saved["config"]["webhook_url"] == "https://hooks.example.test/switchboard"
     assert saved["frt_targets"] == {"none": 1800}
     assert saved["secrets_set"]["inbound_token"] is True
+
+
+async def test_canned_response_and_stale_reply_guard(page: Page, server: Running,
+                                                     admin: httpx.AsyncClient) -> None:
+    inbox = await create_api_inbox(admin, name="Shop API")
+    canned = await admin.post("/api/admin/canned-responses",
+                              json={"short_code": "thanks", "content": "Thanks for writing!"})
+    assert canned.status_code == 201, canned.text
+    inbound = server.client()
+    cid = (await post_inbound(inbound, inbox, text="Hello?", contact="cust-s")).json()[
+        "conversation_id"]
+    await log_in(page)
+    await page.goto(f"{server.base_url}/#/inbox/{cid}")
+    await expect(page.locator("#thread")).to_contain_text("Hello?")
+
+    # "/thanks" offers the canned response; Enter inserts it.
+    await page.fill("#composer-text", "/tha")
+    await expect(page.locator("#canned-suggest")).to_contain_text("/thanks")
+    await page.press("#composer-text", "Enter")
+    await expect(page.locator("#composer-text")).to_have_value("Thanks for writing!")
+
+    # Live updates stop, the customer writes again: sending is held until the agent decides.
+    await page.evaluate("window.switchboard.socket.stop()")
+    await post_inbound(inbound, inbox, text="Actually, never mind", contact="cust-s")
+    await page.click("#send")
+    await expect(page.locator("#stale-warning")).to_contain_text(
+        "1 new message arrived — review before sending")
+    await expect(page.locator("#thread")).to_contain_text("Actually, never mind")
+    await shot(page, "06-stale-reply")
+    await page.click("#send-anyway")
+    await expect(page.locator("#thread .msg.out")).to_contain_text("Thanks for writing!")
+    await expect(page.locator("#stale-warning")).to_be_hidden()

@@ -21,13 +21,13 @@ export function renderActions(root, app, c) {
   if (c.assignee_id && !agents.some((a) => a.id === c.assignee_id)) agents.push({ id: c.assignee_id, name: store.agentName(c.assignee_id) });
 
   const assignee = h('select', { id: 'assign-agent', onchange: () => run(store,
-    api.assign(c.id, { assignee_id: assignee.value ? Number(assignee.value) : null, team_id: c.team_id }), 'Assignment updated') },
+    api.assign(c.id, { assignee_id: assignee.value ? Number(assignee.value) : null }), 'Assignment updated') },
   option('', 'Unassigned', !c.assignee_id), agents.map((a) => option(a.id, agentLabel(a), a.id === c.assignee_id)));
 
   const teams = store.teams.slice();
   if (c.team_id && !teams.some((t) => t.id === c.team_id)) teams.push({ id: c.team_id, name: store.teamName(c.team_id) });
   const team = h('select', { id: 'assign-team', onchange: () => run(store,
-    api.assign(c.id, { assignee_id: c.assignee_id, team_id: team.value ? Number(team.value) : null }), 'Team updated') },
+    api.assign(c.id, { team_id: team.value ? Number(team.value) : null }), 'Team updated') },
   option('', 'No team', !c.team_id), teams.map((t) => option(t.id, t.name, t.id === c.team_id)));
 
   const priority = h('select', { id: 'priority', onchange: () => run(store, api.priority(c.id, priority.value), 'Priority updated') },

@@ -67,7 +67,7 @@ function renderFrt(data, businessClock, chartHost, tableHost, drill, app) {
     replace(tableHost);
     return;
   }
-  const max = Math.max(1, ...groups.map((g) => g[`${pre}p90`] || 0));
+  const max = Math.max(60, ...groups.map((g) => g[`${pre}p90`] || 0));
   const rowH = 34;
   const left = 160;
   const width = 800;
