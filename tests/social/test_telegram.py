@@ -189,9 +189,3 @@ async def test_long_polling_offset_survives_restart(
 
 async def _offset_seen(api: FakeTelegram, offset: int) -> bool:
     return offset in api.offsets
-
-
-async def test_messages_helper(server: Running, admin: httpx.AsyncClient,
-                               bot: dict[str, Any]) -> None:
-    conv = await _conversation(server, admin, bot)
-    assert [m["text"] for m in await messages(admin, conv)] == ["hello bot"]
