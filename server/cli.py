@@ -48,7 +48,10 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 ws_max_size=settings.ws_max_frame_bytes, ws="websockets-sansio",
                 ws_per_message_deflate=settings.ws_compression, log_config=None,
-                timeout_graceful_shutdown=10, proxy_headers=False)
+                ws_ping_interval=settings.ws_ping_interval,
+                ws_ping_timeout=settings.ws_ping_timeout,
+                timeout_graceful_shutdown=10, proxy_headers=False,
+                access_log=settings.access_log)
     return 0
 
 
