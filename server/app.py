@@ -46,7 +46,7 @@ from server.settings import Settings, ensure_secret_key, load_settings
 from server.storage.db import Database
 from server.storage.migrations import migrate
 from server.widget import routes as widget_routes
-from server.workers import outbox, timers
+from server.workers import marker, outbox, timers
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -62,9 +62,9 @@ LIFECYCLE_HOOKS: list[tuple[Callable[[Starlette], Awaitable[None]],
                             Callable[[Starlette], Awaitable[None]]]] = []
 API_GROUPS += widget_routes.API_GROUPS
 EXTRA_ROUTES.append(widget_routes.extra_routes)
+LIFECYCLE_HOOKS.append(widget_routes.LIFECYCLE)
 EXTRA_ROUTES.append(realtime_socket.routes)
 LIFECYCLE_HOOKS.append((realtime_lifecycle.start_hub, realtime_lifecycle.stop_hub))
-LIFECYCLE_HOOKS.append(widget_routes.LIFECYCLE)
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -136,12 +136,12 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         print(f"Created the first admin: {settings.create_admin_email} / {password}  "
               "(change it after logging in)", flush=True)
     await republish_pending(ctx)
-    tasks: list[asyncio.Task[Any]] = []
+    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(marker.run(ctx), name="marker")]
     assert ctx.channels is not None
     await ctx.channels.start_all()
     if settings.run_workers:
-        tasks = [asyncio.create_task(outbox.run(ctx), name="outbox"),
-                 asyncio.create_task(timers.run(ctx), name="timers")]
+        tasks += [asyncio.create_task(outbox.run(ctx), name="outbox"),
+                  asyncio.create_task(timers.run(ctx), name="timers")]
     for start, _stop in LIFECYCLE_HOOKS:
         await start(app)
     try:

@@ -50,7 +50,8 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
                 ws_per_message_deflate=settings.ws_compression, log_config=None,
                 ws_ping_interval=settings.ws_ping_interval,
                 ws_ping_timeout=settings.ws_ping_timeout,
-                timeout_graceful_shutdown=10, proxy_headers=False)
+                timeout_graceful_shutdown=10, proxy_headers=False,
+                access_log=settings.access_log)
     return 0
 
 

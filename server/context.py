@@ -27,3 +27,6 @@ class AppContext:
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     channels: ChannelManager | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: ids of published events not yet marked in the database (see workers/marker.py);
+    #: None when no marker worker runs, and publishers mark at once instead.
+    unmarked: list[int] | None = None

@@ -32,20 +32,20 @@ async def reload(tx: Tx, conversation_id: int) -> Any:
 
 async def update_conversation(
     tx: Tx, conversation: Any, fields: dict[str, Any], *, recompute_clock: bool = False,
-    now: datetime | None = None, created: bool = False,
+    now: datetime | None = None, created: bool = False, inbox: Any = None,
 ) -> Any:
     """Apply ``fields``, optionally recompute the clock, bump version, emit one event."""
     now = now or utcnow()
-    inbox = await load_inbox(tx, conversation.inbox_id)
+    inbox = inbox if inbox is not None else await load_inbox(tx, conversation.inbox_id)
     if recompute_clock:
         snapshot = with_fields(conversation, fields)
         fields = {**fields, **await clock.recompute(tx, snapshot, inbox, now)}
-    await tx.conn.execute(
+    row = (await tx.conn.execute(
         sa.update(t.conversations)
         .where(t.conversations.c.id == conversation.id)
         .values(**fields, version=t.conversations.c.version + 1, updated_at=now)
-    )
-    row = await reload(tx, conversation.id)
+        .returning(t.conversations)
+    )).one()
     kind = EventType.CONVERSATION_CREATED if created else EventType.CONVERSATION_UPDATED
     await tx.emit(kind, {"conversation": serialize.conversation(row, channel=inbox.kind)},
                   inbox_id=row.inbox_id, conversation_id=row.id)

@@ -77,7 +77,7 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
     await tx.emit(EventType.MESSAGE_CREATED, {"message": serialize.message(row)},
                   inbox_id=inbox_id, conversation_id=conversation.id)
     await update_conversation(tx, conversation, _conversation_fields(conversation, msg, row, inbox),
-                              recompute_clock=True, now=now, created=created)
+                              recompute_clock=True, now=now, created=created, inbox=inbox)
     return IngestResult(row.id, conversation.id, created=True)
 
 
@@ -85,11 +85,15 @@ async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
     ci = t.contact_identities.c
     info = msg.contact
     found = (await tx.conn.execute(
-        sa.select(ci.contact_id).where(ci.channel == inbox.kind, ci.scope == info.scope,
-                                       ci.external_id == info.external_id)
+        sa.select(ci.contact_id, t.contacts.c.merged_into_id)
+        .join(t.contacts, t.contacts.c.id == ci.contact_id)
+        .where(ci.channel == inbox.kind, ci.scope == info.scope,
+               ci.external_id == info.external_id)
     )).first()
     if found is not None:
-        return await _follow_merges(tx, int(found.contact_id))
+        if found.merged_into_id is None:
+            return int(found.contact_id)
+        return await _follow_merges(tx, int(found.merged_into_id))
     now = utcnow()
     contact_id = (await tx.conn.execute(
         t.contacts.insert().values(
