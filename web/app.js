@@ -30,7 +30,7 @@ window.switchboard = app; // handy for debugging and for end-to-end tests
 const main = () => document.getElementById('main');
 
 async function boot() {
-  api.onUnauthorized = () => showLogin();
+  api.onUnauthorized = () => { if (app.store.me) { app.store.me = null; showLogin(); } };
   try {
     const me = await api.me();
     await startSession(me);

@@ -29,6 +29,8 @@ async def page(server: Running) -> AsyncIterator[Page]:
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # The app logs every error it shows the user as "UI error: ..." (see web/js/dom.js).
+        page.on("console", lambda m: m.text.startswith("UI error") and errors.append(m.text))
         await page.goto(server.base_url + "/")
         yield page
         await browser.close()
@@ -76,10 +78,12 @@ async def test_agent_day(page: Page, server: Running, admin: httpx.AsyncClient) 
     row = page.locator(f".conv-row[data-id='{cid}']")
     await expect(row).to_contain_text("Customer cust-live")
     await expect(row.locator(".sla")).to_contain_text("SLA")
+    await expect(row.locator(".unread")).to_have_text("1")
     await shot(page, "02-inbox-live")
 
     await row.click()
     await expect(page.locator("#thread")).to_contain_text("Where is my parcel?")
+    await expect(row.locator(".unread")).to_have_text("")
     await expect(page.locator(".contact-pane")).to_contain_text("cust-live")
 
     # Reply publicly.

@@ -41,6 +41,7 @@ export function option(value, label, selected) {
 
 /** A live region announcement plus a short-lived visible toast. */
 export function toast(message, kind = 'info') {
+  if (kind === 'error') console.error(`UI error: ${message}`); // visible to tests and devtools
   const host = document.getElementById('toasts');
   if (!host) return;
   const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status', text: message });

@@ -21,6 +21,7 @@ export class InboxView {
     this.filters = { assignee: 'any', status: 'open', inbox_id: '', team_id: '', label: '', q: '', sort: 'recent',
       ...JSON.parse(localStorage.getItem(FILTER_KEY) || '{}') };
     this.rows = new Map();
+    this.lastSeen = new Map(); // conversation id -> last_message_at already counted for unread
     this.build();
     this.unsubscribe = this.store.subscribe((c) => this.onChange(c));
     this.offRefresh = app.onRefresh((reason) => this.refresh(reason));
@@ -93,6 +94,9 @@ export class InboxView {
     try {
       const page = await api.conversations(this.params());
       if (token !== this.loadToken) return; // a newer filter change won
+      // What is already there when the list first loads is not "new"; later arrivals are.
+      if (!this.primed) for (const c of page.items) this.lastSeen.set(c.id, c.last_message_at);
+      this.primed = true;
       for (const c of page.items) this.store.putConversation(c);
       this.ids = page.items.map((c) => c.id);
       this.cursor = page.next_cursor;
@@ -162,8 +166,8 @@ export class InboxView {
         if (this.filters.q) return; // search results come from the server only
         this.ids.push(c.id);
       }
-      if (c.id !== this.currentId && c.waiting_since && c.last_message_at !== this.seenLast(c.id)) {
-        if (this.seenLast(c.id) !== undefined) this.store.markUnread(c.id);
+      if (c.id !== this.currentId && c.waiting_since && c.last_message_at !== this.lastSeen.get(c.id)) {
+        this.store.markUnread(c.id);
       }
       this.lastSeen.set(c.id, c.last_message_at);
       this.sortIds();
@@ -174,11 +178,6 @@ export class InboxView {
     } else {
       this.updateRow(c.id);
     }
-  }
-
-  seenLast(id) {
-    if (!this.lastSeen) this.lastSeen = new Map();
-    return this.lastSeen.has(id) ? this.lastSeen.get(id) : undefined;
   }
 
   sortIds() {
@@ -193,10 +192,8 @@ export class InboxView {
   }
 
   renderList() {
-    if (!this.lastSeen) this.lastSeen = new Map();
     const items = this.ids.map((id) => {
       const c = this.store.conversations.get(id);
-      if (!this.lastSeen.has(id)) this.lastSeen.set(id, c.last_message_at);
       let row = this.rows.get(id);
       if (!row) { row = this.makeRow(id); this.rows.set(id, row); }
       this.fillRow(row, c);
