@@ -87,8 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for extra in EXTRA_ROUTES:
         routes.extend(extra())
     routes.extend(_web_routes())
-    app = Starlette(routes=routes, exception_handlers=HANDLERS,  # type: ignore[arg-type]
-                    lifespan=_lifespan)
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=_lifespan)
     app.state.settings = settings
     app.state.login_limiter = RateLimiter(limit=10, window=60.0)  # 10 tries a minute per key
     return app

@@ -41,8 +41,9 @@ class DbStateStore:
     async def set(self, key: str, value: Any) -> None:
         s = t.inbox_state.c
         async with self._ctx.db.write() as conn:
-            done = await conn.execute(sa.update(t.inbox_state).where(
-                s.inbox_id == self._inbox_id, s.key == key).values(value=value, updated_at=utcnow()))
+            done = await conn.execute(
+                sa.update(t.inbox_state).where(s.inbox_id == self._inbox_id, s.key == key)
+                .values(value=value, updated_at=utcnow()))
             if done.rowcount == 0:
                 await conn.execute(t.inbox_state.insert().values(
                     inbox_id=self._inbox_id, key=key, value=value, updated_at=utcnow()))

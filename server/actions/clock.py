@@ -8,6 +8,7 @@ imported out of order or a reply later fails to send.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +60,7 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-async def _human_agent_ids(tx: Tx, rows: list[Any]) -> set[int]:
+async def _human_agent_ids(tx: Tx, rows: Sequence[Any]) -> set[int]:
     ids = {r.sender_id for r in rows if r.sender_type == "agent" and r.sender_id is not None}
     if not ids:
         return set()

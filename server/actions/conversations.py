@@ -48,7 +48,7 @@ async def change_status(ctx: AppContext, actor: Actor, conversation_id: int, com
 
 
 async def assign(ctx: AppContext, actor: Actor, conversation_id: int, *,
-                 assignee_id: int | None | str = "keep", team_id: int | None | str = "keep"
+                 assignee_id: int | str | None = "keep", team_id: int | str | None = "keep"
                  ) -> dict[str, Any]:
     """Assign to an agent and/or a team ("keep" leaves a field unchanged; None clears it)."""
     async with transaction(ctx) as tx:

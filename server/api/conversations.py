@@ -104,8 +104,9 @@ async def retry_message(request: Request) -> Any:
     conversation_id, message_id = path_int(request, "id"), path_int(request, "message_id")
     async with ctx.db.read() as conn:
         await conversation_for(conn, actor, conversation_id)
-        from server.storage import schema as t
         import sqlalchemy as sa
+
+        from server.storage import schema as t
 
         row = (await conn.execute(sa.select(t.messages.c.status).where(
             t.messages.c.id == message_id, t.messages.c.conversation_id == conversation_id))

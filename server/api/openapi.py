@@ -7,7 +7,7 @@ from typing import Any
 
 from server.api.routing import Endpoint
 
-_SECURITY = {
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "agent": [{"session": []}, {"bearer": []}],
     "admin": [{"session": []}, {"bearer": []}],
     "inbox-token": [{"bearer": []}],

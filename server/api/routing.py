@@ -44,8 +44,9 @@ class Api:
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
 
-    def route(self, method: str, path: str, *, summary: str, tag: str, body: type[Body] | None = None,
-              auth: str = "agent", status: int = 200) -> Callable[[Handler], Handler]:
+    def route(self, method: str, path: str, *, summary: str, tag: str,
+              body: type[Body] | None = None, auth: str = "agent", status: int = 200
+              ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, handler, body, summary, tag, auth, status))
             return handler

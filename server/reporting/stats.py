@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +42,24 @@ class SegmentRow:
     business_seconds: float | None
 
 
-GROUP_KEYS = {
-    "inbox": lambda s: s.inbox_id,
-    "channel": lambda s: s.channel,
-    "agent": lambda s: s.responder_id,
-    "team": lambda s: s.team_id,
+def _inbox(s: SegmentRow) -> Any:
+    return s.inbox_id
+
+
+def _channel(s: SegmentRow) -> Any:
+    return s.channel
+
+
+def _agent(s: SegmentRow) -> Any:
+    return s.responder_id
+
+
+def _team(s: SegmentRow) -> Any:
+    return s.team_id
+
+
+GROUP_KEYS: dict[str, Callable[[SegmentRow], Any]] = {
+    "inbox": _inbox, "channel": _channel, "agent": _agent, "team": _team,
 }
 
 

@@ -227,7 +227,8 @@ messages = sa.Table(
     sa.Column("external_id", sa.String(1000), nullable=True),
     sa.Column("client_id", sa.String(100), nullable=True),
     sa.Column("provider_id", sa.String(1000), nullable=True),  # id at the provider (Message-ID)
-    sa.Column("status", sa.String(16), nullable=False),  # received|pending|sent|delivered|read|failed
+    # received | pending | sent | delivered | read | failed
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("content_attributes", sa.JSON, nullable=False, default=dict),
     sa.Column("sent_at", UTCDateTime, nullable=False),  # when it was written (source time)

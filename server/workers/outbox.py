@@ -9,6 +9,7 @@ committed by other nodes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -51,10 +52,8 @@ async def _sleep(ctx: AppContext) -> None:
     if due is not None:
         delay = max(0.0, min(delay, (due - utcnow()).total_seconds()))
     ctx.outbox_wakeup.clear()
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ctx.outbox_wakeup.wait(), timeout=delay)
-    except TimeoutError:
-        pass
 
 
 async def deliver(ctx: AppContext, row: Any) -> None:

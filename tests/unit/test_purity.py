@@ -15,6 +15,8 @@ import pytest
 
 PURE_PACKAGES: tuple[str, ...] = (
     "server/domain",
+    "server/reporting/stats.py",
+    "server/sanitize.py",
     "adapters/webchat/config.py",
     "server/widget/identity.py",
     "server/widget/prechat.py",
