@@ -117,8 +117,12 @@ async def _outbox_row(tx: Tx, outbox_id: int) -> Any:
 
 async def _set_message(tx: Tx, message_id: int, *, status: str, error: str | None,
                        provider_id: str | None = None, force: bool = False) -> None:
-    msg = (await tx.conn.execute(sa.select(t.messages).where(t.messages.c.id == message_id))
-           ).one()
+    query = sa.select(t.messages).where(t.messages.c.id == message_id)
+    if tx.conn.dialect.name == "postgresql":
+        # Lock the row: a concurrent writer (a read receipt vs. the outbox's "sent") must
+        # not decide from a stale status and then overwrite a newer one (read -> sent).
+        query = query.with_for_update()
+    msg = (await tx.conn.execute(query)).one()
     if not force and not _moves_forward(msg.status, status):
         return
     values: dict[str, Any] = {"status": status, "error": error,
