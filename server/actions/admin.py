@@ -70,6 +70,25 @@ async def _set_team_members(conn: Any, team_id: int, member_ids: list[int]) -> N
                            [{"team_id": team_id, "user_id": u} for u in set(member_ids)])
 
 
+async def update_team(ctx: AppContext, team_id: int, name: str | None,
+                      member_ids: list[int] | None) -> dict[str, Any]:
+    try:
+        async with ctx.db.write() as conn:
+            row = (await conn.execute(sa.select(t.teams).where(t.teams.c.id == team_id))).first()
+            if row is None:
+                raise NotFound(f"team {team_id} not found")
+            if name is not None:
+                await conn.execute(sa.update(t.teams).where(t.teams.c.id == team_id)
+                                   .values(name=name))
+            if member_ids is not None:
+                await _set_team_members(conn, team_id, member_ids)
+            members = [r.user_id for r in (await conn.execute(sa.select(
+                t.team_members.c.user_id).where(t.team_members.c.team_id == team_id))).all()]
+    except IntegrityError:
+        raise Conflict(f"name: a team called {name!r} exists, or an agent id is unknown") from None
+    return {"id": team_id, "name": name or row.name, "member_ids": sorted(members)}
+
+
 def _adapter(kind: str) -> Any:
     if kind not in ADAPTERS:
         raise InvalidInput(f"kind: expected one of {', '.join(sorted(ADAPTERS))}, got {kind!r}")
@@ -198,3 +217,21 @@ async def create_canned(ctx: AppContext, short_code: str, content: str) -> dict[
     except IntegrityError:
         raise Conflict(f"short_code: {short_code!r} is already used") from None
     return {"id": row.id, "short_code": row.short_code, "content": row.content}
+
+
+async def update_canned(ctx: AppContext, canned_id: int, content: str) -> dict[str, Any]:
+    async with ctx.db.write() as conn:
+        row = (await conn.execute(sa.update(t.canned_responses).where(
+            t.canned_responses.c.id == canned_id).values(content=content)
+            .returning(t.canned_responses))).first()
+    if row is None:
+        raise NotFound(f"canned response {canned_id} not found")
+    return {"id": row.id, "short_code": row.short_code, "content": row.content}
+
+
+async def delete_canned(ctx: AppContext, canned_id: int) -> None:
+    async with ctx.db.write() as conn:
+        done = await conn.execute(sa.delete(t.canned_responses).where(
+            t.canned_responses.c.id == canned_id))
+    if done.rowcount == 0:
+        raise NotFound(f"canned response {canned_id} not found")

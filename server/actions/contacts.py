@@ -88,3 +88,27 @@ async def merge(ctx: AppContext, actor: Actor, target_id: int, source_id: int) -
                                                      "source_id": source_id}, inbox_id=inbox_id)
     async with ctx.db.read() as conn:
         return await contact_detail(conn, actor, target_id)
+
+
+async def list_contacts(conn: AsyncConnection, actor: Actor, q: str | None, cursor: str | None,
+                        limit: int) -> dict[str, Any]:
+    """Newest first; merged-away contacts are hidden (their target stands for them)."""
+    k = t.contacts.c
+    query = sa.select(t.contacts).where(k.merged_into_id.is_(None))
+    visible = await visible_inbox_ids(conn, actor)
+    if visible is not None:
+        c = t.conversations.c
+        query = query.where(sa.exists(sa.select(c.id).where(
+            c.contact_id == k.id, c.inbox_id.in_(visible))))
+    if q:
+        like = f"%{q.lower()[:200]}%"
+        query = query.where(sa.or_(sa.func.lower(k.name).like(like),
+                                   sa.func.lower(k.email).like(like), k.phone.like(like)))
+    if cursor:
+        if not cursor.isdigit():
+            raise InvalidInput(f"cursor: expected a contact id, got {cursor!r}")
+        query = query.where(k.id < int(cursor))
+    rows = (await conn.execute(query.order_by(k.id.desc()).limit(limit + 1))).all()
+    more = len(rows) > limit
+    return {"items": [serialize.contact(r) for r in rows[:limit]],
+            "next_cursor": str(rows[limit - 1].id) if more else None}

@@ -56,6 +56,15 @@ class InboxPatch(Body):
     is_active: bool | None = None
 
 
+class TeamPatch(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    member_ids: list[int] | None = None
+
+
+class CannedPatch(Body):
+    content: str = Field(min_length=1, max_length=10_000)
+
+
 class MembersBody(Body):
     user_ids: list[int]
 
@@ -113,6 +122,14 @@ async def list_teams(request: Request) -> Any:
 async def create_team(request: Request, body: TeamBody) -> Any:
     await _admin(request)
     return await admin.create_team(request.app.state.ctx, body.name, body.member_ids)
+
+
+@api.route("PATCH", "/api/admin/teams/{id}", body=TeamPatch, tag=TAG, auth="admin",
+           summary="Rename a team or set its members")
+async def update_team(request: Request, body: TeamPatch) -> Any:
+    await _admin(request)
+    return await admin.update_team(request.app.state.ctx, path_int(request, "id"),
+                                   body.name, body.member_ids)
 
 
 @api.route("GET", "/api/admin/inboxes", tag=TAG, auth="admin",
@@ -193,3 +210,18 @@ async def list_canned(request: Request) -> Any:
 async def create_canned(request: Request, body: CannedBody) -> Any:
     await _admin(request)
     return await admin.create_canned(request.app.state.ctx, body.short_code, body.content)
+
+
+@api.route("PATCH", "/api/admin/canned-responses/{id}", body=CannedPatch, tag=TAG, auth="admin",
+           summary="Change a canned response's text")
+async def update_canned(request: Request, body: CannedPatch) -> Any:
+    await _admin(request)
+    return await admin.update_canned(request.app.state.ctx, path_int(request, "id"), body.content)
+
+
+@api.route("DELETE", "/api/admin/canned-responses/{id}", tag=TAG, auth="admin",
+           summary="Delete a canned response")
+async def delete_canned(request: Request) -> Any:
+    await _admin(request)
+    await admin.delete_canned(request.app.state.ctx, path_int(request, "id"))
+    return {"ok": True}

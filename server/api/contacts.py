@@ -60,3 +60,13 @@ async def merge_contacts(request: Request, body: MergeBody) -> Any:
     actor = await actor_from(request)
     return await contacts.merge(request.app.state.ctx, actor, path_int(request, "id"),
                                 body.source_id)
+
+
+@api.route("GET", "/api/contacts", tag=TAG,
+           summary="Contacts the agent can see (q searches name, email, phone; cursor=<last id>)")
+async def list_contacts(request: Request) -> Any:
+    actor = await actor_from(request)
+    limit = query_int(request, "limit", 25)
+    async with request.app.state.ctx.db.read() as conn:
+        return await contacts.list_contacts(conn, actor, request.query_params.get("q"),
+                                            request.query_params.get("cursor"), limit)

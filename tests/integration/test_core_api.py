@@ -263,3 +263,42 @@ async def test_openapi_document_lists_the_api(server: Running) -> None:
     assert doc["openapi"].startswith("3.1")
     assert "post" in doc["paths"]["/api/conversations/{id}/messages"]
     assert "MessageBody" in doc["components"]["schemas"]
+
+
+async def test_admin_manages_teams_canned_responses_and_agents(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    ana = await create_agent(admin, "ana2@example.test")
+    team = (await admin.post("/api/admin/teams", json={"name": "Billing"})).json()
+    patched = await admin.patch(f"/api/admin/teams/{team['id']}",
+                                json={"member_ids": [ana["id"]]})
+    assert patched.json()["member_ids"] == [ana["id"]]
+    dup = await admin.post("/api/admin/teams", json={"name": "Billing"})
+    assert dup.status_code == 409
+    canned = (await admin.post("/api/admin/canned-responses",
+                               json={"short_code": "hi", "content": "Hello!"})).json()
+    await admin.patch(f"/api/admin/canned-responses/{canned['id']}", json={"content": "Hey!"})
+    listed = (await admin.get("/api/canned-responses")).json()["items"]
+    assert [(c["short_code"], c["content"]) for c in listed] == [("hi", "Hey!")]
+    assert (await admin.delete(f"/api/admin/canned-responses/{canned['id']}")).status_code == 200
+    assert (await admin.delete(f"/api/admin/canned-responses/{canned['id']}")).status_code == 404
+    agent_client = await server.login("ana2@example.test", "agent-password-1")
+    forbidden = await agent_client.post("/api/admin/teams", json={"name": "X"})
+    assert forbidden.status_code == 403
+    await admin.patch(f"/api/admin/agents/{ana['id']}", json={"is_active": False})
+    assert (await agent_client.get("/api/me")).status_code == 401  # session ended at once
+
+
+async def test_contacts_are_listed_searched_and_scoped(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    member = await create_agent(admin, "scoped@example.test")
+    mine = await create_api_inbox(admin, name="Mine", members=[member["id"]])
+    other = await create_api_inbox(admin, name="Other")
+    await post_inbound(server.client(), mine, contact="zoe")
+    await post_inbound(server.client(), other, contact="yan")
+    agent_client = await server.login("scoped@example.test", "agent-password-1")
+    names = [c["name"] for c in (await agent_client.get("/api/contacts")).json()["items"]]
+    assert names == ["Customer zoe"]
+    found = (await admin.get("/api/contacts", params={"q": "YAN"})).json()["items"]
+    assert [c["name"] for c in found] == ["Customer yan"]
