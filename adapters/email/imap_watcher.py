@@ -76,6 +76,7 @@ class ImapWatcher:
         self.state = WatchState.STOPPED
         self.lease_name = f"imap:{ctx.inbox_id}"
         self._lost = asyncio.Event()
+        self._new_mail = asyncio.Event()  # an EXISTS seen outside IDLE (see _watch_exists)
         self._error: str | None = None
         self._detail: dict[str, Any] = {}
 
@@ -145,10 +146,15 @@ class ImapWatcher:
         else:
             client = aioimaplib.IMAP4(host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout)
         client.protocol.conn_lost_cb = lambda _exc: self._lost.set()
-        await client.wait_hello_from_server()
-        login = await client.login(cfg.imap_username, cfg.imap_password)
-        if login.result != "OK":
-            raise PermissionError(f"IMAP login refused: {_text(login.lines)}")
+        _watch_exists(client, self._new_mail)
+        try:
+            await client.wait_hello_from_server()
+            login = await client.login(cfg.imap_username, cfg.imap_password)
+            if login.result != "OK":
+                raise PermissionError(f"IMAP login refused: {_text(login.lines)}")
+        except BaseException:  # cancelled or failed half-way: never leak the socket
+            await _close(client)
+            raise
         return client
 
     async def _select(self, client: aioimaplib.IMAP4) -> dict[str, Any]:
@@ -172,6 +178,7 @@ class ImapWatcher:
 
     async def _sync(self, client: aioimaplib.IMAP4, cursor: dict[str, Any]) -> dict[str, Any]:
         self._report(WatchState.SYNCING)
+        self._new_mail.clear()  # anything announced from here on is caught by the next sync
         last = int(cursor["last_uid"])
         found = await client.uid_search(f"UID {last + 1}:*", charset=None)
         _check(found, "UID SEARCH")
@@ -217,7 +224,8 @@ class ImapWatcher:
         self._report(WatchState.IDLE)
         lost = asyncio.ensure_future(self._lost.wait())
         try:
-            while not await self._wait_push(client, lost, seconds):
+            while not self._new_mail.is_set() and not await self._wait_push(client, lost,
+                                                                             seconds):
                 pass
         finally:
             lost.cancel()
@@ -243,6 +251,24 @@ class ImapWatcher:
         self.ctx.health.report(connected=connected, error=self._error,
                                lag=self._detail.get("lag_seconds"),
                                detail={**self._detail, "state": state.value})
+
+
+def _watch_exists(client: aioimaplib.IMAP4, seen: asyncio.Event) -> None:
+    """Note every untagged EXISTS, also those aioimaplib drops.
+
+    Mail that arrives while a SEARCH/FETCH runs (or between the last command and IDLE) is
+    announced once, outside IDLE, and aioimaplib logs it as "ignored". Without this, such
+    a mail would wait for the next re-IDLE (minutes). The hook wraps one protocol method.
+    """
+    protocol: Any = client.protocol
+    original = protocol._untagged_response
+
+    def spy(line: bytes) -> Any:
+        if line.rstrip().endswith(b"EXISTS"):
+            seen.set()
+        return original(line)
+
+    protocol._untagged_response = spy
 
 
 def _batches(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
@@ -290,8 +316,11 @@ def _now_iso() -> str:
 
 
 async def _close(client: aioimaplib.IMAP4) -> None:
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(client.logout(), timeout=2)
+    """LOGOUT when the connection is usable; inside IDLE (or dead) just drop the socket:
+    waiting for a LOGOUT that cannot be answered would only slow shutdown down."""
+    if not client.has_pending_idle():
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.logout(), timeout=1)
     with contextlib.suppress(Exception):
         if client.protocol.transport is not None:
             client.protocol.transport.close()

@@ -82,6 +82,8 @@ async def _imap_checks(cfg: EmailConfig) -> list[Check]:
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.logout(), timeout=2)
+        if client.protocol.transport is not None:
+            client.protocol.transport.close()
 
 
 async def _imap_login_and_select(client: aioimaplib.IMAP4, cfg: EmailConfig) -> list[Check]:

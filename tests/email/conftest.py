@@ -1,0 +1,143 @@
+"""Real peers for the email channel: one Dovecot per session (a fresh IMAP account per
+test), and an aiosmtpd SMTP server per test that records what we deliver and can be told
+to answer 4xx, 5xx, or drop the connection after DATA.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.ports import free_port
+from tests.support.services import DovecotServer
+
+PASSWORD = "mail-password-1"
+_users = itertools.count()
+PREPARED_USERS = 40  # added before start: adding to a running Dovecot costs ~1 s each
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    server = DovecotServer()
+    for i in range(PREPARED_USERS):
+        server.add_user(f"support{i}@example.test", PASSWORD)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@dataclass
+class Mailbox:
+    dovecot: DovecotServer
+    address: str
+
+    async def append(self, raw: bytes) -> int | None:
+        return await asyncio.to_thread(self.dovecot.append, self.address, PASSWORD, raw)
+
+    def drop_into_maildir(self, name: str, raw: bytes) -> None:
+        """Deliver the way a local MTA does, also while Dovecot is down."""
+        new = self.dovecot.mail_dir / self.address / "Maildir" / "new"
+        path = new / f"{name}.eml"
+        path.write_bytes(raw)
+        stat = new.stat()
+        os.chown(path, stat.st_uid, stat.st_gid)
+
+
+@pytest.fixture
+def mailbox(dovecot: DovecotServer) -> Mailbox:
+    n = next(_users)
+    assert n < PREPARED_USERS, "raise PREPARED_USERS in tests/email/conftest.py"
+    return Mailbox(dovecot, f"support{n}@example.test")
+
+
+@dataclass
+class Recorder:
+    """aiosmtpd handler: records every DATA it sees; ``mode`` decides the answer."""
+
+    mode: str = "ok"  # ok | 4xx | 5xx | drop
+    modes: list[str] = field(default_factory=list)  # consumed first, one per DATA
+    attempts: list[EmailMessage] = field(default_factory=list)
+    delivered: list[EmailMessage] = field(default_factory=list)
+    rcpt: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        mail = BytesParser(policy=policy.default).parsebytes(content)
+        assert isinstance(mail, EmailMessage)
+        self.attempts.append(mail)
+        mode = self.modes.pop(0) if self.modes else self.mode
+        if mode == "4xx":
+            return "451 4.3.0 Mailbox temporarily unavailable"
+        if mode == "5xx":
+            return "550 5.1.1 User unknown: no such mailbox here"
+        if mode == "drop":
+            assert server.transport is not None
+            server.transport.abort()
+            return "250 OK"
+        self.delivered.append(mail)
+        self.rcpt.extend(envelope.rcpt_tos)
+        return "250 OK queued"
+
+
+@dataclass
+class SmtpPeer:
+    port: int
+    recorder: Recorder
+
+
+@pytest.fixture
+def smtp_peer() -> Iterator[SmtpPeer]:
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpPeer(port, recorder)
+    finally:
+        controller.stop()
+
+
+def email_config(mailbox: Mailbox, smtp: SmtpPeer, **extra: Any) -> dict[str, Any]:
+    return {
+        "address": mailbox.address, "imap_host": mailbox.dovecot.host,
+        "imap_port": mailbox.dovecot.port, "imap_security": "none", "imap_password": PASSWORD,
+        "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+        **extra,
+    }
+
+
+async def create_email_inbox(admin: httpx.AsyncClient, config: dict[str, Any],
+                             name: str = "Support") -> dict[str, Any]:
+    response = await admin.post("/api/admin/inboxes", json={
+        "name": name, "kind": "email", "config": config})
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def mail(message_id: str | None, *, sender: str = "Carol Customer <carol@example.org>",
+         to: str = "support@example.test", subject: str = "Printer on fire",
+         body: str = "Help please", headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"From: {sender}", f"To: {to}", f"Subject: {subject}",
+             "Date: Mon, 02 Mar 2026 10:00:00 +0000"]
+    if message_id:
+        lines.append(f"Message-ID: <{message_id}>")
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+
+
+CORPUS = Path(__file__).parent / "corpus"

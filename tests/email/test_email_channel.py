@@ -1,0 +1,251 @@
+"""The email channel end to end: a real Switchboard, a real Dovecot (IMAP IDLE), a real
+aiosmtpd. Mail is delivered with IMAP APPEND (or dropped into the Maildir while Dovecot is
+down), exactly as a watcher would see an MTA's delivery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, start_server
+from tests.email.conftest import (
+    CORPUS,
+    Mailbox,
+    SmtpPeer,
+    create_email_inbox,
+    email_config,
+    mail,
+)
+from tests.support.api import eventually
+
+
+async def conversations(admin: httpx.AsyncClient, inbox_id: int) -> list[dict[str, Any]]:
+    response = await admin.get("/api/conversations", params={"inbox_id": inbox_id,
+                                                              "status": "all", "limit": 100})
+    assert response.status_code == 200, response.text
+    return response.json()["items"]  # type: ignore[no-any-return]
+
+
+async def messages(admin: httpx.AsyncClient, conversation_id: int) -> list[dict[str, Any]]:
+    response = await admin.get(f"/api/conversations/{conversation_id}/messages",
+                               params={"limit": 200})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return sorted(items, key=lambda m: m["id"])
+
+
+async def all_messages(admin: httpx.AsyncClient, inbox_id: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for conv in await conversations(admin, inbox_id):
+        found += await messages(admin, conv["id"])
+    return found
+
+
+async def inbound_texts(admin: httpx.AsyncClient, inbox_id: int) -> list[str]:
+    return sorted(m["text"].strip() for m in await all_messages(admin, inbox_id)
+                  if m["direction"] == "in")
+
+
+async def health(admin: httpx.AsyncClient, inbox_id: int) -> dict[str, Any] | None:
+    items = (await admin.get("/api/admin/inboxes")).json()["items"]
+    found: dict[str, Any] | None = next(i for i in items if i["id"] == inbox_id)["health"]
+    return found
+
+
+async def first_conversation(admin: httpx.AsyncClient, inbox_id: int) -> dict[str, Any]:
+    async def one() -> dict[str, Any] | None:
+        convs = await conversations(admin, inbox_id)
+        return convs[0] if convs else None
+    found: dict[str, Any] = await eventually(one)
+    return found
+
+
+async def test_mail_in_reply_out_and_the_customer_reply_threads(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+    await mailbox.append(mail("first@example.org", to=mailbox.address))
+    conv = await first_conversation(admin, inbox["id"])
+    assert conv["subject"] == "Printer on fire"
+
+    sent = await admin.post(f"/api/conversations/{conv['id']}/messages",
+                            json={"text": "Have you tried water?"})
+    assert sent.status_code == 201, sent.text
+    await eventually(lambda: _async(len(smtp_peer.recorder.delivered) == 1))
+    out = smtp_peer.recorder.delivered[0]
+    assert out["In-Reply-To"] == "<first@example.org>"
+    assert out["References"] == "<first@example.org>"
+    assert out["Subject"] == "Re: Printer on fire"
+    assert out["From"].addresses[0].addr_spec == mailbox.address
+    assert "via Support" in str(out["From"])
+    reply_to = out["Reply-To"].addresses[0].addr_spec
+    assert reply_to.startswith(mailbox.address.split("@")[0] + "+")
+    assert smtp_peer.recorder.rcpt == ["carol@example.org"]
+    assert "Have you tried water?" in out.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    async def delivered_status() -> bool:
+        return (await messages(admin, conv["id"]))[-1]["status"] == "sent"
+    await eventually(delivered_status)
+
+    our_id = out["Message-ID"]
+    await mailbox.append(mail("second@example.org", to=mailbox.address, body="It worked",
+                              subject="Re: Printer on fire",
+                              headers={"In-Reply-To": our_id, "References": our_id}))
+    await mailbox.append(mail("third@example.org", to=reply_to, body="By token",
+                              subject="totally new subject"))
+    await mailbox.append(mail("fourth@example.org", to=mailbox.address, body="New topic"))
+
+    async def settled() -> bool:
+        return len(await inbound_texts(admin, inbox["id"])) == 4
+    await eventually(settled)
+    texts = [m["text"].strip() for m in await messages(admin, conv["id"])]
+    assert texts == ["Help please", "Have you tried water?", "It worked", "By token"]
+    assert len(await conversations(admin, inbox["id"])) == 2  # "New topic": a new conversation
+
+    watch = await health(admin, inbox["id"])
+    assert watch is not None and watch["connected"] and watch["detail"]["last_uid"] >= 4
+
+
+async def _async(value: Any) -> Any:
+    return value
+
+
+async def test_retries_reuse_the_message_id_and_5xx_fails_with_the_reason(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+    await mailbox.append(mail("ask@example.org", to=mailbox.address))
+    conv = await first_conversation(admin, inbox["id"])
+    recorder = smtp_peer.recorder
+
+    recorder.modes = ["4xx", "drop"]  # then "ok": two transient failures, then delivery
+    await admin.post(f"/api/conversations/{conv['id']}/messages", json={"text": "Answer"})
+    await eventually(lambda: _async(len(recorder.delivered) == 1), timeout=30)
+    ids = {m["Message-ID"] for m in recorder.attempts}
+    assert len(recorder.attempts) == 3 and len(ids) == 1
+
+    recorder.mode = "5xx"
+    failed = await admin.post(f"/api/conversations/{conv['id']}/messages", json={"text": "No"})
+    message_id = failed.json()["message"]["id"]
+
+    async def failed_with_reason() -> dict[str, Any] | None:
+        found = [m for m in await messages(admin, conv["id"]) if m["id"] == message_id]
+        return found[0] if found and found[0]["status"] == "failed" else None
+    failed_message = await eventually(failed_with_reason)
+    assert "550" in failed_message["error"] and "User unknown" in failed_message["error"]
+    assert len(recorder.delivered) == 1
+
+
+async def test_auto_replies_are_visible_but_not_customer_messages(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+    await mailbox.append(mail("ooo@example.org", to=mailbox.address, subject="Out of office",
+                              headers={"Auto-Submitted": "auto-replied"}))
+    conv = await first_conversation(admin, inbox["id"])
+    (msg,) = await messages(admin, conv["id"])
+    assert msg["is_auto"] is True
+    detail = (await admin.get(f"/api/conversations/{conv['id']}")).json()
+    assert detail.get("conversation", detail).get("last_customer_message_at") is None
+
+
+async def test_the_corpus_is_ingested_or_quarantined_and_the_watcher_survives(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer,
+                                                         max_message_bytes=100_000))
+    accepted = 0
+    for path in sorted(CORPUS.glob("*.eml")):
+        try:
+            await mailbox.append(path.read_bytes())
+        except Exception:  # noqa: BLE001 - Dovecot refuses some (NUL bytes, empty): not ours
+            continue
+        accepted += 1
+    await mailbox.append(mail("canary@example.org", to=mailbox.address, body="canary"))
+
+    async def all_in() -> int | None:
+        found = await all_messages(admin, inbox["id"])
+        return len(found) if len(found) >= accepted + 1 else None
+    assert await eventually(all_in, timeout=20) == accepted + 1
+    found = await all_messages(admin, inbox["id"])
+    huge = [m for m in found if m["content_attributes"].get("truncated")]
+    assert huge and "only the first 100000 bytes" in huge[0]["content_attributes"]["notes"][-1]
+    html = [m for m in found if m["html"] and "evil.example" in m["html"]]
+    assert html and "<script" not in html[0]["html"] and 'data-remote-src="http' in html[0]["html"]
+    assert (await health(admin, inbox["id"]) or {}).get("connected") is True
+
+
+async def test_a_dovecot_outage_is_backfilled_without_loss_or_duplicates(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+    await mailbox.append(mail("before@example.org", to=mailbox.address, body="before"))
+    await first_conversation(admin, inbox["id"])
+    mailbox.dovecot.stop()
+    try:
+        async def disconnected() -> bool:
+            return (await health(admin, inbox["id"]) or {}).get("connected") is False
+        await eventually(disconnected, timeout=15)
+        for i in range(3):
+            mailbox.drop_into_maildir(f"during{i}", mail(f"during{i}@example.org",
+                                                         to=mailbox.address, body=f"during {i}"))
+    finally:
+        mailbox.dovecot.start()
+    await mailbox.append(mail("after@example.org", to=mailbox.address, body="after"))
+
+    async def settled() -> list[str] | None:
+        texts = await inbound_texts(admin, inbox["id"])
+        return texts if len(texts) >= 5 else None
+    await eventually(settled, timeout=40)
+    assert await inbound_texts(admin, inbox["id"]) == [
+        "after", "before", "during 0", "during 1", "during 2"]
+
+
+async def test_a_server_restart_resumes_the_cursor(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+    await mailbox.append(mail("one@example.org", to=mailbox.address, body="one"))
+    await first_conversation(admin, inbox["id"])
+    settings = server.settings
+    await server.stop()
+    for word in ("two", "three", "four"):
+        await mailbox.append(mail(f"{word}@example.org", to=mailbox.address, body=word))
+    again = await start_server(settings)
+    try:
+        client = await again.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+        async def settled() -> list[str] | None:
+            texts = await inbound_texts(client, inbox["id"])
+            return texts if len(texts) >= 4 else None
+        await eventually(settled, timeout=20)
+        await mailbox.append(mail("five@example.org", to=mailbox.address, body="five"))
+        await eventually(lambda: _count(client, inbox["id"], 5))
+        assert await inbound_texts(client, inbox["id"]) == ["five", "four", "one", "three", "two"]
+    finally:
+        await again.stop()
+        server.server.should_exit = True  # the fixture's own stop() must find it stopped
+
+
+async def _count(client: httpx.AsyncClient, inbox_id: int, n: int) -> bool:
+    return len(await inbound_texts(client, inbox_id)) >= n
+
+
+async def test_test_connection_reports_each_step(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    good = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+    result = (await admin.post(f"/api/admin/inboxes/{good['id']}/test")).json()
+    assert result["ok"], result
+    names = [c["name"] for c in result["checks"]]
+    assert names[:5] == ["imap.dns", "imap.tcp", "imap.auth", "imap.mailbox", "imap.idle"]
+    bad = await create_email_inbox(admin, email_config(
+        mailbox, smtp_peer, imap_password="wrong-password", imap_mailbox="NoSuchBox",
+        smtp_host="no-such-host.invalid"), name="Broken")
+    result = (await admin.post(f"/api/admin/inboxes/{bad['id']}/test")).json()
+    failed = {c["name"] for c in result["checks"] if not c["ok"]}
+    assert not result["ok"] and failed == {"imap.auth", "smtp.dns"}
+    secret = await admin.get("/api/admin/inboxes")
+    assert "wrong-password" not in secret.text and "mail-password-1" not in secret.text
