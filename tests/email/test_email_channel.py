@@ -86,7 +86,7 @@ async def test_mail_in_reply_out_and_the_customer_reply_threads(
     assert "Have you tried water?" in out.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     async def delivered_status() -> bool:
-        return (await messages(admin, conv["id"]))[-1]["status"] == "sent"
+        return bool((await messages(admin, conv["id"]))[-1]["status"] == "sent")
     await eventually(delivered_status)
 
     our_id = out["Message-ID"]
@@ -160,7 +160,7 @@ async def test_the_corpus_is_ingested_or_quarantined_and_the_watcher_survives(
     for path in sorted(CORPUS.glob("*.eml")):
         try:
             await mailbox.append(path.read_bytes())
-        except Exception:  # noqa: BLE001 - Dovecot refuses some (NUL bytes, empty): not ours
+        except RuntimeError:  # Dovecot refuses to store a zero-byte mail: not ours to test
             continue
         accepted += 1
     await mailbox.append(mail("canary@example.org", to=mailbox.address, body="canary"))

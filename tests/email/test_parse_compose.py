@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import Attachment, ContactInfo, OutboundMessage
+from adapters.base import Attachment, ConfigInvalid, ContactInfo, OutboundMessage
 from adapters.email.compose import (
     ComposeError,
     Sender,
@@ -17,7 +17,7 @@ from adapters.email.compose import (
     is_own_message_id,
     outbound_message_id,
 )
-from adapters.email.config import ConfigInvalid, normalise, parse_config
+from adapters.email.config import normalise, parse_config
 from adapters.email.imap_proto import parse_fetch, parse_search, parse_select, uid_set
 from adapters.email.parse import MailContext, parse_or_quarantine, quarantine
 from adapters.email.quoting import split_reply
@@ -169,12 +169,13 @@ def test_a_stored_provider_id_is_reused() -> None:
 @pytest.mark.parametrize("field", ["author_name", "subject", "recipient_name", "filename"])
 def test_no_header_injection(field: str) -> None:
     evil = "Eve\r\nBcc: victim@example.net\r\nX-Evil: 1"
-    overrides: dict[str, object] = {
+    table: dict[str, dict[str, object]] = {
         "author_name": {"author_name": evil}, "subject": {"subject": evil},
         "recipient_name": {"recipient": ContactInfo("c@example.org", name=evil,
                                                     email="c@example.org")},
         "filename": {"attachments": (Attachment(evil, "text/plain", b"x"),)},
-    }[field]
+    }
+    overrides = table[field]
     mail, _ = compose_reply(outbound(**overrides), SENDER, NOW)
     parsed = reparse(mail.as_bytes())
     assert parsed["Bcc"] is None and parsed["X-Evil"] is None  # type: ignore[index]
@@ -216,7 +217,8 @@ def test_config_defaults() -> None:
 
 
 def test_imap_response_parsing() -> None:
-    lines = [b'1 FETCH (UID 5 INTERNALDATE "23-Nov-2026 01:55:40 +0000" RFC822.SIZE 4 BODY[] {4}',
+    lines: list[bytes | bytearray] = [
+             b'1 FETCH (UID 5 INTERNALDATE "23-Nov-2026 01:55:40 +0000" RFC822.SIZE 4 BODY[] {4}',
              bytearray(b"abcd"), b")", b"2 FETCH (FLAGS (\\Seen))",
              b"3 FETCH (BODY[]<0> {2}", bytearray(b"xy"), b" UID 9 RFC822.SIZE 99)",
              b"Fetch completed."]
