@@ -53,6 +53,7 @@ async function startSession(me) {
   document.getElementById('topbar').hidden = false;
   document.getElementById('nav-admin').hidden = !app.isAdmin;
   replace(document.getElementById('whoami'), h('span', { text: me.user.name }));
+  store.onUnknownInbox = refreshInboxes;
   await loadDirectory();
   startSocket();
   route();
@@ -70,6 +71,16 @@ async function loadDirectory() {
   store.teams = teams.items;
 }
 
+/** A conversation from an inbox we have no name for (created after login): refetch once. */
+let inboxRefresh = null;
+function refreshInboxes() {
+  if (inboxRefresh) return;
+  inboxRefresh = api.me().then((me) => {
+    app.store.inboxes = me.inboxes || [];
+    app.store.emit({ kind: 'directory' });
+  }).catch(() => {}).finally(() => { setTimeout(() => { inboxRefresh = null; }, 10000); });
+}
+
 function stopSession() {
   if (app.socket) app.socket.stop();
   app.socket = null;
@@ -83,6 +94,7 @@ function startSocket() {
   const store = app.store;
   app.socket = new AgentSocket({
     onEvent: (event) => {
+      if (event.type === 'inbox.updated') refreshInboxes();
       const before = event.payload && event.payload.conversation
         ? store.conversations.get(event.payload.conversation.id) : null;
       applyEvent(store, event);

@@ -89,6 +89,7 @@ export class Store {
 
   inboxName(id) {
     const i = this.inboxes.find((x) => x.id === id);
+    if (!i && this.onUnknownInbox) this.onUnknownInbox(id);
     return i ? i.name : `Inbox #${id}`;
   }
 

@@ -62,10 +62,17 @@ export class ConversationPane {
     this.threadEl = h('ol', { class: 'thread', id: 'thread', 'aria-label': 'Messages', 'aria-live': 'polite' });
     this.presenceEl = h('p', { class: 'peers muted small', 'aria-live': 'polite' });
     this.composer = new Composer(this.app, this);
-    const contactEl = h('aside', { class: 'contact-pane', 'aria-label': 'Contact' });
-    this.contact = new ContactPanel(contactEl, this.app);
+    const contactBody = h('div');
+    const close = h('button', { type: 'button', class: 'small contact-close', text: 'Close', onclick: () => {
+      this.layoutEl.classList.remove('show-contact');
+      const t = this.root.querySelector('#contact-toggle');
+      if (t) { t.setAttribute('aria-expanded', 'false'); t.focus(); }
+    } });
+    const contactEl = h('aside', { class: 'contact-pane', 'aria-label': 'Contact' }, close, contactBody);
+    this.contact = new ContactPanel(contactBody, this.app);
     const center = h('div', { class: 'conv-main' }, this.headerEl, this.actionsEl, this.threadEl, this.presenceEl, this.composer.el);
-    replace(this.root, h('div', { class: 'conv-layout' }, center, contactEl));
+    this.layoutEl = h('div', { class: 'conv-layout' }, center, contactEl);
+    replace(this.root, this.layoutEl);
   }
 
   conv() { return this.store.conversations.get(this.id); }
@@ -76,7 +83,13 @@ export class ConversationPane {
     const ch = channelInfo(c.channel);
     const contact = this.store.contactOf(c, api.contact);
     const name = (contact && (contact.name || contact.email)) || `Contact #${c.contact_id}`;
-    replace(this.headerEl,
+    const toggle = h('button', { type: 'button', id: 'contact-toggle', class: 'small contact-toggle',
+      'aria-expanded': String(this.layoutEl.classList.contains('show-contact')), text: 'Contact',
+      onclick: () => {
+        const open = this.layoutEl.classList.toggle('show-contact');
+        toggle.setAttribute('aria-expanded', String(open));
+      } });
+    replace(this.headerEl, toggle,
       h('h2', { id: 'conv-title' }, h('span', { class: 'chan', title: ch.name, 'aria-hidden': 'true', text: ch.icon }), ' ', name),
       h('p', { class: 'muted small' },
         `${ch.name} · ${this.store.inboxName(c.inbox_id)} · #${c.id}`, c.subject ? ` · ${c.subject}` : ''),
@@ -123,6 +136,7 @@ export class ConversationPane {
   onChange(change) {
     if (!this.id) return;
     if (change.kind === 'conversation' && change.id === this.id) this.renderHeader();
+    if (change.kind === 'directory') this.renderHeader();
     if (change.kind === 'contact' && this.conv() && this.conv().contact_id === change.id) this.renderHeader();
     if (change.kind === 'message' && change.conversationId === this.id) this.renderThread(false);
     if (change.kind === 'event' && change.event.type === 'contact.merged') this.contact.refresh();

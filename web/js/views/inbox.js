@@ -154,6 +154,7 @@ export class InboxView {
   onChange(change) {
     if (change.kind === 'reset') { this.rows.clear(); return; }
     if (change.kind === 'unread') { this.updateRow(change.id); return; }
+    if (change.kind === 'directory') { this.renderList(); return; }
     if (change.kind === 'contact') {
       for (const id of this.ids) if (this.store.conversations.get(id).contact_id === change.id) this.updateRow(id);
       return;
