@@ -24,6 +24,7 @@ from server.storage.schema import utcnow
 
 RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 CLAIM_SECONDS = 120  # a claimed delivery that is not finished by then is retried elsewhere
+NODE_DEAD_AFTER = 15  # seconds without a heartbeat (sent every 5 s): its claims are void
 
 
 def backoff(attempt: int) -> float:
@@ -36,9 +37,12 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
     """Atomically claim due outbox rows for this node (SKIP LOCKED on PostgreSQL)."""
     now = utcnow()
     o = t.outbox.c
+    n = t.nodes.c
+    holder_alive = sa.exists(sa.select(n.node_id).where(
+        n.node_id == o.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)))
     due = sa.select(o.id).where(
         o.state == "queued", o.next_attempt_at <= now,
-        sa.or_(o.claimed_until.is_(None), o.claimed_until < now),
+        sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive),
     ).order_by(o.next_attempt_at).limit(limit)
     async with ctx.db.write() as conn:
         if conn.dialect.name == "postgresql":
@@ -55,8 +59,9 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
 async def next_due(ctx: AppContext) -> datetime | None:
     o = t.outbox.c
     async with ctx.db.read() as conn:
-        return (await conn.execute(sa.select(sa.func.min(o.next_attempt_at)).where(
-            o.state == "queued"))).scalar()  # type: ignore[no-any-return]
+        due: datetime | None = (await conn.execute(sa.select(sa.func.min(o.next_attempt_at))
+                                                   .where(o.state == "queued"))).scalar()
+    return due
 
 
 async def mark_sent(ctx: AppContext, outbox_id: int, provider_id: str, status: str = "sent"
@@ -160,3 +165,15 @@ async def apply_status(ctx: AppContext, inbox_id: int, update: StatusUpdate) -> 
 
 
 __all__ = ["apply_status", "claim", "mark_failed", "mark_retry", "mark_sent"]
+
+
+async def heartbeat(ctx: AppContext) -> None:
+    """Tell the other nodes this one is alive (its claims stay valid)."""
+    now = utcnow()
+    n = t.nodes.c
+    async with ctx.db.write() as conn:
+        done = await conn.execute(sa.update(t.nodes).where(n.node_id == ctx.node_id)
+                                  .values(seen_at=now))
+        if done.rowcount == 0:
+            await conn.execute(t.nodes.insert().values(node_id=ctx.node_id, seen_at=now))
+        await conn.execute(sa.delete(t.nodes).where(n.seen_at < now - timedelta(days=1)))

@@ -31,7 +31,14 @@ def _initial(_ops: Operations, conn: Connection) -> None:
     metadata.create_all(conn)
 
 
-MIGRATIONS: list[Migration] = [_initial]
+def _nodes(_ops: Operations, conn: Connection) -> None:
+    """Node heartbeats, so work claimed by a crashed node is retried at once."""
+    from server.storage.schema import nodes
+
+    nodes.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [_initial, _nodes]
 
 
 def _current(conn: Connection) -> int:

@@ -149,6 +149,13 @@ leases = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
 
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("node_id", sa.String(200), primary_key=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+)
+
 contacts = sa.Table(
     "contacts",
     metadata,

@@ -9,16 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.actions import conversations, sla
+from server.actions import conversations, delivery, sla
 from server.context import AppContext
 
 log = logging.getLogger(__name__)
 TICK = 1.0
+HEARTBEAT_EVERY = 5  # ticks; delivery.NODE_DEAD_AFTER allows three missed beats
 
 
 async def run(ctx: AppContext) -> None:
+    tick = 0
     while True:
         try:
+            if tick % HEARTBEAT_EVERY == 0:
+                await delivery.heartbeat(ctx)
+            tick += 1
             await conversations.wake_snoozed(ctx)
             await sla.mark_breaches(ctx)
         except asyncio.CancelledError:
