@@ -48,7 +48,7 @@ class _Served:
                                 log_level="warning", lifespan="off")
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110  (uvicorn has no started event)
+        while not self._server.started:  # uvicorn has no started event to await
             await asyncio.sleep(0.02)
         return self
 

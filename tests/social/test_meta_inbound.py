@@ -26,6 +26,10 @@ from tests.social.helpers import (
 )
 from tests.social.standins import FakeGraph, FakeTelegram
 
+# Behaviour that does not depend on the database runs on SQLite only (suite time);
+# dedupe races, batches, echoes, statuses and polling run on both backends.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 async def messenger(admin: httpx.AsyncClient, graph: FakeGraph) -> dict[str, Any]:
@@ -34,6 +38,7 @@ async def messenger(admin: httpx.AsyncClient, graph: FakeGraph) -> dict[str, Any
     return await create_inbox(admin, "messenger", meta_config("messenger", graph.token))
 
 
+@SQLITE_ONLY
 async def test_handshake_echoes_challenge_only_for_the_right_token(
         server: Running, messenger: dict[str, Any]) -> None:
     client = server.client()
@@ -46,6 +51,7 @@ async def test_handshake_echoes_challenge_only_for_the_right_token(
     assert bad.status_code == 403
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("kind", ["messenger", "whatsapp"])
 async def test_unverified_deliveries_store_nothing(server: Running, admin: httpx.AsyncClient,
                                                    graph: FakeGraph, kind: str) -> None:
@@ -91,6 +97,7 @@ async def test_same_delivery_five_times_concurrently_is_one_message(
     assert [m["text"] for m in await all_messages(admin, messenger)] == ["only once"]
 
 
+@SQLITE_ONLY
 async def test_contact_identity_and_profile_name(server: Running, admin: httpx.AsyncClient,
                                                  messenger: dict[str, Any],
                                                  graph: FakeGraph) -> None:
@@ -106,6 +113,7 @@ async def test_contact_identity_and_profile_name(server: Running, admin: httpx.A
     assert any(c.path == "/2900001" for c in graph.calls)
 
 
+@SQLITE_ONLY
 async def test_profile_fetch_refuses_private_addresses(
         tmp_path: Path, database_url: str, graph: FakeGraph, telegram_api: FakeTelegram) -> None:
     settings = social_settings(tmp_path, database_url, graph, telegram_api,
@@ -151,6 +159,7 @@ async def test_whatsapp_batch_with_names_and_unknown_phone(
     assert names == ["Alan", "Grace Hopper"]
 
 
+@SQLITE_ONLY
 async def test_instagram_inbound(server: Running, admin: httpx.AsyncClient,
                                  graph: FakeGraph) -> None:
     graph.profiles["6100001"] = {"name": "Insta User", "username": "insta"}
@@ -163,6 +172,7 @@ async def test_instagram_inbound(server: Running, admin: httpx.AsyncClient,
     assert detail["reply_window_closes_at"] is not None
 
 
+@SQLITE_ONLY
 async def test_secrets_are_write_only_and_test_connection(
         server: Running, admin: httpx.AsyncClient, messenger: dict[str, Any]) -> None:
     listed = (await admin.get("/api/admin/inboxes")).json()

@@ -25,6 +25,10 @@ from tests.social.standins import FakeGraph
 PSID = "2900001"
 WA_ID = "15551234567"
 
+# Behaviour that does not depend on the database runs on SQLite only (suite time);
+# dedupe races, batches, echoes, statuses and polling run on both backends.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 async def _messenger_conversation(server: Running, admin: httpx.AsyncClient, graph: FakeGraph,
                                   kind: str = "messenger", ts: int | None = None
@@ -84,6 +88,7 @@ async def test_echo_of_our_send_never_duplicates(server: Running, admin: httpx.A
     assert len(graph.sends()) == 1
 
 
+@SQLITE_ONLY
 async def test_echo_from_a_human_on_the_page_is_stored_once(
         server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
     inbox, conv = await _messenger_conversation(server, admin, graph)
@@ -96,6 +101,7 @@ async def test_echo_from_a_human_on_the_page_is_stored_once(
     assert graph.sends() == []
 
 
+@SQLITE_ONLY
 async def test_receipts_read_beats_delivered(server: Running, admin: httpx.AsyncClient,
                                              graph: FakeGraph) -> None:
     inbox, conv = await _messenger_conversation(server, admin, graph)
@@ -108,6 +114,7 @@ async def test_receipts_read_beats_delivered(server: Running, admin: httpx.Async
     await wait_status(admin, conv, sent["id"], "read")
 
 
+@SQLITE_ONLY
 async def test_transient_error_retried_then_sent(server: Running, admin: httpx.AsyncClient,
                                                  graph: FakeGraph) -> None:
     _, conv = await _messenger_conversation(server, admin, graph)
@@ -119,6 +126,7 @@ async def test_transient_error_retried_then_sent(server: Running, admin: httpx.A
     assert len(graph.sends()) == 2
 
 
+@SQLITE_ONLY
 async def test_permanent_error_is_shown_on_the_message(server: Running, admin: httpx.AsyncClient,
                                                        graph: FakeGraph) -> None:
     _, conv = await _messenger_conversation(server, admin, graph)
@@ -131,6 +139,7 @@ async def test_permanent_error_is_shown_on_the_message(server: Running, admin: h
     assert len(graph.sends()) == 1
 
 
+@SQLITE_ONLY
 async def test_messenger_window_refuses_free_text_and_allows_human_agent_tag(
         server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
     old = int((time.time() - 25 * 3600) * 1000)
@@ -145,6 +154,7 @@ async def test_messenger_window_refuses_free_text_and_allows_human_agent_tag(
     assert (body["messaging_type"], body["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
 
 
+@SQLITE_ONLY
 async def test_instagram_splits_at_1000(server: Running, admin: httpx.AsyncClient,
                                         graph: FakeGraph) -> None:
     _, conv = await _messenger_conversation(server, admin, graph, kind="instagram")
@@ -181,6 +191,7 @@ async def test_whatsapp_statuses_out_of_order_and_failed_code(
     assert (await wait_status(admin, conv, first["id"], "read"))["status"] == "read"
 
 
+@SQLITE_ONLY
 async def test_whatsapp_window_409_then_template(server: Running, admin: httpx.AsyncClient,
                                                  graph: FakeGraph) -> None:
     _, conv = await _whatsapp_conversation(server, admin, graph, ts=int(time.time()) - 90_000)
@@ -201,6 +212,7 @@ async def test_whatsapp_window_409_then_template(server: Running, admin: httpx.A
     assert body["to"] == WA_ID
 
 
+@SQLITE_ONLY
 async def test_whatsapp_window_closed_error_from_provider_is_permanent(
         server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
     _, conv = await _whatsapp_conversation(server, admin, graph)

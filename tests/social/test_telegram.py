@@ -17,7 +17,6 @@ from tests.social.helpers import (
     all_messages,
     conversations,
     create_inbox,
-    messages,
     payload,
     telegram_post,
     wait_status,
@@ -26,6 +25,10 @@ from tests.social.standins import FakeGraph, FakeTelegram
 from tests.support.api import eventually
 
 USER = 777000123
+
+# Behaviour that does not depend on the database runs on SQLite only (suite time);
+# dedupe races, batches, echoes, statuses and polling run on both backends.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def _config(api: FakeTelegram, **extra: Any) -> dict[str, Any]:
@@ -42,6 +45,7 @@ async def bot(admin: httpx.AsyncClient, telegram_api: FakeTelegram) -> dict[str,
     return await create_inbox(admin, "telegram", _config(telegram_api))
 
 
+@SQLITE_ONLY
 async def test_secret_token_required(server: Running, admin: httpx.AsyncClient,
                                      bot: dict[str, Any]) -> None:
     client = server.client()
@@ -63,6 +67,7 @@ async def test_same_update_five_times_concurrently(server: Running, admin: httpx
     assert [m["text"] for m in await all_messages(admin, bot)] == ["hello bot"]
 
 
+@SQLITE_ONLY
 async def test_media_and_edits(server: Running, admin: httpx.AsyncClient, bot: dict[str, Any],
                                telegram_api: FakeTelegram) -> None:
     telegram_api.files.update({"big-photo": b"\xff\xd8jpeg", "doc-file": b"%PDF-1.4\n",
@@ -94,6 +99,7 @@ async def _conversation(server: Running, admin: httpx.AsyncClient, bot: dict[str
     return int((await conversations(admin, bot))[0]["id"])
 
 
+@SQLITE_ONLY
 async def test_long_reply_split_at_4096(server: Running, admin: httpx.AsyncClient,
                                         bot: dict[str, Any],
                                         telegram_api: FakeTelegram) -> None:
@@ -108,6 +114,7 @@ async def test_long_reply_split_at_4096(server: Running, admin: httpx.AsyncClien
     assert {b["chat_id"] for b in telegram_api.sent()} == {USER}
 
 
+@SQLITE_ONLY
 async def test_rate_limit_retried_then_sent_and_400_fails(
         server: Running, admin: httpx.AsyncClient, bot: dict[str, Any],
         telegram_api: FakeTelegram) -> None:
@@ -132,6 +139,7 @@ async def test_rate_limit_retried_then_sent_and_400_fails(
     await wait_status(admin, conv, third["id"], "sent", within=20)
 
 
+@SQLITE_ONLY
 async def test_test_connection_registers_the_webhook(
         server: Running, admin: httpx.AsyncClient, bot: dict[str, Any],
         telegram_api: FakeTelegram) -> None:
