@@ -106,7 +106,7 @@ function startSocket() {
   });
   app.socket.start();
   const presence = document.getElementById('presence');
-  presence.onchange = () => app.socket.send({ type: 'presence', status: presence.value });
+  presence.onchange = () => app.socket.setSticky('presence', { type: 'presence', status: presence.value });
 }
 
 function socketStateChanged(state) {

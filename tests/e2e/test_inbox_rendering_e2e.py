@@ -14,7 +14,7 @@ from playwright.async_api import Page, Route, async_playwright, expect
 from adapters.base import ContactInfo, InboundMessage
 from server.actions import inbound
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
-from tests.support.api import create_api_inbox, eventually, post_inbound
+from tests.support.api import create_agent, create_api_inbox, eventually, post_inbound
 from tests.support.browser import launch_chromium
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -113,3 +113,47 @@ async def test_tablet_layout(browser_page: Page, server: Running,
     await page.screenshot(path=str(SHOTS / "08-tablet.png"))
     await page.click(".contact-close")
     await expect(page.locator(".contact-pane")).to_be_hidden()
+
+
+async def test_two_agents_see_each_other_view_and_type(
+        browser_page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    page = browser_page
+    ana = await create_agent(admin, "ana@example.test", name="Ana Agent")
+    inbox = await create_api_inbox(admin, name="Shop", members=[ana["id"]])
+    response = await post_inbound(server.client(), inbox, text="Anyone there?", contact="c9")
+    cid = response.json()["conversation_id"]
+    await page.goto(f"{server.base_url}/#/inbox/{cid}")
+    await expect(page.locator("#thread")).to_contain_text("Anyone there?")
+
+    other = await page.context.browser.new_context(viewport={"width": 1360, "height": 820})
+    ana_page = await other.new_page()
+    await ana_page.goto(f"{server.base_url}/#/inbox/{cid}")
+    await ana_page.fill("#login-email", "ana@example.test")
+    await ana_page.fill("#login-password", "agent-password-1")
+    await ana_page.click("form.login-card button[type=submit]")
+    await expect(ana_page.locator("#thread")).to_contain_text("Anyone there?")
+    await expect(page.locator(".peers")).to_contain_text("Ana Agent is viewing")
+    await ana_page.type("#composer-text", "On it")
+    await expect(page.locator(".peers")).to_contain_text("Ana Agent is typing a reply")
+    await page.screenshot(path=str(SHOTS / "09-typing.png"))
+    await other.close()
+
+
+async def test_without_live_updates_a_banner_shows_and_the_inbox_polls(
+        server: Running, admin: httpx.AsyncClient) -> None:
+    inbox = await create_api_inbox(admin, name="Shop")
+    async with async_playwright() as p:
+        browser = await launch_chromium(p)
+        page = await browser.new_page(viewport={"width": 1360, "height": 820})
+        # The socket endpoint refuses every connection, as when a proxy blocks WebSockets.
+        await page.route_web_socket("**/ws", lambda ws: ws.close())
+        await page.goto(server.base_url + "/")
+        await page.fill("#login-email", ADMIN_EMAIL)
+        await page.fill("#login-password", ADMIN_PASSWORD)
+        await page.click("form.login-card button[type=submit]")
+        await expect(page.locator("#banner")).to_contain_text("Live updates unavailable")
+        await post_inbound(server.client(), inbox, text="Polled in", contact="poll")
+        await expect(page.locator("#conv-list")).to_contain_text("Customer poll",
+                                                                 timeout=15000)
+        await page.screenshot(path=str(SHOTS / "10-offline-banner.png"))
+        await browser.close()

@@ -26,6 +26,13 @@ export class AgentSocket {
     this.timer = null;
     this.pinger = null;
     this.everLive = false;
+    this.sticky = new Map(); // frames that describe our state (viewing, presence): resent on every ready
+  }
+
+  /** Send now if connected, and again after each reconnect: the server forgets a closed socket's state. */
+  setSticky(key, frame) {
+    this.sticky.set(key, frame);
+    this.send(frame);
   }
 
   start() {
@@ -83,6 +90,7 @@ export class AgentSocket {
         if (frame.last_event_id !== undefined && frame.last_event_id !== null && !resumed) {
           this.lastEventId = frame.last_event_id;
         }
+        for (const f of this.sticky.values()) this.send(f);
         this.setState(SocketState.LIVE);
         clearInterval(this.pinger);
         this.pinger = setInterval(() => this.send({ type: 'ping' }), PING_MS);

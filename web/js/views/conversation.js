@@ -10,7 +10,6 @@ import { ContactPanel } from './contact.js';
 
 // "X is typing" fades after 6 s without a refresh: senders repeat every few seconds while typing.
 const TYPING_TTL_MS = 6000;
-const VIEWING_TTL_MS = 60000;
 
 export class ConversationPane {
   constructor(root, app) {
@@ -34,10 +33,14 @@ export class ConversationPane {
   async show(id) {
     this.id = id;
     this.peers.clear();
-    if (!id) { this.empty(); return; }
+    if (!id) {
+      if (this.app.socket) this.app.socket.setSticky('viewing', { type: 'viewing', conversation_id: null });
+      this.empty();
+      return;
+    }
     this.buildSkeleton();
     await this.reload();
-    if (this.app.socket) this.app.socket.send({ type: 'viewing', conversation_id: id });
+    if (this.app.socket) this.app.socket.setSticky('viewing', { type: 'viewing', conversation_id: id });
   }
 
   async reload() {
@@ -154,7 +157,8 @@ export class ConversationPane {
     const now = Date.now();
     if (frame.type === 'typing') peer.typing = frame.active === false ? 0 : now + TYPING_TTL_MS;
     if (frame.type === 'typing') peer.private = Boolean(frame.private);
-    if (frame.type === 'viewing') peer.viewing = now + VIEWING_TTL_MS;
+    // Viewing lasts until the server says the agent left (active: false) or the socket closed.
+    if (frame.type === 'viewing') peer.viewing = frame.active === false ? 0 : Infinity;
     this.peers.set(frame.user_id, peer);
     this.renderPeers();
   }
