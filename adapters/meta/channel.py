@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from adapters.base import (
     AdapterContext,
+    Attachment,
     Capabilities,
     ConfigInvalid,
     ContactInfo,
@@ -28,8 +29,8 @@ from adapters.base import (
     WebhookResponse,
 )
 from adapters.meta import marker
-from adapters.meta.events import Incoming, Receipt
-from adapters.meta.net import Graph, refuse_private
+from adapters.meta.events import Incoming, MediaRef, Receipt
+from adapters.meta.net import Graph, fetch_bytes, refuse_private
 from adapters.meta.parse import PayloadInvalid, parse
 from adapters.meta.signature import handshake, signature_ok
 
@@ -131,8 +132,31 @@ class MetaChannel:
         await self.ctx.ingest(InboundMessage(
             external_id=ev.mid, contact=contact, text=ev.text, sent_at=ev.sent_at,
             thread_refs=(ev.reply_to,) if ev.reply_to else (), is_echo=ev.is_echo,
-            content_attributes=_media_attributes(ev),
+            attachments=await self._media(ev), content_attributes=_media_attributes(ev),
         ))
+
+    async def _media(self, ev: Incoming) -> tuple[Attachment, ...]:
+        out: list[Attachment] = []
+        for n, ref in enumerate(ev.media, start=1):
+            try:
+                data, kind = await self.download(ref)
+            except Exception as exc:  # the message goes in; the reference stays in attributes
+                log.info("%s inbox %s: media %s not fetched: %s", self.kind, self.ctx.inbox_id,
+                         ref.kind, getattr(exc, "reason", type(exc).__name__))
+                continue
+            content_type = ref.mime_type or kind or "application/octet-stream"
+            out.append(Attachment(ref.filename or f"{ref.kind}-{n}", content_type, data))
+        return tuple(out)
+
+    async def download(self, ref: MediaRef) -> tuple[bytes, str | None]:
+        """Messenger/Instagram give a CDN url; WhatsApp overrides this to resolve an id."""
+        if not ref.url:
+            raise ValueError("no url")
+        return await fetch_bytes(ref.url, **self.fetch_options())
+
+    def fetch_options(self) -> dict[str, Any]:
+        return {"allow_private": bool(self.ctx.settings.get("allow_private_urls")),
+                "max_bytes": int(self.ctx.settings.get("max_attachment_bytes") or 20_000_000)}
 
     async def _receipt(self, ev: Receipt) -> None:
         mids = list(ev.mids)

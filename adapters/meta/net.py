@@ -42,12 +42,41 @@ async def refuse_private(url: str, allow_private: bool) -> None:
             raise PrivateAddress(f"refused to fetch {host!r}: it resolves to a private address")
 
 
+async def fetch_bytes(url: str, *, allow_private: bool, max_bytes: int,
+                      headers: Mapping[str, str] | None = None) -> tuple[bytes, str | None]:
+    """Download an outside file (guarded, size-capped); returns (bytes, content type)."""
+    if not url.startswith(("https://", "http://")):
+        raise PermanentError("media url: expected http(s)")
+    await refuse_private(url, allow_private)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as client, client.stream(
+                "GET", url, headers=dict(headers or {})) as response:
+            if response.status_code != 200:
+                raise TransientError(f"media download: HTTP {response.status_code}")
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PermanentError(f"media larger than {max_bytes} bytes")
+                chunks.append(chunk)
+            kind = response.headers.get("content-type")
+    except httpx.HTTPError as exc:
+        raise TransientError(f"media download failed: {type(exc).__name__}") from None
+    return b"".join(chunks), kind
+
+
 class Graph:
     """A thin Graph API client: bearer token in a header (never in a URL or a log line)."""
 
     def __init__(self, base: str, token: str) -> None:
         self.base = base.rstrip("/")
         self._headers = {"authorization": f"Bearer {token}"}
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """For media downloads that need the token (WhatsApp media URLs)."""
+        return dict(self._headers)
 
     async def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return await self._call("POST", path, json=dict(body))

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from adapters.base import Capabilities, OutboundMessage, PermanentError
+from adapters.base import Capabilities, OutboundMessage, PermanentError, TransientError
 from adapters.meta import compose
 from adapters.meta.channel import MetaChannel
+from adapters.meta.events import MediaRef
+from adapters.meta.net import fetch_bytes, refuse_private
 
 
 class WhatsAppAdapter(MetaChannel):
@@ -57,3 +59,15 @@ class WhatsAppAdapter(MetaChannel):
         answer = await self.graph.post(f"{self.account_id}/messages", request)
         messages = answer.get("messages") or [{}]
         return str(messages[0].get("id") or "")
+
+    async def download(self, ref: MediaRef) -> tuple[bytes, str | None]:
+        """Media ids resolve to a short-lived URL that itself needs the access token."""
+        if not ref.media_id:
+            raise PermanentError("media without an id")
+        options = self.fetch_options()
+        await refuse_private(self.graph.base, options["allow_private"])
+        info = await self.graph.get(ref.media_id)
+        url = str(info.get("url") or "")
+        if not url:
+            raise TransientError("media id resolved to no url")
+        return await fetch_bytes(url, headers=self.graph.auth_headers, **options)

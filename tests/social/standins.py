@@ -83,6 +83,8 @@ class FakeGraph(_Served):
     before_answer: Callable[[Any, str], Awaitable[None]] | None = None
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     assigned: list[str] = field(default_factory=list)  # message ids handed out, in order
+    media: dict[str, bytes] = field(default_factory=dict)  # WhatsApp media id -> content
+    cdn: dict[str, bytes] = field(default_factory=dict)  # Messenger CDN file name -> content
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -90,6 +92,8 @@ class FakeGraph(_Served):
             Route("/{node}/messages", self._messages, methods=["POST"]),
             Route("/{node}/media", self._media, methods=["POST"]),
             Route("/{node}", self._node, methods=["GET"]),
+            Route("/media-files/{media_id}", self._media_file, methods=["GET"]),
+            Route("/cdn/{name}", self._cdn, methods=["GET"]),
         ])
 
     def sends(self) -> list[Any]:
@@ -142,9 +146,25 @@ class FakeGraph(_Served):
                                dict(request.query_params)))
         if not self._authorised(request):
             return self._oauth_error()
+        if node in self.media:  # documented: GET /{media-id} -> a short-lived url
+            return JSONResponse({"messaging_product": "whatsapp", "id": node,
+                                 "url": f"{self.url}/media-files/{node}",
+                                 "mime_type": "image/jpeg", "file_size": len(self.media[node]),
+                                 "sha256": "e3b0c442"})
         if node in self.profiles:
             return JSONResponse({"id": node, **self.profiles[node]})
         return JSONResponse({"id": node, "name": f"Node {node}"})
+
+
+    async def _media_file(self, request: Request) -> Response:
+        self.calls.append(Call("GET", request.url.path, dict(request.headers), {}))
+        if not self._authorised(request):  # WhatsApp media URLs need the token too
+            return Response(status_code=401)
+        return Response(self.media[request.path_params["media_id"]], media_type="image/jpeg")
+
+    async def _cdn(self, request: Request) -> Response:
+        self.calls.append(Call("GET", request.url.path, dict(request.headers), {}))
+        return Response(self.cdn[request.path_params["name"]], media_type="image/png")
 
 
 # -- Telegram Bot API -------------------------------------------------------------------------

@@ -70,10 +70,11 @@ async def test_unverified_deliveries_store_nothing(server: Running, admin: httpx
 
 
 async def test_batch_processes_every_entry_and_item_and_drops_foreign_pages(
-        server: Running, admin: httpx.AsyncClient, messenger: dict[str, Any],
+        server: Running, admin: httpx.AsyncClient, messenger: dict[str, Any], graph: FakeGraph,
         caplog: pytest.LogCaptureFixture) -> None:
+    graph.cdn["img.png"] = b"\x89PNG-bytes"
     data = payload("messenger_batch", PSID="2900001", PSID2="2900002",
-                   OTHER_PAGE_ID="999999999")
+                   OTHER_PAGE_ID="999999999", IMAGE_URL=f"{graph.url}/cdn/img.png")
     with caplog.at_level(logging.WARNING):
         response = await meta_post(server.client(), messenger, data)
     assert response.status_code == 200
@@ -86,6 +87,9 @@ async def test_batch_processes_every_entry_and_item_and_drops_foreign_pages(
     image = next(m for m in await all_messages(admin, messenger)
              if m["text"] == "second of entry one")
     assert image["content_attributes"]["media"][0]["kind"] == "image"
+    assert image["attachments"][0]["size"] == len(b"\x89PNG-bytes")
+    stored = await admin.get(image["attachments"][0]["url"])
+    assert stored.content == b"\x89PNG-bytes"
 
 
 async def test_same_delivery_five_times_concurrently_is_one_message(
@@ -125,12 +129,17 @@ async def test_profile_fetch_refuses_private_addresses(
 
         admin = await running.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         inbox = await create_inbox(admin, "messenger", meta_config("messenger", graph.token))
+        graph.cdn["img.png"] = b"private"
         response = await meta_post(running.client(), inbox, payload(
-            "messenger_text", PSID="2900001", MID="m_priv", TEXT="hello"))
+            "messenger_batch", PSID="2900001", PSID2="2900002", OTHER_PAGE_ID="1",
+            IMAGE_URL=f"{graph.url}/cdn/img.png"))
         assert response.status_code == 200
-        conv = (await conversations(admin, inbox))[0]
-        detail = (await admin.get(f"/api/conversations/{conv['id']}")).json()
-        assert detail["contact"]["name"] in (None, "")
+        convs = await conversations(admin, inbox)
+        for conv in convs:
+            detail = (await admin.get(f"/api/conversations/{conv['id']}")).json()
+            assert detail["contact"]["name"] in (None, "")
+        got = await all_messages(admin, inbox)
+        assert len(got) == 4 and all(m["attachments"] == [] for m in got)
         assert not [c for c in graph.calls if c.method == "GET"]  # never even asked
     finally:
         await running.stop()
@@ -139,6 +148,7 @@ async def test_profile_fetch_refuses_private_addresses(
 async def test_whatsapp_batch_with_names_and_unknown_phone(
         server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
     inbox = await create_inbox(admin, "whatsapp", meta_config("whatsapp", graph.token))
+    graph.media["1479537139650973"] = b"\xff\xd8jpeg-bytes"
     data = payload("whatsapp_text", WA_ID="15551234567", WAMID="wamid.in1", TEXT="Hola",
                    NAME="Grace Hopper", TS="1700000000")
     value = data["entry"][0]["changes"][0]["value"]
@@ -153,6 +163,9 @@ async def test_whatsapp_batch_with_names_and_unknown_phone(
     assert (await meta_post(server.client(), inbox, data)).status_code == 200
     got = await all_messages(admin, inbox)
     assert sorted(m["text"] for m in got) == ["Hola", "broken part"]
+    image = next(m for m in got if m["text"] == "broken part")
+    assert image["attachments"][0]["content_type"] == "image/jpeg"
+    assert image["attachments"][0]["size"] == len(b"\xff\xd8jpeg-bytes")
     names = sorted(c["contact"]["name"] for c in [
         (await admin.get(f"/api/conversations/{conv['id']}")).json()
         for conv in await conversations(admin, inbox)])

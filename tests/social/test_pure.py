@@ -36,7 +36,8 @@ def test_handshake(query: dict[str, str], expected: str | None) -> None:
 
 
 def test_parse_messenger_batch_reads_every_entry_and_item() -> None:
-    events = parse(payload("messenger_batch", PSID="1", PSID2="2", OTHER_PAGE_ID="9"))
+    events = parse(payload("messenger_batch", PSID="1", PSID2="2", OTHER_PAGE_ID="9",
+                           IMAGE_URL="https://scontent.xx.fbcdn.net/v/img.png"))
     assert [(e.account_id, e.mid) for e in events if isinstance(e, Incoming)] == [
         (PAGE_ID, "m_batch_1"), (PAGE_ID, "m_batch_2"), (PAGE_ID, "m_batch_3"),
         (PAGE_ID, "m_batch_4"), ("9", "m_batch_foreign")]
