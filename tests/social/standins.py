@@ -59,11 +59,11 @@ class _Served:
 
 async def _body(request: Request) -> Any:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
         out: dict[str, Any] = {}
-        for key, value in form.multi_items():
-            out[key] = value if isinstance(value, str) else {
-                "filename": value.filename, "size": len(await value.read())}
+        async with request.form() as form:  # closes the spooled upload files
+            for key, value in form.multi_items():
+                out[key] = value if isinstance(value, str) else {
+                    "filename": value.filename, "size": len(await value.read())}
         return out
     raw = await request.body()
     return json.loads(raw) if raw else {}
