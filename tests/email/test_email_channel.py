@@ -5,11 +5,21 @@ down), exactly as a watcher would see an MTA's delivery.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, start_server
+from adapters.email import imap_watcher
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    Running,
+    _set_admin_password,
+    make_settings,
+    start_server,
+)
 from tests.email.conftest import (
     CORPUS,
     Mailbox,
@@ -19,6 +29,7 @@ from tests.email.conftest import (
     mail,
 )
 from tests.support.api import eventually
+from tests.support.services import PostgresServer
 
 
 async def conversations(admin: httpx.AsyncClient, inbox_id: int) -> list[dict[str, Any]]:
@@ -249,3 +260,40 @@ async def test_test_connection_reports_each_step(
     assert not result["ok"] and failed == {"imap.auth", "smtp.dns"}
     secret = await admin.get("/api/admin/inboxes")
     assert "wrong-password" not in secret.text and "mail-password-1" not in secret.text
+
+
+async def test_exactly_one_node_watches_a_mailbox_and_it_moves_when_that_node_stops(
+        postgres: PostgresServer, tmp_path: Path, mailbox: Mailbox, smtp_peer: SmtpPeer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imap_watcher, "LEASE_TTL", 2.0)  # seconds instead of 30: a fast test
+    monkeypatch.setattr(imap_watcher, "LEASE_RENEW", 0.3)
+    url = postgres.create_database(f"lease_{mailbox.address.split('@')[0]}")
+    node_a = await start_server(make_settings(tmp_path / "a", url, node_id="node-a"))
+    node_b: Running | None = None
+    try:
+        await _set_admin_password(node_a)
+        admin = await node_a.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+        node_b = await start_server(make_settings(tmp_path / "b", url, node_id="node-b"))
+        await eventually(lambda: _async(_state(node_b, inbox["id"]) == "standby"))
+        assert _state(node_a, inbox["id"]) in ("syncing", "idle")
+        await mailbox.append(mail("lease1@example.org", to=mailbox.address, body="one"))
+        await eventually(lambda: _count(admin, inbox["id"], 1))
+        await node_a.stop()
+        await eventually(lambda: _async(_state(node_b, inbox["id"]) == "idle"), timeout=20)
+        client = await node_b.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        await mailbox.append(mail("lease2@example.org", to=mailbox.address, body="two"))
+        await eventually(lambda: _count(client, inbox["id"], 2))
+        assert await inbound_texts(client, inbox["id"]) == ["one", "two"]
+    finally:
+        if node_b is not None:
+            await node_b.stop()
+        if not node_a.task.done():
+            await node_a.stop()
+        postgres.drop_database(url.rsplit("/", 1)[1])
+
+
+def _state(node: Running, inbox_id: int) -> str | None:
+    assert node.ctx.channels is not None
+    health = node.ctx.channels.health.by_inbox.get(inbox_id)
+    return health.detail.get("state") if health else None
