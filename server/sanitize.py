@@ -25,8 +25,15 @@ _ATTRIBUTES = {
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
     "font": {"color"},
+    "blockquote": {"type"},  # type="cite": Apple Mail/Thunderbird quoted history
 }
-_REMOTE_SRC = re.compile(r'<img([^>]*?)\ssrc="(https?:[^"]*)"', re.IGNORECASE)
+_IMG_SRC = re.compile(r'<img([^>]*?)\ssrc="([^"]*)"', re.IGNORECASE)
+# Quote markers kept so the inbox can collapse quoted history (Gmail, Thunderbird, Apple
+# Mail, Outlook web); every other class is dropped.
+_CLASSES = {
+    "div": {"gmail_quote", "gmail_signature", "moz-cite-prefix", "moz-signature"},
+    "blockquote": {"gmail_quote"},
+}
 
 
 def sanitize_html(html: str) -> str:
@@ -38,5 +45,23 @@ def sanitize_html(html: str) -> str:
         url_schemes={"http", "https", "mailto", "cid", "tel"},
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        allowed_classes=_CLASSES,
     )
-    return _REMOTE_SRC.sub(r'<img\1 data-remote-src="\2"', clean)
+    return _IMG_SRC.sub(_park_image, clean)
+
+
+def _park_image(match: re.Match[str]) -> str:
+    """cid: images stay; remote ones wait in data-remote-src for an agent's click.
+
+    Protocol-relative (``//host/x``) is remote too, and a relative src would load from our
+    own origin (a GET on our API with the agent's cookies), so it is dropped.
+    """
+    attrs, src = match.group(1), match.group(2)
+    lowered = src.strip().lower()
+    if lowered.startswith("cid:"):
+        return match.group(0)
+    if lowered.startswith(("http:", "https:")):
+        return f'<img{attrs} data-remote-src="{src}"'
+    if lowered.startswith("//"):
+        return f'<img{attrs} data-remote-src="https:{src.strip()}"'
+    return f"<img{attrs}"
