@@ -16,6 +16,7 @@ from adapters.meta import compose, marker
 from adapters.meta.channel import MetaChannel
 
 _SECRETS = ("access_token", "app_secret", "verify_token")
+SUBSCRIBED_FIELDS = ("messages", "message_echoes", "message_deliveries", "message_reads")
 
 
 class MessengerAdapter(MetaChannel):
@@ -56,6 +57,21 @@ class MessengerAdapter(MetaChannel):
                     for k, v in request.items()}
             answer = await self.graph.upload(path, form, upload)
         return str(answer.get("message_id") or "")
+
+    async def test_connection(self) -> dict[str, Any]:
+        """Also subscribes the app to the Page's messaging fields (the registration step)."""
+        result = await super().test_connection()
+        if self.kind != "messenger":
+            return result
+        try:
+            await self.graph.post(f"{self.account_id}/subscribed_apps", {
+                "subscribed_fields": ",".join(SUBSCRIBED_FIELDS)})
+            check = {"name": "subscribed_apps", "ok": True, "detail": "page subscribed"}
+        except Exception as exc:  # a check result, never a 500
+            check = {"name": "subscribed_apps", "ok": False,
+                     "detail": getattr(exc, "reason", type(exc).__name__)}
+        checks = [*result["checks"], check]
+        return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
     async def fetch_profile(self, contact: ContactInfo) -> ContactInfo:
         info = await self.graph.get(contact.external_id,

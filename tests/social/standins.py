@@ -91,6 +91,7 @@ class FakeGraph(_Served):
         self.app = Starlette(routes=[
             Route("/{node}/messages", self._messages, methods=["POST"]),
             Route("/{node}/media", self._media, methods=["POST"]),
+            Route("/{node}/subscribed_apps", self._subscribe, methods=["POST"]),
             Route("/{node}", self._node, methods=["GET"]),
             Route("/media-files/{media_id}", self._media_file, methods=["GET"]),
             Route("/cdn/{name}", self._cdn, methods=["GET"]),
@@ -134,6 +135,13 @@ class FakeGraph(_Served):
         if self.before_answer is not None:
             await self.before_answer(body, mid)
         return JSONResponse(answer)
+
+    async def _subscribe(self, request: Request) -> Response:
+        body = await _body(request)
+        self.calls.append(Call("POST", request.url.path, dict(request.headers), body))
+        if not self._authorised(request):
+            return self._oauth_error()
+        return JSONResponse({"success": True})
 
     async def _media(self, request: Request) -> Response:
         body = await _body(request)

@@ -3,6 +3,7 @@ multi-part replies that a retry resumes without sending any part twice."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from adapters.base import (
     StatusUpdate,
     TransientError,
 )
+from adapters.meta.messenger import MessengerAdapter
 from adapters.meta.whatsapp import WhatsAppAdapter
 from adapters.telegram.adapter import TelegramAdapter
 from tests.social.helpers import TG_SECRET, meta_config
@@ -115,3 +117,16 @@ async def test_whatsapp_uploads_media_then_sends_it(graph: FakeGraph,
     assert media_send["type"] == "document" and media_send["document"]["id"].startswith("media-")
     assert text_send["text"]["body"] == "caption-less text"
     assert result.provider_id == graph.assigned[-1]
+
+
+async def test_messenger_uploads_attachments_with_our_echo_marker(
+        graph: FakeGraph, telegram_api: FakeTelegram) -> None:
+    adapter = MessengerAdapter(_ctx(meta_config("messenger", graph.token), graph, telegram_api))
+    await adapter.send(_out("look", (PNG,), to="2900001"))
+    text_send, upload = graph.sends()
+    assert text_send["message"] == {"text": "look", "metadata": "switchboard:9:0"}
+    assert json.loads(upload["recipient"]) == {"id": "2900001"}
+    message = json.loads(upload["message"])
+    assert message["attachment"]["type"] == "image"
+    assert message["metadata"] == "switchboard:9:1"
+    assert upload["filedata"] == {"filename": "shot.png", "size": len(PNG.data)}

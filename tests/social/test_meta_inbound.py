@@ -187,9 +187,13 @@ async def test_instagram_inbound(server: Running, admin: httpx.AsyncClient,
 
 @SQLITE_ONLY
 async def test_secrets_are_write_only_and_test_connection(
-        server: Running, admin: httpx.AsyncClient, messenger: dict[str, Any]) -> None:
+        server: Running, admin: httpx.AsyncClient, messenger: dict[str, Any],
+        graph: FakeGraph) -> None:
     listed = (await admin.get("/api/admin/inboxes")).json()
     text = str(listed)
     assert APP_SECRET not in text and "page-token" not in text
     probe = await admin.post(f"/api/admin/inboxes/{messenger['id']}/test")
     assert probe.status_code == 200 and probe.json()["ok"] is True, probe.text
+    subscribed = next(c for c in graph.calls if c.path.endswith("/subscribed_apps"))
+    assert subscribed.path == f"/{PAGE_ID}/subscribed_apps"
+    assert "message_echoes" in subscribed.body["subscribed_fields"]
