@@ -32,7 +32,7 @@ export class Composer {
     this.windowEl = h('div', { class: 'window-warning', id: 'reply-window', role: 'status', hidden: true });
     this.staleEl = h('div', { class: 'stale', id: 'stale-warning', role: 'alert', hidden: true });
     this.sendBtn = h('button', { type: 'submit', class: 'primary', id: 'send', text: 'Send' });
-    this.hint = h('span', { class: 'muted small', text: 'Attachments: coming soon' });
+    this.hint = h('span', { class: 'muted small', text: 'Ctrl+Enter sends' });
     this.el = h('form', { class: 'composer', id: 'composer' },
       h('div', { class: 'tabs', role: 'group', 'aria-label': 'Message type' }, this.replyTab, this.noteTab),
       this.windowEl, this.staleEl, this.text, this.suggest,

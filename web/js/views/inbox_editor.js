@@ -47,7 +47,8 @@ function settingsCard(inbox, reload) {
     h('label', { for: 'inbox-active', text: 'Active' }), h('div', {}, active));
   const known = new Set(fields.map((f) => f[0].split('.')[0]));
   // Settings the server holds that this form has no field for stay editable as JSON.
-  const extra = Object.keys(config).filter((k) => !known.has(k)).map((k) => [k, k, 'json']);
+  const pretty = (k) => k.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+  const extra = Object.keys(config).filter((k) => !known.has(k)).map((k) => [k, pretty(k), 'json']);
   for (const [key, label, type, extraArg] of [...fields, ...extra]) {
     const fid = `cfg-${key.replace(/\./g, '-')}`;
     const value = getPath(config, key);
@@ -59,7 +60,7 @@ function settingsCard(inbox, reload) {
     } else {
       if (type === 'select') control = h('select', { id: fid }, option('', '(default)', value === undefined), extraArg.map((o) => option(o, o, o === value)));
       else if (type === 'list') control = h('textarea', { id: fid, rows: 3, value: (value || []).join('\n') });
-      else if (type === 'json') control = h('textarea', { id: fid, rows: 3, class: 'mono', value: value === undefined ? '' : JSON.stringify(value, null, 1), placeholder: extraArg || '' });
+      else if (type === 'json') control = h('textarea', { id: fid, rows: 5, class: 'mono', value: value === undefined ? '' : JSON.stringify(value, null, 1), placeholder: extraArg || '' });
       else if (type === 'color') control = h('input', { type: 'color', id: fid, value: value || '#1f6feb' });
       else control = h('input', { type: type === 'number' ? 'number' : 'text', id: fid, value: value ?? '' });
       grid.append(h('label', { for: fid, text: label }), control);

@@ -1,0 +1,126 @@
+"""Admin screens and the smaller conversation actions, driven in Chromium: agents, teams,
+canned responses, a live-chat inbox's settings and embed snippet; labels, priority, snooze,
+reopen and j/k navigation. Screenshots go to screenshots/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from tests.support.api import create_api_inbox, post_inbound
+from tests.support.browser import launch_chromium
+
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+
+@pytest.fixture
+async def page(server: Running) -> AsyncIterator[Page]:
+    async with async_playwright() as p:
+        browser = await launch_chromium(p)
+        page = await browser.new_page(viewport={"width": 1360, "height": 820})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: m.text.startswith("UI error") and errors.append(m.text))
+        await page.goto(server.base_url + "/")
+        await page.fill("#login-email", ADMIN_EMAIL)
+        await page.fill("#login-password", ADMIN_PASSWORD)
+        await page.click("form.login-card button[type=submit]")
+        await expect(page.locator("#whoami")).to_contain_text("Admin")
+        yield page
+        await browser.close()
+        assert not errors, f"errors on the page: {errors}"
+
+
+async def test_admin_manages_agents_teams_canned_and_a_chat_inbox(
+        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    base = server.base_url
+    await page.goto(f"{base}/#/admin/agents")
+    await page.fill("#agent-name", "Bo Builder")
+    await page.fill("#agent-email", "bo@example.test")
+    await page.fill("#agent-password", "bo-password-1")
+    await page.click("text=Add agent")
+    await expect(page.locator("table.data")).to_contain_text("bo@example.test")
+    await page.screenshot(path=str(SHOTS / "11-admin-agents.png"))
+
+    await page.click("nav[aria-label=Settings] >> text=Teams")
+    await page.fill("#team-name", "Billing")
+    await page.select_option("#team-members", label="Bo Builder")
+    await page.click("text=Create team")
+    await expect(page.locator("table.data")).to_contain_text("Bo Builder")
+
+    await page.click("nav[aria-label=Settings] >> text=Canned responses")
+    await page.fill("#canned-code", "refund")
+    await page.fill("#canned-content", "Your refund is on its way.")
+    await page.click("text=Add canned response")
+    await expect(page.locator("table.data")).to_contain_text("/refund")
+    await page.screenshot(path=str(SHOTS / "12-admin-canned.png"))
+
+    await page.click("nav[aria-label=Settings] >> text=Inboxes")
+    await page.fill("#new-inbox-name", "Website chat")
+    await page.select_option("#new-inbox-kind", "webchat")
+    await page.click("text=Create inbox")
+    await expect(page.locator("h1")).to_contain_text("Website chat")
+    await expect(page.locator("#embed-snippet")).to_contain_text("script")
+    await page.fill("#cfg-appearance-title", "Talk to Acme")
+    await page.fill("#cfg-allowed_origins", "https://shop.example.test")
+    await page.click("#save-inbox")
+    await expect(page.locator("#cfg-appearance-title")).to_have_value("Talk to Acme")
+    await page.check("#hours-enabled")
+    await page.fill("#hours-tz", "Europe/Berlin")
+    await page.check("#day-mon")
+    await page.fill("#hours-holidays", "2026-12-25")
+    await page.click("text=Save hours")
+    await expect(page.locator("#hours-holidays")).to_have_value("2026-12-25")
+    await page.screenshot(path=str(SHOTS / "13-admin-webchat.png"), full_page=True)
+
+    inboxes = (await admin.get("/api/admin/inboxes")).json()["items"]
+    chat = next(i for i in inboxes if i["kind"] == "webchat")
+    assert chat["config"]["appearance"]["title"] == "Talk to Acme"
+    assert chat["config"]["allowed_origins"] == ["https://shop.example.test"]
+    assert chat["business_hours"]["timezone"] == "Europe/Berlin"
+    assert chat["business_hours"]["holidays"] == ["2026-12-25"]
+    teams = (await admin.get("/api/admin/teams")).json()["items"]
+    assert [t["name"] for t in teams] == ["Billing"]
+
+
+async def test_labels_priority_snooze_reopen_and_keyboard(
+        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    inbox = await create_api_inbox(admin, name="Shop", frt_targets={"urgent": 300})
+    client = server.client()
+    ids = [(await post_inbound(client, inbox, text=f"Message {n}", contact=f"k{n}")).json()[
+        "conversation_id"] for n in range(3)]
+    await expect(page.locator(".conv-row")).to_have_count(3)
+    await page.keyboard.press("j")
+    await expect(page.locator("#thread")).to_contain_text("Message 2")  # newest first
+    await page.keyboard.press("j")
+    await expect(page.locator("#thread")).to_contain_text("Message 1")
+    await page.keyboard.press("k")
+    await expect(page.locator("#thread")).to_contain_text("Message 2")
+    cid = ids[2]
+
+    await page.fill("#label-add", "vip")
+    await page.press("#label-add", "Enter")
+    await expect(page.locator(".chip")).to_contain_text("vip")
+    await page.select_option("#priority", "urgent")
+    await expect(page.locator("#conv-timers")).to_contain_text("SLA")
+    await page.screenshot(path=str(SHOTS / "14-actions.png"))
+    await page.click("button[aria-label='Remove label vip']")
+    await expect(page.locator(".chip")).to_have_count(0)
+
+    await page.select_option("#snooze", "custom")
+    await page.fill("#snooze-custom", "2030-01-02T09:30")
+    await expect(page.locator("#conv-status")).to_have_text("snoozed")
+    conv = (await admin.get(f"/api/conversations/{cid}")).json()
+    assert conv["snoozed_until"].startswith("2030-01-02")
+    assert conv["priority"] == "urgent" and conv["labels"] == []
+    await page.click("#resolve")  # "Unsnooze"
+    await expect(page.locator("#conv-status")).to_have_text("open")
+
+    await page.keyboard.press("?")
+    await expect(page.locator("#help")).to_be_visible()
