@@ -14,6 +14,7 @@ from playwright.async_api import Page, async_playwright, expect
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
 from tests.support.api import create_api_inbox, post_inbound
 from tests.support.browser import launch_chromium
+from tests.support.receiver import Receiver
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -124,3 +125,40 @@ async def test_labels_priority_snooze_reopen_and_keyboard(
 
     await page.keyboard.press("?")
     await expect(page.locator("#help")).to_be_visible()
+
+
+async def test_failed_delivery_shows_the_reason_and_retries(
+        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    async with Receiver() as hook:
+        hook.script.append(422)  # the integration refuses the first delivery, then accepts
+        inbox = await create_api_inbox(admin, name="Shop", webhook_url=hook.url)
+        cid = (await post_inbound(server.client(), inbox, text="Hi", contact="d1")).json()[
+            "conversation_id"]
+        await page.goto(f"{server.base_url}/#/inbox/{cid}")
+        await page.fill("#composer-text", "Hello from support")
+        await page.click("#send")
+        failed = page.locator("#thread .msg.out .delivery")
+        await expect(failed).to_contain_text("Failed")
+        await expect(failed).to_contain_text("HTTP 422")
+        await page.screenshot(path=str(SHOTS / "15-delivery-failed.png"))
+        await failed.get_by_role("button", name="Retry").click()
+        await expect(failed).to_contain_text("Sent")
+        assert len(hook.requests) == 2
+
+
+async def test_merge_a_duplicate_contact(page: Page, server: Running,
+                                         admin: httpx.AsyncClient) -> None:
+    inbox = await create_api_inbox(admin, name="Shop")
+    client = server.client()
+    first = (await post_inbound(client, inbox, text="From phone", contact="m1")).json()
+    second = (await post_inbound(client, inbox, text="From laptop", contact="m2")).json()
+    target = (await admin.get(f"/api/conversations/{first['conversation_id']}")).json()
+    source = (await admin.get(f"/api/conversations/{second['conversation_id']}")).json()
+    await page.goto(f"{server.base_url}/#/inbox/{first['conversation_id']}")
+    await expect(page.locator(".contact-pane")).to_contain_text("Conversations (1)")
+    page.once("dialog", lambda dialog: dialog.accept())
+    await page.fill("#merge-source", str(source["contact_id"]))
+    await page.click(".merge button[type=submit]")
+    await expect(page.locator(".contact-pane")).to_contain_text("Conversations (2)")
+    moved = (await admin.get(f"/api/conversations/{second['conversation_id']}")).json()
+    assert moved["contact_id"] == target["contact_id"]
