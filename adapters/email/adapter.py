@@ -25,6 +25,7 @@ from adapters.email.compose import ComposeError, Sender, compose_reply, domain_o
 from adapters.email.config import EmailConfig, normalise, parse_config
 from adapters.email.imap_watcher import ImapWatcher
 from adapters.email.parse import MailContext, parse_or_quarantine, quarantine
+from adapters.email.smtp_inbound import InboundSmtp
 from adapters.email.smtp_send import send_mail
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class EmailAdapter:
             self.config, self._config_error = None, exc.reason
         self.watcher = ImapWatcher(ctx, self.config, self.ingest_raw) if self.config and \
             self.config.watches else None
+        self.endpoint = InboundSmtp(
+            self.config.inbound_smtp_host, self.config.inbound_smtp_port, self.config.address,
+            self._ingest_arrived, self.config.max_message_bytes,
+        ) if self.config and self.config.inbound_smtp_port else None
 
     @staticmethod
     def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,8 +63,16 @@ class EmailAdapter:
         if self.watcher is not None and self._task is None:
             self._task = asyncio.create_task(self.watcher.run(),
                                              name=f"imap-watcher-{self.ctx.inbox_id}")
+        if self.endpoint is not None:
+            try:
+                await self.endpoint.start()
+            except OSError as exc:  # port taken: report it, keep the rest of the inbox alive
+                self.ctx.health.report(connected=False, error=f"inbound SMTP endpoint: {exc}")
 
     async def stop(self) -> None:
+        if self.endpoint is not None:
+            with contextlib.suppress(Exception):
+                await self.endpoint.stop()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -85,6 +98,9 @@ class EmailAdapter:
             log.warning("inbox %s: ingest of %s failed (%s); storing it quarantined",
                         self.ctx.inbox_id, msg.external_id[:80], type(exc).__name__)
             await self.ctx.ingest(_requarantine(raw, mc, exc, msg))
+
+    async def _ingest_arrived(self, raw: bytes) -> None:
+        await self.ingest_raw(raw, datetime.now(UTC))  # arrival time, like INTERNALDATE
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if self.config is None:

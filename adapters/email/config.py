@@ -19,7 +19,7 @@ _FIELDS = {
     "address", "from_name", "imap_host", "imap_port", "imap_security", "imap_username",
     "imap_password", "imap_mailbox", "imap_start", "imap_idle_seconds", "smtp_host",
     "smtp_port", "smtp_security", "smtp_username", "smtp_password", "timeout",
-    "max_message_bytes", "validate_certs",
+    "max_message_bytes", "validate_certs", "inbound_smtp_host", "inbound_smtp_port",
 }
 
 
@@ -43,6 +43,8 @@ class EmailConfig:
     timeout: float = 30.0
     max_message_bytes: int = 25 * 1_048_576  # the common mail-server size limit
     validate_certs: bool = True
+    inbound_smtp_host: str = "127.0.0.1"  # the optional SMTP endpoint (an MTA delivers here)
+    inbound_smtp_port: int = 0  # 0: no SMTP endpoint
 
     @property
     def watches(self) -> bool:
@@ -105,6 +107,8 @@ def parse_config(config: Mapping[str, Any]) -> EmailConfig:
         max_message_bytes=int(_number(config, "max_message_bytes", 25 * 1_048_576,
                                       1024, 1 << 31)),
         validate_certs=bool(config.get("validate_certs", True)),
+        inbound_smtp_host=_host(config, "inbound_smtp_host") or "127.0.0.1",
+        inbound_smtp_port=int(_number(config, "inbound_smtp_port", 0, 0, 65535)),
     )
 
 

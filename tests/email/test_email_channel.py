@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import httpx
 import pytest
 
@@ -29,6 +30,7 @@ from tests.email.conftest import (
     mail,
 )
 from tests.support.api import eventually
+from tests.support.ports import free_port
 from tests.support.services import PostgresServer
 
 
@@ -297,3 +299,22 @@ def _state(node: Running, inbox_id: int) -> str | None:
     assert node.ctx.channels is not None
     health = node.ctx.channels.health.by_inbox.get(inbox_id)
     return health.detail.get("state") if health else None
+
+
+async def test_the_inbound_smtp_endpoint_refuses_unknown_recipients_and_stores_mail(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    port = free_port()
+    inbox = await create_email_inbox(admin, {"address": "help@example.test",
+                                             "inbound_smtp_port": port})
+    raw = mail("smtp-in@example.org", to="help@example.test", body="via MX")
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await aiosmtplib.send(raw, sender="c@example.org", recipients=["nobody@example.test"],
+                              hostname="127.0.0.1", port=port)
+    assert refused.value.recipients[0].code == 550
+    await aiosmtplib.send(raw, sender="c@example.org", recipients=["help@example.test"],
+                          hostname="127.0.0.1", port=port)
+    assert await inbound_texts(admin, inbox["id"]) == ["via MX"]  # committed before 250
+    await aiosmtplib.send(raw, sender="c@example.org", recipients=["help+tok12345678@example.test"],
+                          hostname="127.0.0.1", port=port)
+    assert await inbound_texts(admin, inbox["id"]) == ["via MX"]  # redelivery deduplicated
