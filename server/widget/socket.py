@@ -29,15 +29,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.api.auth import RateLimiter
 from server.context import AppContext
-from server.events.bus import ResyncRequired, Subscription
+from server.events.bus import ResyncRequired
 from server.exceptions import RateLimited, SwitchboardError
 from server.widget import actions, history, sessions
+from server.widget.fanout import Item, VisitorFanout
 from server.widget.filter import VisitorFilter
 from server.widget.gate import check_origin, inbox_by_key, require_verified
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0  # a socket that never says hello holds a slot for nothing
 POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013  # a visitor that fell behind: reconnect and resume from its last id
 
 
 async def widget_socket(ws: WebSocket) -> None:
@@ -65,25 +67,27 @@ async def widget_socket(ws: WebSocket) -> None:
 
 
 async def _serve(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor, after: Any) -> None:
-    sub = ctx.bus.subscribe()  # FIRST: nothing published from here on can be missed
+    fanout: VisitorFanout = ws.app.state.widget_fanout
+    queue = fanout.register(visitor.inbox_id)  # FIRST: nothing published from here is missed
     filt = VisitorFilter(ctx, visitor)
     tasks: list[asyncio.Task[None]] = []
     try:
         seen = await _replay(ws, ctx, filt, after)
-        tasks = [asyncio.create_task(_pump(ws, sub, filt, seen)),
+        tasks = [asyncio.create_task(_pump(ws, queue, filt, seen)),
                  asyncio.create_task(_read(ws, ctx, visitor))]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away mid-replay
     finally:
+        fanout.unregister(visitor.inbox_id, queue)
+        behind = bool(tasks) and tasks[0].done()  # the pump ends only when we fell behind
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await sub.close()
         with contextlib.suppress(RuntimeError):
-            await ws.close()
+            await ws.close(TRY_AGAIN_LATER if behind else 1000)
 
 
 async def _replay(ws: WebSocket, ctx: AppContext, filt: VisitorFilter, after: Any) -> set[str]:
@@ -105,8 +109,10 @@ async def _replay(ws: WebSocket, ctx: AppContext, filt: VisitorFilter, after: An
     return sent
 
 
-async def _pump(ws: WebSocket, sub: Subscription, filt: VisitorFilter, seen: set[str]) -> None:
-    async for item in sub:
+async def _pump(ws: WebSocket, queue: asyncio.Queue[Item], filt: VisitorFilter,
+                seen: set[str]) -> None:
+    """Returns (and the socket closes with 1013) when the fan-out says we fell behind."""
+    while (item := await queue.get()) is not None:
         if item.id in seen:
             seen.discard(item.id)  # the replay delivered it already; each id comes once
             continue
