@@ -12,8 +12,9 @@ Protocol (JSON text frames)::
     → {"type": "seen", "message_id": n}
     → {"type": "ping"}  ←  {"type": "pong"}
 
-Resume without gaps: subscribe to the bus first, then replay after the client's last id,
-then stream live events, dropping those the replay already sent.
+Resume without gaps: register with the process's fan-out (its bus subscription is already
+live) first, then replay after the client's last id, then stream live events, dropping those
+the replay already sent.
 """
 
 from __future__ import annotations
