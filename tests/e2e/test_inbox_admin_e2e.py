@@ -5,12 +5,16 @@ reopen and j/k navigation. Screenshots go to screenshots/."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from playwright.async_api import Page, async_playwright, expect
 
+from server.storage import schema as t
+from server.storage.schema import utcnow
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
 from tests.support.api import create_api_inbox, post_inbound
 from tests.support.browser import launch_chromium
@@ -162,3 +166,30 @@ async def test_merge_a_duplicate_contact(page: Page, server: Running,
     await expect(page.locator(".contact-pane")).to_contain_text("Conversations (2)")
     moved = (await admin.get(f"/api/conversations/{second['conversation_id']}")).json()
     assert moved["contact_id"] == target["contact_id"]
+
+
+async def test_closed_reply_window_asks_for_a_template(page: Page, server: Running,
+                                                       admin: httpx.AsyncClient) -> None:
+    inbox = await create_api_inbox(admin, name="Shop")
+    cid = (await post_inbound(server.client(), inbox, text="Hi", contact="w1")).json()[
+        "conversation_id"]
+    # The state a WhatsApp conversation is in 24 h after the customer's last message.
+    async with server.ctx.db.write() as conn:
+        await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == cid)
+                           .values(reply_window_closes_at=utcnow() - timedelta(hours=1),
+                                   version=t.conversations.c.version + 1))
+    await page.goto(f"{server.base_url}/#/inbox/{cid}")
+    window = page.locator("#reply-window")
+    await expect(page.locator("#thread")).to_contain_text("Hi")
+    await expect(window).to_contain_text("reply window is closed")
+    await page.fill("#template-name", "order_update")
+    await page.fill("#template-params", "Mia, 1234")
+    await page.screenshot(path=str(SHOTS / "16-reply-window.png"))
+    await page.click("#send")
+    await expect(page.locator("#thread .msg.out")).to_have_count(1)
+    messages = (await admin.get(f"/api/conversations/{cid}/messages")).json()["items"]
+    sent = next(m for m in messages if m["direction"] == "out")
+    assert sent["content_attributes"]["template"] == {
+        "name": "order_update", "language": "en_US",
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Mia"},
+                                                       {"type": "text", "text": "1234"}]}]}

@@ -91,7 +91,7 @@ export class Composer {
 
   renderTemplate() {
     const name = h('input', { type: 'text', id: 'template-name', required: true, placeholder: 'e.g. order_update' });
-    const lang = h('input', { type: 'text', id: 'template-language', value: 'en', size: 5 });
+    const lang = h('input', { type: 'text', id: 'template-language', value: 'en_US', size: 6 });
     const params = h('input', { type: 'text', id: 'template-params', placeholder: 'comma-separated values' });
     this.templateEl = { name, lang, params };
     replace(this.windowEl,
@@ -144,8 +144,12 @@ export class Composer {
       last_seen_message_id: this.store.lastMessageId(this.conv.id), force };
     if (!this.note && this.closed && this.templateEl) {
       const t = this.templateEl;
-      body.template = { name: t.name.value.trim(), language: t.lang.value.trim() || 'en',
-        parameters: t.params.value ? t.params.value.split(',').map((s) => s.trim()) : [] };
+      // WhatsApp's template shape: body parameters become one "body" component.
+      const params = t.params.value ? t.params.value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+      body.template = { name: t.name.value.trim(), language: t.lang.value.trim() || 'en_US' };
+      if (params.length) {
+        body.template.components = [{ type: 'body', parameters: params.map((text) => ({ type: 'text', text })) }];
+      }
     }
     return body;
   }
