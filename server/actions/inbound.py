@@ -33,6 +33,7 @@ _ATTEMPTS = 4  # identity/dedupe races resolve in one retry; 4 leaves margin und
 
 async def ingest(ctx: AppContext, inbox_id: int, msg: InboundMessage) -> IngestResult:
     """Commit an inbound message (or find its earlier delivery). Safe to call concurrently."""
+    inbox_id = await _continuity_route(ctx, inbox_id, msg)
     for _ in range(_ATTEMPTS):
         existing = await _find_existing(ctx, inbox_id, msg)
         if existing is not None:
@@ -46,6 +47,25 @@ async def ingest(ctx: AppContext, inbox_id: int, msg: InboundMessage) -> IngestR
         _after_ingest(ctx)
         return result
     raise RuntimeError(f"could not ingest {msg.external_id!r} after {_ATTEMPTS} attempts")
+
+
+async def _continuity_route(ctx: AppContext, inbox_id: int, msg: InboundMessage) -> int:
+    """Email continuity: a reply carrying another inbox's conversation token (a chat reply
+    that was emailed to the visitor) belongs in that conversation, provided that inbox
+    names this one as its continuity mailbox. The token is unguessable (144 bits)."""
+    if not msg.conversation_token:
+        return inbox_id
+    c, i = t.conversations.c, t.inboxes.c
+    async with ctx.db.read() as conn:
+        row = (await conn.execute(
+            sa.select(c.inbox_id, i.config).join(t.inboxes, i.id == c.inbox_id)
+            .where(c.token == msg.conversation_token))).first()
+    if row is None or row.inbox_id == inbox_id:
+        return inbox_id
+    continuity = (row.config or {}).get("email_continuity") or {}
+    if continuity.get("enabled") and continuity.get("email_inbox_id") == inbox_id:
+        return int(row.inbox_id)
+    return inbox_id
 
 
 def _after_ingest(ctx: AppContext) -> None:
@@ -71,8 +91,13 @@ async def _find_existing(ctx: AppContext, inbox_id: int, msg: InboundMessage
 async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage) -> IngestResult:
     inbox = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).one()
     now = utcnow()
-    contact_id = await _contact_for(tx, inbox, msg)
-    conversation, created = await _conversation_for(tx, inbox, contact_id, msg, now)
+    routed = await _threaded(tx, inbox, msg) if inbox.kind != "email" else None
+    if routed is not None and msg.conversation_token == routed.token:
+        # a continuity email reply: the conversation's customer wrote it, by email
+        contact_id, conversation, created = routed.contact_id, routed, False
+    else:
+        contact_id = await _contact_for(tx, inbox, msg)
+        conversation, created = await _conversation_for(tx, inbox, contact_id, msg, now)
     row = await _insert_message(tx, ctx, inbox, conversation, contact_id, msg, now)
     await tx.emit(EventType.MESSAGE_CREATED, {"message": serialize.message(row)},
                   inbox_id=inbox_id, conversation_id=conversation.id)

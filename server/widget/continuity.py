@@ -124,7 +124,7 @@ def compose(site: str, address: str, from_name: str, row: Any) -> EmailMessage:
     msg["From"] = formataddr((clean(from_name or site), address))
     msg["To"] = row.contact_email
     # TODO(core): the email inbox ingests this reply under its own inbox; routing the
-    # +token back into the webchat conversation needs cross-inbox threading in ingest.
+    # +token: the reply is routed back into the chat conversation (inbound._continuity_route).
     msg["Reply-To"] = plus_address(address, row.conv_token)
     msg["Subject"] = clean(f"New reply from {site}")
     msg["Message-ID"] = make_msgid(domain=address.partition("@")[2] or None)

@@ -11,6 +11,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from adapters.email.parse import MailContext, parse_message
+from server.actions.inbound import ingest
 from server.storage.schema import utcnow
 from server.widget.continuity import sweep
 from tests.conftest import Running
@@ -68,6 +70,17 @@ async def test_unseen_reply_is_emailed_once_and_seen_reply_never(
     [mail] = mailbox.messages
     assert mail["To"] == "visitor@example.test"
     assert "We shipped it today." in mail.get_payload(decode=True).decode()
+    # the visitor answers the email: it lands in the chat conversation, as the visitor
+    answer = (f"From: Visitor <visitor@example.test>\r\nTo: {mail['Reply-To']}\r\n"
+              f"Subject: Re: {mail['Subject']}\r\nMessage-ID: <answer-1@example.test>\r\n"
+              f"In-Reply-To: {mail['Message-ID']}\r\n\r\nThanks, that is all.\r\n")
+    parsed = parse_message(answer.encode(), MailContext("help@shop.example", "shop.example"))
+    landed = await ingest(server.ctx, email["id"], parsed)
+    assert landed.conversation_id == conv
+    history = await visitor.history()
+    assert [m["text"] for m in history if m["direction"] == "in"][-1].startswith("Thanks")
+    assert (await admin.get("/api/conversations", params={
+        "inbox_id": str(email["id"]), "status": "all"})).json()["items"] == []
     second = (await admin.post(f"/api/conversations/{conv}/messages",
                                json={"text": "Anything else?"})).json()["message"]
     await visitor.client.post(visitor.url("seen"), json={"message_id": second["id"]},
