@@ -123,8 +123,8 @@ def compose(site: str, address: str, from_name: str, row: Any) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = formataddr((clean(from_name or site), address))
     msg["To"] = row.contact_email
-    # TODO(core): the email inbox ingests this reply under its own inbox; routing the
-    # +token: the reply is routed back into the chat conversation (inbound._continuity_route).
+    # The +token address routes the visitor's answer back into this chat conversation
+    # (server.actions.inbound._continuity_route).
     msg["Reply-To"] = plus_address(address, row.conv_token)
     msg["Subject"] = clean(f"New reply from {site}")
     msg["Message-ID"] = make_msgid(domain=address.partition("@")[2] or None)
