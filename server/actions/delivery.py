@@ -70,9 +70,11 @@ async def mark_sent(ctx: AppContext, outbox_id: int, provider_id: str, status: s
         row = await _outbox_row(tx, outbox_id)
         if row is None:
             return
+        await _lock_provider_id(tx, row.inbox_id, provider_id)
         await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.id == outbox_id).values(
             state="done", last_error=None, claimed_until=None, updated_at=utcnow()))
         await _set_message(tx, row.message_id, status=status, provider_id=provider_id, error=None)
+        await _apply_held(tx, row.inbox_id, row.message_id, provider_id)
 
 
 async def mark_retry(ctx: AppContext, outbox_id: int, reason: str, max_attempts: int,
@@ -153,15 +155,58 @@ def _moves_forward(current: str, new: str) -> bool:
 
 
 async def apply_status(ctx: AppContext, inbox_id: int, update: StatusUpdate) -> bool:
-    """A provider receipt (delivered/read/failed); False if no message has that id."""
+    """A provider receipt (delivered/read/failed). False if no message has that id yet:
+    the receipt is then held and applied when the send's answer records the id (providers
+    can report "delivered" before their Send API call has answered us)."""
     m = t.messages.c
     async with transaction(ctx) as tx:
+        await _lock_provider_id(tx, inbox_id, update.provider_id)
         row = (await tx.conn.execute(sa.select(m.id).where(
             m.inbox_id == inbox_id, m.provider_id == update.provider_id))).first()
         if row is None:
+            await _hold_receipt(tx, inbox_id, update)
             return False
         await _set_message(tx, row.id, status=update.status, error=update.error)
     return True
+
+
+def _receipt_key(provider_id: str) -> str:
+    return f"early-receipt:{provider_id}"[:100]
+
+
+async def _lock_provider_id(tx: Tx, inbox_id: int, provider_id: str) -> None:
+    """Serialise a receipt and the send result for one provider id (PostgreSQL; SQLite
+    writers are serialised already), so a held receipt is never missed."""
+    if tx.conn.dialect.name == "postgresql":
+        await tx.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                              {"k": f"{inbox_id}:{provider_id}"})
+
+
+async def _hold_receipt(tx: Tx, inbox_id: int, update: StatusUpdate) -> None:
+    s = t.inbox_state.c
+    key = _receipt_key(update.provider_id)
+    row = (await tx.conn.execute(sa.select(s.value).where(
+        s.inbox_id == inbox_id, s.key == key))).first()
+    held = [*(row.value if row else []), {"status": update.status, "error": update.error}]
+    if row is None:
+        await tx.conn.execute(t.inbox_state.insert().values(
+            inbox_id=inbox_id, key=key, value=held, updated_at=utcnow()))
+    else:
+        await tx.conn.execute(sa.update(t.inbox_state).where(
+            s.inbox_id == inbox_id, s.key == key).values(value=held, updated_at=utcnow()))
+
+
+async def _apply_held(tx: Tx, inbox_id: int, message_id: int, provider_id: str) -> None:
+    s = t.inbox_state.c
+    key = _receipt_key(provider_id)
+    row = (await tx.conn.execute(sa.select(s.value).where(
+        s.inbox_id == inbox_id, s.key == key))).first()
+    if row is None:
+        return
+    for held in row.value or []:
+        await _set_message(tx, message_id, status=held["status"], error=held.get("error"))
+    await tx.conn.execute(sa.delete(t.inbox_state).where(
+        s.inbox_id == inbox_id, s.key == key))
 
 
 __all__ = ["apply_status", "claim", "mark_failed", "mark_retry", "mark_sent"]
@@ -177,3 +222,6 @@ async def heartbeat(ctx: AppContext) -> None:
         if done.rowcount == 0:
             await conn.execute(t.nodes.insert().values(node_id=ctx.node_id, seen_at=now))
         await conn.execute(sa.delete(t.nodes).where(n.seen_at < now - timedelta(days=1)))
+        s = t.inbox_state.c  # receipts for messages that never got their provider id
+        await conn.execute(sa.delete(t.inbox_state).where(
+            s.key.like("early-receipt:%"), s.updated_at < now - timedelta(days=1)))
