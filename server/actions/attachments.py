@@ -31,3 +31,18 @@ async def store_attachments(tx: Tx, inbox_id: int, message_id: int,
                      "size": len(item.data), "content_id": item.content_id,
                      "url": f"/api/attachments/{att_id}"})
     return refs
+
+
+async def upload(ctx: Any, inbox_id: int, filename: str, content_type: str, data: bytes
+                 ) -> dict[str, Any]:
+    """An agent's file, stored unattached until a reply claims it by id."""
+    async with ctx.db.write() as conn:
+        att_id = (await conn.execute(
+            t.attachments.insert().values(
+                inbox_id=inbox_id, message_id=None, filename=filename,
+                content_type=content_type[:200], size=len(data), data=data,
+                created_at=utcnow(),
+            ).returning(t.attachments.c.id)
+        )).scalar_one()
+    return {"id": att_id, "filename": filename, "content_type": content_type,
+            "size": len(data), "url": f"/api/attachments/{att_id}"}

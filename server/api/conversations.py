@@ -165,3 +165,24 @@ async def set_priority(request: Request, body: PriorityBody) -> Any:
     actor = await actor_from(request)
     return {"conversation": await conv_actions.set_priority(
         request.app.state.ctx, actor, path_int(request, "id"), body.priority)}
+
+
+@api.route("POST", "/api/conversations/{id}/attachments", status=201, tag=TAG,
+           summary="Upload a file for a reply: raw body, Content-Type, ?filename=; "
+           "send it with the reply's attachment_ids")
+async def upload_attachment(request: Request) -> Any:
+    from server.actions.attachments import upload
+    from server.api.routing import read_limited
+
+    actor = await actor_from(request)
+    ctx = request.app.state.ctx
+    filename = (request.query_params.get("filename") or "").strip()
+    if not filename or len(filename) > 255 or any(c in filename for c in "/\\\r\n\0"):
+        raise InvalidInput("filename: give a plain file name (no path), 1 to 255 characters")
+    content_type = request.headers.get("content-type", "application/octet-stream")
+    data = await read_limited(request, ctx.settings.max_attachment_bytes)
+    if not data:
+        raise InvalidInput("body: the file is empty")
+    async with ctx.db.read() as conn:
+        conv = await conversation_for(conn, actor, path_int(request, "id"))
+    return await upload(ctx, conv.inbox_id, filename, content_type.split(";")[0], data)

@@ -302,3 +302,36 @@ async def test_contacts_are_listed_searched_and_scoped(
     assert names == ["Customer zoe"]
     found = (await admin.get("/api/contacts", params={"q": "YAN"})).json()["items"]
     assert [c["name"] for c in found] == ["Customer yan"]
+
+
+async def test_agent_attachment_upload_travels_with_the_reply(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    async with Receiver() as receiver:
+        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+        cid = (await post_inbound(server.client(), inbox)).json()["conversation_id"]
+        upload = await admin.post(f"/api/conversations/{cid}/attachments",
+                                  params={"filename": "invoice.pdf"}, content=b"%PDF-1.4 x",
+                                  headers={"content-type": "application/pdf"})
+        assert upload.status_code == 201, upload.text
+        att = upload.json()
+        bad = await admin.post(f"/api/conversations/{cid}/attachments",
+                               params={"filename": "../etc/passwd"}, content=b"x")
+        assert bad.status_code == 422
+        reply = await admin.post(f"/api/conversations/{cid}/messages",
+                                 json={"text": "Your invoice", "attachment_ids": [att["id"]]})
+        assert reply.status_code == 201, reply.text
+        assert reply.json()["message"]["attachments"][0]["filename"] == "invoice.pdf"
+        reuse = await admin.post(f"/api/conversations/{cid}/messages",
+                                 json={"text": "again", "attachment_ids": [att["id"]]})
+        assert reuse.status_code == 422  # an attachment belongs to one message
+        await eventually(lambda: _received(receiver))
+        download = await admin.get(att["url"])
+        assert download.content == b"%PDF-1.4 x"
+        assert download.headers["content-disposition"].startswith("attachment")
+    sent = json.loads(receiver.requests[0].body)["message"]["attachments"]
+    assert sent == [{"filename": "invoice.pdf", "content_type": "application/pdf", "size": 10}]
+
+
+async def _received(receiver: Receiver) -> bool:
+    return bool(receiver.requests)
