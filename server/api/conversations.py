@@ -7,16 +7,18 @@ from typing import Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from server import queries
 from server.actions import conversations as conv_actions
 from server.actions import delivery
 from server.actions.access import conversation_for
+from server.actions.attachments import upload
 from server.actions.replies import ReplyRequest, reply
 from server.api.auth import actor_from
-from server.api.routing import Api, Body, path_int, query_int
+from server.api.routing import Api, Body, path_int, query_int, read_limited
 from server.domain.status import Command
-from server.exceptions import InvalidInput, NotFound
+from server.exceptions import IllegalState, InvalidInput, NotFound
 
 api = Api()
 TAG = "conversations"
@@ -85,8 +87,6 @@ async def list_messages(request: Request) -> Any:
            summary="Reply publicly or add a private note (client_id makes it idempotent; "
            "last_seen_message_id enables the stale-reply guard)", tag=TAG)
 async def post_message(request: Request, body: MessageBody) -> Any:
-    from starlette.responses import JSONResponse
-
     actor = await actor_from(request)
     attrs = {"template": body.template} if body.template else None
     req = ReplyRequest(path_int(request, "id"), body.text, body.private, body.client_id,
@@ -114,8 +114,6 @@ async def retry_message(request: Request) -> Any:
     if row is None:
         raise NotFound(f"message {message_id} not found")
     if row.status != "failed":
-        from server.exceptions import IllegalState
-
         raise IllegalState(f"cannot retry: expected status failed, got {row.status}")
     await delivery.retry_failed(ctx, message_id)
     return {"ok": True}
@@ -171,9 +169,6 @@ async def set_priority(request: Request, body: PriorityBody) -> Any:
            summary="Upload a file for a reply: raw body, Content-Type, ?filename=; "
            "send it with the reply's attachment_ids")
 async def upload_attachment(request: Request) -> Any:
-    from server.actions.attachments import upload
-    from server.api.routing import read_limited
-
     actor = await actor_from(request)
     ctx = request.app.state.ctx
     filename = (request.query_params.get("filename") or "").strip()
