@@ -26,7 +26,6 @@ export function notifyAssigned(store, before, event) {
   const conv = event.payload && event.payload.conversation;
   if (!conv || !store.me || conv.assignee_id !== store.me.id) return;
   if (before && before.assignee_id === store.me.id) return;
-  if (conv.assignee_id === store.me.id && event.type === 'conversation.updated' && !before) return;
   const who = (conv.contact && conv.contact.name) || `Conversation #${conv.id}`;
   beep();
   if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
