@@ -6,6 +6,8 @@ commit, and an exception here becomes a non-2xx answer so the sender retries.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from datetime import datetime
 from typing import Any
@@ -18,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from adapters.base import Attachment, ContactInfo, InboundMessage, WebhookRequest
 from server.actions import inbound
 from server.api.routing import Api, Body, read_limited
-from server.exceptions import NotFound, Unauthorized
+from server.exceptions import InvalidInput, NotFound, Unauthorized
 from server.storage import schema as t
 
 api = Api()
@@ -62,11 +64,6 @@ async def _inbox_by_key(request: Request, kind: str | None = None) -> Any:
            summary="API channel: deliver a customer message (Bearer inbox token; "
            "external_id dedupes; sent_at imports history)")
 async def api_inbound(request: Request, body: ApiInbound) -> Any:
-    import base64
-    import binascii
-
-    from server.exceptions import InvalidInput
-
     ctx = request.app.state.ctx
     inbox = await _inbox_by_key(request, "api")
     expected = ctx.secrets.decrypt_json(inbox.secrets).get("inbound_token", "")

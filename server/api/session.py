@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from server import serialize
+from server.actions.access import visible_inbox_ids
 from server.api import auth
 from server.api.auth import COOKIE, actor_from
 from server.api.routing import Api, Body
@@ -58,10 +60,6 @@ async def logout(request: Request) -> Any:
 
 @api.route("GET", "/api/me", tag=TAG, summary="The logged-in agent and the inboxes it sees")
 async def me(request: Request) -> Any:
-    import sqlalchemy as sa
-
-    from server.actions.access import visible_inbox_ids
-
     actor = await actor_from(request)
     async with request.app.state.ctx.db.read() as conn:
         user = (await conn.execute(sa.select(t.users).where(t.users.c.id == actor.id))).one()
