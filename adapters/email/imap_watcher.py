@@ -79,6 +79,7 @@ class ImapWatcher:
         self._new_mail = asyncio.Event()  # an EXISTS seen outside IDLE (see _watch_exists)
         self._error: str | None = None
         self._detail: dict[str, Any] = {}
+        self._warned_at = -LAG_WARNING
 
     async def run(self) -> None:
         """Watch until cancelled; never gives up."""
@@ -215,12 +216,15 @@ class ImapWatcher:
         if mail.internaldate is not None:
             lag = max(0.0, time.time() - mail.internaldate.timestamp())
             self._detail["lag_seconds"] = round(lag, 3)
-            if lag > LAG_WARNING:
-                log.warning("IMAP inbox %s is %.0f s behind", self.ctx.inbox_id, lag)
+            now = time.monotonic()
+            if lag > LAG_WARNING and now - self._warned_at > LAG_WARNING:  # once a minute
+                self._warned_at = now
+                log.warning("IMAP inbox %s is %.0f s behind (backlog %s)", self.ctx.inbox_id,
+                            lag, self._detail.get("backlog"))
 
     async def _idle(self, client: aioimaplib.IMAP4) -> None:
         seconds = self.config.imap_idle_seconds
-        idle = await client.idle_start(timeout=seconds)
+        idle = await asyncio.wait_for(client.idle_start(timeout=seconds), self.config.timeout)
         self._report(WatchState.IDLE)
         lost = asyncio.ensure_future(self._lost.wait())
         try:

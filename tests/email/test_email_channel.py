@@ -277,8 +277,8 @@ async def test_exactly_one_node_watches_a_mailbox_and_it_moves_when_that_node_st
         admin = await node_a.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
         node_b = await start_server(make_settings(tmp_path / "b", url, node_id="node-b"))
-        await eventually(lambda: _async(_state(node_b, inbox["id"]) == "standby"))
-        assert _state(node_a, inbox["id"]) in ("syncing", "idle")
+        await eventually(lambda: _async(_state(node_a, inbox["id"]) == "idle"
+                                        and _state(node_b, inbox["id"]) == "standby"))
         await mailbox.append(mail("lease1@example.org", to=mailbox.address, body="one"))
         await eventually(lambda: _count(admin, inbox["id"], 1))
         await node_a.stop()
