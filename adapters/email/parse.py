@@ -73,9 +73,19 @@ def parse_message(raw: bytes, mc: MailContext) -> InboundMessage:
         thread_refs=thread_refs(msg),
         conversation_token=conversation_token(_recipients(msg), mc.inbox_address),
         is_auto=is_auto_message(msg, sender.email or ""),
-        is_echo=is_own_message_id(external_id, mc.own_domain),
+        is_echo=_is_echo(external_id, sender, mc),
         content_attributes=attrs,
     )
+
+
+def _is_echo(external_id: str, sender: ContactInfo, mc: MailContext) -> bool:
+    """Our own reply seen coming back: our Message-ID form *and* our From address.
+
+    Both are required: a stranger who copies our id format must not get a mail stored as
+    an agent's outbound message (it is then an ordinary inbound mail, deduplicated by id).
+    """
+    return is_own_message_id(external_id, mc.own_domain) and \
+        sender.external_id == mc.inbox_address.lower()
 
 
 def quarantine(raw: bytes, mc: MailContext, reason: str) -> InboundMessage:

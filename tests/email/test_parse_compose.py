@@ -191,6 +191,9 @@ def test_our_own_mail_coming_back_is_an_echo() -> None:
     mail, pid = compose_reply(outbound(), SENDER, NOW)
     msg = parse_or_quarantine(mail.as_bytes(), MC)
     assert msg.is_echo and msg.external_id == pid
+    forged = mail.as_bytes().replace(b"From: Ann Agent via Acme Support <support@example.com>",
+                                     b"From: someone@else.example")
+    assert not parse_or_quarantine(forged, MC).is_echo
 
 
 def test_quote_split_keeps_a_quote_only_message_whole() -> None:
