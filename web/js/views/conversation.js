@@ -100,7 +100,19 @@ export class ConversationPane {
         h('span', { class: `pill status-${c.status}`, id: 'conv-status', text: c.status }),
         h('span', { class: 'conv-timers small', id: 'conv-timers' })));
     this.tick();
+    // A live update must not steal focus or typed text from the agent mid-action.
+    const active = document.activeElement;
+    const keep = active && this.actionsEl.contains(active) && active.id
+      ? { id: active.id, value: active.tagName === 'INPUT' ? active.value : null } : null;
     renderActions(this.actionsEl, this.app, c);
+    if (keep) {
+      const el = this.actionsEl.querySelector(`#${keep.id}`);
+      if (el) {
+        const added = el.id === 'label-add' && (c.labels || []).includes(keep.value.trim());
+        if (keep.value !== null && !added) el.value = keep.value;
+        el.focus();
+      }
+    }
     this.composer.setConversation(c);
   }
 
