@@ -127,7 +127,15 @@ function testCard(inbox) {
       replace(out, h('li', { class: 'fail', text: `✗ ${err.message}` }));
     } finally { btn.disabled = false; }
   });
-  return h('section', { class: 'card' }, h('h2', { text: 'Connection' }), btn, out);
+  // Watcher status (IMAP IDLE, Telegram polling…) comes from /readyz, keyed by inbox id.
+  const watcher = h('p', { class: 'small', id: 'watcher-status' });
+  fetch('/readyz', { credentials: 'same-origin' }).then((r) => r.json()).then((r) => {
+    const w = ((r.checks || {}).watchers || {})[String(inbox.id)];
+    if (!w) return;
+    watcher.className = `small ${w.connected ? 'ok' : 'fail'}`;
+    watcher.textContent = w.connected ? 'Watcher connected' : `Watcher disconnected${w.error ? ` — ${w.error}` : ''}`;
+  }).catch(() => {});
+  return h('section', { class: 'card' }, h('h2', { text: 'Connection' }), watcher, btn, out);
 }
 
 function membersCard(inbox, agents) {
