@@ -193,3 +193,22 @@ async def test_closed_reply_window_asks_for_a_template(page: Page, server: Runni
         "name": "order_update", "language": "en_US",
         "components": [{"type": "body", "parameters": [{"type": "text", "text": "Mia"},
                                                        {"type": "text", "text": "1234"}]}]}
+
+
+async def test_reply_with_an_attachment(page: Page, server: Running,
+                                        admin: httpx.AsyncClient) -> None:
+    inbox = await create_api_inbox(admin, name="Shop")
+    cid = (await post_inbound(server.client(), inbox, text="Invoice please", contact="a1")).json()[
+        "conversation_id"]
+    await page.goto(f"{server.base_url}/#/inbox/{cid}")
+    await expect(page.locator("#thread")).to_contain_text("Invoice please")
+    await page.set_input_files("#composer-files", files=[
+        {"name": "invoice.txt", "mimeType": "text/plain", "buffer": b"total: 42 EUR"}])
+    await expect(page.locator("#pending-files")).to_contain_text("invoice.txt")
+    await page.fill("#composer-text", "Here it is")
+    await page.click("#send")
+    link = page.locator("#thread .msg.out .attachments a")
+    await expect(link).to_contain_text("invoice.txt")
+    await expect(page.locator("#pending-files")).to_be_empty()
+    download = await admin.get(await link.get_attribute("href") or "")
+    assert download.content == b"total: 42 EUR"

@@ -69,4 +69,16 @@ export const api = {
   contactConversations: (id) => request('GET', `/api/contacts/${id}/conversations`),
   mergeContact: (id, sourceId) => request('POST', `/api/contacts/${id}/merge`, { source_id: sourceId }),
   canned: () => request('GET', '/api/canned-responses'),
+  /** Upload one file (raw body) for a reply; returns {id, filename, size, url}. */
+  async upload(conversationId, file) {
+    const url = `/api/conversations/${conversationId}/attachments${qs({ filename: file.name })}`;
+    const response = await fetch(url, { method: 'POST', credentials: 'same-origin', body: file,
+      headers: { 'content-type': file.type || 'application/octet-stream' } });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const e = data.error || {};
+      throw new ApiError(response.status, e.code, e.message, e.details);
+    }
+    return data;
+  },
 };

@@ -33,10 +33,15 @@ export class Composer {
     this.staleEl = h('div', { class: 'stale', id: 'stale-warning', role: 'alert', hidden: true });
     this.sendBtn = h('button', { type: 'submit', class: 'primary', id: 'send', text: 'Send' });
     this.hint = h('span', { class: 'muted small', text: 'Ctrl+Enter sends' });
+    this.files = []; // uploaded, not yet sent: {id, filename, size}
+    this.fileInput = h('input', { type: 'file', id: 'composer-files', multiple: true, class: 'sr-only',
+      onchange: () => this.uploadFiles() });
+    this.fileList = h('ul', { class: 'pending-files', id: 'pending-files', 'aria-label': 'Files to send' });
+    const attach = h('label', { for: 'composer-files', class: 'button small attach', text: '📎 Attach' });
     this.el = h('form', { class: 'composer', id: 'composer' },
       h('div', { class: 'tabs', role: 'group', 'aria-label': 'Message type' }, this.replyTab, this.noteTab),
-      this.windowEl, this.staleEl, this.text, this.suggest,
-      h('div', { class: 'composer-foot' }, this.hint, h('span', { class: 'spacer' }), this.sendBtn));
+      this.windowEl, this.staleEl, this.text, this.suggest, this.fileList,
+      h('div', { class: 'composer-foot' }, this.fileInput, attach, this.hint, h('span', { class: 'spacer' }), this.sendBtn));
     this.el.addEventListener('submit', (e) => { e.preventDefault(); this.submit(false); });
     this.text.addEventListener('keydown', (e) => this.onKey(e));
     this.text.addEventListener('input', () => { this.updateSuggest(); this.typing(); });
@@ -47,6 +52,8 @@ export class Composer {
     this.conv = conv;
     if (changed) {
       this.text.value = '';
+      this.files = [];
+      this.renderFiles();
       this.clearStale();
       this.setMode(false);
     }
@@ -137,11 +144,29 @@ export class Composer {
     }, TYPING_IDLE_MS);
   }
 
+  async uploadFiles() {
+    const conv = this.conv;
+    for (const file of [...this.fileInput.files]) {
+      try {
+        this.files.push(await api.upload(conv.id, file));
+      } catch (err) { toast(`${file.name}: ${err.message}`, 'error'); }
+    }
+    this.fileInput.value = '';
+    this.renderFiles();
+  }
+
+  renderFiles() {
+    replace(this.fileList, this.files.map((f) => h('li', { class: 'chip' }, h('span', { text: f.filename }),
+      h('button', { type: 'button', class: 'chip-x', 'aria-label': `Remove ${f.filename}`, text: '×',
+        onclick: () => { this.files = this.files.filter((x) => x !== f); this.renderFiles(); } }))));
+  }
+
   clearStale() { this.staleEl.hidden = true; replace(this.staleEl); this.pending = null; }
 
   body(force) {
     const body = { text: this.text.value, private: this.note, client_id: this.pendingClientId || clientId(),
-      last_seen_message_id: this.store.lastMessageId(this.conv.id), force };
+      last_seen_message_id: this.store.lastMessageId(this.conv.id), force,
+      attachment_ids: this.files.map((f) => f.id) };
     if (!this.note && this.closed && this.templateEl) {
       const t = this.templateEl;
       // WhatsApp's template shape: body parameters become one "body" component.
@@ -157,7 +182,7 @@ export class Composer {
   async submit(force) {
     if (!this.conv || this.sending) return;
     const template = !this.note && this.closed;
-    if (!this.text.value.trim() && !template) { this.text.focus(); return; }
+    if (!this.text.value.trim() && !template && !this.files.length) { this.text.focus(); return; }
     if (template && !(this.templateEl && this.templateEl.name.value.trim())) {
       toast('Choose a template: the reply window is closed.', 'error');
       return;
@@ -170,6 +195,8 @@ export class Composer {
       const r = await api.send(this.conv.id, body);
       if (r.message) this.store.putMessage(r.message);
       this.text.value = '';
+      this.files = [];
+      this.renderFiles();
       this.pendingClientId = null;
       this.clearStale();
       if (this.app.socket) this.app.socket.send({ type: 'typing', conversation_id: this.conv.id, private: this.note, active: false });
