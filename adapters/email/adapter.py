@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -23,12 +23,13 @@ from adapters.base import (
 from adapters.email import probe
 from adapters.email.compose import ComposeError, Sender, compose_reply, domain_of
 from adapters.email.config import EmailConfig, normalise, parse_config
-from adapters.email.imap_watcher import ImapWatcher
+from adapters.email.imap_watcher import ImapWatcher, RawMail
 from adapters.email.parse import MailContext, parse_or_quarantine, quarantine
 from adapters.email.smtp_inbound import InboundSmtp
 from adapters.email.smtp_send import send_mail
 
 log = logging.getLogger(__name__)
+BATCH_CONCURRENCY = 8  # transactions in flight during a backfill (SQLite serialises them)
 
 
 class EmailAdapter:
@@ -46,7 +47,7 @@ class EmailAdapter:
             self._config_error: str | None = None
         except ConfigInvalid as exc:  # stored before a validation rule existed
             self.config, self._config_error = None, exc.reason
-        self.watcher = ImapWatcher(ctx, self.config, self.ingest_raw) if self.config and \
+        self.watcher = ImapWatcher(ctx, self.config, self.ingest_batch) if self.config and \
             self.config.watches else None
         self.endpoint = InboundSmtp(
             self.config.inbound_smtp_host, self.config.inbound_smtp_port, self.config.address,
@@ -89,7 +90,36 @@ class EmailAdapter:
                          truncated_from: int | None = None) -> None:
         """Parse and ingest one mail; returns only once it is committed."""
         mc = self.mail_context(received_at, truncated_from)
-        msg = parse_or_quarantine(raw, mc)
+        await self._store(raw, mc, parse_or_quarantine(raw, mc))
+
+    async def ingest_batch(self, mails: Sequence[RawMail]) -> None:
+        """Commit a batch; returns only once every mail of it is committed.
+
+        Mails that start a conversation are independent and are stored up to
+        ``BATCH_CONCURRENCY`` at a time (a backfill is otherwise bound by one transaction
+        after another). A mail with threading hints waits until everything before it is
+        stored, so it finds the conversation an earlier mail of the same batch started.
+        """
+        running: set[asyncio.Task[None]] = set()
+        try:
+            for mail in mails:
+                mc = self.mail_context(mail.received_at, mail.truncated_from)
+                msg = parse_or_quarantine(mail.raw, mc)
+                threaded = bool(msg.thread_refs or msg.conversation_token or msg.is_echo)
+                while running and (threaded or len(running) >= BATCH_CONCURRENCY):
+                    done, running = await asyncio.wait(running,
+                                                       return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a failure stops the batch: the cursor stays put
+                running.add(asyncio.create_task(self._store(mail.raw, mc, msg)))
+            for task in [*running]:
+                await task
+                running.discard(task)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def _store(self, raw: bytes, mc: MailContext, msg: InboundMessage) -> None:
         try:
             await self.ctx.ingest(msg)
         except Exception as exc:  # one hostile mail must not block the mailbox

@@ -25,7 +25,8 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,8 +45,17 @@ BACKOFF_MAX = 60.0  # a mailbox that is down is retried at least once a minute, 
 LAG_WARNING = 60.0
 CURSOR_KEY = "imap_cursor"
 
-# raw bytes, INTERNALDATE, full size when truncated to max_message_bytes
-Deliver = Callable[[bytes, datetime | None, int | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RawMail:
+    raw: bytes
+    received_at: datetime | None  # IMAP INTERNALDATE
+    truncated_from: int | None  # full size when only max_message_bytes were fetched
+
+
+# Commits every mail of a batch (in any order it likes) and returns only then.
+Deliver = Callable[[Sequence[RawMail]], Awaitable[None]]
 
 
 class WatchState(enum.StrEnum):
@@ -201,26 +211,31 @@ class ImapWatcher:
             part = f"(UID INTERNALDATE RFC822.SIZE BODY.PEEK[]<0.{limit}>)"
             response = await client.uid("fetch", uid_set(batch), part)
             _check(response, "UID FETCH")
-            for mail in sorted(parse_fetch(response.lines), key=lambda f: f.uid):
-                await self._deliver(mail, limit)
+            fetched = sorted(parse_fetch(response.lines), key=lambda f: f.uid)
+            await self._deliver(fetched, limit)
             cursor = {**cursor, "last_uid": max(batch)}
             await self.ctx.state.set(CURSOR_KEY, cursor)  # only after every ingest returned
             self._detail["backlog"] = max(0, self._detail.get("backlog", 0) - len(batch))
         return cursor
 
-    async def _deliver(self, mail: Fetched, limit: int) -> None:
-        if mail.body is None:
-            return  # expunged between SEARCH and FETCH: nothing left to ingest
-        truncated = mail.size if mail.size is not None and mail.size > limit else None
-        await self.deliver(mail.body, mail.internaldate, truncated)
-        if mail.internaldate is not None:
-            lag = max(0.0, time.time() - mail.internaldate.timestamp())
-            self._detail["lag_seconds"] = round(lag, 3)
-            now = time.monotonic()
-            if lag > LAG_WARNING and now - self._warned_at > LAG_WARNING:  # once a minute
-                self._warned_at = now
-                log.warning("IMAP inbox %s is %.0f s behind (backlog %s)", self.ctx.inbox_id,
-                            lag, self._detail.get("backlog"))
+    async def _deliver(self, fetched: list[Fetched], limit: int) -> None:
+        # a body-less entry was expunged between SEARCH and FETCH: nothing left to ingest
+        mails = [RawMail(f.body, f.internaldate,
+                         f.size if f.size is not None and f.size > limit else None)
+                 for f in fetched if f.body is not None]
+        if mails:
+            await self.deliver(mails)
+        dates = [m.received_at for m in mails if m.received_at is not None]
+        if dates:
+            self._note_lag(max(0.0, time.time() - min(dates).timestamp()))
+
+    def _note_lag(self, lag: float) -> None:
+        self._detail["lag_seconds"] = round(lag, 3)
+        now = time.monotonic()
+        if lag > LAG_WARNING and now - self._warned_at > LAG_WARNING:  # once a minute
+            self._warned_at = now
+            log.warning("IMAP inbox %s is %.0f s behind (backlog %s)", self.ctx.inbox_id,
+                        lag, self._detail.get("backlog"))
 
     async def _idle(self, client: aioimaplib.IMAP4) -> None:
         seconds = self.config.imap_idle_seconds
