@@ -206,6 +206,7 @@ async def test_reply_with_an_attachment(page: Page, server: Running,
         {"name": "invoice.txt", "mimeType": "text/plain", "buffer": b"total: 42 EUR"}])
     await expect(page.locator("#pending-files")).to_contain_text("invoice.txt")
     await page.fill("#composer-text", "Here it is")
+    await page.screenshot(path=str(SHOTS / "17-attachment.png"))
     await page.click("#send")
     link = page.locator("#thread .msg.out .attachments a")
     await expect(link).to_contain_text("invoice.txt")

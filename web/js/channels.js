@@ -1,7 +1,7 @@
 // Channel kinds → an icon glyph and a readable name (the glyph is decorative; the name is read).
 const CHANNELS = {
   email: ['✉', 'Email'],
-  webchat: ['💬', 'Live chat'],
+  webchat: ['☺', 'Live chat'],
   telegram: ['✈', 'Telegram'],
   messenger: ['ⓜ', 'Messenger'],
   instagram: ['◎', 'Instagram'],

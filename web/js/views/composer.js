@@ -37,7 +37,7 @@ export class Composer {
     this.fileInput = h('input', { type: 'file', id: 'composer-files', multiple: true, class: 'sr-only',
       onchange: () => this.uploadFiles() });
     this.fileList = h('ul', { class: 'pending-files', id: 'pending-files', 'aria-label': 'Files to send' });
-    const attach = h('label', { for: 'composer-files', class: 'button small attach', text: '📎 Attach' });
+    const attach = h('label', { for: 'composer-files', class: 'button small attach', text: '+ Attach file' });
     this.el = h('form', { class: 'composer', id: 'composer' },
       h('div', { class: 'tabs', role: 'group', 'aria-label': 'Message type' }, this.replyTab, this.noteTab),
       this.windowEl, this.staleEl, this.text, this.suggest, this.fileList,

@@ -38,7 +38,7 @@ function attachments(msg) {
     return h('li', {},
       image ? h('a', { href: a.url, target: '_blank', rel: 'noopener' },
         h('img', { src: a.url, alt: a.filename || 'image', class: 'thumb', loading: 'lazy', width: 160, height: 120 })) : null,
-      h('a', { href: a.url, download: a.filename || '', text: `📎 ${a.filename || 'attachment'}${size}` }));
+      h('a', { href: a.url, download: a.filename || '', text: `${a.filename || 'attachment'}${size}` }));
   }));
 }
 
