@@ -77,3 +77,29 @@ async def create_token(request: Request, body: TokenBody) -> Any:
     actor = await actor_from(request)
     token = await auth.issue_token(request.app.state.ctx, actor.id, "api", name=body.name)
     return {"token": token, "name": body.name}
+
+
+@api.route("GET", "/api/agents", tag=TAG,
+           summary="The agent directory (active agents, for assignment and mentions)")
+async def agent_directory(request: Request) -> Any:
+    await actor_from(request)
+    u = t.users.c
+    async with request.app.state.ctx.db.read() as conn:
+        rows = (await conn.execute(sa.select(u.id, u.name, u.avatar_url, u.is_bot, u.role)
+                                   .where(u.is_active.is_(True)).order_by(u.name))).all()
+        members = (await conn.execute(sa.select(t.inbox_members))).all()
+    by_user: dict[int, list[int]] = {}
+    for m in members:
+        by_user.setdefault(m.user_id, []).append(m.inbox_id)
+    return {"items": [{"id": r.id, "name": r.name, "avatar_url": r.avatar_url,
+                       "is_bot": r.is_bot, "role": r.role,
+                       "inbox_ids": sorted(by_user.get(r.id, []))} for r in rows]}
+
+
+@api.route("GET", "/api/teams", tag=TAG, summary="The team directory (for assignment)")
+async def team_directory(request: Request) -> Any:
+    await actor_from(request)
+    async with request.app.state.ctx.db.read() as conn:
+        rows = (await conn.execute(sa.select(t.teams.c.id, t.teams.c.name)
+                                   .order_by(t.teams.c.name))).all()
+    return {"items": [{"id": r.id, "name": r.name} for r in rows]}

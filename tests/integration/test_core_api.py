@@ -335,3 +335,17 @@ async def test_agent_attachment_upload_travels_with_the_reply(
 
 async def _received(receiver: Receiver) -> bool:
     return bool(receiver.requests)
+
+
+async def test_agents_see_the_directory_for_assignment(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    ana = await create_agent(admin, "dir@example.test", name="Dora")
+    await admin.post("/api/admin/teams", json={"name": "Returns"})
+    client = await server.login("dir@example.test", "agent-password-1")
+    agents = (await client.get("/api/agents")).json()["items"]
+    assert {a["name"] for a in agents} == {"Admin", "Dora"}
+    assert "email" not in agents[0] and "password_hash" not in agents[0]
+    assert [t["name"] for t in (await client.get("/api/teams")).json()["items"]] == ["Returns"]
+    assert (await client.get("/api/admin/agents")).status_code == 403
+    assert ana["id"] in {a["id"] for a in agents}
