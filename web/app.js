@@ -59,13 +59,12 @@ async function startSession(me) {
   route();
 }
 
-/** Agents and teams give names to ids; only admins may list them, agents see ids + themselves. */
+/** Agents and teams give names to ids (the directory every agent may read). */
 async function loadDirectory() {
   const store = app.store;
-  if (!app.isAdmin) { store.agents = [store.me]; store.teams = []; return; }
   const [agents, teams] = await Promise.all([
-    api.get('/api/admin/agents').catch(() => ({ items: [store.me] })),
-    api.get('/api/admin/teams').catch(() => ({ items: [] })),
+    api.get('/api/agents').catch(() => ({ items: [store.me] })),
+    api.get('/api/teams').catch(() => ({ items: [] })),
   ]);
   store.agents = agents.items;
   store.teams = teams.items;
