@@ -318,3 +318,17 @@ async def test_the_inbound_smtp_endpoint_refuses_unknown_recipients_and_stores_m
     await aiosmtplib.send(raw, sender="c@example.org", recipients=["help+tok12345678@example.test"],
                           hostname="127.0.0.1", port=port)
     assert await inbound_texts(admin, inbox["id"]) == ["via MX"]  # redelivery deduplicated
+
+
+async def test_imap_start_new_skips_mail_that_was_there_before(
+        server: Running, admin: httpx.AsyncClient, mailbox: Mailbox,
+        smtp_peer: SmtpPeer) -> None:
+    await mailbox.append(mail("old@example.org", to=mailbox.address, body="old"))
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer, imap_start="new"))
+
+    async def idle() -> bool:
+        return (await health(admin, inbox["id"]) or {}).get("detail", {}).get("state") == "idle"
+    await eventually(idle)
+    await mailbox.append(mail("new@example.org", to=mailbox.address, body="new"))
+    await eventually(lambda: _count(admin, inbox["id"], 1))
+    assert await inbound_texts(admin, inbox["id"]) == ["new"]
