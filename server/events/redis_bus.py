@@ -113,6 +113,8 @@ class RedisSubscription:
         self._bus = bus
         self._queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
         self._ready = asyncio.Event()
+        self._closing = False
+        self._client: aioredis.Redis = aioredis.from_url(bus.url)
         self._task = asyncio.get_running_loop().create_task(self._read(), name="redis-xread")
 
     async def ready(self) -> None:
@@ -127,17 +129,21 @@ class RedisSubscription:
 
     async def close(self) -> None:
         self._bus._subscriptions.discard(self)
+        self._closing = True
+        # redis-py may absorb a cancellation that lands inside a blocking read, so the
+        # reader also gets its connection cut and a flag that ends its loop.
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.connection_pool.disconnect()
+        await asyncio.wait({self._task}, timeout=BLOCK_MS / 1000 + 1)
         self._queue.put_nowait(None)
 
     async def _read(self) -> None:
-        client = aioredis.from_url(self._bus.url)
+        client = self._client
         cursor: str | None = None
         failures = 0
         try:
-            while True:
+            while not self._closing:
                 try:
                     if cursor is None:
                         cursor = await self._bus.last_id()
@@ -145,6 +151,8 @@ class RedisSubscription:
                     cursor = await self._read_batch(client, cursor)
                     failures = 0
                 except RedisError as exc:
+                    if self._closing:
+                        return
                     delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                     failures += 1
                     log.warning("redis stream read failed (%s); retrying in %.1f s", exc, delay)
@@ -156,8 +164,12 @@ class RedisSubscription:
         reply: Any = await client.xread({STREAM: cursor}, count=READ_COUNT, block=BLOCK_MS)
         for _stream, entries in reply or ():
             for entry_id, fields in entries:
-                item = _decode(entry_id, fields)
-                cursor = item.id
+                cursor = text_of(entry_id)
+                try:
+                    item = _decode(entry_id, fields)
+                except (ValueError, KeyError, TypeError):  # not ours: skip, never stall
+                    log.error("skipping malformed stream entry %s", cursor)
+                    continue
                 self._queue.put_nowait(item)
         return cursor
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -11,9 +12,15 @@ import pytest
 
 from server.actions import admin as admin_actions
 from server.api import auth
-
 from tests.conftest import Running
+from tests.realtime.wsclient import AgentSocket
 from tests.support.api import create_api_inbox
+
+
+@pytest.fixture(autouse=True)
+async def _close_sockets() -> AsyncIterator[None]:
+    yield
+    await AgentSocket.close_all()
 
 
 @dataclass

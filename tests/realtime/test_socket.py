@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from tests.conftest import Running
 from tests.realtime.conftest import Team
 from tests.realtime.wsclient import AgentSocket
-from tests.support.api import eventually, post_inbound
+from tests.support.api import post_inbound
 
 
 async def test_unauthenticated_and_bad_token_sockets_are_closed_with_4401(server: Running

@@ -14,8 +14,12 @@ Frame = dict[str, Any]
 
 
 class AgentSocket:
+    #: Every socket a test opened; the autouse fixture in conftest.py closes them.
+    opened: list[AgentSocket] = []
+
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
+        AgentSocket.opened.append(self)
         self.ready: Frame | None = None
         self.before_ready: list[Frame] = []
 
@@ -72,3 +76,9 @@ class AgentSocket:
 
     async def close(self) -> None:
         await self.ws.close()
+
+    @classmethod
+    async def close_all(cls) -> None:
+        opened, cls.opened = cls.opened, []
+        for sock in opened:
+            await asyncio.wait_for(sock.ws.close(), 10)
