@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 REVOKED_CLOSE_CODE = 4401
 RESTART_CLOSE_CODE = 1012  # "service restart": clients reconnect, maybe to another node
+ENCODED_CACHE = 20_000  # encoded event frames kept; cleared wholesale when full
 
 
 class Hub:
@@ -51,6 +52,7 @@ class Hub:
         self.presence_view: dict[int, str] = {}  # user id → status, offline users absent
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._encoded: dict[str, str] = {}
 
     @property
     def presence_ttl(self) -> float:
@@ -133,11 +135,21 @@ class Hub:
         conn.queue.offer(event_id, frame)  # on overflow the pump closes the socket
         conn.wakeup.set()
 
-    @staticmethod
-    def _frame(item: StreamEvent) -> str:
+    def _frame(self, item: StreamEvent) -> str:
         if item.event.type in EPHEMERAL:
             return frames.ephemeral(item.event.type, item.event.payload)
-        return frames.event(item.id, item.event.to_wire())
+        return self.encoded(item)
+
+    def encoded(self, item: StreamEvent) -> str:
+        """The event frame, encoded once per node (a reconnect storm replays the same
+        events to many sockets)."""
+        frame = self._encoded.get(item.id) if item.id else None
+        if frame is None:
+            frame = frames.event(item.id, item.event.to_wire())
+            if len(self._encoded) >= ENCODED_CACHE:
+                self._encoded.clear()
+            self._encoded[item.id] = frame
+        return frame
 
     # Ephemeral events --------------------------------------------------------------
 

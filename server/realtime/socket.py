@@ -153,7 +153,7 @@ async def _resume(hub: Hub, conn: Connection, last_event_id: str | None) -> None
     for item in items:
         floor = item.id
         if replayable(item) and conn.audience.sees(item):
-            await send(frames.event(item.id, item.event.to_wire()))
+            await send(hub.encoded(item))
     conn.gate = ResumeGate(floor)
 
 
