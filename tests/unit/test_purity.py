@@ -36,6 +36,8 @@ PURE_PACKAGES: tuple[str, ...] = (
     "adapters/meta/compose.py",
     "adapters/telegram/parse.py",
     "adapters/telegram/compose.py",
+    "server/realtime/frames.py",
+    "server/realtime/client_queue.py",
 )
 
 FORBIDDEN = frozenset(
