@@ -105,7 +105,8 @@ class ImapWatcher:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # the watcher's loop boundary
-                    attempt += 1
+                    worked = self.state in (WatchState.SYNCING, WatchState.IDLE)
+                    attempt = 1 if worked else attempt + 1  # a fresh outage starts fast
                     self._error = _describe(exc)
                     log.warning("IMAP watcher of inbox %s: %s", self.ctx.inbox_id, self._error)
                     self._report(WatchState.BACKOFF)
