@@ -25,9 +25,16 @@ async def load_inbox(tx: Tx, inbox_id: int) -> Any:
     return (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).one()
 
 
+def locked(tx: Tx, query: Any) -> Any:
+    """Lock the selected conversation row until commit (PostgreSQL; SQLite writers are
+    serialised already). Every writer that recomputes the clock holds this lock, so two
+    concurrent messages cannot each recompute from a view that misses the other."""
+    return query.with_for_update() if tx.conn.dialect.name == "postgresql" else query
+
+
 async def reload(tx: Tx, conversation_id: int) -> Any:
     query = sa.select(t.conversations).where(t.conversations.c.id == conversation_id)
-    return (await tx.conn.execute(query)).one()
+    return (await tx.conn.execute(locked(tx, query))).one()
 
 
 async def update_conversation(

@@ -8,6 +8,7 @@ imported out of order or a reply later fails to send.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -27,11 +28,20 @@ from server.domain.frt import (
 from server.domain.status import Status
 from server.storage import schema as t
 
+_ALWAYS = BusinessHours.always()
+_HOURS_CACHE: dict[str, BusinessHours] = {}  # parsed calendars by their JSON; few per install
+
 
 def hours_of(inbox: Any) -> BusinessHours:
-    return BusinessHours.from_json(inbox.business_hours) if inbox.business_hours else (
-        BusinessHours.always()
-    )
+    if not inbox.business_hours:
+        return _ALWAYS
+    key = json.dumps(inbox.business_hours, sort_keys=True)
+    hours = _HOURS_CACHE.get(key)
+    if hours is None:
+        if len(_HOURS_CACHE) > 1000:
+            _HOURS_CACHE.clear()
+        hours = _HOURS_CACHE[key] = BusinessHours.from_json(inbox.business_hours)
+    return hours
 
 
 def timeline_item(row: Any, human_ids: set[int]) -> TimelineItem | None:
@@ -76,14 +86,22 @@ def _target(inbox: Any, priority: str) -> float | None:
     return float(value) if value else None
 
 
+_m = t.messages.c
+#: Only what the clock reads, built once: bodies and email attributes can be large, and
+#: this runs on every message of a conversation.
+_TIMELINE = (
+    sa.select(_m.id, _m.sent_at, _m.kind, _m.direction, _m.sender_type, _m.sender_id,
+              _m.is_auto, _m.status,
+              sa.case((_m.kind == "activity", _m.content_attributes),
+                      else_=sa.null()).label("content_attributes"))
+    .where(_m.conversation_id == sa.bindparam("cid"))
+    .order_by(_m.sent_at, _m.id)
+)
+
+
 async def recompute(tx: Tx, conversation: Any, inbox: Any, now: datetime) -> dict[str, Any]:
     """Recompute cycles and the conversation's clock fields; returns the changed fields."""
-    rows = (
-        await tx.conn.execute(
-            sa.select(t.messages).where(t.messages.c.conversation_id == conversation.id)
-            .order_by(t.messages.c.sent_at, t.messages.c.id)
-        )
-    ).all()
+    rows = (await tx.conn.execute(_TIMELINE, {"cid": conversation.id})).all()
     humans = await _human_agent_ids(tx, rows)
     items = [i for i in (timeline_item(r, humans) for r in rows) if i is not None]
     hours = hours_of(inbox)
@@ -116,30 +134,39 @@ def _int(value: str | None) -> int | None:
     return None if value is None else int(value)
 
 
+def _cycle_row(conversation: Any, inbox: Any, s: Segment) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation.id,
+        "inbox_id": conversation.inbox_id,
+        "idx": s.index,
+        "channel": inbox.kind,
+        "started_at": s.started_at,
+        "start_message_id": _int(s.start_message_id),
+        "responded_at": s.responded_at,
+        "response_message_id": _int(s.response_message_id),
+        "responder_id": _int(s.responder_id),
+        "team_id": conversation.team_id,
+        "wall_seconds": s.wall_seconds,
+        "business_seconds": s.business_seconds,
+        "ended_unanswered_at": s.ended_unanswered_at,
+    }
+
+
 async def _store_cycles(tx: Tx, conversation: Any, inbox: Any, segments: list[Segment]) -> None:
-    await tx.conn.execute(
-        sa.delete(t.response_cycles).where(t.response_cycles.c.conversation_id == conversation.id)
-    )
-    if not segments:
-        return
-    await tx.conn.execute(
-        t.response_cycles.insert(),
-        [
-            {
-                "conversation_id": conversation.id,
-                "inbox_id": conversation.inbox_id,
-                "idx": s.index,
-                "channel": inbox.kind,
-                "started_at": s.started_at,
-                "start_message_id": _int(s.start_message_id),
-                "responded_at": s.responded_at,
-                "response_message_id": _int(s.response_message_id),
-                "responder_id": _int(s.responder_id),
-                "team_id": conversation.team_id,
-                "wall_seconds": s.wall_seconds,
-                "business_seconds": s.business_seconds,
-                "ended_unanswered_at": s.ended_unanswered_at,
-            }
-            for s in segments
-        ],
-    )
+    """Write only the cycles that changed (most messages change none)."""
+    r = t.response_cycles.c
+    stored = {row.idx: dict(row._mapping) for row in (await tx.conn.execute(
+        sa.select(t.response_cycles).where(r.conversation_id == conversation.id))).all()}
+    wanted = {s.index: _cycle_row(conversation, inbox, s) for s in segments}
+    gone = [idx for idx in stored if idx not in wanted]
+    if gone:
+        await tx.conn.execute(sa.delete(t.response_cycles).where(
+            r.conversation_id == conversation.id, r.idx.in_(gone)))
+    new = [row for idx, row in wanted.items() if idx not in stored]
+    if new:
+        await tx.conn.execute(t.response_cycles.insert(), new)
+    for idx, row in wanted.items():
+        old = stored.get(idx)
+        if old is not None and any(old[k] != v for k, v in row.items()):
+            await tx.conn.execute(sa.update(t.response_cycles).where(
+                r.conversation_id == conversation.id, r.idx == idx).values(**row))

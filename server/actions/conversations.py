@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server import serialize
-from server.actions._conv import add_activity, update_conversation
+from server.actions._conv import add_activity, locked, update_conversation
 from server.actions._tx import transaction
 from server.actions.access import conversation_for
 from server.actors import Actor
@@ -125,8 +125,8 @@ async def wake_snoozed(ctx: AppContext, now: datetime | None = None) -> int:
             c.status == Status.SNOOZED.value, c.snoozed_until <= now))).all()]
     for conversation_id in due:
         async with transaction(ctx) as tx:
-            row = (await tx.conn.execute(sa.select(t.conversations).where(
-                c.id == conversation_id, c.status == Status.SNOOZED.value))).first()
+            row = (await tx.conn.execute(locked(tx, sa.select(t.conversations).where(
+                c.id == conversation_id, c.status == Status.SNOOZED.value)))).first()
             if row is None:
                 continue
             await add_activity(tx, row, "Snooze ended", {"status": Status.OPEN.value}, None, now)

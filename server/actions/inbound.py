@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.base import InboundMessage, IngestResult
 from server import serialize
-from server.actions._conv import update_conversation, with_fields
+from server.actions._conv import locked, update_conversation, with_fields
 from server.actions._tx import Tx, transaction
 from server.actions.attachments import store_attachments
 from server.context import AppContext
@@ -34,10 +34,14 @@ _ATTEMPTS = 4  # identity/dedupe races resolve in one retry; 4 leaves margin und
 async def ingest(ctx: AppContext, inbox_id: int, msg: InboundMessage) -> IngestResult:
     """Commit an inbound message (or find its earlier delivery). Safe to call concurrently."""
     inbox_id = await _continuity_route(ctx, inbox_id, msg)
-    for _ in range(_ATTEMPTS):
-        existing = await _find_existing(ctx, inbox_id, msg)
-        if existing is not None:
-            return existing
+    for attempt in range(_ATTEMPTS):
+        # A redelivery is found by the unique constraint on the first attempt (the insert
+        # fails and the transaction rolls back); echoes match provider ids, which carry no
+        # constraint, so they are looked up first.
+        if attempt > 0 or msg.is_echo:
+            existing = await _find_existing(ctx, inbox_id, msg)
+            if existing is not None:
+                return existing
         try:
             async with transaction(ctx) as tx:
                 result = await _ingest_in(tx, ctx, inbox_id, msg)
@@ -164,8 +168,8 @@ async def _conversation_for(tx: Tx, inbox: Any, contact_id: int, msg: InboundMes
 async def _threaded(tx: Tx, inbox: Any, msg: InboundMessage) -> Any:
     c, m = t.conversations.c, t.messages.c
     if msg.conversation_token:
-        row = (await tx.conn.execute(sa.select(t.conversations).where(
-            c.token == msg.conversation_token, c.inbox_id == inbox.id))).first()
+        row = (await tx.conn.execute(locked(tx, sa.select(t.conversations).where(
+            c.token == msg.conversation_token, c.inbox_id == inbox.id)))).first()
         if row is not None:
             return row
     refs = [r for r in msg.thread_refs if r][-50:]  # the newest 50 references are plenty
@@ -179,14 +183,15 @@ async def _threaded(tx: Tx, inbox: Any, msg: InboundMessage) -> Any:
     if hit is None:
         return None
     return (await tx.conn.execute(
-        sa.select(t.conversations).where(c.id == hit.conversation_id))).one()
+        locked(tx, sa.select(t.conversations).where(c.id == hit.conversation_id)))).one()
 
 
 async def _latest_for_contact(tx: Tx, inbox_id: int, contact_id: int) -> Any:
     c = t.conversations.c
     return (await tx.conn.execute(
-        sa.select(t.conversations).where(c.inbox_id == inbox_id, c.contact_id == contact_id)
-        .order_by(c.id.desc()).limit(1)
+        locked(tx, sa.select(t.conversations).where(c.inbox_id == inbox_id,
+                                                     c.contact_id == contact_id)
+               .order_by(c.id.desc()).limit(1))
     )).first()
 
 

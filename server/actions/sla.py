@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server import serialize
-from server.actions._conv import update_conversation
+from server.actions._conv import locked, update_conversation
 from server.actions._tx import transaction
 from server.context import AppContext
 from server.events.types import EventType
@@ -24,8 +24,8 @@ async def mark_breaches(ctx: AppContext, now: datetime | None = None) -> int:
             c.sla_due_at <= now, c.sla_breached_at.is_(None)))).all()]
     for conversation_id in due:
         async with transaction(ctx) as tx:
-            row = (await tx.conn.execute(sa.select(t.conversations).where(
-                c.id == conversation_id, c.sla_breached_at.is_(None)))).first()
+            row = (await tx.conn.execute(locked(tx, sa.select(t.conversations).where(
+                c.id == conversation_id, c.sla_breached_at.is_(None))))).first()
             if row is None:
                 continue
             updated: Any = await update_conversation(tx, row, {"sla_breached_at": now})

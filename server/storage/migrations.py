@@ -38,7 +38,15 @@ def _nodes(_ops: Operations, conn: Connection) -> None:
     nodes.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Migration] = [_initial, _nodes]
+def _contact_index(ops: Operations, conn: Connection) -> None:
+    """Chat channels continue a contact's latest conversation: look it up by index."""
+    names = {ix["name"] for ix in sa.inspect(conn).get_indexes("conversations")}
+    if "ix_conversations_contact_inbox" not in names:
+        ops.create_index("ix_conversations_contact_inbox", "conversations",
+                         ["contact_id", "inbox_id"])
+
+
+MIGRATIONS: list[Migration] = [_initial, _nodes, _contact_index]
 
 
 def _current(conn: Connection) -> int:

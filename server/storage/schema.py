@@ -216,6 +216,7 @@ conversations = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
 )
 sa.Index("ix_conversations_inbox_status", conversations.c.inbox_id, conversations.c.status)
+sa.Index("ix_conversations_contact_inbox", conversations.c.contact_id, conversations.c.inbox_id)
 
 messages = sa.Table(
     "messages",
