@@ -21,6 +21,8 @@ from adapters.base import (
 from adapters.registry import ADAPTERS
 from server.actions import delivery, inbound
 from server.context import AppContext
+from server.events.bus import Bus
+from server.events.types import Event, EventType
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
@@ -88,14 +90,40 @@ class Health:
     updated_at: str | None = None
 
 
-class HealthBoard:
-    """Watcher health per inbox, for admins and /readyz."""
+LAGGING_AFTER = 60.0  # seconds of ingestion lag before admins are told the watcher lags
 
-    def __init__(self) -> None:
+
+class HealthBoard:
+    """Watcher health per inbox, for admins and /readyz.
+
+    A change that matters (connected or not, a new error, lag crossing LAGGING_AFTER) is
+    published at once as an ``inbox.health`` event to admins on every node.
+    """
+
+    def __init__(self, bus: Bus | None = None) -> None:
         self.by_inbox: dict[int, Health] = {}
+        self._bus = bus
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     def reporter(self, inbox_id: int) -> _Reporter:
         return _Reporter(self, inbox_id)
+
+    def update(self, inbox_id: int, health: Health) -> None:
+        before = self.by_inbox.get(inbox_id)
+        self.by_inbox[inbox_id] = health
+        if self._bus is not None and _state(before) != _state(health):
+            event = Event(EventType.INBOX_HEALTH, {"inbox_id": inbox_id, "health": asdict(health)},
+                          inbox_id=inbox_id, audience="admins")
+            task = asyncio.get_running_loop().create_task(self._bus.publish([event]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+def _state(health: Health | None) -> tuple[Any, ...]:
+    if health is None:
+        return (None,)
+    lagging = health.lag is not None and health.lag > LAGGING_AFTER
+    return (health.connected, health.error, lagging)
 
 
 class _Reporter:
@@ -104,14 +132,14 @@ class _Reporter:
 
     def report(self, *, connected: bool, error: str | None = None, lag: float | None = None,
                detail: Mapping[str, Any] | None = None) -> None:
-        self._board.by_inbox[self._inbox_id] = Health(
-            connected, error, lag, dict(detail or {}), utcnow().isoformat())
+        self._board.update(self._inbox_id, Health(
+            connected, error, lag, dict(detail or {}), utcnow().isoformat()))
 
 
 class ChannelManager:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self.health = HealthBoard()
+        self.health = HealthBoard(ctx.bus)
         self.lease = DbLease(ctx)
         self._adapters: dict[int, Adapter] = {}
         self._lock = asyncio.Lock()

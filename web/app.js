@@ -89,6 +89,22 @@ function stopSession() {
   app.view = null;
 }
 
+/** A channel watcher connected, failed or started lagging (sent to admins only). */
+function watcherHealthChanged(frame) {
+  const health = frame.health || {};
+  const inbox = (app.store.inboxes || []).find((i) => i.id === frame.inbox_id);
+  const name = inbox ? inbox.name : `inbox ${frame.inbox_id}`;
+  const lagging = health.lag != null && health.lag > 60;
+  if (!health.connected) toast(`${name}: watcher disconnected${health.error ? ` — ${health.error}` : ''}`, 'warn');
+  else if (lagging) toast(`${name}: ingestion is ${Math.round(health.lag)} s behind`, 'warn');
+  else toast(`${name}: watcher connected`);
+  const status = document.getElementById('watcher-status');
+  if (status && status.dataset.inbox === String(frame.inbox_id)) {
+    status.className = `small ${health.connected ? 'ok' : 'fail'}`;
+    status.textContent = health.connected ? 'Watcher connected' : `Watcher disconnected${health.error ? ` — ${health.error}` : ''}`;
+  }
+}
+
 function startSocket() {
   const store = app.store;
   app.socket = new AgentSocket({
@@ -100,7 +116,10 @@ function startSocket() {
       notifyAssigned(store, before, event);
     },
     onResync: (reason) => { app.refreshAll(`resync:${reason}`); },
-    onEphemeral: (frame) => { for (const fn of app.ephemeralListeners) fn(frame); },
+    onEphemeral: (frame) => {
+      if (frame.type === 'inbox.health') watcherHealthChanged(frame);
+      for (const fn of app.ephemeralListeners) fn(frame);
+    },
     onState: (state) => socketStateChanged(state),
   });
   app.socket.start();

@@ -21,14 +21,16 @@ class EventType(StrEnum):
     CONTACT_UPDATED = "contact.updated"
     CONTACT_MERGED = "contact.merged"
     SLA_BREACHED = "sla.breached"
-    INBOX_UPDATED = "inbox.updated"  # settings, watcher health
+    INBOX_UPDATED = "inbox.updated"  # settings, membership
+    INBOX_HEALTH = "inbox.health"  # a channel watcher connected, failed, or lags (admins)
     TYPING = "typing"  # ephemeral: not stored
     PRESENCE = "presence"  # ephemeral: not stored
     VIEWING = "viewing"  # ephemeral: not stored
 
 
 #: Events that are never written to the database (they matter only while they happen).
-EPHEMERAL = frozenset({EventType.TYPING, EventType.PRESENCE, EventType.VIEWING})
+EPHEMERAL = frozenset({EventType.TYPING, EventType.PRESENCE, EventType.VIEWING,
+                       EventType.INBOX_HEALTH})
 
 
 @dataclass(frozen=True)

@@ -213,3 +213,19 @@ async def test_reply_with_an_attachment(page: Page, server: Running,
     await expect(page.locator("#pending-files")).to_be_empty()
     download = await admin.get(await link.get_attribute("href") or "")
     assert download.content == b"total: 42 EUR"
+
+
+async def test_admin_sees_a_watcher_failure_at_once(
+        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    inbox = await create_api_inbox(admin, name="Mailroom")
+    await page.goto(f"{server.base_url}/#/admin/inboxes/{inbox['id']}")
+    await expect(page.locator("h1")).to_contain_text("Mailroom")
+    await page.wait_for_function("window.switchboard.socket.state === 'live'")
+    assert server.ctx.channels is not None
+    reporter = server.ctx.channels.health.reporter(inbox["id"])
+    reporter.report(connected=False, error="IMAP login refused")
+    await expect(page.locator("#toasts")).to_contain_text(
+        "Mailroom: watcher disconnected — IMAP login refused")
+    await expect(page.locator("#watcher-status")).to_contain_text("IMAP login refused")
+    reporter.report(connected=True)
+    await expect(page.locator("#watcher-status")).to_contain_text("Watcher connected")

@@ -128,7 +128,7 @@ function testCard(inbox) {
     } finally { btn.disabled = false; }
   });
   // Watcher status (IMAP IDLE, Telegram polling…) comes from /readyz, keyed by inbox id.
-  const watcher = h('p', { class: 'small', id: 'watcher-status' });
+  const watcher = h('p', { class: 'small', id: 'watcher-status', 'data-inbox': String(inbox.id) });
   fetch('/readyz', { credentials: 'same-origin' }).then((r) => r.json()).then((r) => {
     const w = ((r.checks || {}).watchers || {})[String(inbox.id)];
     if (!w) return;
