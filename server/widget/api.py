@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,11 +31,23 @@ P = "/api/widget/{key}"
 
 
 class UserClaim(Body):
-    id: str = Field(min_length=1, max_length=200)
-    signature: str = Field(min_length=1, max_length=200)
-    timestamp: int
+    """Either id + timestamp + signature (HMAC) or jwt (HS256, sub = the user id)."""
+
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+    signature: str | None = Field(default=None, min_length=1, max_length=200)
+    timestamp: int | None = None
+    jwt: str | None = Field(default=None, min_length=10, max_length=4000)
     name: str | None = Field(default=None, max_length=300)
     email: str | None = Field(default=None, max_length=320)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> UserClaim:
+        hmac_form = (self.id, self.signature, self.timestamp)
+        if self.jwt is None and None in hmac_form:
+            raise ValueError("give jwt, or id with timestamp and signature")
+        if self.jwt is not None and any(v is not None for v in hmac_form[1:]):
+            raise ValueError("give jwt or a signature, not both")
+        return self
 
 
 class SessionBody(Body):
@@ -86,18 +98,29 @@ async def widget_config(request: Request) -> Any:
 async def create_session(request: Request, body: SessionBody) -> Any:
     ctx, inbox, cfg = request.app.state.ctx, request.state.inbox, _config(request)
     limits(ctx).sessions_per_ip.check(f"{inbox.id}:{client_ip(request)}")
-    claim = identity.IdentityClaim(body.user.id, body.user.timestamp, body.user.signature) \
-        if body.user else None
     secret = ctx.secrets.decrypt_json(inbox.secrets).get("hmac_secret")
+    mode = cfg.get("identity_verification", "off")
     try:
-        verdict = identity.verify(cfg.get("identity_verification", "off"), secret, claim,
-                                  time.time())
+        user_id = _verified_user(mode, secret, body.user)
     except identity.IdentityRefused as exc:
         raise Unauthorized(f"identity refused: {exc}") from None
-    profile = _profile(cfg, body, verified=verdict is identity.Verdict.VERIFIED)
-    token, visitor = await sessions.create_session(
-        ctx, inbox.id, user_id=claim.user_id if claim else None, profile=profile)
+    profile = _profile(cfg, body, verified=user_id is not None)
+    token, visitor = await sessions.create_session(ctx, inbox.id, user_id=user_id,
+                                                   profile=profile)
     return {"token": token, "visitor": await _visitor_view(request, visitor)}
+
+
+def _verified_user(mode: str, secret: str | None, user: UserClaim | None) -> str | None:
+    """The verified user id, None for an anonymous visitor; raises IdentityRefused."""
+    now = time.time()
+    if user is not None and user.jwt is not None:
+        return identity.verify_jwt(mode, secret, user.jwt, now)
+    claim = None
+    if user is not None:
+        assert user.id is not None and user.signature is not None and user.timestamp is not None
+        claim = identity.IdentityClaim(user.id, user.timestamp, user.signature)
+    verdict = identity.verify(mode, secret, claim, now)
+    return claim.user_id if claim and verdict is identity.Verdict.VERIFIED else None
 
 
 def _profile(cfg: dict[str, Any], body: SessionBody, *, verified: bool) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from tests.conftest import _set_admin_password as set_admin_password
 from tests.support.api import create_agent, eventually
 from tests.support.browser import launch_chromium
 from tests.support.ports import free_port
-from tests.widget.helpers import SECRET, create_webchat_inbox, signed_user
+from tests.widget.helpers import SECRET, create_webchat_inbox, jwt_token, signed_user
 
 pytestmark = pytest.mark.e2e
 SCREENSHOT = Path(__file__).resolve().parents[2] / "screenshots" / "widget.png"
@@ -217,4 +218,10 @@ async def test_required_verification_refuses_forged_and_missing_signatures(sb: R
         await page.reload()  # the page calls setUser again: the same session, same history
         await widget(page, "button.l").click()
         await widget(page, ".bu").get_by_text("verified hello").wait_for()
+        # another device, the same user signed as a JWT: the same history
+        tablet = await browser.new_page()
+        token = jwt_token({"sub": "u-1", "exp": int(time.time()) + 600})
+        await tablet.goto(site.page_url(key, {"jwt": token, "name": "Lee"}))
+        await widget(tablet, "button.l").click()
+        await widget(tablet, ".bu").get_by_text("verified hello").wait_for()
         await browser.close()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
 import uuid
 from typing import Any
@@ -52,3 +56,14 @@ class Visitor:
         response = await self.client.get(self.url("messages"), headers=self.auth())
         assert response.status_code == 200, response.text
         return response.json()["items"]  # type: ignore[no-any-return]
+
+
+def jwt_token(claims: dict[str, Any], secret: str = SECRET, alg: str = "HS256") -> str:
+    """An HS256 JWT as a site's server would sign it."""
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    mac = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(mac)}"

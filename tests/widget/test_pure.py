@@ -13,6 +13,7 @@ from adapters.webchat.config import validate_config
 from server.widget import identity, prechat, shapes
 from server.widget.availability import availability
 from server.widget.gate import origin_allowed
+from tests.widget.helpers import jwt_token
 
 NOW = 1_800_000_000
 SECRET = "s" * 20
@@ -132,3 +133,29 @@ def test_public_shape_drops_notes_and_internal_fields() -> None:
         shape["attachments"][0]
     row = SimpleNamespace(**{**reply, "sent_at": None})
     assert shapes.from_row(row, {})["author"]["name"] == "Ana"
+
+
+@pytest.mark.parametrize(("token", "result"), [
+    (jwt_token({"sub": "42", "exp": NOW + 300}, SECRET), "42"),
+    (jwt_token({"sub": "42", "exp": NOW + 300}, "another-secret-000000"), "does not match"),
+    (jwt_token({"sub": "42", "exp": NOW + 300}, SECRET, alg="none"), "HS256"),
+    (jwt_token({"sub": "42", "exp": NOW - 3600}, SECRET), "expired"),
+    (jwt_token({"sub": "42", "exp": NOW + 5 * 86_400}, SECRET), "ahead"),
+    (jwt_token({"sub": "42"}, SECRET), "numeric exp"),
+    (jwt_token({"exp": NOW + 300}, SECRET), "sub"),
+    (jwt_token({"sub": "42", "exp": NOW + 300, "nbf": NOW + 7200}, SECRET), "not valid yet"),
+    ("not-a-jwt", "header.payload.signature"),
+    ("e30.!!!.x", "payload"),
+])
+def test_jwt_identity(token: str, result: str) -> None:
+    if result == "42":
+        assert identity.verify_jwt("required", SECRET, token, NOW) == "42"
+        return
+    with pytest.raises(identity.IdentityRefused, match=result):
+        identity.verify_jwt("required", SECRET, token, NOW)
+
+
+def test_jwt_refused_when_verification_is_off() -> None:
+    with pytest.raises(identity.IdentityRefused, match="not enabled"):
+        identity.verify_jwt("off", SECRET, jwt_token({"sub": "1", "exp": NOW + 60}, SECRET),
+                            NOW)

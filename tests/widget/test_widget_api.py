@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
 import httpx
 
 from tests.conftest import Running
 from tests.support.api import eventually
-from tests.widget.helpers import SECRET, Visitor, create_webchat_inbox, signed_user
+from tests.widget.helpers import (
+    SECRET,
+    Visitor,
+    create_webchat_inbox,
+    jwt_token,
+    signed_user,
+)
 
 
 async def test_visitor_message_reaches_agents_once_and_reply_comes_back(
@@ -68,6 +75,16 @@ async def test_identity_verification_required(server: Running, admin: httpx.Asyn
     laptop = Visitor(server.client(), key)
     assert (await laptop.start(user=signed_user("42"))).status_code == 201
     assert [m["text"] for m in await laptop.history()] == ["from my phone"]
+    # the same user, signed as a JWT by the site's server, sees the same history
+    tablet = Visitor(server.client(), key)
+    token = jwt_token({"sub": "42", "exp": int(time.time()) + 600}, secret=SECRET)
+    assert (await tablet.start(user={"jwt": token})).status_code == 201
+    assert [m["text"] for m in await tablet.history()] == ["from my phone"]
+    forged_jwt = jwt_token({"sub": "42", "exp": int(time.time()) + 600}, secret="x" * 24)
+    refused = await Visitor(server.client(), key).start(user={"jwt": forged_jwt})
+    assert refused.status_code == 401 and "does not match" in refused.json()["error"]["message"]
+    both = await Visitor(server.client(), key).start(user={"jwt": token, "signature": "ab"})
+    assert both.status_code == 422
 
 
 async def test_typed_email_never_reveals_history(server: Running,

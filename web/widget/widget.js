@@ -397,18 +397,30 @@
     },
     close: function () { if (!S.open) return; S.open = false; render(); emit("closed"); },
     setUser: function (u) {
-      S.user = { id: String(u.id), signature: String(u.hash || u.signature || ""),
-        timestamp: Number(u.timestamp), name: u.name || null, email: u.email || null };
+      S.user = u.jwt
+        ? { jwt: String(u.jwt), name: u.name || null, email: u.email || null }
+        : { id: String(u.id), signature: String(u.hash || u.signature || ""),
+          timestamp: Number(u.timestamp), name: u.name || null, email: u.email || null };
+      var userId = u.jwt ? jwtSub(String(u.jwt)) : S.user.id;
       // every page of a logged-in site calls setUser: keep the session already verified for them
-      if (S.token && load("user") === S.user.id) return Promise.resolve();
+      if (S.token && userId && load("user") === userId) return Promise.resolve();
       dropSession(); S.msgs = [];
-      save("user", S.user.id);
+      save("user", userId);
       return startSession({}).catch(function () {});
     },
     setAttributes: setAttributes,
     on: function (name, fn) { (S.listeners[name] = S.listeners[name] || []).push(fn); }
   };
   window.Switchboard = api;
+
+  // The user id inside a JWT (only to recognise the same user on the next page; the
+  // server verifies the signature).
+  function jwtSub(token) {
+    try {
+      var part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return String(JSON.parse(atob(part)).sub || "");
+    } catch (e) { return ""; }
+  }
 
   function boot() {
     document.body.appendChild(host);
