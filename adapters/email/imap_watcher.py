@@ -119,16 +119,25 @@ class ImapWatcher:
                 await asyncio.shield(self.ctx.lease.release(self.lease_name))
 
     async def _leased_session(self) -> None:
+        self._lost.clear()
         session = asyncio.ensure_future(self._session())
         renew = asyncio.ensure_future(self._renew())
+        # A dropped connection ends the session at once, whatever it was waiting for: a
+        # command in flight would otherwise only notice after its own timeout.
+        lost = asyncio.ensure_future(self._connection_lost())
+        tasks = (session, renew, lost)
         try:
-            done, _ = await asyncio.wait({session, renew}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(set(tasks), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (session, renew):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(session, renew, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         for task in done:
             task.result()  # re-raise the failure that ended the session
+
+    async def _connection_lost(self) -> None:
+        await self._lost.wait()
+        raise ConnectionLost("the IMAP server closed the connection")
 
     async def _renew(self) -> None:
         while True:

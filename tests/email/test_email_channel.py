@@ -200,7 +200,7 @@ async def test_a_dovecot_outage_is_backfilled_without_loss_or_duplicates(
     try:
         async def disconnected() -> bool:
             return (await health(admin, inbox["id"]) or {}).get("connected") is False
-        await eventually(disconnected, timeout=15)
+        await eventually(disconnected, timeout=45)
         for i in range(3):
             mailbox.drop_into_maildir(f"during{i}", mail(f"during{i}@example.org",
                                                          to=mailbox.address, body=f"during {i}"))
