@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from server import metrics
 from server.actions._tx import republish_pending
 from server.api import (
     admin,
@@ -33,6 +35,7 @@ from server.api import (
 )
 from server.api.auth import RateLimiter
 from server.api.errors import HANDLERS
+from server.api.request_id import RequestIdMiddleware
 from server.api.routing import Endpoint
 from server.bootstrap import ensure_admin
 from server.channels import ChannelManager
@@ -87,8 +90,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for extra in EXTRA_ROUTES:
         routes.extend(extra())
     routes.extend(_web_routes())
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=_lifespan)
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=_lifespan,
+                    middleware=[Middleware(RequestIdMiddleware)])
     app.state.settings = settings
+    metrics.STATE.app = app  # scrape-time gauges read this app (one app per process)
     app.state.login_limiter = RateLimiter(limit=10, window=60.0)  # 10 tries a minute per key
     return app
 

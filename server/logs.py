@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import Any
 
+from server.api.request_id import REQUEST_ID
 from server.settings import Settings
 
 _FIELDS = ("conversation_id", "inbox_id", "request_id", "message_id")
@@ -24,8 +25,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data)
 
 
+class RequestIdFilter(logging.Filter):
+    """Stamp the current request id (if any) on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            request_id = REQUEST_ID.get()
+            if request_id is not None:
+                record.request_id = request_id
+        return True
+
+
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

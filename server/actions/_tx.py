@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.context import AppContext
 from server.events.types import EPHEMERAL, Event
+from server.metrics import EVENTS_PUBLISHED
 from server.storage import schema as t
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ async def publish_committed(ctx: AppContext, events: list[Event]) -> None:
     except Exception:
         log.exception("bus publish failed; events stay pending for republish")
         return
+    for event in events:
+        EVENTS_PUBLISHED.labels(event.type).inc()
     ids = [e.db_id for e in events if e.db_id is not None]
     if not ids:
         return

@@ -26,6 +26,7 @@ from server.domain.frt import (
     waiting_since,
 )
 from server.domain.status import Status
+from server.metrics import FIRST_RESPONSE_SECONDS
 from server.storage import schema as t
 
 _ALWAYS = BusinessHours.always()
@@ -167,6 +168,18 @@ async def _store_cycles(tx: Tx, conversation: Any, inbox: Any, segments: list[Se
         await tx.conn.execute(t.response_cycles.insert(), new)
     for idx, row in wanted.items():
         old = stored.get(idx)
+        _observe_new_response(tx, inbox.kind, old, row)
         if old is not None and any(old[k] != v for k, v in row.items()):
             await tx.conn.execute(sa.update(t.response_cycles).where(
                 r.conversation_id == conversation.id, r.idx == idx).values(**row))
+
+
+def _observe_new_response(tx: Tx, channel: str, old: dict[str, Any] | None,
+                          row: dict[str, Any]) -> None:
+    """Count a first response once, when it happens (after the commit)."""
+    if row["responded_at"] is None or row["wall_seconds"] is None:
+        return
+    if old is not None and old.get("responded_at") is not None:
+        return
+    seconds = float(row["wall_seconds"])
+    tx.after_commit.append(lambda: FIRST_RESPONSE_SECONDS.labels(channel).observe(seconds))

@@ -56,6 +56,17 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
         return list((await conn.execute(sa.select(t.outbox).where(o.id.in_(ids)))).all())
 
 
+async def depth(ctx: AppContext) -> dict[str, int]:
+    """Outbox rows that are not done, by state (queued, failed)."""
+    o = t.outbox.c
+    async with ctx.db.read() as conn:
+        rows = (await conn.execute(sa.select(o.state, sa.func.count()).where(
+            o.state != "done").group_by(o.state))).all()
+    counts = {"queued": 0, "failed": 0}
+    counts.update({r[0]: int(r[1]) for r in rows})
+    return counts
+
+
 async def next_due(ctx: AppContext) -> datetime | None:
     o = t.outbox.c
     async with ctx.db.read() as conn:

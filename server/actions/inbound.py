@@ -23,6 +23,7 @@ from server.context import AppContext
 from server.crypto import new_token
 from server.domain.status import Command, Status, transition
 from server.events.types import EventType
+from server.metrics import MESSAGES_INGESTED
 from server.sanitize import sanitize_html
 from server.storage import schema as t
 from server.storage.schema import utcnow
@@ -107,6 +108,8 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
                   inbox_id=inbox_id, conversation_id=conversation.id)
     await update_conversation(tx, conversation, _conversation_fields(conversation, msg, row, inbox),
                               recompute_clock=True, now=now, created=created, inbox=inbox)
+    channel = inbox.kind
+    tx.after_commit.append(lambda: MESSAGES_INGESTED.labels(channel).inc())
     return IngestResult(row.id, conversation.id, created=True)
 
 

@@ -24,6 +24,7 @@ from adapters.base import (
 )
 from server.actions import delivery
 from server.context import AppContext
+from server.metrics import DELIVERIES, DELIVERY_SECONDS, STATE
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
@@ -47,6 +48,7 @@ async def run(ctx: AppContext) -> None:
 
 
 async def _sleep(ctx: AppContext) -> None:
+    STATE.outbox_depth = await delivery.depth(ctx)
     delay = ctx.settings.outbox_poll_interval
     due = await delivery.next_due(ctx)
     if due is not None:
@@ -58,6 +60,7 @@ async def _sleep(ctx: AppContext) -> None:
 
 async def deliver(ctx: AppContext, row: Any) -> None:
     """One attempt; every outcome is recorded, nothing is dropped."""
+    channel = "unknown"
     try:
         message = await build_outbound(ctx, row)
         if message is None:
@@ -68,13 +71,18 @@ async def deliver(ctx: AppContext, row: Any) -> None:
             await delivery.mark_retry(ctx, row.id, "inbox is disabled or its channel is missing",
                                       ctx.settings.outbox_max_attempts)
             return
+        channel = adapter.kind
         result = await asyncio.wait_for(adapter.send(message), timeout=SEND_TIMEOUT)
         await delivery.mark_sent(ctx, row.id, result.provider_id, result.status)
+        DELIVERIES.labels(channel, "sent").inc()
+        DELIVERY_SECONDS.labels(channel).observe((utcnow() - row.created_at).total_seconds())
     except asyncio.CancelledError:
         raise
     except PermanentError as exc:
+        DELIVERIES.labels(channel, "failed").inc()
         await delivery.mark_failed(ctx, row.id, exc.reason)
     except TransientError as exc:
+        DELIVERIES.labels(channel, "retry").inc()
         await delivery.mark_retry(ctx, row.id, exc.reason, ctx.settings.outbox_max_attempts,
                                   exc.retry_after)
     except TimeoutError:
