@@ -36,6 +36,7 @@ from adapters.base import (
     SendResult,
     TransientError,
 )
+from adapters.outbound_guard import refuse_private
 
 _TIMEOUT = 10.0  # a webhook receiver that needs longer should queue and answer 202
 
@@ -75,6 +76,7 @@ class ApiChannelAdapter:
         url = self.ctx.config.get("webhook_url")
         if not url:
             return SendResult(provider_id)
+        await refuse_private(str(url), bool(self.ctx.settings.get("allow_private_urls")))
         body = json.dumps(_payload(message, self.ctx.inbox_id)).encode()
         headers = self._headers(body, message.message_id)
         try:

@@ -1,45 +1,22 @@
 """HTTP to the Graph API, with errors mapped into the adapter error tree.
 
-``refuse_private`` guards outside fetches (profiles, media): a URL whose host resolves to a
-private, loopback, link-local or reserved address is refused unless the admin allowed it
-(``allow_private_urls``) — otherwise a crafted payload could make us probe the internal
-network. The Telegram adapter uses the same guard.
+Outside fetches (profiles, media) go through ``adapters.outbound_guard.refuse_private``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from adapters.base import PermanentError, TransientError
 from adapters.meta.errors import classify
+from adapters.outbound_guard import PrivateAddress, refuse_private
+
+__all__ = ["Graph", "PrivateAddress", "fetch_bytes", "refuse_private"]
 
 TIMEOUT = 15.0  # Graph answers in well under a second; 15 s covers a slow upload
-
-
-class PrivateAddress(PermanentError):
-    """The URL points at a private or loopback address and that is not allowed."""
-
-
-async def refuse_private(url: str, allow_private: bool) -> None:
-    if allow_private:
-        return
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None,
-                                                             type=socket.SOCK_STREAM)
-    except OSError:
-        raise TransientError(f"cannot resolve {host!r}") from None
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if not addr.is_global or addr.is_multicast:
-            raise PrivateAddress(f"refused to fetch {host!r}: it resolves to a private address")
 
 
 async def fetch_bytes(url: str, *, allow_private: bool, max_bytes: int,

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from adapters.base import StatusUpdate
 from server.actions.delivery import apply_status
-from tests.conftest import Running
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    Running,
+    _set_admin_password,
+    make_settings,
+    start_server,
+)
 from tests.support.api import create_api_inbox, eventually, post_inbound
 from tests.support.receiver import Receiver
 
@@ -41,3 +50,28 @@ async def test_receipt_before_send_answer_is_held_then_applied(
                                    StatusUpdate(provider_id, "delivered"))
     assert delivered is True
     assert (await _message(admin, cid, sent["id"]))["status"] == "read"
+
+
+async def test_webhook_to_a_private_address_is_refused_unless_allowed(
+    tmp_path: Path, database_url: str
+) -> None:
+    running = await start_server(make_settings(tmp_path, database_url,
+                                               allow_private_urls=False))
+    try:
+        await _set_admin_password(running)
+        admin = await running.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        async with Receiver() as receiver:
+            inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+            cid = (await post_inbound(running.client(), inbox)).json()["conversation_id"]
+            sent = (await admin.post(f"/api/conversations/{cid}/messages",
+                                     json={"text": "hello"})).json()["message"]
+
+            async def failed() -> dict[str, object] | None:
+                message = await _message(admin, cid, sent["id"])
+                return message if message["status"] == "failed" else None
+
+            message = await eventually(failed, timeout=20)
+        assert "private address" in str(message["error"])
+        assert receiver.requests == []  # nothing reached the internal address
+    finally:
+        await running.stop()
