@@ -181,7 +181,8 @@ def _cycle(row: Any) -> dict[str, Any]:
             "start_message_id": row.start_message_id, "responded_at": iso(row.responded_at),
             "response_message_id": row.response_message_id, "responder_id": row.responder_id,
             "wall_seconds": row.wall_seconds, "business_seconds": row.business_seconds,
-            "ended_unanswered_at": iso(row.ended_unanswered_at)}
+            "ended_unanswered_at": iso(row.ended_unanswered_at),
+            "resolved_at": iso(row.resolved_at), "resolution_seconds": row.resolution_seconds}
 
 
 async def list_messages(conn: AsyncConnection, actor: Actor, conversation_id: int,

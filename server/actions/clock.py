@@ -107,7 +107,7 @@ async def recompute(tx: Tx, conversation: Any, inbox: Any, now: datetime) -> dic
     items = [i for i in (timeline_item(r, humans) for r in rows) if i is not None]
     hours = hours_of(inbox)
     segments = compute_segments(items, hours)
-    await _store_cycles(tx, conversation, inbox, segments)
+    await _store_cycles(tx, conversation, inbox, segments, resolutions(items, segments))
     return _clock_fields(conversation, inbox, items, segments, hours, now)
 
 
@@ -135,7 +135,21 @@ def _int(value: str | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _cycle_row(conversation: Any, inbox: Any, s: Segment) -> dict[str, Any]:
+def resolutions(items: list[TimelineItem], segments: list[Segment]) -> list[datetime | None]:
+    """When each segment was resolved: the first resolve at or after its start and before
+    the next segment's start (None while it is still open)."""
+    resolves = sorted(i.at for i in items
+                      if i.kind == ItemKind.STATUS and i.status == Status.RESOLVED)
+    out: list[datetime | None] = []
+    for n, seg in enumerate(segments):
+        until = segments[n + 1].started_at if n + 1 < len(segments) else None
+        out.append(next((at for at in resolves if at >= seg.started_at
+                         and (until is None or at < until)), None))
+    return out
+
+
+def _cycle_row(conversation: Any, inbox: Any, s: Segment, resolved: datetime | None
+               ) -> dict[str, Any]:
     return {
         "conversation_id": conversation.id,
         "inbox_id": conversation.inbox_id,
@@ -150,15 +164,19 @@ def _cycle_row(conversation: Any, inbox: Any, s: Segment) -> dict[str, Any]:
         "wall_seconds": s.wall_seconds,
         "business_seconds": s.business_seconds,
         "ended_unanswered_at": s.ended_unanswered_at,
+        "resolved_at": resolved,
+        "resolution_seconds": (resolved - s.started_at).total_seconds() if resolved else None,
     }
 
 
-async def _store_cycles(tx: Tx, conversation: Any, inbox: Any, segments: list[Segment]) -> None:
+async def _store_cycles(tx: Tx, conversation: Any, inbox: Any, segments: list[Segment],
+                        resolved: list[datetime | None]) -> None:
     """Write only the cycles that changed (most messages change none)."""
     r = t.response_cycles.c
     stored = {row.idx: dict(row._mapping) for row in (await tx.conn.execute(
         sa.select(t.response_cycles).where(r.conversation_id == conversation.id))).all()}
-    wanted = {s.index: _cycle_row(conversation, inbox, s) for s in segments}
+    wanted = {s.index: _cycle_row(conversation, inbox, s, r)
+              for s, r in zip(segments, resolved, strict=True)}
     gone = [idx for idx in stored if idx not in wanted]
     if gone:
         await tx.conn.execute(sa.delete(t.response_cycles).where(

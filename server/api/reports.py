@@ -60,7 +60,7 @@ async def _segments(conn: Any, visible: set[int] | None, start: datetime, end: d
 
     return [SegmentRow(x.conversation_id, x.inbox_id, x.channel, x.responder_id, x.team_id,
                        iso(x.started_at) or "", iso(x.responded_at), x.wall_seconds,
-                       x.business_seconds) for x in rows]
+                       x.business_seconds, x.resolution_seconds) for x in rows]
 
 
 async def _labels(conn: Any, by: str) -> dict[Any, str]:
@@ -71,8 +71,9 @@ async def _labels(conn: Any, by: str) -> dict[Any, str]:
 
 
 @api.route("GET", "/api/reports/frt", tag=TAG,
-           summary="First-response time (median, p90, mean; wall-clock and business) per "
-           "group_by=inbox|channel|agent|team over from..to, with the segments; format=csv")
+           summary="First-response and resolution time (median, p90, mean; wall-clock and "
+           "business) per group_by=inbox|channel|agent|team over from..to, with the segments; "
+           "format=csv")
 async def frt_report(request: Request) -> Any:
     actor = await actor_from(request)
     by = request.query_params.get("group_by", "inbox")

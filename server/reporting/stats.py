@@ -40,6 +40,7 @@ class SegmentRow:
     responded_at: str | None
     wall_seconds: float | None
     business_seconds: float | None
+    resolution_seconds: float | None = None
 
 
 def _inbox(s: SegmentRow) -> Any:
@@ -73,9 +74,12 @@ def group(segments: Sequence[SegmentRow], by: str, labels: dict[Any, str]) -> li
     for key, rows in sorted(buckets.items(), key=lambda kv: str(kv[0])):
         wall = summary(r.wall_seconds for r in rows)
         business = summary(r.business_seconds for r in rows)
+        resolution = summary(r.resolution_seconds for r in rows)
         out.append({
             "key": key, "label": labels.get(key, "—" if key is None else str(key)),
             "count": len(rows), "answered": sum(1 for r in rows if r.responded_at),
             **wall, **{f"business_{k}": v for k, v in business.items()},
+            "resolved": sum(1 for r in rows if r.resolution_seconds is not None),
+            **{f"resolution_{k}": v for k, v in resolution.items()},
         })
     return out

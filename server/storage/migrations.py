@@ -46,7 +46,19 @@ def _contact_index(ops: Operations, conn: Connection) -> None:
                          ["contact_id", "inbox_id"])
 
 
-MIGRATIONS: list[Migration] = [_initial, _nodes, _contact_index]
+def _resolution(ops: Operations, conn: Connection) -> None:
+    """Resolution time per cycle, for reports."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("response_cycles")}
+    from server.storage.schema import UTCDateTime
+
+    if "resolved_at" not in have:
+        ops.add_column("response_cycles", sa.Column("resolved_at", UTCDateTime, nullable=True))
+    if "resolution_seconds" not in have:
+        ops.add_column("response_cycles",
+                       sa.Column("resolution_seconds", sa.Float, nullable=True))
+
+
+MIGRATIONS: list[Migration] = [_initial, _nodes, _contact_index, _resolution]
 
 
 def _current(conn: Connection) -> int:

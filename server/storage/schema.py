@@ -308,6 +308,8 @@ response_cycles = sa.Table(
     sa.Column("wall_seconds", sa.Float, nullable=True),
     sa.Column("business_seconds", sa.Float, nullable=True),
     sa.Column("ended_unanswered_at", UTCDateTime, nullable=True),
+    sa.Column("resolved_at", UTCDateTime, nullable=True),  # the resolve that closed the cycle
+    sa.Column("resolution_seconds", sa.Float, nullable=True),
     sa.UniqueConstraint("conversation_id", "idx", name="uq_cycles_conversation_idx"),
 )
 

@@ -129,10 +129,15 @@ async def test_reports_show_the_first_response(page: Page, server: Running,
     cid = response.json()["conversation_id"]
     reply = await admin.post(f"/api/conversations/{cid}/messages", json={"text": "Hello!"})
     assert reply.status_code == 201, reply.text
+    other = (await post_inbound(server.client(), inbox, text="Bye", contact="cust-s")).json()
+    await admin.post(f"/api/conversations/{other['conversation_id']}/status",
+                     json={"status": "resolved"})
     await log_in(page)
     await page.click("[data-nav=reports]")
     table = page.locator("#frt-table-data")
     await expect(table).to_contain_text("Shop API")
+    await expect(table.locator("thead")).to_contain_text("Resolution median")
+    await expect(table.locator("tbody tr").first.locator("td").nth(8)).to_have_text("1")
     await expect(page.locator("#kpi-open .value")).to_have_text("1")
     await table.get_by_role("button", name="Conversations").first.click()
     await expect(page.locator("#drill-card")).to_contain_text(f"#{cid}")

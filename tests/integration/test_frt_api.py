@@ -41,7 +41,11 @@ async def test_only_a_human_public_reply_stops_the_clock(
     assert conv["waiting_since"] is None
     assert [c["index"] for c in conv["response_cycles"]] == [0]
 
-    await hana.post(f"/api/conversations/{cid}/status", json={"status": "resolved"})
+    resolved = (await hana.post(f"/api/conversations/{cid}/status",
+                                json={"status": "resolved"})).json()["conversation"]
+    cycle = (await hana.get(f"/api/conversations/{cid}")).json()["response_cycles"][0]
+    assert cycle["resolved_at"] == resolved["resolved_at"]
+    assert cycle["resolution_seconds"] == (_at(resolved["resolved_at"]) - started).total_seconds()
     again = await post_inbound(server.client(), inbox, text="One more thing")
     assert again.json()["conversation_id"] == cid  # the same customer thread reopens
     conv = (await hana.get(f"/api/conversations/{cid}")).json()
@@ -55,6 +59,8 @@ async def test_only_a_human_public_reply_stops_the_clock(
     assert by_agent[human["id"]]["median"] == expected
     assert by_agent[human["id"]]["count"] == 1
     assert by_agent[None]["answered"] == 0  # the waiting second cycle
+    assert by_agent[human["id"]]["resolution_median"] == cycle["resolution_seconds"]
+    assert by_agent[None]["resolved"] == 0
     csv_text = (await admin.get("/api/reports/frt", params={"format": "csv"})).text
     assert csv_text.splitlines()[0].startswith("conversation_id,")
     assert len(csv_text.strip().splitlines()) == 3

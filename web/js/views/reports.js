@@ -91,10 +91,11 @@ function renderFrt(data, businessClock, chartHost, tableHost, drill, app) {
     h('span', {}, h('span', { class: 'swatch', style: 'background:#8fb8e6' }), 'p90')), s);
   const num = (v) => h('td', { class: 'num', text: v });
   replace(tableHost, h('table', { class: 'data', id: 'frt-table-data' },
-    h('thead', {}, h('tr', {}, ['Group', 'Conversations', 'Answered', 'Median', 'p90', 'Mean', 'Business median', 'Business p90', ''].map((t, i) =>
-      h('th', { scope: 'col', class: i > 0 && i < 8 ? 'num' : '', text: t })))),
+    h('thead', {}, h('tr', {}, ['Group', 'Conversations', 'Answered', 'Median', 'p90', 'Mean', 'Business median', 'Business p90', 'Resolved', 'Resolution median', 'Resolution p90', ''].map((t, i) =>
+      h('th', { scope: 'col', class: i > 0 && i < 11 ? 'num' : '', text: t })))),
     h('tbody', {}, groups.map((g) => h('tr', {}, h('td', { text: String(g.label ?? g.key) }), num(String(g.count)), num(String(g.answered)),
       num(fmt(g.median)), num(fmt(g.p90)), num(fmt(g.mean)), num(fmt(g.business_median)), num(fmt(g.business_p90)),
+      num(String(g.resolved ?? 0)), num(fmt(g.resolution_median)), num(fmt(g.resolution_p90)),
       h('td', {}, h('button', { type: 'button', class: 'small', text: 'Conversations', onclick: () => showDrill(g) })))))));
 }
 
@@ -108,13 +109,14 @@ function renderDrill(host, group, segments, businessClock, app) {
   replace(host, h('section', { class: 'card', id: 'drill-card' },
     h('h2', { text: `Conversations behind “${group.label ?? group.key}” (${rows.length})` }),
     h('table', { class: 'data' },
-      h('thead', {}, h('tr', {}, ['Conversation', 'Inbox', 'Responder', 'Started', 'Responded', 'FRT'].map((t) => h('th', { scope: 'col', text: t })))),
+      h('thead', {}, h('tr', {}, ['Conversation', 'Inbox', 'Responder', 'Started', 'Responded', 'FRT', 'Resolution'].map((t) => h('th', { scope: 'col', text: t })))),
       h('tbody', {}, rows.map((s) => h('tr', {},
         h('td', {}, h('a', { href: `#/inbox/${s.conversation_id}`, text: `#${s.conversation_id}` })),
         h('td', { text: app.store.inboxName(s.inbox_id) }),
         h('td', { text: s.responder_id ? app.store.agentName(s.responder_id) : '—' }),
         h('td', { text: new Date(s.started_at).toLocaleString() }),
         h('td', { text: s.responded_at ? new Date(s.responded_at).toLocaleString() : 'not yet' }),
-        h('td', { class: 'num', text: fmt(businessClock ? s.business_seconds : s.wall_seconds) })))))));
+        h('td', { class: 'num', text: fmt(businessClock ? s.business_seconds : s.wall_seconds) }),
+        h('td', { class: 'num', text: s.resolution_seconds == null ? 'open' : fmt(s.resolution_seconds) })))))));
   host.scrollIntoView({ behavior: 'smooth', block: 'start' });
 }
