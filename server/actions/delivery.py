@@ -236,3 +236,8 @@ async def heartbeat(ctx: AppContext) -> None:
         s = t.inbox_state.c  # receipts for messages that never got their provider id
         await conn.execute(sa.delete(t.inbox_state).where(
             s.key.like("early-receipt:%"), s.updated_at < now - timedelta(days=1)))
+        # "out:<message>:<part>" records which parts of a send the provider accepted, so a
+        # retry skips them; retries end within hours (outbox_max_attempts, backoff capped
+        # at 15 min), so a week-old record is never read again
+        await conn.execute(sa.delete(t.inbox_state).where(
+            s.key.like("out:%"), s.updated_at < now - timedelta(days=7)))
