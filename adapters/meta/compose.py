@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.textparts import boundary
+
 # Documented text limits: Messenger 2000, Instagram 1000, WhatsApp 4096 characters.
 LIMITS = {"messenger": 2000, "instagram": 1000, "whatsapp": 4096}
 
@@ -19,7 +21,7 @@ def split_text(text: str, limit: int) -> list[str]:
     parts: list[str] = []
     rest = text
     while len(rest) > limit:
-        cut = _boundary(rest, limit)
+        cut = boundary(rest, limit)
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest or not parts:
@@ -84,16 +86,3 @@ def media_kind(content_type: str) -> str:
     """Map a MIME type to the platform's attachment kind."""
     major = content_type.split("/", 1)[0]
     return major if major in ("image", "video", "audio") else "document"
-
-
-def _boundary(text: str, end: int) -> int:
-    """Where to cut before ``end``: a newline, else a space, in the second half; else ``end``.
-
-    Newlines first so a split keeps lines whole; the second-half rule keeps parts from
-    getting tiny when the only boundary is near the start.
-    """
-    for sep in ("\n", " "):
-        at = text.rfind(sep, 0, end)
-        if at > end // 2:
-            return at
-    return end

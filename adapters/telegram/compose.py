@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.textparts import boundary
+
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -33,7 +35,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     rest = text
     while units(rest) > limit:
         room = _fit(rest, limit)
-        cut = _boundary(rest, room)
+        cut = boundary(rest, room)
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest or not parts:
@@ -74,16 +76,3 @@ def error_of(status: int, body: Any) -> tuple[bool, str, float | None]:
     retry = params.get("retry_after") if isinstance(params, dict) else None
     transient = code == 429 or code >= 500 or status >= 500
     return transient, reason, float(retry) if isinstance(retry, int | float) else None
-
-
-def _boundary(text: str, end: int) -> int:
-    """Where to cut before ``end``: a newline, else a space, in the second half; else ``end``.
-
-    Newlines first so a split keeps lines whole; the second-half rule keeps parts from
-    getting tiny when the only boundary is near the start.
-    """
-    for sep in ("\n", " "):
-        at = text.rfind(sep, 0, end)
-        if at > end // 2:
-            return at
-    return end

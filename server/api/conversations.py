@@ -16,7 +16,7 @@ from server.actions.access import conversation_for
 from server.actions.attachments import upload
 from server.actions.replies import ReplyRequest, reply
 from server.api.auth import actor_from
-from server.api.routing import Api, Body, path_int, query_int, read_limited
+from server.api.routing import Api, Body, path_int, query_id, query_int, read_limited
 from server.domain.status import Command
 from server.exceptions import IllegalState, InvalidInput, NotFound
 
@@ -74,13 +74,10 @@ async def get_conversation(request: Request) -> Any:
            summary="Messages, newest page first (before=<message id>, limit)", tag=TAG)
 async def list_messages(request: Request) -> Any:
     actor = await actor_from(request)
-    before = request.query_params.get("before")
-    if before is not None and not before.isdigit():
-        raise InvalidInput(f"before: expected a message id, got {before!r}")
+    before = query_id(request, "before")
     limit = query_int(request, "limit", 50, hi=200)
     async with request.app.state.ctx.db.read() as conn:
-        return await queries.list_messages(conn, actor, path_int(request, "id"),
-                                           int(before) if before else None, limit)
+        return await queries.list_messages(conn, actor, path_int(request, "id"), before, limit)
 
 
 @api.route("POST", "/api/conversations/{id}/messages", body=MessageBody, status=201,

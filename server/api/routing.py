@@ -125,3 +125,13 @@ def query_int(request: Request, name: str, default: int, *, lo: int = 1, hi: int
     if not raw.isdigit() or not lo <= int(raw) <= hi:
         raise InvalidInput(f"{name}: expected an integer from {lo} to {hi}, got {raw!r}")
     return int(raw)
+
+
+def query_id(request: Request, name: str) -> int | None:
+    """An optional id in the query string (e.g. ``before=<message id>``)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput(f"{name}: expected a message id, got {raw!r}")
+    return int(raw)

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.base import Attachment
-from server.api.routing import Body, path_int, query_int, read_limited
+from server.api.routing import Body, path_int, query_id, query_int, read_limited
 from server.exceptions import InvalidInput, TooLarge, Unauthorized
 from server.storage.schema import utcnow
 from server.widget import actions, history, identity, prechat, sessions
@@ -161,12 +161,10 @@ async def get_session(request: Request) -> Any:
            summary="The visitor's public messages, newest page first (before, limit)")
 async def list_messages(request: Request) -> Any:
     visitor = await visitor_of(request)
-    before = request.query_params.get("before")
-    if before is not None and not before.isdigit():
-        raise InvalidInput(f"before: expected a message id, got {before!r}")
+    before = query_id(request, "before")
     limit = query_int(request, "limit", 50, hi=200)
     async with request.app.state.ctx.db.read() as conn:
-        return await history.messages(conn, visitor, int(before) if before else None, limit)
+        return await history.messages(conn, visitor, before, limit)
 
 
 @api.route("POST", f"{P}/messages", auth="visitor", tag=TAG, status=201,

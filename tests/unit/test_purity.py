@@ -16,6 +16,7 @@ import pytest
 PURE_PACKAGES: tuple[str, ...] = (
     "server/domain",
     "server/reporting/stats.py",
+    "adapters/textparts.py",
     "server/sanitize.py",
     "adapters/webchat/config.py",
     "server/widget/identity.py",
