@@ -24,7 +24,7 @@ test:
 
 lint: install
 	$(BIN)/python -m ruff check server adapters tests bench
-	$(BIN)/python -m ruff format --check server adapters
+	$(BIN)/python -m ruff format --check server adapters tests bench
 
 typecheck: install
 	$(BIN)/python -m mypy

@@ -185,8 +185,14 @@ class StateStore(Protocol):
 class HealthReporter(Protocol):
     """Where an adapter reports its watcher's state for admins and /readyz."""
 
-    def report(self, *, connected: bool, error: str | None = None, lag: float | None = None,
-               detail: Mapping[str, Any] | None = None) -> None: ...
+    def report(
+        self,
+        *,
+        connected: bool,
+        error: str | None = None,
+        lag: float | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None: ...
 
 
 class Lease(Protocol):

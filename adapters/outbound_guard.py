@@ -28,8 +28,7 @@ async def refuse_private(url: str, allow_private: bool) -> None:
         return
     host = urlsplit(url).hostname or ""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None,
-                                                             type=socket.SOCK_STREAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         raise TransientError(f"cannot resolve {host!r}") from None
     for info in infos:

@@ -39,9 +39,11 @@ PASSWORD = "bench-password-1"
 
 
 def mail(i: int, address: str) -> bytes:
-    return (f"From: Customer {i} <c{i}@example.org>\r\nTo: {address}\r\n"
-            f"Subject: bench {i}\r\nMessage-ID: <bench-{i}-{time.time_ns()}@example.org>\r\n"
-            f"Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\nHello number {i}\r\n").encode()
+    return (
+        f"From: Customer {i} <c{i}@example.org>\r\nTo: {address}\r\n"
+        f"Subject: bench {i}\r\nMessage-ID: <bench-{i}-{time.time_ns()}@example.org>\r\n"
+        f"Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\nHello number {i}\r\n"
+    ).encode()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -72,15 +74,27 @@ class Events:
 
 
 async def create_inbox(admin: Any, dovecot: DovecotServer, address: str, name: str) -> int:
-    response = await admin.post("/api/admin/inboxes", json={"name": name, "kind": "email",
-        "config": {"address": address, "imap_host": dovecot.host, "imap_port": dovecot.port,
-                   "imap_security": "none", "imap_password": PASSWORD}})
+    response = await admin.post(
+        "/api/admin/inboxes",
+        json={
+            "name": name,
+            "kind": "email",
+            "config": {
+                "address": address,
+                "imap_host": dovecot.host,
+                "imap_port": dovecot.port,
+                "imap_security": "none",
+                "imap_password": PASSWORD,
+            },
+        },
+    )
     response.raise_for_status()
     return int(response.json()["id"])
 
 
-async def latency(running: Any, admin: Any, events: Events, dovecot: DovecotServer,
-                  count: int) -> None:
+async def latency(
+    running: Any, admin: Any, events: Events, dovecot: DovecotServer, count: int
+) -> None:
     address = "latency@example.test"
     inbox_id = await create_inbox(admin, dovecot, address, "latency")
     imap = imaplib.IMAP4(dovecot.host, dovecot.port)
@@ -93,10 +107,12 @@ async def latency(running: Any, admin: Any, events: Events, dovecot: DovecotServ
         await events.wait_for(inbox_id, i + 1)
         samples.append(time.perf_counter() - started)
     imap.logout()
-    print(f"APPEND → message.created over {count} mails: "
-          f"p50 {percentile(samples, 0.5) * 1000:.1f} ms, "
-          f"p99 {percentile(samples, 0.99) * 1000:.1f} ms, "
-          f"mean {statistics.mean(samples) * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms")
+    print(
+        f"APPEND → message.created over {count} mails: "
+        f"p50 {percentile(samples, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(samples, 0.99) * 1000:.1f} ms, "
+        f"mean {statistics.mean(samples) * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms"
+    )
 
 
 def fill_maildir(dovecot: DovecotServer, address: str, count: int) -> None:
@@ -151,8 +167,11 @@ async def _measure(running: Any, dovecot: DovecotServer, args: argparse.Namespac
     from server.storage import schema as t
 
     async with running.ctx.db.write() as conn:
-        await conn.execute(sa.update(t.users).where(t.users.c.email == ADMIN_EMAIL)
-                           .values(password_hash=hash_password(PASSWORD)))
+        await conn.execute(
+            sa.update(t.users)
+            .where(t.users.c.email == ADMIN_EMAIL)
+            .values(password_hash=hash_password(PASSWORD))
+        )
     admin = await running.login(ADMIN_EMAIL, PASSWORD)
     events = Events(running.ctx.bus)
     if args.mails:

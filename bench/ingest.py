@@ -32,14 +32,36 @@ PASSWORD = "bench-password-1"
 
 def start(database_url: str, data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "SWITCHBOARD_DATABASE_URL": database_url,
-           "SWITCHBOARD_DATA_DIR": data_dir, "SWITCHBOARD_PORT": str(port),
-           "SWITCHBOARD_LOG_LEVEL": "WARNING", "SWITCHBOARD_CREATE_ADMIN_EMAIL": "a@bench.test"}
-    subprocess.run([sys.executable, "-m", "server.cli", "create-admin", "root@bench.test",
-                    "--password", PASSWORD], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATABASE_URL": database_url,
+        "SWITCHBOARD_DATA_DIR": data_dir,
+        "SWITCHBOARD_PORT": str(port),
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+        "SWITCHBOARD_CREATE_ADMIN_EMAIL": "a@bench.test",
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "create-admin",
+            "root@bench.test",
+            "--password",
+            PASSWORD,
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -57,10 +79,15 @@ async def wait_ready(base: str) -> None:
 
 async def setup(base: str) -> str:
     async with httpx.AsyncClient(base_url=base) as client:
-        await client.post("/api/auth/login", json={"email": "root@bench.test",
-                                                   "password": PASSWORD})
-        inbox = (await client.post("/api/admin/inboxes", json={
-            "name": "bench", "kind": "api", "config": {"inbound_token": "t" * 24}})).json()
+        await client.post(
+            "/api/auth/login", json={"email": "root@bench.test", "password": PASSWORD}
+        )
+        inbox = (
+            await client.post(
+                "/api/admin/inboxes",
+                json={"name": "bench", "kind": "api", "config": {"inbound_token": "t" * 24}},
+            )
+        ).json()
     return str(inbox["public_key"])
 
 
@@ -72,8 +99,9 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
         raise RuntimeError(f"errors during the run:\n{out}")
-    return float(next(line.split()[1] for line in out.splitlines()
-                      if line.startswith("Requests/sec")))
+    return float(
+        next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec"))
+    )
 
 
 async def measure(label: str, database_url: str, seconds: int, connections: int) -> None:
@@ -86,9 +114,11 @@ async def measure(label: str, database_url: str, seconds: int, connections: int)
             url = f"{base}/api/channels/api/{key}/messages"
             warm = wrk(url, 2, connections, str(ROOT / "bench" / "ingest.lua"))
             rate = wrk(url, seconds, connections, str(ROOT / "bench" / "ingest.lua"))
-            print(f"{label:10s} ingest {rate:7.0f} msg/s (first 2 s, new contacts: {warm:5.0f})  "
-                  f"/healthz {baseline:6.0f} req/s  ratio {rate / baseline:.3f}  "
-                  f"({connections} connections, {seconds} s, 200 contacts)")
+            print(
+                f"{label:10s} ingest {rate:7.0f} msg/s (first 2 s, new contacts: {warm:5.0f})  "
+                f"/healthz {baseline:6.0f} req/s  ratio {rate / baseline:.3f}  "
+                f"({connections} connections, {seconds} s, 200 contacts)"
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=15)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import servers  # noqa: E402
+import servers
 
 
 def main() -> None:
@@ -24,9 +24,17 @@ def main() -> None:
     parser.add_argument("--down", type=float, default=10.0)
     a = parser.parse_args()
     with servers.switchboard() as sb:
-        result = servers.node("reconnect_storm.js", url=sb.ws, http=sb.http, token=sb.token,
-                              key=sb.inbox_key, inbound=servers.INBOUND, clients=a.clients,
-                              messages=a.messages, down=a.down)
+        result = servers.node(
+            "reconnect_storm.js",
+            url=sb.ws,
+            http=sb.http,
+            token=sb.token,
+            key=sb.inbox_key,
+            inbound=servers.INBOUND,
+            clients=a.clients,
+            messages=a.messages,
+            down=a.down,
+        )
     print(json.dumps(result))
 
 

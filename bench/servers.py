@@ -72,8 +72,9 @@ class Switchboard(Proc):
 
 def _spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=env)
+        return subprocess.Popen(
+            cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
 
 
 def _wait_for(check: object, log: Path, what: str) -> None:
@@ -100,9 +101,16 @@ def switchboard(**env_extra: str) -> Iterator[Switchboard]:
     tmp = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    env.update({"SWITCHBOARD_DATA_DIR": str(tmp), "SWITCHBOARD_PORT": str(port),
-                "SWITCHBOARD_SECRET_KEY": "b" * 40, "SWITCHBOARD_LOG_LEVEL": "WARNING",
-                "SWITCHBOARD_CREATE_ADMIN_EMAIL": "admin@bench.test", **env_extra})
+    env.update(
+        {
+            "SWITCHBOARD_DATA_DIR": str(tmp),
+            "SWITCHBOARD_PORT": str(port),
+            "SWITCHBOARD_SECRET_KEY": "b" * 40,
+            "SWITCHBOARD_LOG_LEVEL": "WARNING",
+            "SWITCHBOARD_CREATE_ADMIN_EMAIL": "admin@bench.test",
+            **env_extra,
+        }
+    )
     log = tmp / "server.log"
     proc = _spawn([sys.executable, "-m", "server.cli", "serve"], log, env)
     node = Switchboard(proc, port, log)
@@ -110,12 +118,21 @@ def switchboard(**env_extra: str) -> Iterator[Switchboard]:
         _wait_for(lambda: _request(f"{node.http}/readyz").get("ok"), log, "switchboard")
         password = re.search(r"Created the first admin: \S+ / (\S+)", log.read_text())
         assert password, log.read_text()
-        login = _request(f"{node.http}/api/auth/login",
-                         {"email": "admin@bench.test", "password": password.group(1)})
+        login = _request(
+            f"{node.http}/api/auth/login",
+            {"email": "admin@bench.test", "password": password.group(1)},
+        )
         node.token = str(login["token"])
-        inbox = _request(f"{node.http}/api/admin/inboxes", {
-            "name": "Bench", "kind": "api", "member_ids": [],
-            "config": {"inbound_token": INBOUND}}, node.token)
+        inbox = _request(
+            f"{node.http}/api/admin/inboxes",
+            {
+                "name": "Bench",
+                "kind": "api",
+                "member_ids": [],
+                "config": {"inbound_token": INBOUND},
+            },
+            node.token,
+        )
         node.inbox_key = str(inbox["public_key"])
         yield node
     finally:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import servers  # noqa: E402
+import servers
 
 
 def main() -> None:
@@ -28,15 +28,28 @@ def main() -> None:
     load = {"clients": a.clients, "messages": a.messages, "rate": a.rate}
     results = []
     with servers.relay() as relay:
-        results.append(servers.node("ws_fanout.js", target="relay",
-                                    url=f"ws://127.0.0.1:{relay.port}", **load))
+        results.append(
+            servers.node("ws_fanout.js", target="relay", url=f"ws://127.0.0.1:{relay.port}", **load)
+        )
     with servers.socketio() as sio:
-        results.append(servers.node("ws_fanout.js", target="socketio",
-                                    url=f"ws://127.0.0.1:{sio.port}", **load))
+        results.append(
+            servers.node(
+                "ws_fanout.js", target="socketio", url=f"ws://127.0.0.1:{sio.port}", **load
+            )
+        )
     with servers.switchboard() as sb:
-        results.append(servers.node("ws_fanout.js", target="switchboard", url=sb.ws,
-                                    http=sb.http, token=sb.token, key=sb.inbox_key,
-                                    inbound=servers.INBOUND, **load))
+        results.append(
+            servers.node(
+                "ws_fanout.js",
+                target="switchboard",
+                url=sb.ws,
+                http=sb.http,
+                token=sb.token,
+                key=sb.inbox_key,
+                inbound=servers.INBOUND,
+                **load,
+            )
+        )
     for r in results:
         print(json.dumps(r))
     base = {r["target"]: r for r in results}

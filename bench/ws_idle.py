@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import servers  # noqa: E402
+import servers
 
 GIB_KIB = 1024 * 1024
 
@@ -39,9 +39,14 @@ def measure(proc: servers.Proc, n: int, **target: object) -> dict[str, object]:
         holder.stdin.close()
         holder.wait(timeout=60)
     per_socket = (after - before) / n
-    return {"target": target["target"], "sockets": n, "rss_before_mib": before // 1024,
-            "rss_after_mib": after // 1024, "kib_per_socket": round(per_socket, 1),
-            "sockets_per_gib": int(GIB_KIB / per_socket) if per_socket > 0 else None}
+    return {
+        "target": target["target"],
+        "sockets": n,
+        "rss_before_mib": before // 1024,
+        "rss_after_mib": after // 1024,
+        "kib_per_socket": round(per_socket, 1),
+        "sockets_per_gib": int(GIB_KIB / per_socket) if per_socket > 0 else None,
+    }
 
 
 def main() -> None:

@@ -56,13 +56,21 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 VERSION = "0.1.0"
 
 #: Route groups in one explicit list. Extensions (realtime, widget, reports) append theirs.
-API_GROUPS = [session.api, conversations.api, contacts.api, admin.api, channels.api,
-              reports.api, system.api]
+API_GROUPS = [
+    session.api,
+    conversations.api,
+    contacts.api,
+    admin.api,
+    channels.api,
+    reports.api,
+    system.api,
+]
 #: Extra Starlette routes (WebSocket endpoints) registered by extensions.
 EXTRA_ROUTES: list[Callable[[], list[BaseRoute]]] = []
 #: Hooks run at start-up (after channels) and shutdown: (start, stop) pairs.
-LIFECYCLE_HOOKS: list[tuple[Callable[[Starlette], Awaitable[None]],
-                            Callable[[Starlette], Awaitable[None]]]] = []
+LIFECYCLE_HOOKS: list[
+    tuple[Callable[[Starlette], Awaitable[None]], Callable[[Starlette], Awaitable[None]]]
+] = []
 API_GROUPS += widget_routes.API_GROUPS
 EXTRA_ROUTES.append(widget_routes.extra_routes)
 LIFECYCLE_HOOKS.append(widget_routes.LIFECYCLE)
@@ -90,8 +98,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for extra in EXTRA_ROUTES:
         routes.extend(extra())
     routes.extend(_web_routes())
-    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=_lifespan,
-                    middleware=[Middleware(RequestIdMiddleware)])
+    app = Starlette(
+        routes=routes,
+        exception_handlers=HANDLERS,
+        lifespan=_lifespan,
+        middleware=[Middleware(RequestIdMiddleware)],
+    )
     app.state.settings = settings
     metrics.STATE.app = app  # scrape-time gauges read this app (one app per process)
     app.state.login_limiter = RateLimiter(limit=10, window=60.0)  # 10 tries a minute per key
@@ -122,8 +134,9 @@ async def build_context(settings: Settings) -> AppContext:
         log.info("database migrated from version %s to %s", before, after)
     bus = make_bus(settings)
     await bus.start()
-    ctx = AppContext(settings=settings, db=db, bus=bus,
-                     secrets=SecretBox(ensure_secret_key(settings)))
+    ctx = AppContext(
+        settings=settings, db=db, bus=bus, secrets=SecretBox(ensure_secret_key(settings))
+    )
     if settings.node_id:
         ctx.node_id = settings.node_id
     ctx.channels = ChannelManager(ctx)
@@ -137,15 +150,20 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.ctx = ctx
     password = await ensure_admin(ctx)
     if password:
-        print(f"Created the first admin: {settings.create_admin_email} / {password}  "
-              "(change it after logging in)", flush=True)
+        print(
+            f"Created the first admin: {settings.create_admin_email} / {password}  "
+            "(change it after logging in)",
+            flush=True,
+        )
     await republish_pending(ctx)
     tasks: list[asyncio.Task[Any]] = [asyncio.create_task(marker.run(ctx), name="marker")]
     assert ctx.channels is not None
     await ctx.channels.start_all()
     if settings.run_workers:
-        tasks += [asyncio.create_task(outbox.run(ctx), name="outbox"),
-                  asyncio.create_task(timers.run(ctx), name="timers")]
+        tasks += [
+            asyncio.create_task(outbox.run(ctx), name="outbox"),
+            asyncio.create_task(timers.run(ctx), name="timers"),
+        ]
     for start, _stop in LIFECYCLE_HOOKS:
         await start(app)
     try:

@@ -21,6 +21,7 @@ async def ensure_admin(ctx: AppContext) -> str | None:
     if count:
         return None
     password = secrets.token_urlsafe(12)
-    await admin.create_user(ctx, email=ctx.settings.create_admin_email, name="Admin",
-                            role="admin", password=password)
+    await admin.create_user(
+        ctx, email=ctx.settings.create_admin_email, name="Admin", role="admin", password=password
+    )
     return password

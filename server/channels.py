@@ -36,19 +36,27 @@ class DbStateStore:
     async def get(self, key: str) -> Any:
         s = t.inbox_state.c
         async with self._ctx.db.read() as conn:
-            row = (await conn.execute(sa.select(s.value).where(
-                s.inbox_id == self._inbox_id, s.key == key))).first()
+            row = (
+                await conn.execute(
+                    sa.select(s.value).where(s.inbox_id == self._inbox_id, s.key == key)
+                )
+            ).first()
         return None if row is None else row.value
 
     async def set(self, key: str, value: Any) -> None:
         s = t.inbox_state.c
         async with self._ctx.db.write() as conn:
             done = await conn.execute(
-                sa.update(t.inbox_state).where(s.inbox_id == self._inbox_id, s.key == key)
-                .values(value=value, updated_at=utcnow()))
+                sa.update(t.inbox_state)
+                .where(s.inbox_id == self._inbox_id, s.key == key)
+                .values(value=value, updated_at=utcnow())
+            )
             if done.rowcount == 0:
-                await conn.execute(t.inbox_state.insert().values(
-                    inbox_id=self._inbox_id, key=key, value=value, updated_at=utcnow()))
+                await conn.execute(
+                    t.inbox_state.insert().values(
+                        inbox_id=self._inbox_id, key=key, value=value, updated_at=utcnow()
+                    )
+                )
 
 
 class DbLease:
@@ -63,9 +71,11 @@ class DbLease:
         node = self._ctx.node_id
         l = t.leases.c  # noqa: E741
         async with self._ctx.db.write() as conn:
-            taken = await conn.execute(sa.update(t.leases).where(
-                l.name == name, sa.or_(l.holder == node, l.expires_at < now)
-            ).values(holder=node, expires_at=until))
+            taken = await conn.execute(
+                sa.update(t.leases)
+                .where(l.name == name, sa.or_(l.holder == node, l.expires_at < now))
+                .values(holder=node, expires_at=until)
+            )
             if taken.rowcount:
                 return True
             exists = (await conn.execute(sa.select(l.name).where(l.name == name))).first()
@@ -77,8 +87,9 @@ class DbLease:
     async def release(self, name: str) -> None:
         l = t.leases.c  # noqa: E741
         async with self._ctx.db.write() as conn:
-            await conn.execute(sa.delete(t.leases).where(
-                l.name == name, l.holder == self._ctx.node_id))
+            await conn.execute(
+                sa.delete(t.leases).where(l.name == name, l.holder == self._ctx.node_id)
+            )
 
 
 @dataclass
@@ -112,8 +123,12 @@ class HealthBoard:
         before = self.by_inbox.get(inbox_id)
         self.by_inbox[inbox_id] = health
         if self._bus is not None and _state(before) != _state(health):
-            event = Event(EventType.INBOX_HEALTH, {"inbox_id": inbox_id, "health": asdict(health)},
-                          inbox_id=inbox_id, audience="admins")
+            event = Event(
+                EventType.INBOX_HEALTH,
+                {"inbox_id": inbox_id, "health": asdict(health)},
+                inbox_id=inbox_id,
+                audience="admins",
+            )
             task = asyncio.get_running_loop().create_task(self._bus.publish([event]))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -130,10 +145,17 @@ class _Reporter:
     def __init__(self, board: HealthBoard, inbox_id: int) -> None:
         self._board, self._inbox_id = board, inbox_id
 
-    def report(self, *, connected: bool, error: str | None = None, lag: float | None = None,
-               detail: Mapping[str, Any] | None = None) -> None:
-        self._board.update(self._inbox_id, Health(
-            connected, error, lag, dict(detail or {}), utcnow().isoformat()))
+    def report(
+        self,
+        *,
+        connected: bool,
+        error: str | None = None,
+        lag: float | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._board.update(
+            self._inbox_id, Health(connected, error, lag, dict(detail or {}), utcnow().isoformat())
+        )
 
 
 class ChannelManager:
@@ -146,8 +168,14 @@ class ChannelManager:
 
     async def start_all(self) -> None:
         async with self.ctx.db.read() as conn:
-            ids = [r.id for r in (await conn.execute(
-                sa.select(t.inboxes.c.id).where(t.inboxes.c.is_active.is_(True)))).all()]
+            ids = [
+                r.id
+                for r in (
+                    await conn.execute(
+                        sa.select(t.inboxes.c.id).where(t.inboxes.c.is_active.is_(True))
+                    )
+                ).all()
+            ]
         for inbox_id in ids:
             await self.reload(inbox_id)
 
@@ -183,8 +211,9 @@ class ChannelManager:
 
     async def _inbox(self, inbox_id: int) -> Any:
         async with self.ctx.db.read() as conn:
-            return (await conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))
-                    ).first()
+            return (
+                await conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))
+            ).first()
 
     def context_for(self, row: Any) -> AdapterContext:
         config = {**(row.config or {}), **self.ctx.secrets.decrypt_json(row.secrets)}
@@ -197,17 +226,29 @@ class ChannelManager:
             await delivery.apply_status(self.ctx, inbox_id, update)
 
         return AdapterContext(
-            inbox_id=inbox_id, inbox_name=row.name, public_key=row.public_key, config=config,
-            ingest=ingest, report_status=report_status, state=DbStateStore(self.ctx, inbox_id),
-            health=self.health.reporter(inbox_id), lease=self.lease,
+            inbox_id=inbox_id,
+            inbox_name=row.name,
+            public_key=row.public_key,
+            config=config,
+            ingest=ingest,
+            report_status=report_status,
+            state=DbStateStore(self.ctx, inbox_id),
+            health=self.health.reporter(inbox_id),
+            lease=self.lease,
             settings=_adapter_settings(self.ctx),
         )
 
 
 def _adapter_settings(ctx: AppContext) -> dict[str, Any]:
     s = asdict(ctx.settings)
-    keep = ("public_url", "telegram_api_base", "meta_graph_base", "allow_private_urls",
-            "max_attachment_bytes", "node_id")
+    keep = (
+        "public_url",
+        "telegram_api_base",
+        "meta_graph_base",
+        "allow_private_urls",
+        "max_attachment_bytes",
+        "node_id",
+    )
     out = {k: s[k] for k in keep if k in s}
     out["node_id"] = ctx.node_id
     return out

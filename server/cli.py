@@ -42,16 +42,26 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
     from server.logs import configure_logging
 
     configure_logging(settings)
-    print(f"Switchboard on http://{settings.host}:{settings.port}/ "
-          f"(database: {settings.effective_database_url.split('://')[0]}, "
-          f"bus: {'redis' if settings.redis_url else 'in-process'})", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                ws_max_size=settings.ws_max_frame_bytes, ws="websockets-sansio",
-                ws_per_message_deflate=settings.ws_compression, log_config=None,
-                ws_ping_interval=settings.ws_ping_interval,
-                ws_ping_timeout=settings.ws_ping_timeout,
-                timeout_graceful_shutdown=10, proxy_headers=False,
-                access_log=settings.access_log)
+    print(
+        f"Switchboard on http://{settings.host}:{settings.port}/ "
+        f"(database: {settings.effective_database_url.split('://')[0]}, "
+        f"bus: {'redis' if settings.redis_url else 'in-process'})",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
+        log_config=None,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
+        timeout_graceful_shutdown=10,
+        proxy_headers=False,
+        access_log=settings.access_log,
+    )
     return 0
 
 
@@ -77,15 +87,18 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
     password = args.password or os.environ.get("SWITCHBOARD_ADMIN_PASSWORD")
     if not password or len(password) < 8:
-        print("switchboard: give --password (8+ characters) or SWITCHBOARD_ADMIN_PASSWORD",
-              file=sys.stderr)
+        print(
+            "switchboard: give --password (8+ characters) or SWITCHBOARD_ADMIN_PASSWORD",
+            file=sys.stderr,
+        )
         return 2
 
     async def run() -> None:
         ctx = await build_context(settings)
         try:
-            await admin.create_user(ctx, email=args.email, name=args.name, role="admin",
-                                    password=password)
+            await admin.create_user(
+                ctx, email=args.email, name=args.name, role="admin", password=password
+            )
         finally:
             await ctx.db.dispose()
 
@@ -99,7 +112,7 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
     if not url.startswith("sqlite:///"):
         print("switchboard: backup is for SQLite; use pg_dump for PostgreSQL", file=sys.stderr)
         return 2
-    source = sqlite3.connect(url[len("sqlite:///"):])
+    source = sqlite3.connect(url[len("sqlite:///") :])
     target = sqlite3.connect(args.target)
     with target:
         source.backup(target)  # the online backup API: safe while the server writes
@@ -114,8 +127,13 @@ def _keygen(_settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"serve": _serve, "migrate": _migrate, "create-admin": _create_admin,
-             "backup": _backup, "keygen": _keygen}
+_COMMANDS = {
+    "serve": _serve,
+    "migrate": _migrate,
+    "create-admin": _create_admin,
+    "backup": _backup,
+    "keygen": _keygen,
+}
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -15,8 +15,12 @@ _FIELDS = ("conversation_id", "inbox_id", "request_id", "message_id")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {"ts": self.formatTime(record), "level": record.levelname,
-                                "logger": record.name, "msg": record.getMessage()}
+        data: dict[str, Any] = {
+            "ts": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         for name in _FIELDS:
             if hasattr(record, name):
                 data[name] = getattr(record, name)

@@ -33,15 +33,21 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
-async def list_conversations(conn: AsyncConnection, actor: Actor, params: dict[str, str],
-                             limit: int) -> dict[str, Any]:
+async def list_conversations(
+    conn: AsyncConnection, actor: Actor, params: dict[str, str], limit: int
+) -> dict[str, Any]:
     c = t.conversations.c
-    query = (sa.select(t.conversations, t.inboxes.c.kind.label("channel"),
-                       t.contacts.c.name.label("contact_name"),
-                       t.contacts.c.email.label("contact_email"),
-                       t.contacts.c.avatar_url.label("contact_avatar"))
-             .join(t.inboxes, t.inboxes.c.id == c.inbox_id)
-             .join(t.contacts, t.contacts.c.id == c.contact_id))
+    query = (
+        sa.select(
+            t.conversations,
+            t.inboxes.c.kind.label("channel"),
+            t.contacts.c.name.label("contact_name"),
+            t.contacts.c.email.label("contact_email"),
+            t.contacts.c.avatar_url.label("contact_avatar"),
+        )
+        .join(t.inboxes, t.inboxes.c.id == c.inbox_id)
+        .join(t.contacts, t.contacts.c.id == c.contact_id)
+    )
     query = await _scope(conn, actor, query, params)
     sort = params.get("sort", "recent")
     if sort not in SORTS:
@@ -74,9 +80,13 @@ async def _scope(conn: AsyncConnection, actor: Actor, query: Any, params: dict[s
         query = query.where(_has_label(conn, params["label"]))
     if params.get("q"):
         like = f"%{params['q'].lower()[:200]}%"
-        query = query.where(sa.or_(sa.func.lower(t.contacts.c.name).like(like),
-                                   sa.func.lower(t.contacts.c.email).like(like),
-                                   sa.func.lower(c.subject).like(like)))
+        query = query.where(
+            sa.or_(
+                sa.func.lower(t.contacts.c.name).like(like),
+                sa.func.lower(t.contacts.c.email).like(like),
+                sa.func.lower(c.subject).like(like),
+            )
+        )
     return query
 
 
@@ -130,8 +140,7 @@ def _after_waiting(idle: Any, flag: int, since: str | None, cid: int) -> Any:
     c = t.conversations.c
     if flag:  # the cursor is already among the idle ones: only id order remains
         return sa.and_(idle == 1, c.id > cid)
-    later = sa.or_(c.waiting_since > _dt(since),
-                   sa.and_(c.waiting_since == _dt(since), c.id > cid))
+    later = sa.or_(c.waiting_since > _dt(since), sa.and_(c.waiting_since == _dt(since), c.id > cid))
     return sa.or_(idle == 1, sa.and_(idle == 0, later))
 
 
@@ -147,28 +156,41 @@ def _dt(value: Any) -> Any:
 def _next_cursor(row: Any, sort: str) -> str:
     if sort == "waiting":
         waiting = row.waiting_since
-        return encode_cursor([0 if waiting else 1, waiting.isoformat() if waiting else None,
-                              row.id])
+        return encode_cursor(
+            [0 if waiting else 1, waiting.isoformat() if waiting else None, row.id]
+        )
     return encode_cursor([(row.last_message_at or row.created_at).isoformat(), row.id])
 
 
 def _conversation_item(row: Any) -> dict[str, Any]:
     data = serialize.conversation(row, channel=row.channel)
-    data["contact"] = {"id": row.contact_id, "name": row.contact_name, "email": row.contact_email,
-                       "avatar_url": row.contact_avatar}
+    data["contact"] = {
+        "id": row.contact_id,
+        "name": row.contact_name,
+        "email": row.contact_email,
+        "avatar_url": row.contact_avatar,
+    }
     return data
 
 
-async def conversation_detail(conn: AsyncConnection, actor: Actor, conversation_id: int
-                              ) -> dict[str, Any]:
+async def conversation_detail(
+    conn: AsyncConnection, actor: Actor, conversation_id: int
+) -> dict[str, Any]:
     row = await conversation_for(conn, actor, conversation_id)
-    inbox = (await conn.execute(sa.select(t.inboxes.c.kind).where(
-        t.inboxes.c.id == row.inbox_id))).one()
-    contact = (await conn.execute(sa.select(t.contacts).where(
-        t.contacts.c.id == row.contact_id))).one()
+    inbox = (
+        await conn.execute(sa.select(t.inboxes.c.kind).where(t.inboxes.c.id == row.inbox_id))
+    ).one()
+    contact = (
+        await conn.execute(sa.select(t.contacts).where(t.contacts.c.id == row.contact_id))
+    ).one()
     data = serialize.conversation(row, channel=inbox.kind, contact=contact)
-    cycles = (await conn.execute(sa.select(t.response_cycles).where(
-        t.response_cycles.c.conversation_id == row.id).order_by(t.response_cycles.c.idx))).all()
+    cycles = (
+        await conn.execute(
+            sa.select(t.response_cycles)
+            .where(t.response_cycles.c.conversation_id == row.id)
+            .order_by(t.response_cycles.c.idx)
+        )
+    ).all()
     data["response_cycles"] = [_cycle(c) for c in cycles]
     return data
 
@@ -177,30 +199,49 @@ def _cycle(row: Any) -> dict[str, Any]:
     def iso(v: Any) -> Any:
         return v.isoformat().replace("+00:00", "Z") if v else None
 
-    return {"index": row.idx, "started_at": iso(row.started_at),
-            "start_message_id": row.start_message_id, "responded_at": iso(row.responded_at),
-            "response_message_id": row.response_message_id, "responder_id": row.responder_id,
-            "wall_seconds": row.wall_seconds, "business_seconds": row.business_seconds,
-            "ended_unanswered_at": iso(row.ended_unanswered_at),
-            "resolved_at": iso(row.resolved_at), "resolution_seconds": row.resolution_seconds}
+    return {
+        "index": row.idx,
+        "started_at": iso(row.started_at),
+        "start_message_id": row.start_message_id,
+        "responded_at": iso(row.responded_at),
+        "response_message_id": row.response_message_id,
+        "responder_id": row.responder_id,
+        "wall_seconds": row.wall_seconds,
+        "business_seconds": row.business_seconds,
+        "ended_unanswered_at": iso(row.ended_unanswered_at),
+        "resolved_at": iso(row.resolved_at),
+        "resolution_seconds": row.resolution_seconds,
+    }
 
 
-async def list_messages(conn: AsyncConnection, actor: Actor, conversation_id: int,
-                        before: int | None, limit: int) -> dict[str, Any]:
+async def list_messages(
+    conn: AsyncConnection, actor: Actor, conversation_id: int, before: int | None, limit: int
+) -> dict[str, Any]:
     """Newest page first (``before`` = a message id), items in chronological order."""
     await conversation_for(conn, actor, conversation_id)
     m = t.messages.c
     query = sa.select(t.messages).where(m.conversation_id == conversation_id)
     if before is not None:
-        anchor = (await conn.execute(sa.select(m.sent_at, m.id).where(
-            m.id == before, m.conversation_id == conversation_id))).first()
+        anchor = (
+            await conn.execute(
+                sa.select(m.sent_at, m.id).where(
+                    m.id == before, m.conversation_id == conversation_id
+                )
+            )
+        ).first()
         if anchor is None:
             raise InvalidInput(f"before: message {before} is not in this conversation")
-        query = query.where(sa.or_(m.sent_at < anchor.sent_at,
-                                   sa.and_(m.sent_at == anchor.sent_at, m.id < anchor.id)))
-    rows = (await conn.execute(query.order_by(m.sent_at.desc(), m.id.desc()).limit(limit + 1))
-            ).all()
+        query = query.where(
+            sa.or_(
+                m.sent_at < anchor.sent_at, sa.and_(m.sent_at == anchor.sent_at, m.id < anchor.id)
+            )
+        )
+    rows = (
+        await conn.execute(query.order_by(m.sent_at.desc(), m.id.desc()).limit(limit + 1))
+    ).all()
     page = list(reversed(rows[:limit]))
-    return {"items": [serialize.message(r) for r in page],
-            "has_more": len(rows) > limit,
-            "next_before": page[0].id if len(rows) > limit and page else None}
+    return {
+        "items": [serialize.message(r) for r in page],
+        "has_more": len(rows) > limit,
+        "next_before": page[0].id if len(rows) > limit and page else None,
+    }

@@ -59,8 +59,12 @@ def contact(row: Any, identities: list[Any] | None = None) -> dict[str, Any]:
     }
     if identities is not None:
         data["identities"] = [
-            {"channel": i.channel, "scope": i.scope, "external_id": i.external_id,
-             "verified": i.verified}
+            {
+                "channel": i.channel,
+                "scope": i.scope,
+                "external_id": i.external_id,
+                "verified": i.verified,
+            }
             for i in identities
         ]
     return data
@@ -119,8 +123,9 @@ def user(row: Any) -> dict[str, Any]:
     }
 
 
-def inbox(row: Any, secret_fields: tuple[str, ...] = (), stored_secrets: set[str] | None = None
-          ) -> dict[str, Any]:
+def inbox(
+    row: Any, secret_fields: tuple[str, ...] = (), stored_secrets: set[str] | None = None
+) -> dict[str, Any]:
     """Secrets are write-only: only whether each is set is shown back."""
     stored = stored_secrets or set()
     return {

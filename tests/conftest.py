@@ -106,8 +106,7 @@ class Running:
 
     async def login(self, email: str, password: str) -> httpx.AsyncClient:
         client = self.client()
-        response = await client.post("/api/auth/login", json={"email": email,
-                                                              "password": password})
+        response = await client.post("/api/auth/login", json={"email": email, "password": password})
         assert response.status_code == 200, response.text
         return client
 
@@ -122,9 +121,16 @@ async def start_server(settings: Settings) -> Running:
     from server.crypto import hash_password  # noqa: F401  (import cost paid before timing)
 
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
-                            ws="websockets-sansio", ws_max_size=settings.ws_max_frame_bytes,
-                            ws_per_message_deflate=settings.ws_compression, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws_per_message_deflate=settings.ws_compression,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(600):
@@ -154,8 +160,11 @@ async def _set_admin_password(running: Running) -> None:
     from server.storage import schema as t
 
     async with running.ctx.db.write() as conn:
-        await conn.execute(sa.update(t.users).where(t.users.c.email == ADMIN_EMAIL)
-                           .values(password_hash=hash_password(ADMIN_PASSWORD)))
+        await conn.execute(
+            sa.update(t.users)
+            .where(t.users.c.email == ADMIN_EMAIL)
+            .values(password_hash=hash_password(ADMIN_PASSWORD))
+        )
 
 
 @pytest.fixture

@@ -49,7 +49,9 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 class ApiChannelAdapter:
     kind: ClassVar[str] = "api"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, secret_fields=("webhook_secret", "inbound_token"),
+        text=True,
+        attachments=True,
+        secret_fields=("webhook_secret", "inbound_token"),
     )
 
     def __init__(self, ctx: AdapterContext) -> None:

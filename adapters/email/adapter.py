@@ -35,7 +35,10 @@ BATCH_CONCURRENCY = 8  # transactions in flight during a backfill (SQLite serial
 class EmailAdapter:
     kind: ClassVar[str] = "email"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, html=True, attachments=True, watcher=True,
+        text=True,
+        html=True,
+        attachments=True,
+        watcher=True,
         secret_fields=("imap_password", "smtp_password"),
     )
 
@@ -47,12 +50,22 @@ class EmailAdapter:
             self._config_error: str | None = None
         except ConfigInvalid as exc:  # stored before a validation rule existed
             self.config, self._config_error = None, exc.reason
-        self.watcher = ImapWatcher(ctx, self.config, self.ingest_batch) if self.config and \
-            self.config.watches else None
-        self.endpoint = InboundSmtp(
-            self.config.inbound_smtp_host, self.config.inbound_smtp_port, self.config.address,
-            self._ingest_arrived, self.config.max_message_bytes,
-        ) if self.config and self.config.inbound_smtp_port else None
+        self.watcher = (
+            ImapWatcher(ctx, self.config, self.ingest_batch)
+            if self.config and self.config.watches
+            else None
+        )
+        self.endpoint = (
+            InboundSmtp(
+                self.config.inbound_smtp_host,
+                self.config.inbound_smtp_port,
+                self.config.address,
+                self._ingest_arrived,
+                self.config.max_message_bytes,
+            )
+            if self.config and self.config.inbound_smtp_port
+            else None
+        )
 
     @staticmethod
     def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,8 +75,9 @@ class EmailAdapter:
         if self._config_error:
             self.ctx.health.report(connected=False, error=f"config: {self._config_error}")
         if self.watcher is not None and self._task is None:
-            self._task = asyncio.create_task(self.watcher.run(),
-                                             name=f"imap-watcher-{self.ctx.inbox_id}")
+            self._task = asyncio.create_task(
+                self.watcher.run(), name=f"imap-watcher-{self.ctx.inbox_id}"
+            )
         if self.endpoint is not None:
             try:
                 await self.endpoint.start()
@@ -80,14 +94,20 @@ class EmailAdapter:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout=4)
 
-    def mail_context(self, received_at: datetime | None = None,
-                     truncated_from: int | None = None) -> MailContext:
+    def mail_context(
+        self, received_at: datetime | None = None, truncated_from: int | None = None
+    ) -> MailContext:
         address = self.config.address if self.config else ""
-        return MailContext(inbox_address=address, own_domain=domain_of(address),
-                           received_at=received_at, truncated_from=truncated_from)
+        return MailContext(
+            inbox_address=address,
+            own_domain=domain_of(address),
+            received_at=received_at,
+            truncated_from=truncated_from,
+        )
 
-    async def ingest_raw(self, raw: bytes, received_at: datetime | None = None,
-                         truncated_from: int | None = None) -> None:
+    async def ingest_raw(
+        self, raw: bytes, received_at: datetime | None = None, truncated_from: int | None = None
+    ) -> None:
         """Parse and ingest one mail; returns only once it is committed."""
         mc = self.mail_context(received_at, truncated_from)
         await self._store(raw, mc, parse_or_quarantine(raw, mc))
@@ -107,8 +127,7 @@ class EmailAdapter:
                 msg = parse_or_quarantine(mail.raw, mc)
                 threaded = bool(msg.thread_refs or msg.conversation_token or msg.is_echo)
                 while running and (threaded or len(running) >= BATCH_CONCURRENCY):
-                    done, running = await asyncio.wait(running,
-                                                       return_when=asyncio.FIRST_COMPLETED)
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     for task in done:
                         task.result()  # a failure stops the batch: the cursor stays put
                 running.add(asyncio.create_task(self._store(mail.raw, mc, msg)))
@@ -125,8 +144,12 @@ class EmailAdapter:
         except Exception as exc:  # one hostile mail must not block the mailbox
             if msg.content_attributes.get("quarantined"):
                 raise
-            log.warning("inbox %s: ingest of %s failed (%s); storing it quarantined",
-                        self.ctx.inbox_id, msg.external_id[:80], type(exc).__name__)
+            log.warning(
+                "inbox %s: ingest of %s failed (%s); storing it quarantined",
+                self.ctx.inbox_id,
+                msg.external_id[:80],
+                type(exc).__name__,
+            )
             await self.ctx.ingest(_requarantine(raw, mc, exc, msg))
 
     async def _ingest_arrived(self, raw: bytes) -> None:
@@ -146,13 +169,16 @@ class EmailAdapter:
 
     async def test_connection(self) -> dict[str, Any]:
         if self.config is None:
-            return {"ok": False, "checks": [{"name": "config", "ok": False,
-                                             "detail": self._config_error}]}
+            return {
+                "ok": False,
+                "checks": [{"name": "config", "ok": False, "detail": self._config_error}],
+            }
         return await probe.run_checks(self.config)
 
 
-def _requarantine(raw: bytes, mc: MailContext, exc: Exception, parsed: InboundMessage
-                  ) -> InboundMessage:
+def _requarantine(
+    raw: bytes, mc: MailContext, exc: Exception, parsed: InboundMessage
+) -> InboundMessage:
     held = quarantine(raw, mc, f"could not be stored: {type(exc).__name__}")
     # keep the original's id so a redelivery of the same mail still deduplicates
     return InboundMessage(**{**held.__dict__, "external_id": parsed.external_id})

@@ -67,8 +67,11 @@ def _take(part: Message, texts: list[str], htmls: list[str], out: Bodies) -> Non
     disposition = (part.get_content_disposition() or "").lower()
     if ctype.startswith("multipart/"):
         ctype = "text/plain"  # a multipart without boundary: its body is all there is
-    if disposition != "attachment" and ctype in ("text/plain", "text/html") \
-            and not part.get_filename():
+    if (
+        disposition != "attachment"
+        and ctype in ("text/plain", "text/html")
+        and not part.get_filename()
+    ):
         text, note = decode_text(part)
         (texts if ctype == "text/plain" else htmls).append(text)
         if note:
@@ -85,8 +88,12 @@ def _attachment(part: Message, index: int) -> Attachment:
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
     cid = (part.get("Content-ID") or "").strip().strip("<>") or None
-    return Attachment(filename=_filename(part, ctype, index), content_type=ctype[:200],
-                      data=data, content_id=cid[:500] if cid else None)
+    return Attachment(
+        filename=_filename(part, ctype, index),
+        content_type=ctype[:200],
+        data=data,
+        content_id=cid[:500] if cid else None,
+    )
 
 
 def _embedded_message(part: Message) -> bytes:
@@ -125,8 +132,11 @@ def decode_text(part: Message) -> tuple[str, str | None]:
         except (LookupError, UnicodeDecodeError):
             continue
         text = text.replace("\r\n", "\n")
-        note = None if charset == declared else f"charset {declared!r} did not decode; " \
-            f"read as {charset}"
+        note = (
+            None
+            if charset == declared
+            else f"charset {declared!r} did not decode; read as {charset}"
+        )
         return text, note
     text = data.decode("utf-8", "replace").replace("\r\n", "\n")
     return text, f"charset {declared!r} did not decode; undecodable bytes were replaced"

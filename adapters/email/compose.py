@@ -20,8 +20,10 @@ from email.utils import format_datetime
 
 from adapters.base import OutboundMessage
 
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$|"
-                      r"^[^@\s<>()\[\],;:\"\\]+@localhost$")
+_ADDRESS = re.compile(
+    r"^[^@\s<>()\[\],;:\"\\]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$|"
+    r"^[^@\s<>()\[\],;:\"\\]+@localhost$"
+)
 _OWN_ID = re.compile(r"^sb\.(\d+)\.([0-9a-f]{16})@(.+)$")
 MAX_REFERENCES = 20  # RFC 5322 suggests trimming; the first and the newest ids matter most
 
@@ -85,15 +87,20 @@ def compose_reply(out: OutboundMessage, sender: Sender, now: datetime) -> tuple[
     if not valid_address(sender.address):
         raise ComposeError(f"the inbox address {sender.address[:80]!r} is not valid")
     domain = domain_of(sender.address)
-    provider_id = out.provider_id or outbound_message_id(out.message_id,
-                                                          out.conversation_token, domain)
+    provider_id = out.provider_id or outbound_message_id(
+        out.message_id, out.conversation_token, domain
+    )
     msg = EmailMessage()
-    from_name = f"{clean(out.author_name)} via {clean(sender.inbox_name)}" if out.author_name \
+    from_name = (
+        f"{clean(out.author_name)} via {clean(sender.inbox_name)}"
+        if out.author_name
         else clean(sender.inbox_name)
+    )
     msg["From"] = _address(from_name, sender.address)
     msg["To"] = _address(out.recipient.name or "", to)
-    msg["Reply-To"] = _address(sender.inbox_name,
-                               plus_address(sender.address, out.conversation_token))
+    msg["Reply-To"] = _address(
+        sender.inbox_name, plus_address(sender.address, out.conversation_token)
+    )
     msg["Subject"] = reply_subject(out.subject)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{provider_id}>"
@@ -101,16 +108,26 @@ def compose_reply(out: OutboundMessage, sender: Sender, now: datetime) -> tuple[
     msg.set_content(out.text or "", subtype="plain", charset="utf-8", cte="quoted-printable")
     for item in out.attachments:
         maintype, _, subtype = item.content_type.partition("/")
-        msg.add_attachment(item.data, maintype=maintype or "application",
-                           subtype=subtype or "octet-stream", filename=clean(item.filename))
+        msg.add_attachment(
+            item.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=clean(item.filename),
+        )
     return msg, provider_id
 
 
 def _threading(msg: EmailMessage, refs: tuple[str, ...]) -> None:
-    ids = [r for r in refs if r and "@" in r and not r.endswith("@switchboard.invalid")
-           and not any(c in r for c in "<>\r\n \t")]
+    ids = [
+        r
+        for r in refs
+        if r
+        and "@" in r
+        and not r.endswith("@switchboard.invalid")
+        and not any(c in r for c in "<>\r\n \t")
+    ]
     if not ids:
         return
-    kept = ids if len(ids) <= MAX_REFERENCES else [ids[0], *ids[-(MAX_REFERENCES - 1):]]
+    kept = ids if len(ids) <= MAX_REFERENCES else [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
     msg["In-Reply-To"] = f"<{ids[-1]}>"
     msg["References"] = " ".join(f"<{i}>" for i in kept)

@@ -11,15 +11,36 @@ from adapters.email.compose import valid_address
 
 IMAP_SECURITY = ("ssl", "none")  # aioimaplib has no STARTTLS; port 993 (implicit TLS) is usual
 SMTP_SECURITY = ("ssl", "starttls", "none")
-DEFAULT_PORTS = {("imap", "ssl"): 993, ("imap", "none"): 143,
-                 ("smtp", "ssl"): 465, ("smtp", "starttls"): 587, ("smtp", "none"): 25}
+DEFAULT_PORTS = {
+    ("imap", "ssl"): 993,
+    ("imap", "none"): 143,
+    ("smtp", "ssl"): 465,
+    ("smtp", "starttls"): 587,
+    ("smtp", "none"): 25,
+}
 IDLE_LIMIT = 29 * 60  # RFC 2177: servers may drop an IDLE after 30 minutes
 
 _FIELDS = {
-    "address", "from_name", "imap_host", "imap_port", "imap_security", "imap_username",
-    "imap_password", "imap_mailbox", "imap_start", "imap_idle_seconds", "smtp_host",
-    "smtp_port", "smtp_security", "smtp_username", "smtp_password", "timeout",
-    "max_message_bytes", "validate_certs", "inbound_smtp_host", "inbound_smtp_port",
+    "address",
+    "from_name",
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_username",
+    "imap_password",
+    "imap_mailbox",
+    "imap_start",
+    "imap_idle_seconds",
+    "smtp_host",
+    "smtp_port",
+    "smtp_security",
+    "smtp_username",
+    "smtp_password",
+    "timeout",
+    "max_message_bytes",
+    "validate_certs",
+    "inbound_smtp_host",
+    "inbound_smtp_port",
 }
 
 
@@ -58,8 +79,7 @@ def _choice(config: Mapping[str, Any], key: str, options: tuple[str, ...], defau
     return value
 
 
-def _number(config: Mapping[str, Any], key: str, default: float, low: float, high: float
-            ) -> float:
+def _number(config: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
     raw = config.get(key)
     if raw in (None, ""):
         return default
@@ -89,7 +109,8 @@ def parse_config(config: Mapping[str, Any]) -> EmailConfig:
     imap_sec = _choice(config, "imap_security", IMAP_SECURITY, "ssl")
     smtp_sec = _choice(config, "smtp_security", SMTP_SECURITY, "starttls")
     return EmailConfig(
-        address=address, from_name=str(config.get("from_name") or "").strip(),
+        address=address,
+        from_name=str(config.get("from_name") or "").strip(),
         imap_host=_host(config, "imap_host"),
         imap_port=int(_number(config, "imap_port", DEFAULT_PORTS["imap", imap_sec], 1, 65535)),
         imap_security=imap_sec,
@@ -104,8 +125,7 @@ def parse_config(config: Mapping[str, Any]) -> EmailConfig:
         smtp_username=str(config.get("smtp_username") or ""),
         smtp_password=str(config.get("smtp_password") or ""),
         timeout=_number(config, "timeout", 30.0, 1, 300),
-        max_message_bytes=int(_number(config, "max_message_bytes", 25 * 1_048_576,
-                                      1024, 1 << 31)),
+        max_message_bytes=int(_number(config, "max_message_bytes", 25 * 1_048_576, 1024, 1 << 31)),
         validate_certs=bool(config.get("validate_certs", True)),
         inbound_smtp_host=_host(config, "inbound_smtp_host") or "127.0.0.1",
         inbound_smtp_port=int(_number(config, "inbound_smtp_port", 0, 0, 65535)),
@@ -115,7 +135,7 @@ def parse_config(config: Mapping[str, Any]) -> EmailConfig:
 def normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     """What the admin API stores: the given fields, checked (defaults stay implicit)."""
     parsed = parse_config(config)
-    if "imap_mailbox" in config and any(c in parsed.imap_mailbox for c in "\r\n\"\\"):
+    if "imap_mailbox" in config and any(c in parsed.imap_mailbox for c in '\r\n"\\'):
         raise ConfigInvalid("imap_mailbox: must not contain quotes, backslashes or newlines")
     if parsed.imap_host and not parsed.imap_password:
         raise ConfigInvalid("imap_password: required when imap_host is set")

@@ -78,8 +78,12 @@ def _record(meta: bytes, body: bytes | None) -> Fetched | None:
         return None
     size = _SIZE.search(meta)
     date = _DATE.search(meta)
-    return Fetched(int(uid.group(1)), int(size.group(1)) if size else None,
-                   _internaldate(date.group(1)) if date else None, body)
+    return Fetched(
+        int(uid.group(1)),
+        int(size.group(1)) if size else None,
+        _internaldate(date.group(1)) if date else None,
+        body,
+    )
 
 
 def _internaldate(value: bytes) -> datetime | None:

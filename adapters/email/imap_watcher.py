@@ -46,7 +46,6 @@ LAG_WARNING = 60.0
 CURSOR_KEY = "imap_cursor"
 
 
-
 @dataclass(frozen=True)
 class RawMail:
     raw: bytes
@@ -162,8 +161,9 @@ class ImapWatcher:
         self._lost.clear()
         client: aioimaplib.IMAP4
         if cfg.imap_security == "ssl":
-            client = aioimaplib.IMAP4_SSL(host=cfg.imap_host, port=cfg.imap_port,
-                                          timeout=cfg.timeout, ssl_context=_ssl(cfg))
+            client = aioimaplib.IMAP4_SSL(
+                host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout, ssl_context=_ssl(cfg)
+            )
         else:
             client = aioimaplib.IMAP4(host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout)
         client.protocol.conn_lost_cb = lambda _exc: self._lost.set()
@@ -182,12 +182,16 @@ class ImapWatcher:
         mailbox = self.config.imap_mailbox
         response = await client.select(_quote(mailbox))
         if response.result != "OK":
-            raise LookupError(f"IMAP mailbox {mailbox!r} cannot be selected: "
-                              f"{_text(response.lines)}")
+            raise LookupError(
+                f"IMAP mailbox {mailbox!r} cannot be selected: {_text(response.lines)}"
+            )
         selected = parse_select(response.lines)
         stored = await self.ctx.state.get(CURSOR_KEY)
-        if isinstance(stored, dict) and stored.get("uidvalidity") == selected.uidvalidity \
-                and stored.get("mailbox") == mailbox:
+        if (
+            isinstance(stored, dict)
+            and stored.get("uidvalidity") == selected.uidvalidity
+            and stored.get("mailbox") == mailbox
+        ):
             return stored
         if stored is None and self.config.imap_start == "new" and selected.uidnext:
             last = selected.uidnext - 1
@@ -206,13 +210,18 @@ class ImapWatcher:
         uids = parse_search(found.lines, last)
         self._detail["backlog"] = len(uids)
         for start in range(0, len(uids), FETCH_CHUNK):
-            cursor = await self._fetch_chunk(client, cursor, uids[start:start + FETCH_CHUNK])
-        self._detail.update(last_sync=_now_iso(), backlog=0, last_uid=cursor["last_uid"],
-                            uidvalidity=cursor["uidvalidity"])
+            cursor = await self._fetch_chunk(client, cursor, uids[start : start + FETCH_CHUNK])
+        self._detail.update(
+            last_sync=_now_iso(),
+            backlog=0,
+            last_uid=cursor["last_uid"],
+            uidvalidity=cursor["uidvalidity"],
+        )
         return cursor
 
-    async def _fetch_chunk(self, client: aioimaplib.IMAP4, cursor: dict[str, Any],
-                           uids: list[int]) -> dict[str, Any]:
+    async def _fetch_chunk(
+        self, client: aioimaplib.IMAP4, cursor: dict[str, Any], uids: list[int]
+    ) -> dict[str, Any]:
         sizes = await client.uid("fetch", uid_set(uids), "(UID RFC822.SIZE)")
         _check(sizes, "UID FETCH sizes")
         by_uid = {f.uid: f.size or 0 for f in parse_fetch(sizes.lines)}
@@ -230,9 +239,13 @@ class ImapWatcher:
 
     async def _deliver(self, fetched: list[Fetched], limit: int) -> None:
         # a body-less entry was expunged between SEARCH and FETCH: nothing left to ingest
-        mails = [RawMail(f.body, f.internaldate,
-                         f.size if f.size is not None and f.size > limit else None)
-                 for f in fetched if f.body is not None]
+        mails = [
+            RawMail(
+                f.body, f.internaldate, f.size if f.size is not None and f.size > limit else None
+            )
+            for f in fetched
+            if f.body is not None
+        ]
         if mails:
             await self.deliver(mails)
         dates = [m.received_at for m in mails if m.received_at is not None]
@@ -244,8 +257,12 @@ class ImapWatcher:
         now = time.monotonic()
         if lag > LAG_WARNING and now - self._warned_at > LAG_WARNING:  # once a minute
             self._warned_at = now
-            log.warning("IMAP inbox %s is %.0f s behind (backlog %s)", self.ctx.inbox_id,
-                        lag, self._detail.get("backlog"))
+            log.warning(
+                "IMAP inbox %s is %.0f s behind (backlog %s)",
+                self.ctx.inbox_id,
+                lag,
+                self._detail.get("backlog"),
+            )
 
     async def _idle(self, client: aioimaplib.IMAP4) -> None:
         seconds = self.config.imap_idle_seconds
@@ -253,16 +270,16 @@ class ImapWatcher:
         self._report(WatchState.IDLE)
         lost = asyncio.ensure_future(self._lost.wait())
         try:
-            while not self._new_mail.is_set() and not await self._wait_push(client, lost,
-                                                                             seconds):
+            while not self._new_mail.is_set() and not await self._wait_push(client, lost, seconds):
                 pass
         finally:
             lost.cancel()
         client.idle_done()
         await asyncio.wait_for(idle, timeout=self.config.timeout)
 
-    async def _wait_push(self, client: aioimaplib.IMAP4, lost: asyncio.Future[Any],
-                         seconds: float) -> bool:
+    async def _wait_push(
+        self, client: aioimaplib.IMAP4, lost: asyncio.Future[Any], seconds: float
+    ) -> bool:
         """True when it is time to sync: new mail, expunge, or the re-IDLE timer."""
         push = asyncio.ensure_future(client.wait_server_push(timeout=seconds + 30))
         done, _ = await asyncio.wait({push, lost}, return_when=asyncio.FIRST_COMPLETED)
@@ -277,9 +294,12 @@ class ImapWatcher:
     def _report(self, state: WatchState) -> None:
         self.state = state
         connected = state in (WatchState.SYNCING, WatchState.IDLE)
-        self.ctx.health.report(connected=connected, error=self._error,
-                               lag=self._detail.get("lag_seconds"),
-                               detail={**self._detail, "state": state.value})
+        self.ctx.health.report(
+            connected=connected,
+            error=self._error,
+            lag=self._detail.get("lag_seconds"),
+            detail={**self._detail, "state": state.value},
+        )
 
 
 def _watch_exists(client: aioimaplib.IMAP4, seen: asyncio.Event) -> None:
@@ -331,8 +351,9 @@ def _check(response: Any, what: str) -> None:
 
 
 def _text(lines: Any) -> str:
-    return " ".join(bytes(x).decode("utf-8", "replace") for x in lines
-                    if isinstance(x, bytes | bytearray))[:200]
+    return " ".join(
+        bytes(x).decode("utf-8", "replace") for x in lines if isinstance(x, bytes | bytearray)
+    )[:200]
 
 
 def _describe(exc: BaseException) -> str:

@@ -84,8 +84,10 @@ def _is_echo(external_id: str, sender: ContactInfo, mc: MailContext) -> bool:
     Both are required: a stranger who copies our id format must not get a mail stored as
     an agent's outbound message (it is then an ordinary inbound mail, deduplicated by id).
     """
-    return is_own_message_id(external_id, mc.own_domain) and \
-        sender.external_id == mc.inbox_address.lower()
+    return (
+        is_own_message_id(external_id, mc.own_domain)
+        and sender.external_id == mc.inbox_address.lower()
+    )
 
 
 def quarantine(raw: bytes, mc: MailContext, reason: str) -> InboundMessage:
@@ -172,8 +174,9 @@ def _sender(msg: Message) -> ContactInfo:
         if found:
             display, address = found[0]
             address = address.strip().lower()[:320]
-            return ContactInfo(external_id=address, name=display.strip()[:200] or None,
-                               email=address)
+            return ContactInfo(
+                external_id=address, name=display.strip()[:200] or None, email=address
+            )
     return ContactInfo(external_id=UNKNOWN_SENDER, name="Unknown sender")
 
 
@@ -231,18 +234,21 @@ def _clip(text: str | None) -> str | None:
 
 
 def _attributes(msg: Message, bodies: Bodies, mc: MailContext, raw: bytes) -> dict[str, Any]:
-    attrs: dict[str, Any] = {"email": {"message_id": message_id_of(msg, raw),
-                                       "date": header(msg, "Date")[:200] or None}}
+    attrs: dict[str, Any] = {
+        "email": {"message_id": message_id_of(msg, raw), "date": header(msg, "Date")[:200] or None}
+    }
     if bodies.text:
         split = split_reply(bodies.text)
-        attrs["email"].update(visible_text=split.visible, quoted_text=split.quoted,
-                              signature=split.signature)
+        attrs["email"].update(
+            visible_text=split.visible, quoted_text=split.quoted, signature=split.signature
+        )
     notes = list(bodies.notes)
     if any(len(b or "") > MAX_TEXT for b in (bodies.text, bodies.html)):
         notes.append(f"body longer than {MAX_TEXT} characters: the rest was cut")
     if mc.truncated_from is not None:
-        notes.append(f"email is {mc.truncated_from} bytes: only the first {len(raw)} bytes "
-                     "were stored")
+        notes.append(
+            f"email is {mc.truncated_from} bytes: only the first {len(raw)} bytes were stored"
+        )
         attrs["truncated"] = True
     defects = [type(d).__name__ for d in getattr(msg, "defects", [])]
     if defects:

@@ -42,16 +42,16 @@ async def run_checks(config: EmailConfig) -> dict[str, Any]:
 async def _network(prefix: str, host: str, port: int, wait: float) -> list[Check]:
     loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM),
-                                       wait)
+        infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), wait)
     except (OSError, TimeoutError) as exc:
         return [_check(f"{prefix}.dns", False, f"cannot resolve {host!r}: {_err(exc)}")]
     checks = [_check(f"{prefix}.dns", True, f"{host} → {infos[0][4][0]}")]
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
     except (OSError, TimeoutError) as exc:
-        checks.append(_check(f"{prefix}.tcp", False, f"cannot connect to {host}:{port}: "
-                                                     f"{_err(exc)}"))
+        checks.append(
+            _check(f"{prefix}.tcp", False, f"cannot connect to {host}:{port}: {_err(exc)}")
+        )
         return checks
     writer.close()
     with contextlib.suppress(Exception):
@@ -67,8 +67,12 @@ async def _imap_checks(cfg: EmailConfig) -> list[Check]:
     client: aioimaplib.IMAP4
     try:
         if cfg.imap_security == "ssl":
-            client = aioimaplib.IMAP4_SSL(host=cfg.imap_host, port=cfg.imap_port,
-                                          timeout=cfg.timeout, ssl_context=tls_context(cfg))
+            client = aioimaplib.IMAP4_SSL(
+                host=cfg.imap_host,
+                port=cfg.imap_port,
+                timeout=cfg.timeout,
+                ssl_context=tls_context(cfg),
+            )
         else:
             client = aioimaplib.IMAP4(host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout)
         await client.wait_hello_from_server()
@@ -100,12 +104,21 @@ async def _imap_login_and_select(client: aioimaplib.IMAP4, cfg: EmailConfig) -> 
     except Exception as exc:
         return [*checks, _check("imap.mailbox", False, _err(exc))]
     if selected.result != "OK":
-        return [*checks, _check("imap.mailbox", False,
-                                f"mailbox {cfg.imap_mailbox!r} cannot be selected")]
+        return [
+            *checks,
+            _check("imap.mailbox", False, f"mailbox {cfg.imap_mailbox!r} cannot be selected"),
+        ]
     idle = client.has_capability("IDLE")
     checks.append(_check("imap.mailbox", True, f"{cfg.imap_mailbox} selected"))
-    checks.append(_check("imap.idle", idle, "IDLE supported" if idle else
-                         "the server does not support IDLE: new mail would be late"))
+    checks.append(
+        _check(
+            "imap.idle",
+            idle,
+            "IDLE supported"
+            if idle
+            else "the server does not support IDLE: new mail would be late",
+        )
+    )
     return checks
 
 
@@ -113,9 +126,14 @@ async def _smtp_checks(cfg: EmailConfig) -> list[Check]:
     checks = await _network("smtp", cfg.smtp_host, cfg.smtp_port, cfg.timeout)
     if not all(c["ok"] for c in checks):
         return checks
-    smtp = aiosmtplib.SMTP(hostname=cfg.smtp_host, port=cfg.smtp_port, timeout=cfg.timeout,
-                           use_tls=cfg.smtp_security == "ssl", start_tls=False,
-                           tls_context=tls_context(cfg) if cfg.smtp_security == "ssl" else None)
+    smtp = aiosmtplib.SMTP(
+        hostname=cfg.smtp_host,
+        port=cfg.smtp_port,
+        timeout=cfg.timeout,
+        use_tls=cfg.smtp_security == "ssl",
+        start_tls=False,
+        tls_context=tls_context(cfg) if cfg.smtp_security == "ssl" else None,
+    )
     try:
         await smtp.connect()
     except Exception as exc:

@@ -33,8 +33,7 @@ def split_reply(text: str) -> ReplySplit:
     body = "\n".join(visible).strip()
     if not body:  # nothing but a quote: show everything rather than an empty message
         return ReplySplit(text.strip(), None, None)
-    return ReplySplit(body, "\n".join(quoted).strip() or None,
-                      "\n".join(signature).strip() or None)
+    return ReplySplit(body, "\n".join(quoted).strip() or None, "\n".join(signature).strip() or None)
 
 
 def _quote_start(lines: list[str]) -> int:

@@ -30,8 +30,14 @@ class _Handler:
     def __init__(self, address: str, ingest_raw: IngestRaw) -> None:
         self.address, self.ingest_raw = address, ingest_raw
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         if not accepts(address, self.address):
             return "550 5.1.1 No such recipient here"
         envelope.rcpt_tos.append(address)
@@ -52,8 +58,9 @@ class _Handler:
 class InboundSmtp:
     """One listening socket for one inbox, in the server's own event loop."""
 
-    def __init__(self, host: str, port: int, address: str, ingest_raw: IngestRaw,
-                 max_bytes: int) -> None:
+    def __init__(
+        self, host: str, port: int, address: str, ingest_raw: IngestRaw, max_bytes: int
+    ) -> None:
         self.host, self.port, self.max_bytes = host, port, max_bytes
         self.handler = _Handler(address, ingest_raw)
         self._server: asyncio.Server | None = None
@@ -63,8 +70,9 @@ class InboundSmtp:
         self._server = await loop.create_server(self._protocol, self.host, self.port)
 
     def _protocol(self) -> Any:
-        return SMTP(self.handler, data_size_limit=self.max_bytes, hostname="switchboard",
-                    timeout=60)
+        return SMTP(
+            self.handler, data_size_limit=self.max_bytes, hostname="switchboard", timeout=60
+        )
 
     async def stop(self) -> None:
         server, self._server = self._server, None

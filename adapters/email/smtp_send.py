@@ -22,15 +22,21 @@ def tls_context(config: EmailConfig) -> ssl.SSLContext:
     return context
 
 
-async def send_mail(config: EmailConfig, msg: EmailMessage, sender: str,
-                    recipients: list[str]) -> None:
+async def send_mail(
+    config: EmailConfig, msg: EmailMessage, sender: str, recipients: list[str]
+) -> None:
     if not config.smtp_host:
         raise PermanentError("this inbox has no SMTP server configured (smtp_host)")
     try:
         await aiosmtplib.send(
-            msg, sender=sender, recipients=recipients, hostname=config.smtp_host,
-            port=config.smtp_port, username=config.smtp_username or None,
-            password=config.smtp_password or None, timeout=config.timeout,
+            msg,
+            sender=sender,
+            recipients=recipients,
+            hostname=config.smtp_host,
+            port=config.smtp_port,
+            username=config.smtp_username or None,
+            password=config.smtp_password or None,
+            timeout=config.timeout,
             use_tls=config.smtp_security == "ssl",
             start_tls=config.smtp_security == "starttls",
             tls_context=tls_context(config) if config.smtp_security != "none" else None,

@@ -47,8 +47,10 @@ class MetaChannel:
     def __init__(self, ctx: AdapterContext) -> None:
         self.ctx = ctx
         self.account_id = str(ctx.config.get(self.account_field) or "")
-        self.graph = Graph(str(ctx.settings.get("meta_graph_base") or ""),
-                           str(ctx.config.get("access_token") or ""))
+        self.graph = Graph(
+            str(ctx.settings.get("meta_graph_base") or ""),
+            str(ctx.config.get("access_token") or ""),
+        )
         self._profiles: dict[str, ContactInfo] = {}
 
     # -- configuration --------------------------------------------------------------------
@@ -64,19 +66,22 @@ class MetaChannel:
                 raise ConfigInvalid(f"{name}: required", code=name)
         account = str(config[cls.account_field]).strip()
         if not account.isdigit():
-            raise ConfigInvalid(f"{cls.account_field}: expected a numeric id",
-                                code=cls.account_field)
+            raise ConfigInvalid(
+                f"{cls.account_field}: expected a numeric id", code=cls.account_field
+            )
         return {**config, cls.account_field: account}
 
     async def test_connection(self) -> dict[str, Any]:
         checks: list[dict[str, Any]] = []
         try:
             info = await self.graph.get(self.account_id, {"fields": "id,name"})
-            checks.append({"name": "graph", "ok": True, "detail": str(info.get("name") or
-                                                                      info.get("id"))})
+            checks.append(
+                {"name": "graph", "ok": True, "detail": str(info.get("name") or info.get("id"))}
+            )
         except Exception as exc:  # every failure is a check result, never a 500
-            checks.append({"name": "graph", "ok": False, "detail": getattr(exc, "reason",
-                                                                           type(exc).__name__)})
+            checks.append(
+                {"name": "graph", "ok": False, "detail": getattr(exc, "reason", type(exc).__name__)}
+            )
         url = f"{self.ctx.settings.get('public_url') or ''}/webhooks/{self.ctx.public_key}"
         checks.append({"name": "webhook_url", "ok": True, "detail": url})
         return {"ok": all(c["ok"] for c in checks), "checks": checks}
@@ -99,8 +104,11 @@ class MetaChannel:
             return WebhookResponse(200, challenge.encode())
         secret = str(self.ctx.config.get("app_secret") or "")
         if not signature_ok(secret, request.body, request.headers.get("x-hub-signature-256")):
-            log.warning("%s inbox %s: webhook with a missing or wrong signature refused",
-                        self.kind, self.ctx.inbox_id)
+            log.warning(
+                "%s inbox %s: webhook with a missing or wrong signature refused",
+                self.kind,
+                self.ctx.inbox_id,
+            )
             return WebhookResponse(403, b"bad signature")
         try:
             events = parse(json.loads(request.body))
@@ -108,8 +116,13 @@ class MetaChannel:
             return WebhookResponse(400, f"not a Meta webhook payload: {exc}"[:200].encode())
         for event in events:
             if event.account_id != self.account_id:
-                log.warning("%s inbox %s: dropped an item for account %s (this inbox is %s)",
-                            self.kind, self.ctx.inbox_id, event.account_id, self.account_id)
+                log.warning(
+                    "%s inbox %s: dropped an item for account %s (this inbox is %s)",
+                    self.kind,
+                    self.ctx.inbox_id,
+                    event.account_id,
+                    self.account_id,
+                )
                 continue
             if isinstance(event, Incoming):
                 await self._incoming(event)
@@ -119,8 +132,10 @@ class MetaChannel:
 
     async def _incoming(self, ev: Incoming) -> None:
         ours = marker.read(ev.metadata)
-        if ev.is_echo and (ours is not None or (ev.app_id and ev.app_id == str(
-                self.ctx.config.get("app_id") or ""))):
+        if ev.is_echo and (
+            ours is not None
+            or (ev.app_id and ev.app_id == str(self.ctx.config.get("app_id") or ""))
+        ):
             # Our own send coming back: the outbox row is the message. Record the mid so a
             # retry after a lost Send API answer does not send the part twice.
             if ours is not None:
@@ -129,11 +144,18 @@ class MetaChannel:
         contact = ContactInfo(ev.user_id, scope=self.account_id, name=ev.name)
         if not ev.is_echo:
             contact = await self.profile(contact)
-        await self.ctx.ingest(InboundMessage(
-            external_id=ev.mid, contact=contact, text=ev.text, sent_at=ev.sent_at,
-            thread_refs=(ev.reply_to,) if ev.reply_to else (), is_echo=ev.is_echo,
-            attachments=await self._media(ev), content_attributes=_media_attributes(ev),
-        ))
+        await self.ctx.ingest(
+            InboundMessage(
+                external_id=ev.mid,
+                contact=contact,
+                text=ev.text,
+                sent_at=ev.sent_at,
+                thread_refs=(ev.reply_to,) if ev.reply_to else (),
+                is_echo=ev.is_echo,
+                attachments=await self._media(ev),
+                content_attributes=_media_attributes(ev),
+            )
+        )
 
     async def _media(self, ev: Incoming) -> tuple[Attachment, ...]:
         out: list[Attachment] = []
@@ -141,8 +163,13 @@ class MetaChannel:
             try:
                 data, kind = await self.download(ref)
             except Exception as exc:  # the message goes in; the reference stays in attributes
-                log.info("%s inbox %s: media %s not fetched: %s", self.kind, self.ctx.inbox_id,
-                         ref.kind, getattr(exc, "reason", type(exc).__name__))
+                log.info(
+                    "%s inbox %s: media %s not fetched: %s",
+                    self.kind,
+                    self.ctx.inbox_id,
+                    ref.kind,
+                    getattr(exc, "reason", type(exc).__name__),
+                )
                 continue
             content_type = ref.mime_type or kind or "application/octet-stream"
             out.append(Attachment(ref.filename or f"{ref.kind}-{n}", content_type, data))
@@ -155,8 +182,10 @@ class MetaChannel:
         return await fetch_bytes(ref.url, **self.fetch_options())
 
     def fetch_options(self) -> dict[str, Any]:
-        return {"allow_private": bool(self.ctx.settings.get("allow_private_urls")),
-                "max_bytes": int(self.ctx.settings.get("max_attachment_bytes") or 20_000_000)}
+        return {
+            "allow_private": bool(self.ctx.settings.get("allow_private_urls")),
+            "max_bytes": int(self.ctx.settings.get("max_attachment_bytes") or 20_000_000),
+        }
 
     async def _receipt(self, ev: Receipt) -> None:
         mids = list(ev.mids)
@@ -172,12 +201,15 @@ class MetaChannel:
         if contact.name or contact.external_id in self._profiles:
             return self._profiles.get(contact.external_id, contact)
         try:
-            await refuse_private(self.graph.base, bool(self.ctx.settings.get(
-                "allow_private_urls")))
+            await refuse_private(self.graph.base, bool(self.ctx.settings.get("allow_private_urls")))
             found = await self.fetch_profile(contact)
         except Exception as exc:  # a profile is a nicety; the message must still go in
-            log.info("%s inbox %s: no profile for a contact: %s", self.kind, self.ctx.inbox_id,
-                     getattr(exc, "reason", type(exc).__name__))
+            log.info(
+                "%s inbox %s: no profile for a contact: %s",
+                self.kind,
+                self.ctx.inbox_id,
+                getattr(exc, "reason", type(exc).__name__),
+            )
             return contact
         self._profiles[contact.external_id] = found
         return found

@@ -29,10 +29,13 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
-def messenger_text(recipient: str, text: str, metadata: str,
-                   template: Mapping[str, Any] | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"recipient": {"id": recipient},
-                            "message": {"text": text, "metadata": metadata}}
+def messenger_text(
+    recipient: str, text: str, metadata: str, template: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "recipient": {"id": recipient},
+        "message": {"text": text, "metadata": metadata},
+    }
     if template:
         body["messaging_type"] = "MESSAGE_TAG"
         body["tag"] = str(template.get("tag") or "HUMAN_AGENT")
@@ -42,16 +45,24 @@ def messenger_text(recipient: str, text: str, metadata: str,
 
 
 def messenger_attachment(recipient: str, kind: str, url: str, metadata: str) -> dict[str, Any]:
-    return {"recipient": {"id": recipient}, "messaging_type": "RESPONSE",
-            "message": {"attachment": {"type": kind, "payload": {"url": url,
-                                                                "is_reusable": False}},
-                        "metadata": metadata}}
+    return {
+        "recipient": {"id": recipient},
+        "messaging_type": "RESPONSE",
+        "message": {
+            "attachment": {"type": kind, "payload": {"url": url, "is_reusable": False}},
+            "metadata": metadata,
+        },
+    }
 
 
 def whatsapp_text(to: str, text: str, reply_to: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual",
-                            "to": to, "type": "text", "text": {"body": text,
-                                                               "preview_url": False}}
+    body: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"body": text, "preview_url": False},
+    }
     if reply_to:
         body["context"] = {"message_id": reply_to}
     return body
@@ -67,19 +78,30 @@ def whatsapp_template(to: str, template: Mapping[str, Any]) -> dict[str, Any]:
     tpl: dict[str, Any] = {"name": name, "language": lang}
     if template.get("components"):
         tpl["components"] = list(template["components"])
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-            "type": "template", "template": tpl}
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": tpl,
+    }
 
 
-def whatsapp_media(to: str, kind: str, media_id: str, caption: str | None,
-                   filename: str | None) -> dict[str, Any]:
+def whatsapp_media(
+    to: str, kind: str, media_id: str, caption: str | None, filename: str | None
+) -> dict[str, Any]:
     media: dict[str, Any] = {"id": media_id}
     if caption and kind in ("image", "video", "document"):
         media["caption"] = caption
     if filename and kind == "document":
         media["filename"] = filename
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-            "type": kind, kind: media}
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": kind,
+        kind: media,
+    }
 
 
 def media_kind(content_type: str) -> str:

@@ -43,8 +43,11 @@ def status_error(errors: Any) -> str | None:
     if not isinstance(errors, list) or not errors:
         return None
     first = errors[0] if isinstance(errors[0], dict) else {}
-    details = (first.get("error_data") or {}).get("details") if isinstance(
-        first.get("error_data"), dict) else None
+    details = (
+        (first.get("error_data") or {}).get("details")
+        if isinstance(first.get("error_data"), dict)
+        else None
+    )
     text = first.get("title") or first.get("message") or "failed"
     line = f"{first.get('code', '?')}: {text}"
     return f"{line} ({details})"[:500] if details else line[:500]

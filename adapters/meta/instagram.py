@@ -19,13 +19,22 @@ class InstagramAdapter(MessengerAdapter):
     account_field: ClassVar[str] = "ig_account_id"
     text_limit: ClassVar[int] = compose.LIMITS["instagram"]
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, max_text_length=compose.LIMITS["instagram"],
-        reply_window_hours=24, templates=True, read_receipts=True, webhooks=True,
+        text=True,
+        attachments=True,
+        max_text_length=compose.LIMITS["instagram"],
+        reply_window_hours=24,
+        templates=True,
+        read_receipts=True,
+        webhooks=True,
         secret_fields=("access_token", "app_secret", "verify_token"),
     )
 
     async def fetch_profile(self, contact: ContactInfo) -> ContactInfo:
         info = await self.graph.get(contact.external_id, {"fields": "name,username,profile_pic"})
         name = info.get("name") or info.get("username")
-        return ContactInfo(contact.external_id, contact.scope, str(name) if name else None,
-                           avatar_url=info.get("profile_pic"))
+        return ContactInfo(
+            contact.external_id,
+            contact.scope,
+            str(name) if name else None,
+            avatar_url=info.get("profile_pic"),
+        )

@@ -19,7 +19,7 @@ def read(metadata: str | None) -> tuple[int, int] | None:
     """(message id, part) from our marker, or None for anything else."""
     if not metadata or not metadata.startswith(PREFIX):
         return None
-    head, _, part = metadata[len(PREFIX):].partition(":")
+    head, _, part = metadata[len(PREFIX) :].partition(":")
     if not head.isdigit() or not part.isdigit():
         return None
     return int(head), int(part)

@@ -24,8 +24,13 @@ class MessengerAdapter(MetaChannel):
     account_field: ClassVar[str] = "page_id"
     text_limit: ClassVar[int] = compose.LIMITS["messenger"]
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, max_text_length=compose.LIMITS["messenger"],
-        reply_window_hours=24, templates=True, read_receipts=True, webhooks=True,
+        text=True,
+        attachments=True,
+        max_text_length=compose.LIMITS["messenger"],
+        reply_window_hours=24,
+        templates=True,
+        read_receipts=True,
+        webhooks=True,
         secret_fields=_SECRETS,
     )
 
@@ -36,15 +41,27 @@ class MessengerAdapter(MetaChannel):
         out: list[dict[str, Any]] = []
         if message.text:
             for chunk in compose.split_text(message.text, self.text_limit):
-                out.append(compose.messenger_text(to, chunk, marker.make(
-                    message.message_id, len(out)), tag))
+                out.append(
+                    compose.messenger_text(
+                        to, chunk, marker.make(message.message_id, len(out)), tag
+                    )
+                )
         for att in message.attachments:
             kind = compose.media_kind(att.content_type)
-            out.append({"recipient": {"id": to}, "messaging_type": "RESPONSE",
-                        "message": {"attachment": {"type": "file" if kind == "document"
-                                                   else kind, "payload": {"is_reusable": False}},
-                                    "metadata": marker.make(message.message_id, len(out))},
-                        "_upload": (att.filename, att.data, att.content_type)})
+            out.append(
+                {
+                    "recipient": {"id": to},
+                    "messaging_type": "RESPONSE",
+                    "message": {
+                        "attachment": {
+                            "type": "file" if kind == "document" else kind,
+                            "payload": {"is_reusable": False},
+                        },
+                        "metadata": marker.make(message.message_id, len(out)),
+                    },
+                    "_upload": (att.filename, att.data, att.content_type),
+                }
+            )
         return out
 
     async def post_message(self, request: dict[str, Any]) -> str:
@@ -53,8 +70,7 @@ class MessengerAdapter(MetaChannel):
         if upload is None:
             answer = await self.graph.post(path, request)
         else:
-            form = {k: json.dumps(v) if isinstance(v, dict) else str(v)
-                    for k, v in request.items()}
+            form = {k: json.dumps(v) if isinstance(v, dict) else str(v) for k, v in request.items()}
             answer = await self.graph.upload(path, form, upload)
         return str(answer.get("message_id") or "")
 
@@ -64,18 +80,25 @@ class MessengerAdapter(MetaChannel):
         if self.kind != "messenger":
             return result
         try:
-            await self.graph.post(f"{self.account_id}/subscribed_apps", {
-                "subscribed_fields": ",".join(SUBSCRIBED_FIELDS)})
+            await self.graph.post(
+                f"{self.account_id}/subscribed_apps",
+                {"subscribed_fields": ",".join(SUBSCRIBED_FIELDS)},
+            )
             check = {"name": "subscribed_apps", "ok": True, "detail": "page subscribed"}
         except Exception as exc:  # a check result, never a 500
-            check = {"name": "subscribed_apps", "ok": False,
-                     "detail": getattr(exc, "reason", type(exc).__name__)}
+            check = {
+                "name": "subscribed_apps",
+                "ok": False,
+                "detail": getattr(exc, "reason", type(exc).__name__),
+            }
         checks = [*result["checks"], check]
         return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
     async def fetch_profile(self, contact: ContactInfo) -> ContactInfo:
-        info = await self.graph.get(contact.external_id,
-                                    {"fields": "first_name,last_name,profile_pic"})
+        info = await self.graph.get(
+            contact.external_id, {"fields": "first_name,last_name,profile_pic"}
+        )
         name = " ".join(str(info[k]) for k in ("first_name", "last_name") if info.get(k))
-        return ContactInfo(contact.external_id, contact.scope, name or None,
-                           avatar_url=info.get("profile_pic"))
+        return ContactInfo(
+            contact.external_id, contact.scope, name or None, avatar_url=info.get("profile_pic")
+        )

@@ -19,8 +19,9 @@ __all__ = ["Graph", "PrivateAddress", "fetch_bytes", "refuse_private"]
 TIMEOUT = 15.0  # Graph answers in well under a second; 15 s covers a slow upload
 
 
-async def fetch_bytes(url: str, *, allow_private: bool, max_bytes: int,
-                      headers: Mapping[str, str] | None = None) -> tuple[bytes, str | None]:
+async def fetch_bytes(
+    url: str, *, allow_private: bool, max_bytes: int, headers: Mapping[str, str] | None = None
+) -> tuple[bytes, str | None]:
     """Download an outside file (guarded, size-capped); returns (bytes, content type)."""
     if not url.startswith(("https://", "http://")):
         raise PermanentError("media url: expected http(s)")
@@ -28,8 +29,10 @@ async def fetch_bytes(url: str, *, allow_private: bool, max_bytes: int,
     chunks: list[bytes] = []
     size = 0
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT) as client, client.stream(
-                "GET", url, headers=dict(headers or {})) as response:
+        async with (
+            httpx.AsyncClient(timeout=TIMEOUT) as client,
+            client.stream("GET", url, headers=dict(headers or {})) as response,
+        ):
             if response.status_code != 200:
                 raise TransientError(f"media download: HTTP {response.status_code}")
             async for chunk in response.aiter_bytes():
@@ -58,8 +61,13 @@ class Graph:
     async def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         return await self._call("POST", path, json=dict(body))
 
-    async def upload(self, path: str, data: Mapping[str, str],
-                     file: tuple[str, bytes, str], field: str = "filedata") -> dict[str, Any]:
+    async def upload(
+        self,
+        path: str,
+        data: Mapping[str, str],
+        file: tuple[str, bytes, str],
+        field: str = "filedata",
+    ) -> dict[str, Any]:
         return await self._call("POST", path, data=dict(data), files={field: file})
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:

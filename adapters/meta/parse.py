@@ -53,6 +53,7 @@ def _seconds(value: Any) -> datetime | None:
 
 # -- Messenger / Instagram ------------------------------------------------------------------
 
+
 def _messaging_entry(entry: Any) -> list[Event]:
     if not isinstance(entry, dict):
         return []
@@ -73,13 +74,25 @@ def _messaging_item(account: str, item: dict[str, Any]) -> Event | None:
         return _message(account, sender, recipient, item)
     if isinstance(item.get("delivery"), dict):
         d = item["delivery"]
-        return Receipt(account, sender, "delivered", tuple(str(m) for m in d.get("mids") or ()),
-                       watermark=_ms(d.get("watermark")), at=_ms(item.get("timestamp")))
+        return Receipt(
+            account,
+            sender,
+            "delivered",
+            tuple(str(m) for m in d.get("mids") or ()),
+            watermark=_ms(d.get("watermark")),
+            at=_ms(item.get("timestamp")),
+        )
     if isinstance(item.get("read"), dict):
         r = item["read"]
         mids = (str(r["mid"]),) if r.get("mid") else ()  # Instagram names the message
-        return Receipt(account, sender, "read", mids, watermark=_ms(r.get("watermark")),
-                       at=_ms(item.get("timestamp")))
+        return Receipt(
+            account,
+            sender,
+            "read",
+            mids,
+            watermark=_ms(r.get("watermark")),
+            at=_ms(item.get("timestamp")),
+        )
     return None  # reactions, postbacks, referrals: not messages in a thread
 
 
@@ -90,11 +103,14 @@ def _message(account: str, sender: str, recipient: str, item: dict[str, Any]) ->
     echo = bool(m.get("is_echo"))
     reply = _obj(m.get("reply_to"))
     return Incoming(
-        account_id=account, user_id=recipient if echo else sender, mid=str(m["mid"]),
-        text=m.get("text"), sent_at=_ms(item.get("timestamp")),
-        media=tuple(_messenger_media(a) for a in m.get("attachments") or ()
-                    if isinstance(a, dict)),
-        reply_to=str(reply["mid"]) if reply.get("mid") else None, is_echo=echo,
+        account_id=account,
+        user_id=recipient if echo else sender,
+        mid=str(m["mid"]),
+        text=m.get("text"),
+        sent_at=_ms(item.get("timestamp")),
+        media=tuple(_messenger_media(a) for a in m.get("attachments") or () if isinstance(a, dict)),
+        reply_to=str(reply["mid"]) if reply.get("mid") else None,
+        is_echo=echo,
         app_id=str(m["app_id"]) if m.get("app_id") is not None else None,
         metadata=m.get("metadata"),
     )
@@ -106,6 +122,7 @@ def _messenger_media(att: dict[str, Any]) -> MediaRef:
 
 
 # -- WhatsApp -------------------------------------------------------------------------------
+
 
 def _whatsapp_entry(entry: Any) -> list[Event]:
     if not isinstance(entry, dict):
@@ -120,17 +137,27 @@ def _whatsapp_entry(entry: Any) -> list[Event]:
 
 def _whatsapp_value(value: dict[str, Any]) -> list[Event]:
     account = str((value.get("metadata") or {}).get("phone_number_id", ""))
-    names = {str(c.get("wa_id")): (c.get("profile") or {}).get("name")
-             for c in value.get("contacts") or () if isinstance(c, dict)}
+    names = {
+        str(c.get("wa_id")): (c.get("profile") or {}).get("name")
+        for c in value.get("contacts") or ()
+        if isinstance(c, dict)
+    }
     out: list[Event] = []
     for msg in value.get("messages") or ():
         if isinstance(msg, dict) and msg.get("id") and msg.get("from"):
             out.append(_wa_message(account, msg, names))
     for st in value.get("statuses") or ():
         if isinstance(st, dict) and st.get("id") and st.get("status"):
-            out.append(Receipt(account, str(st.get("recipient_id", "")), str(st["status"]),
-                               (str(st["id"]),), at=_seconds(st.get("timestamp")),
-                               error=status_error(st.get("errors"))))
+            out.append(
+                Receipt(
+                    account,
+                    str(st.get("recipient_id", "")),
+                    str(st["status"]),
+                    (str(st["id"]),),
+                    at=_seconds(st.get("timestamp")),
+                    error=status_error(st.get("errors")),
+                )
+            )
     return out
 
 
@@ -142,14 +169,30 @@ def _wa_message(account: str, msg: dict[str, Any], names: dict[str, Any]) -> Inc
         text = f"📍 {body.get('name') or ''} {body.get('latitude')},{body.get('longitude')}".strip()
     if kind in ("button", "interactive"):
         text = _wa_choice(msg)
-    media = (MediaRef(kind, media_id=str(body.get("id")), mime_type=body.get("mime_type"),
-                      filename=body.get("filename")),) if kind in WA_MEDIA and body.get("id") \
+    media = (
+        (
+            MediaRef(
+                kind,
+                media_id=str(body.get("id")),
+                mime_type=body.get("mime_type"),
+                filename=body.get("filename"),
+            ),
+        )
+        if kind in WA_MEDIA and body.get("id")
         else ()
+    )
     context = _obj(msg.get("context"))
     sender = str(msg["from"])
-    return Incoming(account, sender, str(msg["id"]), text, _seconds(msg.get("timestamp")),
-                    media, name=names.get(sender),
-                    reply_to=str(context["id"]) if context.get("id") else None)
+    return Incoming(
+        account,
+        sender,
+        str(msg["id"]),
+        text,
+        _seconds(msg.get("timestamp")),
+        media,
+        name=names.get(sender),
+        reply_to=str(context["id"]) if context.get("id") else None,
+    )
 
 
 def _wa_choice(msg: dict[str, Any]) -> str | None:

@@ -24,8 +24,13 @@ class WhatsAppAdapter(MetaChannel):
     kind: ClassVar[str] = "whatsapp"
     account_field: ClassVar[str] = "phone_number_id"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, max_text_length=compose.LIMITS["whatsapp"],
-        reply_window_hours=24, templates=True, read_receipts=True, webhooks=True,
+        text=True,
+        attachments=True,
+        max_text_length=compose.LIMITS["whatsapp"],
+        reply_window_hours=24,
+        templates=True,
+        read_receipts=True,
+        webhooks=True,
         secret_fields=("access_token", "app_secret", "verify_token"),
     )
 
@@ -34,7 +39,7 @@ class WhatsAppAdapter(MetaChannel):
         template = message.content_attributes.get("template")
         if template:
             if not isinstance(template, dict):
-                raise PermanentError("template: expected {\"name\", \"language\"}")
+                raise PermanentError('template: expected {"name", "language"}')
             try:
                 return [compose.whatsapp_template(to, template)]
             except ValueError as exc:
@@ -42,20 +47,28 @@ class WhatsAppAdapter(MetaChannel):
         out: list[dict[str, Any]] = []
         for att in message.attachments:
             kind = compose.media_kind(att.content_type)
-            out.append({"_media": (att.filename, att.data, att.content_type), "to": to,
-                        "type": kind})
+            out.append(
+                {"_media": (att.filename, att.data, att.content_type), "to": to, "type": kind}
+            )
         if message.text:
-            out.extend(compose.whatsapp_text(to, chunk) for chunk in
-                       compose.split_text(message.text, compose.LIMITS["whatsapp"]))
+            out.extend(
+                compose.whatsapp_text(to, chunk)
+                for chunk in compose.split_text(message.text, compose.LIMITS["whatsapp"])
+            )
         return out
 
     async def post_message(self, request: dict[str, Any]) -> str:
         media = request.pop("_media", None)
         if media is not None:
-            uploaded = await self.graph.upload(f"{self.account_id}/media", {
-                "messaging_product": "whatsapp", "type": media[2]}, media, field="file")
-            request = compose.whatsapp_media(request["to"], request["type"],
-                                             str(uploaded.get("id")), None, media[0])
+            uploaded = await self.graph.upload(
+                f"{self.account_id}/media",
+                {"messaging_product": "whatsapp", "type": media[2]},
+                media,
+                field="file",
+            )
+            request = compose.whatsapp_media(
+                request["to"], request["type"], str(uploaded.get("id")), None, media[0]
+            )
         answer = await self.graph.post(f"{self.account_id}/messages", request)
         messages = answer.get("messages") or [{}]
         return str(messages[0].get("id") or "")

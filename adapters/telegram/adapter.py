@@ -52,8 +52,12 @@ ALLOWED_UPDATES = ["message", "edited_message"]
 class TelegramAdapter:
     kind: ClassVar[str] = "telegram"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, max_text_length=compose.TEXT_LIMIT, webhooks=True,
-        watcher=True, secret_fields=("bot_token", "secret_token"),
+        text=True,
+        attachments=True,
+        max_text_length=compose.TEXT_LIMIT,
+        webhooks=True,
+        watcher=True,
+        secret_fields=("bot_token", "secret_token"),
     )
 
     def __init__(self, ctx: AdapterContext) -> None:
@@ -69,16 +73,20 @@ class TelegramAdapter:
         if unknown:
             raise ConfigInvalid(f"unknown field(s): {', '.join(unknown)}", code=unknown[0])
         if not bot_id(str(config.get("bot_token") or "")):
-            raise ConfigInvalid("bot_token: expected <bot id>:<secret> as given by @BotFather",
-                                code="bot_token")
+            raise ConfigInvalid(
+                "bot_token: expected <bot id>:<secret> as given by @BotFather", code="bot_token"
+            )
         mode = str(config.get("mode") or "webhook")
         if mode not in ("webhook", "polling"):
             raise ConfigInvalid("mode: expected 'webhook' or 'polling'", code="mode")
         secret = str(config.get("secret_token") or "")
-        if mode == "webhook" and not (1 <= len(secret) <= 256 and all(
-                c.isalnum() or c in "_-" for c in secret)):
-            raise ConfigInvalid("secret_token: required in webhook mode, 1-256 of A-Z a-z 0-9 _ -",
-                                code="secret_token")
+        if mode == "webhook" and not (
+            1 <= len(secret) <= 256 and all(c.isalnum() or c in "_-" for c in secret)
+        ):
+            raise ConfigInvalid(
+                "secret_token: required in webhook mode, 1-256 of A-Z a-z 0-9 _ -",
+                code="secret_token",
+            )
         timeout = config.get("poll_timeout", 25)
         if not isinstance(timeout, int) or not 0 <= timeout <= 50:
             raise ConfigInvalid("poll_timeout: expected whole seconds 0-50", code="poll_timeout")
@@ -93,8 +101,7 @@ class TelegramAdapter:
     async def start(self) -> None:
         if self.mode != "polling" or self._task is not None:
             return
-        poller = Poller(self.ctx, self._get_updates, self._handle_update,
-                        f"telegram:{self.bot_id}")
+        poller = Poller(self.ctx, self._get_updates, self._handle_update, f"telegram:{self.bot_id}")
         self._task = asyncio.create_task(poller.run(), name=f"telegram-{self.ctx.inbox_id}")
 
     async def stop(self) -> None:
@@ -109,9 +116,15 @@ class TelegramAdapter:
 
     async def _get_updates(self, offset: int) -> list[Any]:
         timeout = int(self.ctx.config.get("poll_timeout", 25))
-        result = await self.api.call("getUpdates", {
-            "offset": offset, "timeout": timeout, "allowed_updates": ALLOWED_UPDATES,
-        }, http_timeout=timeout + 10)
+        result = await self.api.call(
+            "getUpdates",
+            {
+                "offset": offset,
+                "timeout": timeout,
+                "allowed_updates": ALLOWED_UPDATES,
+            },
+            http_timeout=timeout + 10,
+        )
         return list(result or [])
 
     # -- inbound ----------------------------------------------------------------------------
@@ -119,10 +132,15 @@ class TelegramAdapter:
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResponse:
         expected = str(self.ctx.config.get("secret_token") or "")
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
-        if request.method != "POST" or not expected or not hmac.compare_digest(
-                given.encode(), expected.encode()):
-            log.warning("telegram inbox %s: webhook without the right secret token refused",
-                        self.ctx.inbox_id)
+        if (
+            request.method != "POST"
+            or not expected
+            or not hmac.compare_digest(given.encode(), expected.encode())
+        ):
+            log.warning(
+                "telegram inbox %s: webhook without the right secret token refused",
+                self.ctx.inbox_id,
+            )
             return WebhookResponse(403, b"forbidden")
         try:
             update = json.loads(request.body)
@@ -135,14 +153,18 @@ class TelegramAdapter:
         msg = parse_update(update)
         if msg is None:
             return
-        await self.ctx.ingest(InboundMessage(
-            external_id=str(msg.update_id),
-            contact=ContactInfo(msg.user_id, scope=self.bot_id, name=msg.name),
-            text=msg.text, sent_at=msg.sent_at, attachments=await self._files(msg),
-            thread_refs=(f"{msg.chat_id}:{msg.reply_to}",) if msg.reply_to else (),
-            content_attributes={**msg.attributes, **_file_notes(msg)},
-            channel_data={"chat_id": msg.chat_id},
-        ))
+        await self.ctx.ingest(
+            InboundMessage(
+                external_id=str(msg.update_id),
+                contact=ContactInfo(msg.user_id, scope=self.bot_id, name=msg.name),
+                text=msg.text,
+                sent_at=msg.sent_at,
+                attachments=await self._files(msg),
+                thread_refs=(f"{msg.chat_id}:{msg.reply_to}",) if msg.reply_to else (),
+                content_attributes={**msg.attributes, **_file_notes(msg)},
+                channel_data={"chat_id": msg.chat_id},
+            )
+        )
 
     async def _files(self, msg: TgMessage) -> tuple[Attachment, ...]:
         out: list[Attachment] = []
@@ -150,8 +172,12 @@ class TelegramAdapter:
             try:
                 out.append(await self._download(ref))
             except Exception as exc:  # the message goes in; the file is noted as missing
-                log.info("telegram inbox %s: file %s not fetched: %s", self.ctx.inbox_id,
-                         ref.kind, getattr(exc, "reason", type(exc).__name__))
+                log.info(
+                    "telegram inbox %s: file %s not fetched: %s",
+                    self.ctx.inbox_id,
+                    ref.kind,
+                    getattr(exc, "reason", type(exc).__name__),
+                )
         return tuple(out)
 
     async def _download(self, ref: FileRef) -> Attachment:
@@ -160,8 +186,7 @@ class TelegramAdapter:
         path = str((info or {}).get("file_path") or "")
         limit = int(self.ctx.settings.get("max_attachment_bytes") or 20_000_000)
         data = await self.api.download(path, limit)
-        return Attachment(file_name(ref, path), ref.mime_type or "application/octet-stream",
-                          data)
+        return Attachment(file_name(ref, path), ref.mime_type or "application/octet-stream", data)
 
     # -- outbound ---------------------------------------------------------------------------
 
@@ -182,9 +207,16 @@ class TelegramAdapter:
         checks = [await self._check("getMe", {})]
         if self.mode == "webhook":
             url = f"{self.ctx.settings.get('public_url') or ''}/webhooks/{self.ctx.public_key}"
-            checks.append(await self._check("setWebhook", {
-                "url": url, "secret_token": self.ctx.config.get("secret_token"),
-                "allowed_updates": ALLOWED_UPDATES}))
+            checks.append(
+                await self._check(
+                    "setWebhook",
+                    {
+                        "url": url,
+                        "secret_token": self.ctx.config.get("secret_token"),
+                        "allowed_updates": ALLOWED_UPDATES,
+                    },
+                )
+            )
         else:
             checks.append(await self._check("deleteWebhook", {}))
         return {"ok": all(c["ok"] for c in checks), "checks": checks}
@@ -198,21 +230,28 @@ class TelegramAdapter:
         return {"name": method, "ok": True, "detail": str(detail)}
 
 
-def _requests(chat_id: Any, message: OutboundMessage
-              ) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+def _requests(
+    chat_id: Any, message: OutboundMessage
+) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
     out: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
     for att in message.attachments:
         method, field = compose.media_method(att.content_type)
-        out.append((method, {"chat_id": chat_id},
-                    {field: (att.filename, att.data, att.content_type)}))
+        out.append(
+            (method, {"chat_id": chat_id}, {field: (att.filename, att.data, att.content_type)})
+        )
     if message.text:
-        out.extend(("sendMessage", compose.send_message(chat_id, part), None)
-                   for part in compose.split_text(message.text))
+        out.extend(
+            ("sendMessage", compose.send_message(chat_id, part), None)
+            for part in compose.split_text(message.text)
+        )
     return out
 
 
 def _file_notes(msg: TgMessage) -> dict[str, Any]:
     if not msg.files:
         return {}
-    return {"telegram_files": [{"kind": f.kind, "emoji": f.emoji} if f.emoji else
-                               {"kind": f.kind} for f in msg.files]}
+    return {
+        "telegram_files": [
+            {"kind": f.kind, "emoji": f.emoji} if f.emoji else {"kind": f.kind} for f in msg.files
+        ]
+    }

@@ -22,19 +22,27 @@ class BotApi:
         self.base = base.rstrip("/")
         self._token = token
 
-    async def call(self, method: str, body: Mapping[str, Any] | None = None, *,
-                   http_timeout: float = TIMEOUT, files: Mapping[str, Any] | None = None) -> Any:
+    async def call(
+        self,
+        method: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        http_timeout: float = TIMEOUT,
+        files: Mapping[str, Any] | None = None,
+    ) -> Any:
         url = f"{self.base}/bot{self._token}/{method}"
         try:
             async with httpx.AsyncClient(timeout=http_timeout) as client:
                 if files:
-                    response = await client.post(url, data={k: str(v) for k, v in
-                                                            (body or {}).items()}, files=files)
+                    response = await client.post(
+                        url, data={k: str(v) for k, v in (body or {}).items()}, files=files
+                    )
                 else:
                     response = await client.post(url, json=dict(body or {}))
         except httpx.HTTPError as exc:
-            raise TransientError(f"Telegram {method}: not reachable ({type(exc).__name__})"
-                                 ) from None
+            raise TransientError(
+                f"Telegram {method}: not reachable ({type(exc).__name__})"
+            ) from None
         return _result(method, response)
 
     async def download(self, file_path: str, max_bytes: int) -> bytes:
@@ -43,8 +51,7 @@ class BotApi:
             async with httpx.AsyncClient(timeout=TIMEOUT) as client:
                 response = await client.get(url)
         except httpx.HTTPError as exc:
-            raise TransientError(f"Telegram file: not reachable ({type(exc).__name__})"
-                                 ) from None
+            raise TransientError(f"Telegram file: not reachable ({type(exc).__name__})") from None
         if response.status_code != 200:
             raise TransientError(f"Telegram file: HTTP {response.status_code}")
         if len(response.content) > max_bytes:
@@ -61,6 +68,7 @@ def _result(method: str, response: httpx.Response) -> Any:
         return body.get("result")
     transient, reason, retry_after = error_of(response.status_code, body)
     if transient:
-        raise TransientError(f"{method}: {reason}", code=str(response.status_code),
-                             retry_after=retry_after)
+        raise TransientError(
+            f"{method}: {reason}", code=str(response.status_code), retry_after=retry_after
+        )
     raise PermanentError(f"{method}: {reason}", code=str(response.status_code))

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-MEDIA_KINDS = ("photo", "document", "voice", "audio", "video", "video_note", "sticker",
-               "animation")
+MEDIA_KINDS = ("photo", "document", "voice", "audio", "video", "video_note", "sticker", "animation")
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,17 @@ def parse_update(update: Any) -> TgMessage | None:
     if edited:
         attrs["edited"] = True
     return TgMessage(
-        update_id=update["update_id"], chat_id=int(chat.get("id", sender.get("id", 0))),
-        message_id=int(msg.get("message_id", 0)), user_id=str(sender.get("id")),
-        name=_name(sender), username=sender.get("username"), text=text,
-        sent_at=_when(msg.get("edit_date") if edited else msg.get("date")), files=files,
-        edited=edited, reply_to=reply.get("message_id") if isinstance(reply, dict) else None,
+        update_id=update["update_id"],
+        chat_id=int(chat.get("id", sender.get("id", 0))),
+        message_id=int(msg.get("message_id", 0)),
+        user_id=str(sender.get("id")),
+        name=_name(sender),
+        username=sender.get("username"),
+        text=text,
+        sent_at=_when(msg.get("edit_date") if edited else msg.get("date")),
+        files=files,
+        edited=edited,
+        reply_to=reply.get("message_id") if isinstance(reply, dict) else None,
         attributes=attrs,
     )
 
@@ -85,12 +90,22 @@ def _files(msg: dict[str, Any]) -> tuple[FileRef, ...]:
         value = msg.get(kind)
         if kind == "photo" and isinstance(value, list) and value:
             best = max(value, key=lambda p: p.get("file_size") or p.get("width", 0))
-            return (FileRef("photo", str(best["file_id"]), "photo.jpg", "image/jpeg",
-                            best.get("file_size")),)
+            return (
+                FileRef(
+                    "photo", str(best["file_id"]), "photo.jpg", "image/jpeg", best.get("file_size")
+                ),
+            )
         if isinstance(value, dict) and value.get("file_id"):
-            return (FileRef(kind, str(value["file_id"]), value.get("file_name"),
-                            value.get("mime_type") or _default_mime(kind, value),
-                            value.get("file_size"), value.get("emoji")),)
+            return (
+                FileRef(
+                    kind,
+                    str(value["file_id"]),
+                    value.get("file_name"),
+                    value.get("mime_type") or _default_mime(kind, value),
+                    value.get("file_size"),
+                    value.get("emoji"),
+                ),
+            )
     return ()
 
 
@@ -99,8 +114,7 @@ def _default_mime(kind: str, value: dict[str, Any]) -> str:
         if value.get("is_video"):
             return "video/webm"
         return "application/x-tgsticker" if value.get("is_animated") else "image/webp"
-    return {"voice": "audio/ogg", "video_note": "video/mp4"}.get(kind,
-                                                                 "application/octet-stream")
+    return {"voice": "audio/ogg", "video_note": "video/mp4"}.get(kind, "application/octet-stream")
 
 
 def _name(user: dict[str, Any]) -> str | None:

@@ -22,8 +22,13 @@ MAX_BACKOFF = 30.0
 
 
 class Poller:
-    def __init__(self, ctx: AdapterContext, fetch: Callable[[int], Awaitable[list[Any]]],
-                 handle: Callable[[Any], Awaitable[None]], lease_name: str) -> None:
+    def __init__(
+        self,
+        ctx: AdapterContext,
+        fetch: Callable[[int], Awaitable[list[Any]]],
+        handle: Callable[[Any], Awaitable[None]],
+        lease_name: str,
+    ) -> None:
         self.ctx, self._fetch, self._handle, self._lease = ctx, fetch, handle, lease_name
 
     async def run(self) -> None:

@@ -19,7 +19,10 @@ from adapters.webchat import config
 class WebchatAdapter:
     kind: ClassVar[str] = "webchat"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        text=True, attachments=True, typing=True, read_receipts=True,
+        text=True,
+        attachments=True,
+        typing=True,
+        read_receipts=True,
         secret_fields=("hmac_secret",),
     )
 

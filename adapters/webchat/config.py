@@ -22,14 +22,27 @@ from adapters.base import ConfigInvalid
 
 VERIFICATION_MODES = ("off", "optional", "required")
 FIELD_TYPES = ("text", "email", "tel", "textarea", "select", "checkbox")
-DEFAULT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
-                 "text/plain")
+DEFAULT_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+)
 MAX_ATTACHMENT_BYTES = 10 * 1_048_576  # 10 MiB: photos from phones fit, videos do not
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_KNOWN = {"allowed_origins", "identity_verification", "hmac_secret", "pre_chat", "appearance",
-          "email_continuity", "attachments"}
+_KNOWN = {
+    "allowed_origins",
+    "identity_verification",
+    "hmac_secret",
+    "pre_chat",
+    "appearance",
+    "email_continuity",
+    "attachments",
+}
 
 
 def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,8 +52,9 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigInvalid(f"unknown field(s): {', '.join(sorted(unknown))}")
     mode = str(config.get("identity_verification") or "off")
     if mode not in VERIFICATION_MODES:
-        raise ConfigInvalid(f"identity_verification: expected one of "
-                            f"{', '.join(VERIFICATION_MODES)}, got {mode!r}")
+        raise ConfigInvalid(
+            f"identity_verification: expected one of {', '.join(VERIFICATION_MODES)}, got {mode!r}"
+        )
     secret = config.get("hmac_secret")
     if secret is not None and (not isinstance(secret, str) or len(secret) < 16):
         raise ConfigInvalid("hmac_secret: expected a string of at least 16 characters")
@@ -66,8 +80,9 @@ def _origins(raw: Any) -> list[str]:
     for i, item in enumerate(raw):
         origin = str(item).rstrip("/").lower()
         if origin != "*" and not _ORIGIN.match(origin):
-            raise ConfigInvalid(f"allowed_origins[{i}]: expected scheme://host[:port] or *, "
-                                f"got {item!r}")
+            raise ConfigInvalid(
+                f"allowed_origins[{i}]: expected scheme://host[:port] or *, got {item!r}"
+            )
         origins.append(origin)
     return origins
 
@@ -101,9 +116,14 @@ def _field(i: int, raw: Any) -> dict[str, Any]:
     max_length = int(raw.get("max_length", 500))
     if not 1 <= max_length <= 5000:
         raise ConfigInvalid(f"{where}.max_length: expected 1..5000")
-    return {"name": name, "label": str(raw.get("label") or name.replace("_", " ").title()),
-            "type": kind, "required": bool(raw.get("required", False)), "options": options,
-            "max_length": max_length}
+    return {
+        "name": name,
+        "label": str(raw.get("label") or name.replace("_", " ").title()),
+        "type": kind,
+        "required": bool(raw.get("required", False)),
+        "options": options,
+        "max_length": max_length,
+    }
 
 
 def _appearance(raw: Any) -> dict[str, Any]:
@@ -112,12 +132,14 @@ def _appearance(raw: Any) -> dict[str, Any]:
     color = str(raw.get("color", "#1f6feb"))
     if not _COLOR.match(color):
         raise ConfigInvalid(f"appearance.color: expected #rrggbb, got {color!r}")
-    return {"color": color,
-            "title": _text("appearance.title", raw.get("title", "Chat with us"), 80),
-            "greeting": _text("appearance.greeting",
-                              raw.get("greeting", "Hi! How can we help?"), 500),
-            "reply_time": _text("appearance.reply_time",
-                                raw.get("reply_time", "We usually reply in a few minutes"), 120)}
+    return {
+        "color": color,
+        "title": _text("appearance.title", raw.get("title", "Chat with us"), 80),
+        "greeting": _text("appearance.greeting", raw.get("greeting", "Hi! How can we help?"), 500),
+        "reply_time": _text(
+            "appearance.reply_time", raw.get("reply_time", "We usually reply in a few minutes"), 120
+        ),
+    }
 
 
 def _continuity(raw: Any) -> dict[str, Any]:
@@ -129,8 +151,11 @@ def _continuity(raw: Any) -> dict[str, Any]:
     inbox = raw.get("email_inbox_id")
     if inbox is not None and (not isinstance(inbox, int) or inbox < 1):
         raise ConfigInvalid("email_continuity.email_inbox_id: expected an email inbox id")
-    return {"enabled": bool(raw.get("enabled", True)), "after_minutes": minutes,
-            "email_inbox_id": inbox}
+    return {
+        "enabled": bool(raw.get("enabled", True)),
+        "after_minutes": minutes,
+        "email_inbox_id": inbox,
+    }
 
 
 def _attachments(raw: Any) -> dict[str, Any]:

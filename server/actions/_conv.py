@@ -38,8 +38,14 @@ async def reload(tx: Tx, conversation_id: int) -> Any:
 
 
 async def update_conversation(
-    tx: Tx, conversation: Any, fields: dict[str, Any], *, recompute_clock: bool = False,
-    now: datetime | None = None, created: bool = False, inbox: Any = None,
+    tx: Tx,
+    conversation: Any,
+    fields: dict[str, Any],
+    *,
+    recompute_clock: bool = False,
+    now: datetime | None = None,
+    created: bool = False,
+    inbox: Any = None,
 ) -> Any:
     """Apply ``fields``, optionally recompute the clock, bump version, emit one event."""
     now = now or utcnow()
@@ -47,30 +53,56 @@ async def update_conversation(
     if recompute_clock:
         snapshot = with_fields(conversation, fields)
         fields = {**fields, **await clock.recompute(tx, snapshot, inbox, now)}
-    row = (await tx.conn.execute(
-        sa.update(t.conversations)
-        .where(t.conversations.c.id == conversation.id)
-        .values(**fields, version=t.conversations.c.version + 1, updated_at=now)
-        .returning(t.conversations)
-    )).one()
+    row = (
+        await tx.conn.execute(
+            sa.update(t.conversations)
+            .where(t.conversations.c.id == conversation.id)
+            .values(**fields, version=t.conversations.c.version + 1, updated_at=now)
+            .returning(t.conversations)
+        )
+    ).one()
     kind = EventType.CONVERSATION_CREATED if created else EventType.CONVERSATION_UPDATED
-    await tx.emit(kind, {"conversation": serialize.conversation(row, channel=inbox.kind)},
-                  inbox_id=row.inbox_id, conversation_id=row.id)
+    await tx.emit(
+        kind,
+        {"conversation": serialize.conversation(row, channel=inbox.kind)},
+        inbox_id=row.inbox_id,
+        conversation_id=row.id,
+    )
     return row
 
 
-async def add_activity(tx: Tx, conversation: Any, text: str, attributes: dict[str, Any],
-                       actor_id: int | None, now: datetime) -> Any:
+async def add_activity(
+    tx: Tx,
+    conversation: Any,
+    text: str,
+    attributes: dict[str, Any],
+    actor_id: int | None,
+    now: datetime,
+) -> Any:
     """An activity line ("Resolved by Ana"): visible to agents, part of the clock's timeline."""
     result = await tx.conn.execute(
-        t.messages.insert().values(
-            conversation_id=conversation.id, inbox_id=conversation.inbox_id, direction="out",
-            kind="activity", sender_type="agent" if actor_id else "system", sender_id=actor_id,
-            text=text, status="sent", content_attributes=attributes, sent_at=now,
-            attachments=[], created_at=now,
-        ).returning(t.messages)
+        t.messages.insert()
+        .values(
+            conversation_id=conversation.id,
+            inbox_id=conversation.inbox_id,
+            direction="out",
+            kind="activity",
+            sender_type="agent" if actor_id else "system",
+            sender_id=actor_id,
+            text=text,
+            status="sent",
+            content_attributes=attributes,
+            sent_at=now,
+            attachments=[],
+            created_at=now,
+        )
+        .returning(t.messages)
     )
     row = result.one()
-    await tx.emit(EventType.MESSAGE_CREATED, {"message": serialize.message(row)},
-                  inbox_id=row.inbox_id, conversation_id=row.conversation_id)
+    await tx.emit(
+        EventType.MESSAGE_CREATED,
+        {"message": serialize.message(row)},
+        inbox_id=row.inbox_id,
+        conversation_id=row.conversation_id,
+    )
     return row

@@ -43,16 +43,25 @@ class Tx:
         """
         if type in EPHEMERAL:
             raise ValueError(f"{type} is ephemeral: publish it directly, do not store it")
-        self.pending.append(Event(type, _jsonable(payload), inbox_id, conversation_id,
-                                  audience=audience))
+        self.pending.append(
+            Event(type, _jsonable(payload), inbox_id, conversation_id, audience=audience)
+        )
 
     async def flush_events(self) -> None:
         if not self.pending:
             return
-        rows = [{"type": e.type, "inbox_id": e.inbox_id, "conversation_id": e.conversation_id,
-                 "payload": e.payload} for e in self.pending]
+        rows = [
+            {
+                "type": e.type,
+                "inbox_id": e.inbox_id,
+                "conversation_id": e.conversation_id,
+                "payload": e.payload,
+            }
+            for e in self.pending
+        ]
         result = await self.conn.execute(
-            t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), rows)
+            t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), rows
+        )
         ids = [int(r[0]) for r in result]
         self.events += [replace(e, db_id=i) for e, i in zip(self.pending, ids, strict=True)]
         self.pending = []
@@ -101,22 +110,20 @@ async def publish_committed(ctx: AppContext, events: list[Event]) -> None:
 
 async def mark_published(ctx: AppContext, ids: list[int]) -> None:
     async with ctx.db.write() as conn:
-        await conn.execute(
-            sa.update(t.events).where(t.events.c.id.in_(ids)).values(published=True)
-        )
+        await conn.execute(sa.update(t.events).where(t.events.c.id.in_(ids)).values(published=True))
 
 
 async def republish_pending(ctx: AppContext, limit: int = 10_000) -> int:
     async with ctx.db.read() as conn:
         rows = (
             await conn.execute(
-                sa.select(t.events).where(t.events.c.published.is_(False))
-                .order_by(t.events.c.id).limit(limit)
+                sa.select(t.events)
+                .where(t.events.c.published.is_(False))
+                .order_by(t.events.c.id)
+                .limit(limit)
             )
         ).all()
-    events = [
-        Event(r.type, r.payload, r.inbox_id, r.conversation_id, db_id=r.id) for r in rows
-    ]
+    events = [Event(r.type, r.payload, r.inbox_id, r.conversation_id, db_id=r.id) for r in rows]
     if events:
         await publish_committed(ctx, events)
     return len(events)

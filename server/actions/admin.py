@@ -22,14 +22,26 @@ from server.storage import schema as t
 from server.storage.schema import utcnow
 
 
-async def create_user(ctx: AppContext, *, email: str, name: str, role: str,
-                      password: str | None, is_bot: bool = False) -> dict[str, Any]:
+async def create_user(
+    ctx: AppContext, *, email: str, name: str, role: str, password: str | None, is_bot: bool = False
+) -> dict[str, Any]:
     try:
         async with ctx.db.write() as conn:
-            row = (await conn.execute(t.users.insert().values(
-                email=email.strip().lower(), name=name, role=role, is_bot=is_bot,
-                password_hash=hash_password(password) if password else None, is_active=True,
-                created_at=utcnow()).returning(t.users))).one()
+            row = (
+                await conn.execute(
+                    t.users.insert()
+                    .values(
+                        email=email.strip().lower(),
+                        name=name,
+                        role=role,
+                        is_bot=is_bot,
+                        password_hash=hash_password(password) if password else None,
+                        is_active=True,
+                        created_at=utcnow(),
+                    )
+                    .returning(t.users)
+                )
+            ).one()
     except IntegrityError:
         raise Conflict(f"email: an account with {email!r} already exists") from None
     return serialize.user(row)
@@ -43,9 +55,11 @@ async def update_user(ctx: AppContext, user_id: int, fields: Mapping[str, Any]) 
         if values:
             await conn.execute(sa.update(t.users).where(t.users.c.id == user_id).values(**values))
         if values.get("is_active") is False:  # deactivation ends every session at once
-            await conn.execute(sa.update(t.auth_tokens).where(
-                t.auth_tokens.c.user_id == user_id, t.auth_tokens.c.revoked_at.is_(None)
-            ).values(revoked_at=utcnow()))
+            await conn.execute(
+                sa.update(t.auth_tokens)
+                .where(t.auth_tokens.c.user_id == user_id, t.auth_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
         row = (await conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).first()
     if row is None:
         raise NotFound(f"agent {user_id} not found")
@@ -55,8 +69,11 @@ async def update_user(ctx: AppContext, user_id: int, fields: Mapping[str, Any]) 
 async def create_team(ctx: AppContext, name: str, member_ids: list[int]) -> dict[str, Any]:
     try:
         async with ctx.db.write() as conn:
-            team_id = (await conn.execute(t.teams.insert().values(
-                name=name, created_at=utcnow()).returning(t.teams.c.id))).scalar_one()
+            team_id = (
+                await conn.execute(
+                    t.teams.insert().values(name=name, created_at=utcnow()).returning(t.teams.c.id)
+                )
+            ).scalar_one()
             await _set_team_members(conn, team_id, member_ids)
     except IntegrityError:
         raise Conflict(f"name: a team called {name!r} exists, or an agent id is unknown") from None
@@ -66,24 +83,35 @@ async def create_team(ctx: AppContext, name: str, member_ids: list[int]) -> dict
 async def _set_team_members(conn: Any, team_id: int, member_ids: list[int]) -> None:
     await conn.execute(sa.delete(t.team_members).where(t.team_members.c.team_id == team_id))
     if member_ids:
-        await conn.execute(t.team_members.insert(),
-                           [{"team_id": team_id, "user_id": u} for u in set(member_ids)])
+        await conn.execute(
+            t.team_members.insert(), [{"team_id": team_id, "user_id": u} for u in set(member_ids)]
+        )
 
 
-async def update_team(ctx: AppContext, team_id: int, name: str | None,
-                      member_ids: list[int] | None) -> dict[str, Any]:
+async def update_team(
+    ctx: AppContext, team_id: int, name: str | None, member_ids: list[int] | None
+) -> dict[str, Any]:
     try:
         async with ctx.db.write() as conn:
             row = (await conn.execute(sa.select(t.teams).where(t.teams.c.id == team_id))).first()
             if row is None:
                 raise NotFound(f"team {team_id} not found")
             if name is not None:
-                await conn.execute(sa.update(t.teams).where(t.teams.c.id == team_id)
-                                   .values(name=name))
+                await conn.execute(
+                    sa.update(t.teams).where(t.teams.c.id == team_id).values(name=name)
+                )
             if member_ids is not None:
                 await _set_team_members(conn, team_id, member_ids)
-            members = [r.user_id for r in (await conn.execute(sa.select(
-                t.team_members.c.user_id).where(t.team_members.c.team_id == team_id))).all()]
+            members = [
+                r.user_id
+                for r in (
+                    await conn.execute(
+                        sa.select(t.team_members.c.user_id).where(
+                            t.team_members.c.team_id == team_id
+                        )
+                    )
+                ).all()
+            ]
     except IntegrityError:
         raise Conflict(f"name: a team called {name!r} exists, or an agent id is unknown") from None
     return {"id": team_id, "name": name or row.name, "member_ids": sorted(members)}
@@ -118,42 +146,65 @@ def _check_hours(hours: Mapping[str, Any] | None) -> None:
         raise InvalidInput(f"business_hours: {exc}") from None
 
 
-async def create_inbox(ctx: AppContext, *, name: str, kind: str, config: Mapping[str, Any],
-                       business_hours: Mapping[str, Any] | None = None,
-                       frt_targets: Mapping[str, Any] | None = None,
-                       member_ids: list[int] | None = None) -> dict[str, Any]:
+async def create_inbox(
+    ctx: AppContext,
+    *,
+    name: str,
+    kind: str,
+    config: Mapping[str, Any],
+    business_hours: Mapping[str, Any] | None = None,
+    frt_targets: Mapping[str, Any] | None = None,
+    member_ids: list[int] | None = None,
+) -> dict[str, Any]:
     plain, secrets = split_config(kind, config)
     _check_hours(business_hours)
     async with transaction(ctx) as tx:
-        row = (await tx.conn.execute(t.inboxes.insert().values(
-            name=name, kind=kind, public_key=new_token(16), config=plain,
-            secrets=ctx.secrets.encrypt_json(secrets) if secrets else None,
-            business_hours=business_hours, frt_targets=frt_targets, is_active=True,
-            created_at=utcnow()).returning(t.inboxes))).one()
+        row = (
+            await tx.conn.execute(
+                t.inboxes.insert()
+                .values(
+                    name=name,
+                    kind=kind,
+                    public_key=new_token(16),
+                    config=plain,
+                    secrets=ctx.secrets.encrypt_json(secrets) if secrets else None,
+                    business_hours=business_hours,
+                    frt_targets=frt_targets,
+                    is_active=True,
+                    created_at=utcnow(),
+                )
+                .returning(t.inboxes)
+            )
+        ).one()
         if member_ids:
-            await tx.conn.execute(t.inbox_members.insert(),
-                                  [{"inbox_id": row.id, "user_id": u} for u in set(member_ids)])
+            await tx.conn.execute(
+                t.inbox_members.insert(),
+                [{"inbox_id": row.id, "user_id": u} for u in set(member_ids)],
+            )
         data = inbox_view(ctx, row)
         # member_ids lets connected sockets start showing the new inbox in stream order
-        await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data),
-                                                "member_ids": sorted(set(member_ids or []))},
-                      inbox_id=row.id)
+        await tx.emit(
+            EventType.INBOX_UPDATED,
+            {"inbox": _public_inbox(data), "member_ids": sorted(set(member_ids or []))},
+            inbox_id=row.id,
+        )
     if ctx.channels is not None:
         await ctx.channels.reload(row.id)
     return data
 
 
-async def update_inbox(ctx: AppContext, inbox_id: int, fields: Mapping[str, Any]
-                       ) -> dict[str, Any]:
+async def update_inbox(ctx: AppContext, inbox_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
     async with transaction(ctx) as tx:
-        row = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))
-               ).first()
+        row = (
+            await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))
+        ).first()
         if row is None:
             raise NotFound(f"inbox {inbox_id} not found")
         values = _inbox_values(ctx, row, fields)
         if values:
-            await tx.conn.execute(sa.update(t.inboxes).where(t.inboxes.c.id == inbox_id)
-                                  .values(**values))
+            await tx.conn.execute(
+                sa.update(t.inboxes).where(t.inboxes.c.id == inbox_id).values(**values)
+            )
         row = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).one()
         data = inbox_view(ctx, row)
         await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data)}, inbox_id=inbox_id)
@@ -189,31 +240,45 @@ def _public_inbox(data: dict[str, Any]) -> dict[str, Any]:
 
 async def set_inbox_members(ctx: AppContext, inbox_id: int, user_ids: list[int]) -> list[int]:
     async with transaction(ctx) as tx:
-        exists = (await tx.conn.execute(sa.select(t.inboxes.c.id).where(
-            t.inboxes.c.id == inbox_id))).first()
+        exists = (
+            await tx.conn.execute(sa.select(t.inboxes.c.id).where(t.inboxes.c.id == inbox_id))
+        ).first()
         if exists is None:
             raise NotFound(f"inbox {inbox_id} not found")
-        known = {r.id for r in (await tx.conn.execute(sa.select(t.users.c.id).where(
-            t.users.c.id.in_(user_ids)))).all()}
+        known = {
+            r.id
+            for r in (
+                await tx.conn.execute(sa.select(t.users.c.id).where(t.users.c.id.in_(user_ids)))
+            ).all()
+        }
         if unknown := set(user_ids) - known:
             raise InvalidInput(f"user_ids: unknown agent(s) {sorted(unknown)}")
-        await tx.conn.execute(sa.delete(t.inbox_members).where(
-            t.inbox_members.c.inbox_id == inbox_id))
+        await tx.conn.execute(
+            sa.delete(t.inbox_members).where(t.inbox_members.c.inbox_id == inbox_id)
+        )
         if user_ids:
-            await tx.conn.execute(t.inbox_members.insert(),
-                                  [{"inbox_id": inbox_id, "user_id": u} for u in set(user_ids)])
-        await tx.emit(EventType.INBOX_UPDATED, {"inbox": {"id": inbox_id},
-                                                "member_ids": sorted(set(user_ids))},
-                      inbox_id=inbox_id)
+            await tx.conn.execute(
+                t.inbox_members.insert(),
+                [{"inbox_id": inbox_id, "user_id": u} for u in set(user_ids)],
+            )
+        await tx.emit(
+            EventType.INBOX_UPDATED,
+            {"inbox": {"id": inbox_id}, "member_ids": sorted(set(user_ids))},
+            inbox_id=inbox_id,
+        )
     return sorted(set(user_ids))
 
 
 async def create_canned(ctx: AppContext, short_code: str, content: str) -> dict[str, Any]:
     try:
         async with ctx.db.write() as conn:
-            row = (await conn.execute(t.canned_responses.insert().values(
-                short_code=short_code, content=content, created_at=utcnow()
-            ).returning(t.canned_responses))).one()
+            row = (
+                await conn.execute(
+                    t.canned_responses.insert()
+                    .values(short_code=short_code, content=content, created_at=utcnow())
+                    .returning(t.canned_responses)
+                )
+            ).one()
     except IntegrityError:
         raise Conflict(f"short_code: {short_code!r} is already used") from None
     return {"id": row.id, "short_code": row.short_code, "content": row.content}
@@ -221,9 +286,14 @@ async def create_canned(ctx: AppContext, short_code: str, content: str) -> dict[
 
 async def update_canned(ctx: AppContext, canned_id: int, content: str) -> dict[str, Any]:
     async with ctx.db.write() as conn:
-        row = (await conn.execute(sa.update(t.canned_responses).where(
-            t.canned_responses.c.id == canned_id).values(content=content)
-            .returning(t.canned_responses))).first()
+        row = (
+            await conn.execute(
+                sa.update(t.canned_responses)
+                .where(t.canned_responses.c.id == canned_id)
+                .values(content=content)
+                .returning(t.canned_responses)
+            )
+        ).first()
     if row is None:
         raise NotFound(f"canned response {canned_id} not found")
     return {"id": row.id, "short_code": row.short_code, "content": row.content}
@@ -231,7 +301,8 @@ async def update_canned(ctx: AppContext, canned_id: int, content: str) -> dict[s
 
 async def delete_canned(ctx: AppContext, canned_id: int) -> None:
     async with ctx.db.write() as conn:
-        done = await conn.execute(sa.delete(t.canned_responses).where(
-            t.canned_responses.c.id == canned_id))
+        done = await conn.execute(
+            sa.delete(t.canned_responses).where(t.canned_responses.c.id == canned_id)
+        )
     if done.rowcount == 0:
         raise NotFound(f"canned response {canned_id} not found")

@@ -50,8 +50,11 @@ def timeline_item(row: Any, human_ids: set[int]) -> TimelineItem | None:
     at = row.sent_at
     if row.kind == "activity":
         status = (row.content_attributes or {}).get("status")
-        return TimelineItem(at, ItemKind.STATUS, str(row.id), status=Status(status)) if status \
+        return (
+            TimelineItem(at, ItemKind.STATUS, str(row.id), status=Status(status))
+            if status
             else None
+        )
     if row.direction == "in":
         if row.kind != "message" or row.is_auto:
             return None
@@ -63,8 +66,9 @@ def timeline_item(row: Any, human_ids: set[int]) -> TimelineItem | None:
         and not row.is_auto
         and row.status != "failed"
     )
-    return TimelineItem(at, ItemKind.AGENT_REPLY, str(row.id), _str(row.sender_id),
-                        counts_as_response=counts)
+    return TimelineItem(
+        at, ItemKind.AGENT_REPLY, str(row.id), _str(row.sender_id), counts_as_response=counts
+    )
 
 
 def _str(value: Any) -> str | None:
@@ -91,10 +95,19 @@ _m = t.messages.c
 #: Only what the clock reads, built once: bodies and email attributes can be large, and
 #: this runs on every message of a conversation.
 _TIMELINE = (
-    sa.select(_m.id, _m.sent_at, _m.kind, _m.direction, _m.sender_type, _m.sender_id,
-              _m.is_auto, _m.status,
-              sa.case((_m.kind == "activity", _m.content_attributes),
-                      else_=sa.null()).label("content_attributes"))
+    sa.select(
+        _m.id,
+        _m.sent_at,
+        _m.kind,
+        _m.direction,
+        _m.sender_type,
+        _m.sender_id,
+        _m.is_auto,
+        _m.status,
+        sa.case((_m.kind == "activity", _m.content_attributes), else_=sa.null()).label(
+            "content_attributes"
+        ),
+    )
     .where(_m.conversation_id == sa.bindparam("cid"))
     .order_by(_m.sent_at, _m.id)
 )
@@ -111,8 +124,14 @@ async def recompute(tx: Tx, conversation: Any, inbox: Any, now: datetime) -> dic
     return _clock_fields(conversation, inbox, items, segments, hours, now)
 
 
-def _clock_fields(conversation: Any, inbox: Any, items: list[TimelineItem],
-                  segments: list[Segment], hours: BusinessHours, now: datetime) -> dict[str, Any]:
+def _clock_fields(
+    conversation: Any,
+    inbox: Any,
+    items: list[TimelineItem],
+    segments: list[Segment],
+    hours: BusinessHours,
+    now: datetime,
+) -> dict[str, Any]:
     fields: dict[str, Any] = {"waiting_since": waiting_since(items), "sla_due_at": None}
     current = segments[-1] if segments else None
     if current is not None:
@@ -138,18 +157,24 @@ def _int(value: str | None) -> int | None:
 def resolutions(items: list[TimelineItem], segments: list[Segment]) -> list[datetime | None]:
     """When each segment was resolved: the first resolve at or after its start and before
     the next segment's start (None while it is still open)."""
-    resolves = sorted(i.at for i in items
-                      if i.kind == ItemKind.STATUS and i.status == Status.RESOLVED)
+    resolves = sorted(
+        i.at for i in items if i.kind == ItemKind.STATUS and i.status == Status.RESOLVED
+    )
     out: list[datetime | None] = []
     for n, seg in enumerate(segments):
         until = segments[n + 1].started_at if n + 1 < len(segments) else None
-        out.append(next((at for at in resolves if at >= seg.started_at
-                         and (until is None or at < until)), None))
+        out.append(
+            next(
+                (at for at in resolves if at >= seg.started_at and (until is None or at < until)),
+                None,
+            )
+        )
     return out
 
 
-def _cycle_row(conversation: Any, inbox: Any, s: Segment, resolved: datetime | None
-               ) -> dict[str, Any]:
+def _cycle_row(
+    conversation: Any, inbox: Any, s: Segment, resolved: datetime | None
+) -> dict[str, Any]:
     return {
         "conversation_id": conversation.id,
         "inbox_id": conversation.inbox_id,
@@ -169,18 +194,30 @@ def _cycle_row(conversation: Any, inbox: Any, s: Segment, resolved: datetime | N
     }
 
 
-async def _store_cycles(tx: Tx, conversation: Any, inbox: Any, segments: list[Segment],
-                        resolved: list[datetime | None]) -> None:
+async def _store_cycles(
+    tx: Tx, conversation: Any, inbox: Any, segments: list[Segment], resolved: list[datetime | None]
+) -> None:
     """Write only the cycles that changed (most messages change none)."""
     r = t.response_cycles.c
-    stored = {row.idx: dict(row._mapping) for row in (await tx.conn.execute(
-        sa.select(t.response_cycles).where(r.conversation_id == conversation.id))).all()}
-    wanted = {s.index: _cycle_row(conversation, inbox, s, r)
-              for s, r in zip(segments, resolved, strict=True)}
+    stored = {
+        row.idx: dict(row._mapping)
+        for row in (
+            await tx.conn.execute(
+                sa.select(t.response_cycles).where(r.conversation_id == conversation.id)
+            )
+        ).all()
+    }
+    wanted = {
+        s.index: _cycle_row(conversation, inbox, s, r)
+        for s, r in zip(segments, resolved, strict=True)
+    }
     gone = [idx for idx in stored if idx not in wanted]
     if gone:
-        await tx.conn.execute(sa.delete(t.response_cycles).where(
-            r.conversation_id == conversation.id, r.idx.in_(gone)))
+        await tx.conn.execute(
+            sa.delete(t.response_cycles).where(
+                r.conversation_id == conversation.id, r.idx.in_(gone)
+            )
+        )
     new = [row for idx, row in wanted.items() if idx not in stored]
     if new:
         await tx.conn.execute(t.response_cycles.insert(), new)
@@ -188,12 +225,16 @@ async def _store_cycles(tx: Tx, conversation: Any, inbox: Any, segments: list[Se
         old = stored.get(idx)
         _observe_new_response(tx, inbox.kind, old, row)
         if old is not None and any(old[k] != v for k, v in row.items()):
-            await tx.conn.execute(sa.update(t.response_cycles).where(
-                r.conversation_id == conversation.id, r.idx == idx).values(**row))
+            await tx.conn.execute(
+                sa.update(t.response_cycles)
+                .where(r.conversation_id == conversation.id, r.idx == idx)
+                .values(**row)
+            )
 
 
-def _observe_new_response(tx: Tx, channel: str, old: dict[str, Any] | None,
-                          row: dict[str, Any]) -> None:
+def _observe_new_response(
+    tx: Tx, channel: str, old: dict[str, Any] | None, row: dict[str, Any]
+) -> None:
     """Count a first response once, when it happens (after the commit)."""
     if row["responded_at"] is None or row["wall_seconds"] is None:
         return

@@ -29,8 +29,11 @@ async def contact_for(conn: AsyncConnection, actor: Actor, contact_id: int) -> A
     if visible is None:
         return row
     c = t.conversations.c
-    seen = (await conn.execute(sa.select(c.id).where(
-        c.contact_id == contact_id, c.inbox_id.in_(visible)).limit(1))).first()
+    seen = (
+        await conn.execute(
+            sa.select(c.id).where(c.contact_id == contact_id, c.inbox_id.in_(visible)).limit(1)
+        )
+    ).first()
     if seen is None:
         raise NotFound(f"contact {contact_id} not found")
     return row
@@ -38,19 +41,27 @@ async def contact_for(conn: AsyncConnection, actor: Actor, contact_id: int) -> A
 
 async def contact_detail(conn: AsyncConnection, actor: Actor, contact_id: int) -> dict[str, Any]:
     row = await contact_for(conn, actor, contact_id)
-    idents = (await conn.execute(sa.select(t.contact_identities).where(
-        t.contact_identities.c.contact_id == contact_id))).all()
+    idents = (
+        await conn.execute(
+            sa.select(t.contact_identities).where(t.contact_identities.c.contact_id == contact_id)
+        )
+    ).all()
     return serialize.contact(row, list(idents))
 
 
-async def update_contact(ctx: AppContext, actor: Actor, contact_id: int,
-                         fields: Mapping[str, Any]) -> dict[str, Any]:
+async def update_contact(
+    ctx: AppContext, actor: Actor, contact_id: int, fields: Mapping[str, Any]
+) -> dict[str, Any]:
     async with transaction(ctx) as tx:
         await contact_for(tx.conn, actor, contact_id)
-        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == contact_id)
-                              .values(**fields, updated_at=utcnow()))
-        row = (await tx.conn.execute(sa.select(t.contacts).where(t.contacts.c.id == contact_id))
-               ).one()
+        await tx.conn.execute(
+            sa.update(t.contacts)
+            .where(t.contacts.c.id == contact_id)
+            .values(**fields, updated_at=utcnow())
+        )
+        row = (
+            await tx.conn.execute(sa.select(t.contacts).where(t.contacts.c.id == contact_id))
+        ).one()
         data = serialize.contact(row)
         for inbox_id in await _inboxes_of(tx.conn, contact_id):
             await tx.emit(EventType.CONTACT_UPDATED, {"contact": data}, inbox_id=inbox_id)
@@ -70,45 +81,73 @@ async def merge(ctx: AppContext, actor: Actor, target_id: int, source_id: int) -
     async with transaction(ctx) as tx:
         target = await contact_for(tx.conn, actor, target_id)
         source = await contact_for(tx.conn, actor, source_id)
-        await tx.conn.execute(sa.update(t.contact_identities).where(
-            t.contact_identities.c.contact_id == source_id).values(contact_id=target_id))
-        moved = (await tx.conn.execute(sa.select(t.conversations).where(
-            t.conversations.c.contact_id == source_id))).all()
+        await tx.conn.execute(
+            sa.update(t.contact_identities)
+            .where(t.contact_identities.c.contact_id == source_id)
+            .values(contact_id=target_id)
+        )
+        moved = (
+            await tx.conn.execute(
+                sa.select(t.conversations).where(t.conversations.c.contact_id == source_id)
+            )
+        ).all()
         for conv in moved:
             await update_conversation(tx, conv, {"contact_id": target_id})
-        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == target_id).values(
-            name=target.name or source.name, email=target.email or source.email,
-            phone=target.phone or source.phone, avatar_url=target.avatar_url or source.avatar_url,
-            attributes={**(source.attributes or {}), **(target.attributes or {})},
-            updated_at=utcnow()))
-        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == source_id)
-                              .values(merged_into_id=target_id, updated_at=utcnow()))
+        await tx.conn.execute(
+            sa.update(t.contacts)
+            .where(t.contacts.c.id == target_id)
+            .values(
+                name=target.name or source.name,
+                email=target.email or source.email,
+                phone=target.phone or source.phone,
+                avatar_url=target.avatar_url or source.avatar_url,
+                attributes={**(source.attributes or {}), **(target.attributes or {})},
+                updated_at=utcnow(),
+            )
+        )
+        await tx.conn.execute(
+            sa.update(t.contacts)
+            .where(t.contacts.c.id == source_id)
+            .values(merged_into_id=target_id, updated_at=utcnow())
+        )
         for inbox_id in await _inboxes_of(tx.conn, target_id):
-            await tx.emit(EventType.CONTACT_MERGED, {"target_id": target_id,
-                                                     "source_id": source_id}, inbox_id=inbox_id)
+            await tx.emit(
+                EventType.CONTACT_MERGED,
+                {"target_id": target_id, "source_id": source_id},
+                inbox_id=inbox_id,
+            )
     async with ctx.db.read() as conn:
         return await contact_detail(conn, actor, target_id)
 
 
-async def list_contacts(conn: AsyncConnection, actor: Actor, q: str | None, cursor: str | None,
-                        limit: int) -> dict[str, Any]:
+async def list_contacts(
+    conn: AsyncConnection, actor: Actor, q: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
     """Newest first; merged-away contacts are hidden (their target stands for them)."""
     k = t.contacts.c
     query = sa.select(t.contacts).where(k.merged_into_id.is_(None))
     visible = await visible_inbox_ids(conn, actor)
     if visible is not None:
         c = t.conversations.c
-        query = query.where(sa.exists(sa.select(c.id).where(
-            c.contact_id == k.id, c.inbox_id.in_(visible))))
+        query = query.where(
+            sa.exists(sa.select(c.id).where(c.contact_id == k.id, c.inbox_id.in_(visible)))
+        )
     if q:
         like = f"%{q.lower()[:200]}%"
-        query = query.where(sa.or_(sa.func.lower(k.name).like(like),
-                                   sa.func.lower(k.email).like(like), k.phone.like(like)))
+        query = query.where(
+            sa.or_(
+                sa.func.lower(k.name).like(like),
+                sa.func.lower(k.email).like(like),
+                k.phone.like(like),
+            )
+        )
     if cursor:
         if not cursor.isdigit():
             raise InvalidInput(f"cursor: expected a contact id, got {cursor!r}")
         query = query.where(k.id < int(cursor))
     rows = (await conn.execute(query.order_by(k.id.desc()).limit(limit + 1))).all()
     more = len(rows) > limit
-    return {"items": [serialize.contact(r) for r in rows[:limit]],
-            "next_cursor": str(rows[limit - 1].id) if more else None}
+    return {
+        "items": [serialize.contact(r) for r in rows[:limit]],
+        "next_cursor": str(rows[limit - 1].id) if more else None,
+    }

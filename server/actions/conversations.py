@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +21,22 @@ from server.storage.schema import utcnow
 
 PRIORITIES = ("none", "low", "medium", "high", "urgent")
 _VERBS = {
-    Command.RESOLVE: "resolved", Command.REOPEN: "reopened", Command.SNOOZE: "snoozed",
-    Command.PEND: "set to pending", Command.OPEN: "opened",
+    Command.RESOLVE: "resolved",
+    Command.REOPEN: "reopened",
+    Command.SNOOZE: "snoozed",
+    Command.PEND: "set to pending",
+    Command.OPEN: "opened",
 }
 
 
-async def change_status(ctx: AppContext, actor: Actor, conversation_id: int, command: Command,
-                        *, snoozed_until: datetime | None = None) -> dict[str, Any]:
+async def change_status(
+    ctx: AppContext,
+    actor: Actor,
+    conversation_id: int,
+    command: Command,
+    *,
+    snoozed_until: datetime | None = None,
+) -> dict[str, Any]:
     now = utcnow()
     if command == Command.SNOOZE and (snoozed_until is None or snoozed_until <= now):
         raise InvalidInput("snoozed_until: a snooze needs a time in the future")
@@ -41,15 +51,26 @@ async def change_status(ctx: AppContext, actor: Actor, conversation_id: int, com
             "snoozed_until": snoozed_until if new == Status.SNOOZED else None,
             "resolved_at": now if new == Status.RESOLVED else None,
         }
-        await add_activity(tx, conv, f"{_VERBS[command].capitalize()} by {actor.name}",
-                           {"status": new.value, "actor_id": actor.id}, actor.id, now)
+        await add_activity(
+            tx,
+            conv,
+            f"{_VERBS[command].capitalize()} by {actor.name}",
+            {"status": new.value, "actor_id": actor.id},
+            actor.id,
+            now,
+        )
         row = await update_conversation(tx, conv, fields, recompute_clock=True, now=now)
     return serialize.conversation(row)
 
 
-async def assign(ctx: AppContext, actor: Actor, conversation_id: int, *,
-                 assignee_id: int | str | None = "keep", team_id: int | str | None = "keep"
-                 ) -> dict[str, Any]:
+async def assign(
+    ctx: AppContext,
+    actor: Actor,
+    conversation_id: int,
+    *,
+    assignee_id: int | str | None = "keep",
+    team_id: int | str | None = "keep",
+) -> dict[str, Any]:
     """Assign to an agent and/or a team ("keep" leaves a field unchanged; None clears it)."""
     async with transaction(ctx) as tx:
         conv = await conversation_for(tx.conn, actor, conversation_id, lock=True)
@@ -63,9 +84,14 @@ async def assign(ctx: AppContext, actor: Actor, conversation_id: int, *,
             notes.append(await _team_note(tx.conn, team_id))
         if not fields:
             raise InvalidInput("give assignee_id and/or team_id")
-        await add_activity(tx, conv, f"{'; '.join(notes)} by {actor.name}",
-                           {"assignment": {k: v for k, v in fields.items()}, "actor_id": actor.id},
-                           actor.id, utcnow())
+        await add_activity(
+            tx,
+            conv,
+            f"{'; '.join(notes)} by {actor.name}",
+            {"assignment": {k: v for k, v in fields.items()}, "actor_id": actor.id},
+            actor.id,
+            utcnow(),
+        )
         row = await update_conversation(tx, conv, fields)
     return serialize.conversation(row)
 
@@ -74,10 +100,14 @@ async def _assignee_note(conn: Any, inbox_id: int, user_id: Any) -> str:
     if user_id is None:
         return "Unassigned"
     u, im = t.users.c, t.inbox_members.c
-    row = (await conn.execute(sa.select(u.name, u.role, u.is_active).where(u.id == user_id))
-           ).first()
-    member = (await conn.execute(sa.select(im.user_id).where(
-        im.inbox_id == inbox_id, im.user_id == user_id))).first()
+    row = (
+        await conn.execute(sa.select(u.name, u.role, u.is_active).where(u.id == user_id))
+    ).first()
+    member = (
+        await conn.execute(
+            sa.select(im.user_id).where(im.inbox_id == inbox_id, im.user_id == user_id)
+        )
+    ).first()
     if row is None or not row.is_active or (member is None and row.role != "admin"):
         raise InvalidInput(f"assignee_id: agent {user_id} is not an active member of this inbox")
     return f"Assigned to {row.name}"
@@ -92,8 +122,14 @@ async def _team_note(conn: Any, team_id: Any) -> str:
     return f"Assigned to team {row.name}"
 
 
-async def set_labels(ctx: AppContext, actor: Actor, conversation_id: int, *,
-                     add: list[str] = (), remove: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+async def set_labels(
+    ctx: AppContext,
+    actor: Actor,
+    conversation_id: int,
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+) -> dict[str, Any]:
     for label in [*add, *remove]:
         if not label.strip() or len(label) > 100:
             raise InvalidInput("labels: each label is 1 to 100 characters")
@@ -105,8 +141,9 @@ async def set_labels(ctx: AppContext, actor: Actor, conversation_id: int, *,
     return serialize.conversation(row)
 
 
-async def set_priority(ctx: AppContext, actor: Actor, conversation_id: int, priority: str
-                       ) -> dict[str, Any]:
+async def set_priority(
+    ctx: AppContext, actor: Actor, conversation_id: int, priority: str
+) -> dict[str, Any]:
     if priority not in PRIORITIES:
         raise InvalidInput(f"priority: expected one of {', '.join(PRIORITIES)}, got {priority!r}")
     async with transaction(ctx) as tx:
@@ -121,18 +158,36 @@ async def wake_snoozed(ctx: AppContext, now: datetime | None = None) -> int:
     now = now or utcnow()
     c = t.conversations.c
     async with ctx.db.read() as conn:
-        due = [r.id for r in (await conn.execute(sa.select(c.id).where(
-            c.status == Status.SNOOZED.value, c.snoozed_until <= now))).all()]
+        due = [
+            r.id
+            for r in (
+                await conn.execute(
+                    sa.select(c.id).where(c.status == Status.SNOOZED.value, c.snoozed_until <= now)
+                )
+            ).all()
+        ]
     for conversation_id in due:
         async with transaction(ctx) as tx:
-            row = (await tx.conn.execute(locked(tx, sa.select(t.conversations).where(
-                c.id == conversation_id, c.status == Status.SNOOZED.value)))).first()
+            row = (
+                await tx.conn.execute(
+                    locked(
+                        tx,
+                        sa.select(t.conversations).where(
+                            c.id == conversation_id, c.status == Status.SNOOZED.value
+                        ),
+                    )
+                )
+            ).first()
             if row is None:
                 continue
             await add_activity(tx, row, "Snooze ended", {"status": Status.OPEN.value}, None, now)
-            await update_conversation(tx, row, {"status": Status.OPEN.value,
-                                                 "snoozed_until": None},
-                                      recompute_clock=True, now=now)
+            await update_conversation(
+                tx,
+                row,
+                {"status": Status.OPEN.value, "snoozed_until": None},
+                recompute_clock=True,
+                now=now,
+            )
     return len(due)
 
 

@@ -29,7 +29,7 @@ NODE_DEAD_AFTER = 15  # seconds without a heartbeat (sent every 5 s): its claims
 
 def backoff(attempt: int) -> float:
     """Seconds before retry ``attempt`` (1-based): 2, 4, 8 … capped at 15 min, ±20% jitter."""
-    base: float = min(2.0 ** attempt, 900.0)
+    base: float = min(2.0**attempt, 900.0)
     return base * random.uniform(0.8, 1.2)
 
 
@@ -38,21 +38,37 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
     now = utcnow()
     o = t.outbox.c
     n = t.nodes.c
-    holder_alive = sa.exists(sa.select(n.node_id).where(
-        n.node_id == o.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)))
-    due = sa.select(o.id).where(
-        o.state == "queued", o.next_attempt_at <= now,
-        sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive),
-    ).order_by(o.next_attempt_at).limit(limit)
+    holder_alive = sa.exists(
+        sa.select(n.node_id).where(
+            n.node_id == o.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)
+        )
+    )
+    due = (
+        sa.select(o.id)
+        .where(
+            o.state == "queued",
+            o.next_attempt_at <= now,
+            sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive),
+        )
+        .order_by(o.next_attempt_at)
+        .limit(limit)
+    )
     async with ctx.db.write() as conn:
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         ids = [r.id for r in (await conn.execute(due)).all()]
         if not ids:
             return []
-        await conn.execute(sa.update(t.outbox).where(o.id.in_(ids)).values(
-            claimed_by=ctx.node_id, claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
-            attempts=o.attempts + 1, updated_at=now))
+        await conn.execute(
+            sa.update(t.outbox)
+            .where(o.id.in_(ids))
+            .values(
+                claimed_by=ctx.node_id,
+                claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+                attempts=o.attempts + 1,
+                updated_at=now,
+            )
+        )
         return list((await conn.execute(sa.select(t.outbox).where(o.id.in_(ids)))).all())
 
 
@@ -60,8 +76,11 @@ async def depth(ctx: AppContext) -> dict[str, int]:
     """Outbox rows that are not done, by state (queued, failed)."""
     o = t.outbox.c
     async with ctx.db.read() as conn:
-        rows = (await conn.execute(sa.select(o.state, sa.func.count()).where(
-            o.state != "done").group_by(o.state))).all()
+        rows = (
+            await conn.execute(
+                sa.select(o.state, sa.func.count()).where(o.state != "done").group_by(o.state)
+            )
+        ).all()
     counts = {"queued": 0, "failed": 0}
     counts.update({r[0]: int(r[1]) for r in rows})
     return counts
@@ -70,26 +89,36 @@ async def depth(ctx: AppContext) -> dict[str, int]:
 async def next_due(ctx: AppContext) -> datetime | None:
     o = t.outbox.c
     async with ctx.db.read() as conn:
-        due: datetime | None = (await conn.execute(sa.select(sa.func.min(o.next_attempt_at))
-                                                   .where(o.state == "queued"))).scalar()
+        due: datetime | None = (
+            await conn.execute(sa.select(sa.func.min(o.next_attempt_at)).where(o.state == "queued"))
+        ).scalar()
     return due
 
 
-async def mark_sent(ctx: AppContext, outbox_id: int, provider_id: str, status: str = "sent"
-                    ) -> None:
+async def mark_sent(
+    ctx: AppContext, outbox_id: int, provider_id: str, status: str = "sent"
+) -> None:
     async with transaction(ctx) as tx:
         row = await _outbox_row(tx, outbox_id)
         if row is None:
             return
         await _lock_provider_id(tx, row.inbox_id, provider_id)
-        await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.id == outbox_id).values(
-            state="done", last_error=None, claimed_until=None, updated_at=utcnow()))
+        await tx.conn.execute(
+            sa.update(t.outbox)
+            .where(t.outbox.c.id == outbox_id)
+            .values(state="done", last_error=None, claimed_until=None, updated_at=utcnow())
+        )
         await _set_message(tx, row.message_id, status=status, provider_id=provider_id, error=None)
         await _apply_held(tx, row.inbox_id, row.message_id, provider_id)
 
 
-async def mark_retry(ctx: AppContext, outbox_id: int, reason: str, max_attempts: int,
-                     retry_after: float | None = None) -> None:
+async def mark_retry(
+    ctx: AppContext,
+    outbox_id: int,
+    reason: str,
+    max_attempts: int,
+    retry_after: float | None = None,
+) -> None:
     async with transaction(ctx) as tx:
         row = await _outbox_row(tx, outbox_id)
         if row is None:
@@ -98,11 +127,22 @@ async def mark_retry(ctx: AppContext, outbox_id: int, reason: str, max_attempts:
             await _fail(tx, row, f"gave up after {row.attempts} attempts: {reason}")
             return
         delay = retry_after if retry_after is not None else backoff(row.attempts)
-        await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.id == outbox_id).values(
-            next_attempt_at=utcnow() + timedelta(seconds=delay), claimed_until=None,
-            last_error=reason, updated_at=utcnow()))
-        await _set_message(tx, row.message_id, status="pending",
-                           error=f"retrying (attempt {row.attempts}): {reason}")
+        await tx.conn.execute(
+            sa.update(t.outbox)
+            .where(t.outbox.c.id == outbox_id)
+            .values(
+                next_attempt_at=utcnow() + timedelta(seconds=delay),
+                claimed_until=None,
+                last_error=reason,
+                updated_at=utcnow(),
+            )
+        )
+        await _set_message(
+            tx,
+            row.message_id,
+            status="pending",
+            error=f"retrying (attempt {row.attempts}): {reason}",
+        )
 
 
 async def mark_failed(ctx: AppContext, outbox_id: int, reason: str) -> None:
@@ -116,16 +156,23 @@ async def retry_failed(ctx: AppContext, message_id: int) -> None:
     """An agent's "retry" on a failed message: back into the outbox, same provider id."""
     async with transaction(ctx) as tx:
         now = utcnow()
-        await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.message_id == message_id)
-                              .values(state="queued", attempts=0, next_attempt_at=now,
-                                      claimed_until=None, updated_at=now))
+        await tx.conn.execute(
+            sa.update(t.outbox)
+            .where(t.outbox.c.message_id == message_id)
+            .values(
+                state="queued", attempts=0, next_attempt_at=now, claimed_until=None, updated_at=now
+            )
+        )
         await _set_message(tx, message_id, status="pending", error=None, force=True)
         tx.after_commit.append(ctx.outbox_wakeup.set)
 
 
 async def _fail(tx: Tx, row: Any, reason: str) -> None:
-    await tx.conn.execute(sa.update(t.outbox).where(t.outbox.c.id == row.id).values(
-        state="failed", last_error=reason, claimed_until=None, updated_at=utcnow()))
+    await tx.conn.execute(
+        sa.update(t.outbox)
+        .where(t.outbox.c.id == row.id)
+        .values(state="failed", last_error=reason, claimed_until=None, updated_at=utcnow())
+    )
     await _set_message(tx, row.message_id, status="failed", error=reason)
 
 
@@ -133,8 +180,15 @@ async def _outbox_row(tx: Tx, outbox_id: int) -> Any:
     return (await tx.conn.execute(sa.select(t.outbox).where(t.outbox.c.id == outbox_id))).first()
 
 
-async def _set_message(tx: Tx, message_id: int, *, status: str, error: str | None,
-                       provider_id: str | None = None, force: bool = False) -> None:
+async def _set_message(
+    tx: Tx,
+    message_id: int,
+    *,
+    status: str,
+    error: str | None,
+    provider_id: str | None = None,
+    force: bool = False,
+) -> None:
     query = sa.select(t.messages).where(t.messages.c.id == message_id)
     if tx.conn.dialect.name == "postgresql":
         # Lock the row: a concurrent writer (a read receipt vs. the outbox's "sent") must
@@ -143,15 +197,19 @@ async def _set_message(tx: Tx, message_id: int, *, status: str, error: str | Non
     msg = (await tx.conn.execute(query)).one()
     if not force and not _moves_forward(msg.status, status):
         return
-    values: dict[str, Any] = {"status": status, "error": error,
-                              "version": t.messages.c.version + 1}
+    values: dict[str, Any] = {"status": status, "error": error, "version": t.messages.c.version + 1}
     if provider_id is not None:
         values["provider_id"] = provider_id
-    await tx.conn.execute(sa.update(t.messages).where(t.messages.c.id == message_id)
-                          .values(**values))
+    await tx.conn.execute(
+        sa.update(t.messages).where(t.messages.c.id == message_id).values(**values)
+    )
     row = (await tx.conn.execute(sa.select(t.messages).where(t.messages.c.id == message_id))).one()
-    await tx.emit(EventType.MESSAGE_UPDATED, {"message": serialize.message(row)},
-                  inbox_id=row.inbox_id, conversation_id=row.conversation_id)
+    await tx.emit(
+        EventType.MESSAGE_UPDATED,
+        {"message": serialize.message(row)},
+        inbox_id=row.inbox_id,
+        conversation_id=row.conversation_id,
+    )
     if (status == "failed") != (msg.status == "failed"):  # a failed send is not a response
         conv = await reload(tx, row.conversation_id)
         await update_conversation(tx, conv, {}, recompute_clock=True)
@@ -172,8 +230,11 @@ async def apply_status(ctx: AppContext, inbox_id: int, update: StatusUpdate) -> 
     m = t.messages.c
     async with transaction(ctx) as tx:
         await _lock_provider_id(tx, inbox_id, update.provider_id)
-        row = (await tx.conn.execute(sa.select(m.id).where(
-            m.inbox_id == inbox_id, m.provider_id == update.provider_id))).first()
+        row = (
+            await tx.conn.execute(
+                sa.select(m.id).where(m.inbox_id == inbox_id, m.provider_id == update.provider_id)
+            )
+        ).first()
         if row is None:
             await _hold_receipt(tx, inbox_id, update)
             return False
@@ -189,35 +250,44 @@ async def _lock_provider_id(tx: Tx, inbox_id: int, provider_id: str) -> None:
     """Serialise a receipt and the send result for one provider id (PostgreSQL; SQLite
     writers are serialised already), so a held receipt is never missed."""
     if tx.conn.dialect.name == "postgresql":
-        await tx.conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
-                              {"k": f"{inbox_id}:{provider_id}"})
+        await tx.conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+            {"k": f"{inbox_id}:{provider_id}"},
+        )
 
 
 async def _hold_receipt(tx: Tx, inbox_id: int, update: StatusUpdate) -> None:
     s = t.inbox_state.c
     key = _receipt_key(update.provider_id)
-    row = (await tx.conn.execute(sa.select(s.value).where(
-        s.inbox_id == inbox_id, s.key == key))).first()
+    row = (
+        await tx.conn.execute(sa.select(s.value).where(s.inbox_id == inbox_id, s.key == key))
+    ).first()
     held = [*(row.value if row else []), {"status": update.status, "error": update.error}]
     if row is None:
-        await tx.conn.execute(t.inbox_state.insert().values(
-            inbox_id=inbox_id, key=key, value=held, updated_at=utcnow()))
+        await tx.conn.execute(
+            t.inbox_state.insert().values(
+                inbox_id=inbox_id, key=key, value=held, updated_at=utcnow()
+            )
+        )
     else:
-        await tx.conn.execute(sa.update(t.inbox_state).where(
-            s.inbox_id == inbox_id, s.key == key).values(value=held, updated_at=utcnow()))
+        await tx.conn.execute(
+            sa.update(t.inbox_state)
+            .where(s.inbox_id == inbox_id, s.key == key)
+            .values(value=held, updated_at=utcnow())
+        )
 
 
 async def _apply_held(tx: Tx, inbox_id: int, message_id: int, provider_id: str) -> None:
     s = t.inbox_state.c
     key = _receipt_key(provider_id)
-    row = (await tx.conn.execute(sa.select(s.value).where(
-        s.inbox_id == inbox_id, s.key == key))).first()
+    row = (
+        await tx.conn.execute(sa.select(s.value).where(s.inbox_id == inbox_id, s.key == key))
+    ).first()
     if row is None:
         return
     for held in row.value or []:
         await _set_message(tx, message_id, status=held["status"], error=held.get("error"))
-    await tx.conn.execute(sa.delete(t.inbox_state).where(
-        s.inbox_id == inbox_id, s.key == key))
+    await tx.conn.execute(sa.delete(t.inbox_state).where(s.inbox_id == inbox_id, s.key == key))
 
 
 __all__ = ["apply_status", "claim", "mark_failed", "mark_retry", "mark_sent"]
@@ -228,16 +298,23 @@ async def heartbeat(ctx: AppContext) -> None:
     now = utcnow()
     n = t.nodes.c
     async with ctx.db.write() as conn:
-        done = await conn.execute(sa.update(t.nodes).where(n.node_id == ctx.node_id)
-                                  .values(seen_at=now))
+        done = await conn.execute(
+            sa.update(t.nodes).where(n.node_id == ctx.node_id).values(seen_at=now)
+        )
         if done.rowcount == 0:
             await conn.execute(t.nodes.insert().values(node_id=ctx.node_id, seen_at=now))
         await conn.execute(sa.delete(t.nodes).where(n.seen_at < now - timedelta(days=1)))
         s = t.inbox_state.c  # receipts for messages that never got their provider id
-        await conn.execute(sa.delete(t.inbox_state).where(
-            s.key.like("early-receipt:%"), s.updated_at < now - timedelta(days=1)))
+        await conn.execute(
+            sa.delete(t.inbox_state).where(
+                s.key.like("early-receipt:%"), s.updated_at < now - timedelta(days=1)
+            )
+        )
         # "out:<message>:<part>" records which parts of a send the provider accepted, so a
         # retry skips them; retries end within hours (outbox_max_attempts, backoff capped
         # at 15 min), so a week-old record is never read again
-        await conn.execute(sa.delete(t.inbox_state).where(
-            s.key.like("out:%"), s.updated_at < now - timedelta(days=7)))
+        await conn.execute(
+            sa.delete(t.inbox_state).where(
+                s.key.like("out:%"), s.updated_at < now - timedelta(days=7)
+            )
+        )

@@ -62,9 +62,13 @@ async def _continuity_route(ctx: AppContext, inbox_id: int, msg: InboundMessage)
         return inbox_id
     c, i = t.conversations.c, t.inboxes.c
     async with ctx.db.read() as conn:
-        row = (await conn.execute(
-            sa.select(c.inbox_id, i.config).join(t.inboxes, i.id == c.inbox_id)
-            .where(c.token == msg.conversation_token))).first()
+        row = (
+            await conn.execute(
+                sa.select(c.inbox_id, i.config)
+                .join(t.inboxes, i.id == c.inbox_id)
+                .where(c.token == msg.conversation_token)
+            )
+        ).first()
     if row is None or row.inbox_id == inbox_id:
         return inbox_id
     continuity = (row.config or {}).get("email_continuity") or {}
@@ -79,17 +83,21 @@ def _after_ingest(ctx: AppContext) -> None:
         hook()
 
 
-async def _find_existing(ctx: AppContext, inbox_id: int, msg: InboundMessage
-                         ) -> IngestResult | None:
+async def _find_existing(
+    ctx: AppContext, inbox_id: int, msg: InboundMessage
+) -> IngestResult | None:
     m = t.messages.c
     keys = [m.external_id == msg.external_id]
     if msg.is_echo:
         keys.append(m.provider_id == msg.external_id)  # our own send, seen coming back
     async with ctx.db.read() as conn:
-        row = (await conn.execute(
-            sa.select(m.id, m.conversation_id).where(m.inbox_id == inbox_id, sa.or_(*keys))
-            .limit(1)
-        )).first()
+        row = (
+            await conn.execute(
+                sa.select(m.id, m.conversation_id)
+                .where(m.inbox_id == inbox_id, sa.or_(*keys))
+                .limit(1)
+            )
+        ).first()
     return IngestResult(row.id, row.conversation_id, created=False) if row else None
 
 
@@ -104,10 +112,21 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
         contact_id = await _contact_for(tx, inbox, msg)
         conversation, created = await _conversation_for(tx, inbox, contact_id, msg, now)
     row = await _insert_message(tx, ctx, inbox, conversation, contact_id, msg, now)
-    await tx.emit(EventType.MESSAGE_CREATED, {"message": serialize.message(row)},
-                  inbox_id=inbox_id, conversation_id=conversation.id)
-    await update_conversation(tx, conversation, _conversation_fields(conversation, msg, row, inbox),
-                              recompute_clock=True, now=now, created=created, inbox=inbox)
+    await tx.emit(
+        EventType.MESSAGE_CREATED,
+        {"message": serialize.message(row)},
+        inbox_id=inbox_id,
+        conversation_id=conversation.id,
+    )
+    await update_conversation(
+        tx,
+        conversation,
+        _conversation_fields(conversation, msg, row, inbox),
+        recompute_clock=True,
+        now=now,
+        created=created,
+        inbox=inbox,
+    )
     channel = inbox.kind
     tx.after_commit.append(lambda: MESSAGES_INGESTED.labels(channel).inc())
     return IngestResult(row.id, conversation.id, created=True)
@@ -116,114 +135,188 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
 async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
     ci = t.contact_identities.c
     info = msg.contact
-    found = (await tx.conn.execute(
-        sa.select(ci.contact_id, t.contacts.c.merged_into_id)
-        .join(t.contacts, t.contacts.c.id == ci.contact_id)
-        .where(ci.channel == inbox.kind, ci.scope == info.scope,
-               ci.external_id == info.external_id)
-    )).first()
+    found = (
+        await tx.conn.execute(
+            sa.select(ci.contact_id, t.contacts.c.merged_into_id)
+            .join(t.contacts, t.contacts.c.id == ci.contact_id)
+            .where(
+                ci.channel == inbox.kind, ci.scope == info.scope, ci.external_id == info.external_id
+            )
+        )
+    ).first()
     if found is not None:
         if found.merged_into_id is None:
             return int(found.contact_id)
         return await _follow_merges(tx, int(found.merged_into_id))
     now = utcnow()
-    contact_id = (await tx.conn.execute(
-        t.contacts.insert().values(
-            name=info.name, email=info.email, phone=info.phone, avatar_url=info.avatar_url,
-            attributes={}, created_at=now, updated_at=now,
-        ).returning(t.contacts.c.id)
-    )).scalar_one()
-    await tx.conn.execute(t.contact_identities.insert().values(
-        contact_id=contact_id, channel=inbox.kind, scope=info.scope,
-        external_id=info.external_id, verified=info.verified, created_at=now,
-    ))
+    contact_id = (
+        await tx.conn.execute(
+            t.contacts.insert()
+            .values(
+                name=info.name,
+                email=info.email,
+                phone=info.phone,
+                avatar_url=info.avatar_url,
+                attributes={},
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(t.contacts.c.id)
+        )
+    ).scalar_one()
+    await tx.conn.execute(
+        t.contact_identities.insert().values(
+            contact_id=contact_id,
+            channel=inbox.kind,
+            scope=info.scope,
+            external_id=info.external_id,
+            verified=info.verified,
+            created_at=now,
+        )
+    )
     return int(contact_id)
 
 
 async def _follow_merges(tx: Tx, contact_id: int) -> int:
     for _ in range(20):  # merges chain at most a few links; 20 guards against a cycle
-        row = (await tx.conn.execute(
-            sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == contact_id)
-        )).one()
+        row = (
+            await tx.conn.execute(
+                sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == contact_id)
+            )
+        ).one()
         if row.merged_into_id is None:
             return contact_id
         contact_id = int(row.merged_into_id)
     return contact_id
 
 
-async def _conversation_for(tx: Tx, inbox: Any, contact_id: int, msg: InboundMessage,
-                            now: Any) -> tuple[Any, bool]:
+async def _conversation_for(
+    tx: Tx, inbox: Any, contact_id: int, msg: InboundMessage, now: Any
+) -> tuple[Any, bool]:
     conv = await _threaded(tx, inbox, msg)
     if conv is None and inbox.kind != "email":
         conv = await _latest_for_contact(tx, inbox.id, contact_id)
     if conv is not None:
         return conv, False
-    row = (await tx.conn.execute(
-        t.conversations.insert().values(
-            inbox_id=inbox.id, contact_id=contact_id, status=Status.OPEN.value, priority="none",
-            labels=[], subject=msg.subject, token=new_token(18), channel_data={},
-            version=0, created_at=now, updated_at=now,
-        ).returning(t.conversations)
-    )).one()
+    row = (
+        await tx.conn.execute(
+            t.conversations.insert()
+            .values(
+                inbox_id=inbox.id,
+                contact_id=contact_id,
+                status=Status.OPEN.value,
+                priority="none",
+                labels=[],
+                subject=msg.subject,
+                token=new_token(18),
+                channel_data={},
+                version=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(t.conversations)
+        )
+    ).one()
     return row, True
 
 
 async def _threaded(tx: Tx, inbox: Any, msg: InboundMessage) -> Any:
     c, m = t.conversations.c, t.messages.c
     if msg.conversation_token:
-        row = (await tx.conn.execute(locked(tx, sa.select(t.conversations).where(
-            c.token == msg.conversation_token, c.inbox_id == inbox.id)))).first()
+        row = (
+            await tx.conn.execute(
+                locked(
+                    tx,
+                    sa.select(t.conversations).where(
+                        c.token == msg.conversation_token, c.inbox_id == inbox.id
+                    ),
+                )
+            )
+        ).first()
         if row is not None:
             return row
     refs = [r for r in msg.thread_refs if r][-50:]  # the newest 50 references are plenty
     if not refs:
         return None
-    hit = (await tx.conn.execute(
-        sa.select(m.conversation_id).where(
-            m.inbox_id == inbox.id, sa.or_(m.external_id.in_(refs), m.provider_id.in_(refs))
-        ).order_by(m.id.desc()).limit(1)
-    )).first()
+    hit = (
+        await tx.conn.execute(
+            sa.select(m.conversation_id)
+            .where(m.inbox_id == inbox.id, sa.or_(m.external_id.in_(refs), m.provider_id.in_(refs)))
+            .order_by(m.id.desc())
+            .limit(1)
+        )
+    ).first()
     if hit is None:
         return None
-    return (await tx.conn.execute(
-        locked(tx, sa.select(t.conversations).where(c.id == hit.conversation_id)))).one()
+    return (
+        await tx.conn.execute(
+            locked(tx, sa.select(t.conversations).where(c.id == hit.conversation_id))
+        )
+    ).one()
 
 
 async def _latest_for_contact(tx: Tx, inbox_id: int, contact_id: int) -> Any:
     c = t.conversations.c
-    return (await tx.conn.execute(
-        locked(tx, sa.select(t.conversations).where(c.inbox_id == inbox_id,
-                                                     c.contact_id == contact_id)
-               .order_by(c.id.desc()).limit(1))
-    )).first()
+    return (
+        await tx.conn.execute(
+            locked(
+                tx,
+                sa.select(t.conversations)
+                .where(c.inbox_id == inbox_id, c.contact_id == contact_id)
+                .order_by(c.id.desc())
+                .limit(1),
+            )
+        )
+    ).first()
 
 
-async def _insert_message(tx: Tx, ctx: AppContext, inbox: Any, conversation: Any,
-                          contact_id: int, msg: InboundMessage, now: Any) -> Any:
+async def _insert_message(
+    tx: Tx,
+    ctx: AppContext,
+    inbox: Any,
+    conversation: Any,
+    contact_id: int,
+    msg: InboundMessage,
+    now: Any,
+) -> Any:
     echo = msg.is_echo
-    row = (await tx.conn.execute(
-        t.messages.insert().values(
-            conversation_id=conversation.id, inbox_id=inbox.id,
-            direction="out" if echo else "in", kind="message",
-            sender_type="agent" if echo else "contact", sender_id=None if echo else contact_id,
-            is_auto=msg.is_auto, text=msg.text,
-            html=sanitize_html(msg.html) if msg.html else None, attachments=[],
-            external_id=msg.external_id, status="sent" if echo else "received",
-            content_attributes=dict(msg.content_attributes), sent_at=msg.sent_at or now,
-            created_at=now,
-        ).returning(t.messages)
-    )).one()
+    row = (
+        await tx.conn.execute(
+            t.messages.insert()
+            .values(
+                conversation_id=conversation.id,
+                inbox_id=inbox.id,
+                direction="out" if echo else "in",
+                kind="message",
+                sender_type="agent" if echo else "contact",
+                sender_id=None if echo else contact_id,
+                is_auto=msg.is_auto,
+                text=msg.text,
+                html=sanitize_html(msg.html) if msg.html else None,
+                attachments=[],
+                external_id=msg.external_id,
+                status="sent" if echo else "received",
+                content_attributes=dict(msg.content_attributes),
+                sent_at=msg.sent_at or now,
+                created_at=now,
+            )
+            .returning(t.messages)
+        )
+    ).one()
     if msg.attachments:
-        refs = await store_attachments(tx, inbox.id, row.id, msg.attachments,
-                                       ctx.settings.max_attachment_bytes)
-        await tx.conn.execute(sa.update(t.messages).where(t.messages.c.id == row.id)
-                              .values(attachments=refs))
+        refs = await store_attachments(
+            tx, inbox.id, row.id, msg.attachments, ctx.settings.max_attachment_bytes
+        )
+        await tx.conn.execute(
+            sa.update(t.messages).where(t.messages.c.id == row.id).values(attachments=refs)
+        )
         row = with_fields(row, {"attachments": refs})
     return row
 
 
-def _conversation_fields(conversation: Any, msg: InboundMessage, row: Any, inbox: Any
-                         ) -> dict[str, Any]:
+def _conversation_fields(
+    conversation: Any, msg: InboundMessage, row: Any, inbox: Any
+) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     sent_at = row.sent_at
     if conversation.last_message_at is None or sent_at >= conversation.last_message_at:

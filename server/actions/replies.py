@@ -58,8 +58,13 @@ async def reply(ctx: AppContext, actor: Actor, req: ReplyRequest) -> tuple[dict[
         if not req.private:
             await _enqueue(tx, row)
             tx.after_commit.append(ctx.outbox_wakeup.set)
-        await update_conversation(tx, conv, {"last_message_at": row.sent_at},
-                                  recompute_clock=not req.private, now=row.sent_at)
+        await update_conversation(
+            tx,
+            conv,
+            {"last_message_at": row.sent_at},
+            recompute_clock=not req.private,
+            now=row.sent_at,
+        )
     return serialize.message(row), True
 
 
@@ -74,8 +79,11 @@ async def _existing(tx: Tx, conv: Any, actor: Actor, req: ReplyRequest) -> Any:
     if not req.client_id:
         return None
     m = t.messages.c
-    row = (await tx.conn.execute(sa.select(t.messages).where(
-        m.inbox_id == conv.inbox_id, m.client_id == req.client_id))).first()
+    row = (
+        await tx.conn.execute(
+            sa.select(t.messages).where(m.inbox_id == conv.inbox_id, m.client_id == req.client_id)
+        )
+    ).first()
     if row is not None and (row.conversation_id != conv.id or row.sender_id != actor.id):
         raise Conflict("client_id: already used for another message")
     return row
@@ -85,12 +93,18 @@ async def _guard_stale(tx: Tx, conv: Any, actor: Actor, last_seen: int | None) -
     if last_seen is None:
         return
     m = t.messages.c
-    newer = (await tx.conn.execute(
-        sa.select(t.messages).where(
-            m.conversation_id == conv.id, m.id > last_seen, m.kind == "message",
-            sa.or_(m.direction == "in", m.sender_id.is_(None), m.sender_id != actor.id),
-        ).order_by(m.id)
-    )).all()
+    newer = (
+        await tx.conn.execute(
+            sa.select(t.messages)
+            .where(
+                m.conversation_id == conv.id,
+                m.id > last_seen,
+                m.kind == "message",
+                sa.or_(m.direction == "in", m.sender_id.is_(None), m.sender_id != actor.id),
+            )
+            .order_by(m.id)
+        )
+    ).all()
     if newer:
         raise StaleReply(
             f"{len(newer)} new message(s) arrived since you last looked; review before sending",
@@ -112,21 +126,40 @@ def _check_reply_window(conv: Any, inbox: Any, req: ReplyRequest, now: datetime)
 async def _insert(tx: Tx, conv: Any, actor: Actor, req: ReplyRequest) -> Any:
     now = utcnow()
     attachments = await _claim_attachments(tx, conv, req.attachment_ids)
-    row = (await tx.conn.execute(
-        t.messages.insert().values(
-            conversation_id=conv.id, inbox_id=conv.inbox_id, direction="out",
-            kind="note" if req.private else "message", sender_type="agent",
-            sender_id=actor.id, is_auto=False, text=req.text, attachments=attachments,
-            client_id=req.client_id, status="sent" if req.private else "pending",
-            content_attributes={**(req.content_attributes or {}), "sender_name": actor.name},
-            sent_at=now, created_at=now,
-        ).returning(t.messages)
-    )).one()
+    row = (
+        await tx.conn.execute(
+            t.messages.insert()
+            .values(
+                conversation_id=conv.id,
+                inbox_id=conv.inbox_id,
+                direction="out",
+                kind="note" if req.private else "message",
+                sender_type="agent",
+                sender_id=actor.id,
+                is_auto=False,
+                text=req.text,
+                attachments=attachments,
+                client_id=req.client_id,
+                status="sent" if req.private else "pending",
+                content_attributes={**(req.content_attributes or {}), "sender_name": actor.name},
+                sent_at=now,
+                created_at=now,
+            )
+            .returning(t.messages)
+        )
+    ).one()
     if attachments:
-        await tx.conn.execute(sa.update(t.attachments).where(
-            t.attachments.c.id.in_(req.attachment_ids)).values(message_id=row.id))
-    await tx.emit(EventType.MESSAGE_CREATED, {"message": serialize.message(row)},
-                  inbox_id=conv.inbox_id, conversation_id=conv.id)
+        await tx.conn.execute(
+            sa.update(t.attachments)
+            .where(t.attachments.c.id.in_(req.attachment_ids))
+            .values(message_id=row.id)
+        )
+    await tx.emit(
+        EventType.MESSAGE_CREATED,
+        {"message": serialize.message(row)},
+        inbox_id=conv.inbox_id,
+        conversation_id=conv.id,
+    )
     return row
 
 
@@ -134,17 +167,37 @@ async def _claim_attachments(tx: Tx, conv: Any, ids: tuple[int, ...]) -> list[di
     if not ids:
         return []
     a = t.attachments.c
-    rows = (await tx.conn.execute(sa.select(a.id, a.filename, a.content_type, a.size).where(
-        a.id.in_(ids), a.inbox_id == conv.inbox_id, a.message_id.is_(None)))).all()
+    rows = (
+        await tx.conn.execute(
+            sa.select(a.id, a.filename, a.content_type, a.size).where(
+                a.id.in_(ids), a.inbox_id == conv.inbox_id, a.message_id.is_(None)
+            )
+        )
+    ).all()
     if len(rows) != len(set(ids)):
         raise InvalidInput("attachment_ids: unknown or already used attachment")
-    return [{"id": r.id, "filename": r.filename, "content_type": r.content_type, "size": r.size,
-             "url": f"/api/attachments/{r.id}"} for r in rows]
+    return [
+        {
+            "id": r.id,
+            "filename": r.filename,
+            "content_type": r.content_type,
+            "size": r.size,
+            "url": f"/api/attachments/{r.id}",
+        }
+        for r in rows
+    ]
 
 
 async def _enqueue(tx: Tx, row: Any) -> None:
     now = utcnow()
-    await tx.conn.execute(t.outbox.insert().values(
-        message_id=row.id, inbox_id=row.inbox_id, state="queued", attempts=0,
-        next_attempt_at=now, created_at=now, updated_at=now,
-    ))
+    await tx.conn.execute(
+        t.outbox.insert().values(
+            message_id=row.id,
+            inbox_id=row.inbox_id,
+            state="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )

@@ -20,25 +20,47 @@ async def mark_breaches(ctx: AppContext, now: datetime | None = None) -> int:
     now = now or utcnow()
     c = t.conversations.c
     async with ctx.db.read() as conn:
-        due = [r.id for r in (await conn.execute(sa.select(c.id).where(
-            c.sla_due_at <= now, c.sla_breached_at.is_(None)))).all()]
+        due = [
+            r.id
+            for r in (
+                await conn.execute(
+                    sa.select(c.id).where(c.sla_due_at <= now, c.sla_breached_at.is_(None))
+                )
+            ).all()
+        ]
     for conversation_id in due:
         async with transaction(ctx) as tx:
-            row = (await tx.conn.execute(locked(tx, sa.select(t.conversations).where(
-                c.id == conversation_id, c.sla_breached_at.is_(None))))).first()
+            row = (
+                await tx.conn.execute(
+                    locked(
+                        tx,
+                        sa.select(t.conversations).where(
+                            c.id == conversation_id, c.sla_breached_at.is_(None)
+                        ),
+                    )
+                )
+            ).first()
             if row is None:
                 continue
             updated: Any = await update_conversation(tx, row, {"sla_breached_at": now})
-            await tx.emit(EventType.SLA_BREACHED,
-                          {"conversation": serialize.conversation(updated),
-                           "due_at": serialize.conversation(row)["sla_due_at"]},
-                          inbox_id=row.inbox_id, conversation_id=row.id)
+            await tx.emit(
+                EventType.SLA_BREACHED,
+                {
+                    "conversation": serialize.conversation(updated),
+                    "due_at": serialize.conversation(row)["sla_due_at"],
+                },
+                inbox_id=row.inbox_id,
+                conversation_id=row.id,
+            )
     return len(due)
 
 
 async def next_deadline(ctx: AppContext) -> datetime | None:
     c = t.conversations.c
     async with ctx.db.read() as conn:
-        value: datetime | None = (await conn.execute(sa.select(sa.func.min(c.sla_due_at)).where(
-            c.sla_breached_at.is_(None)))).scalar()
+        value: datetime | None = (
+            await conn.execute(
+                sa.select(sa.func.min(c.sla_due_at)).where(c.sla_breached_at.is_(None))
+            )
+        ).scalar()
     return value

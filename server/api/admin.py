@@ -86,16 +86,35 @@ async def list_agents(request: Request) -> Any:
     return {"items": [serialize.user(r) for r in rows]}
 
 
-@api.route("POST", "/api/admin/agents", body=UserBody, status=201, tag=TAG, auth="admin",
-           summary="Create an agent, admin or bot")
+@api.route(
+    "POST",
+    "/api/admin/agents",
+    body=UserBody,
+    status=201,
+    tag=TAG,
+    auth="admin",
+    summary="Create an agent, admin or bot",
+)
 async def create_agent(request: Request, body: UserBody) -> Any:
     await _admin(request)
-    return await admin.create_user(request.app.state.ctx, email=body.email, name=body.name,
-                                   role=body.role, password=body.password, is_bot=body.is_bot)
+    return await admin.create_user(
+        request.app.state.ctx,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        is_bot=body.is_bot,
+    )
 
 
-@api.route("PATCH", "/api/admin/agents/{id}", body=UserPatch, tag=TAG, auth="admin",
-           summary="Update or disable an agent (disabling ends its sessions)")
+@api.route(
+    "PATCH",
+    "/api/admin/agents/{id}",
+    body=UserPatch,
+    tag=TAG,
+    auth="admin",
+    summary="Update or disable an agent (disabling ends its sessions)",
+)
 async def update_agent(request: Request, body: UserPatch) -> Any:
     await _admin(request)
     fields = body.model_dump(exclude_unset=True)
@@ -112,28 +131,54 @@ async def list_teams(request: Request) -> Any:
     async with request.app.state.ctx.db.read() as conn:
         teams = (await conn.execute(sa.select(t.teams).order_by(t.teams.c.id))).all()
         members = (await conn.execute(sa.select(t.team_members))).all()
-    return {"items": [{"id": r.id, "name": r.name,
-                       "member_ids": sorted(m.user_id for m in members if m.team_id == r.id)}
-                      for r in teams]}
+    return {
+        "items": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "member_ids": sorted(m.user_id for m in members if m.team_id == r.id),
+            }
+            for r in teams
+        ]
+    }
 
 
-@api.route("POST", "/api/admin/teams", body=TeamBody, status=201, tag=TAG, auth="admin",
-           summary="Create a team")
+@api.route(
+    "POST",
+    "/api/admin/teams",
+    body=TeamBody,
+    status=201,
+    tag=TAG,
+    auth="admin",
+    summary="Create a team",
+)
 async def create_team(request: Request, body: TeamBody) -> Any:
     await _admin(request)
     return await admin.create_team(request.app.state.ctx, body.name, body.member_ids)
 
 
-@api.route("PATCH", "/api/admin/teams/{id}", body=TeamPatch, tag=TAG, auth="admin",
-           summary="Rename a team or set its members")
+@api.route(
+    "PATCH",
+    "/api/admin/teams/{id}",
+    body=TeamPatch,
+    tag=TAG,
+    auth="admin",
+    summary="Rename a team or set its members",
+)
 async def update_team(request: Request, body: TeamPatch) -> Any:
     await _admin(request)
-    return await admin.update_team(request.app.state.ctx, path_int(request, "id"),
-                                   body.name, body.member_ids)
+    return await admin.update_team(
+        request.app.state.ctx, path_int(request, "id"), body.name, body.member_ids
+    )
 
 
-@api.route("GET", "/api/admin/inboxes", tag=TAG, auth="admin",
-           summary="List inboxes (secrets are never shown, only whether each is set)")
+@api.route(
+    "GET",
+    "/api/admin/inboxes",
+    tag=TAG,
+    auth="admin",
+    summary="List inboxes (secrets are never shown, only whether each is set)",
+)
 async def list_inboxes(request: Request) -> Any:
     await _admin(request)
     ctx = request.app.state.ctx
@@ -150,35 +195,66 @@ async def list_inboxes(request: Request) -> Any:
     return {"items": items}
 
 
-@api.route("POST", "/api/admin/inboxes", body=InboxBody, status=201, tag=TAG, auth="admin",
-           summary="Create an inbox for a channel kind; secrets are encrypted and write-only")
+@api.route(
+    "POST",
+    "/api/admin/inboxes",
+    body=InboxBody,
+    status=201,
+    tag=TAG,
+    auth="admin",
+    summary="Create an inbox for a channel kind; secrets are encrypted and write-only",
+)
 async def create_inbox(request: Request, body: InboxBody) -> Any:
     await _admin(request)
     return await admin.create_inbox(
-        request.app.state.ctx, name=body.name, kind=body.kind, config=body.config,
-        business_hours=body.business_hours, frt_targets=body.frt_targets,
-        member_ids=body.member_ids)
+        request.app.state.ctx,
+        name=body.name,
+        kind=body.kind,
+        config=body.config,
+        business_hours=body.business_hours,
+        frt_targets=body.frt_targets,
+        member_ids=body.member_ids,
+    )
 
 
-@api.route("PATCH", "/api/admin/inboxes/{id}", body=InboxPatch, tag=TAG, auth="admin",
-           summary="Update an inbox (config keys merge; omitted secrets stay as they are)")
+@api.route(
+    "PATCH",
+    "/api/admin/inboxes/{id}",
+    body=InboxPatch,
+    tag=TAG,
+    auth="admin",
+    summary="Update an inbox (config keys merge; omitted secrets stay as they are)",
+)
 async def update_inbox(request: Request, body: InboxPatch) -> Any:
     await _admin(request)
-    return await admin.update_inbox(request.app.state.ctx, path_int(request, "id"),
-                                    body.model_dump(exclude_unset=True))
+    return await admin.update_inbox(
+        request.app.state.ctx, path_int(request, "id"), body.model_dump(exclude_unset=True)
+    )
 
 
-@api.route("PUT", "/api/admin/inboxes/{id}/members", body=MembersBody, tag=TAG, auth="admin",
-           summary="Set the agents who are members of an inbox")
+@api.route(
+    "PUT",
+    "/api/admin/inboxes/{id}/members",
+    body=MembersBody,
+    tag=TAG,
+    auth="admin",
+    summary="Set the agents who are members of an inbox",
+)
 async def set_members(request: Request, body: MembersBody) -> Any:
     await _admin(request)
-    ids = await admin.set_inbox_members(request.app.state.ctx, path_int(request, "id"),
-                                        body.user_ids)
+    ids = await admin.set_inbox_members(
+        request.app.state.ctx, path_int(request, "id"), body.user_ids
+    )
     return {"user_ids": ids}
 
 
-@api.route("POST", "/api/admin/inboxes/{id}/test", tag=TAG, auth="admin",
-           summary="Test the channel connection; reports each check")
+@api.route(
+    "POST",
+    "/api/admin/inboxes/{id}/test",
+    tag=TAG,
+    auth="admin",
+    summary="Test the channel connection; reports each check",
+)
 async def test_inbox(request: Request) -> Any:
     await _admin(request)
     ctx = request.app.state.ctx
@@ -189,8 +265,12 @@ async def test_inbox(request: Request) -> Any:
         raise NotFound("inbox not found or disabled")
     probe = getattr(adapter, "test_connection", None)
     if probe is None:
-        return {"ok": True, "checks": [{"name": "channel", "ok": True,
-                                        "detail": "nothing to test for this channel"}]}
+        return {
+            "ok": True,
+            "checks": [
+                {"name": "channel", "ok": True, "detail": "nothing to test for this channel"}
+            ],
+        }
     result: dict[str, Any] = await probe()
     return result
 
@@ -199,28 +279,48 @@ async def test_inbox(request: Request) -> Any:
 async def list_canned(request: Request) -> Any:
     await actor_from(request)
     async with request.app.state.ctx.db.read() as conn:
-        rows = (await conn.execute(sa.select(t.canned_responses).order_by(
-            t.canned_responses.c.short_code))).all()
-    return {"items": [{"id": r.id, "short_code": r.short_code, "content": r.content}
-                      for r in rows]}
+        rows = (
+            await conn.execute(
+                sa.select(t.canned_responses).order_by(t.canned_responses.c.short_code)
+            )
+        ).all()
+    return {"items": [{"id": r.id, "short_code": r.short_code, "content": r.content} for r in rows]}
 
 
-@api.route("POST", "/api/admin/canned-responses", body=CannedBody, status=201, tag=TAG,
-           auth="admin", summary="Create a canned response")
+@api.route(
+    "POST",
+    "/api/admin/canned-responses",
+    body=CannedBody,
+    status=201,
+    tag=TAG,
+    auth="admin",
+    summary="Create a canned response",
+)
 async def create_canned(request: Request, body: CannedBody) -> Any:
     await _admin(request)
     return await admin.create_canned(request.app.state.ctx, body.short_code, body.content)
 
 
-@api.route("PATCH", "/api/admin/canned-responses/{id}", body=CannedPatch, tag=TAG, auth="admin",
-           summary="Change a canned response's text")
+@api.route(
+    "PATCH",
+    "/api/admin/canned-responses/{id}",
+    body=CannedPatch,
+    tag=TAG,
+    auth="admin",
+    summary="Change a canned response's text",
+)
 async def update_canned(request: Request, body: CannedPatch) -> Any:
     await _admin(request)
     return await admin.update_canned(request.app.state.ctx, path_int(request, "id"), body.content)
 
 
-@api.route("DELETE", "/api/admin/canned-responses/{id}", tag=TAG, auth="admin",
-           summary="Delete a canned response")
+@api.route(
+    "DELETE",
+    "/api/admin/canned-responses/{id}",
+    tag=TAG,
+    auth="admin",
+    summary="Delete a canned response",
+)
 async def delete_canned(request: Request) -> Any:
     await _admin(request)
     await admin.delete_canned(request.app.state.ctx, path_int(request, "id"))

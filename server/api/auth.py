@@ -45,12 +45,18 @@ async def actor_for_token(ctx: AppContext, token: str) -> Actor | None:
     a, u = t.auth_tokens.c, t.users.c
     now = utcnow()
     async with ctx.db.read() as conn:
-        row = (await conn.execute(
-            sa.select(u.id, u.role, u.name, u.is_bot, a.id.label("token_id"))
-            .join(t.users, u.id == a.user_id)
-            .where(a.token_hash == token_hash(token), a.revoked_at.is_(None),
-                   u.is_active.is_(True), sa.or_(a.expires_at.is_(None), a.expires_at > now))
-        )).first()
+        row = (
+            await conn.execute(
+                sa.select(u.id, u.role, u.name, u.is_bot, a.id.label("token_id"))
+                .join(t.users, u.id == a.user_id)
+                .where(
+                    a.token_hash == token_hash(token),
+                    a.revoked_at.is_(None),
+                    u.is_active.is_(True),
+                    sa.or_(a.expires_at.is_(None), a.expires_at > now),
+                )
+            )
+        ).first()
     if row is None:
         return None
     return Actor(row.id, row.role, row.name, row.is_bot, row.token_id)
@@ -60,42 +66,69 @@ async def token_still_valid(ctx: AppContext, actor: Actor) -> bool:
     """Used by sockets to notice logout or deactivation while connected."""
     a, u = t.auth_tokens.c, t.users.c
     async with ctx.db.read() as conn:
-        row = (await conn.execute(
-            sa.select(a.id).join(t.users, u.id == a.user_id).where(
-                a.id == actor.token_id, a.revoked_at.is_(None), u.is_active.is_(True),
-                sa.or_(a.expires_at.is_(None), a.expires_at > utcnow()))
-        )).first()
+        row = (
+            await conn.execute(
+                sa.select(a.id)
+                .join(t.users, u.id == a.user_id)
+                .where(
+                    a.id == actor.token_id,
+                    a.revoked_at.is_(None),
+                    u.is_active.is_(True),
+                    sa.or_(a.expires_at.is_(None), a.expires_at > utcnow()),
+                )
+            )
+        ).first()
     return row is not None
 
 
 async def login(ctx: AppContext, email: str, password: str) -> tuple[str, Actor]:
     u = t.users.c
     async with ctx.db.read() as conn:
-        row = (await conn.execute(sa.select(t.users).where(
-            sa.func.lower(u.email) == email.strip().lower()))).first()
+        row = (
+            await conn.execute(
+                sa.select(t.users).where(sa.func.lower(u.email) == email.strip().lower())
+            )
+        ).first()
     ok = verify_password(row.password_hash if row else None, password)
     if row is None or not ok or not row.is_active:
         raise Unauthorized("wrong email or password")
-    token = await issue_token(ctx, row.id, "session",
-                              expires=timedelta(days=ctx.settings.session_days))
+    token = await issue_token(
+        ctx, row.id, "session", expires=timedelta(days=ctx.settings.session_days)
+    )
     return token, Actor(row.id, row.role, row.name, row.is_bot)
 
 
-async def issue_token(ctx: AppContext, user_id: int, kind: str, *, name: str | None = None,
-                      expires: timedelta | None = None) -> str:
+async def issue_token(
+    ctx: AppContext,
+    user_id: int,
+    kind: str,
+    *,
+    name: str | None = None,
+    expires: timedelta | None = None,
+) -> str:
     token = new_token()
     now = utcnow()
     async with ctx.db.write() as conn:
-        await conn.execute(t.auth_tokens.insert().values(
-            user_id=user_id, kind=kind, token_hash=token_hash(token), name=name, created_at=now,
-            expires_at=now + expires if expires else None))
+        await conn.execute(
+            t.auth_tokens.insert().values(
+                user_id=user_id,
+                kind=kind,
+                token_hash=token_hash(token),
+                name=name,
+                created_at=now,
+                expires_at=now + expires if expires else None,
+            )
+        )
     return token
 
 
 async def revoke_token(ctx: AppContext, token_id: int) -> None:
     async with ctx.db.write() as conn:
-        await conn.execute(sa.update(t.auth_tokens).where(t.auth_tokens.c.id == token_id)
-                           .values(revoked_at=utcnow()))
+        await conn.execute(
+            sa.update(t.auth_tokens)
+            .where(t.auth_tokens.c.id == token_id)
+            .values(revoked_at=utcnow())
+        )
 
 
 class RateLimiter:
@@ -116,8 +149,9 @@ class RateLimiter:
             hits.popleft()
         if len(hits) >= self.limit:
             retry = int(hits[0] + self.window - now) + 1
-            raise RateLimited(f"too many attempts; try again in {retry} s",
-                              details={"retry_after": retry})
+            raise RateLimited(
+                f"too many attempts; try again in {retry} s", details={"retry_after": retry}
+            )
         hits.append(now)
         if len(self._hits) > 100_000:  # bound memory under a spray of distinct keys
             self._hits.clear()

@@ -52,17 +52,28 @@ class ApiInbound(Body):
 async def _inbox_by_key(request: Request, kind: str | None = None) -> Any:
     key = request.path_params["key"]
     async with request.app.state.ctx.db.read() as conn:
-        row = (await conn.execute(sa.select(t.inboxes).where(
-            t.inboxes.c.public_key == key, t.inboxes.c.is_active.is_(True)))).first()
+        row = (
+            await conn.execute(
+                sa.select(t.inboxes).where(
+                    t.inboxes.c.public_key == key, t.inboxes.c.is_active.is_(True)
+                )
+            )
+        ).first()
     if row is None or (kind is not None and row.kind != kind):
         raise NotFound("no active inbox with that key")
     return row
 
 
-@api.route("POST", "/api/channels/api/{key}/messages", body=ApiInbound, status=201,
-           auth="inbox-token", tag=TAG,
-           summary="API channel: deliver a customer message (Bearer inbox token; "
-           "external_id dedupes; sent_at imports history)")
+@api.route(
+    "POST",
+    "/api/channels/api/{key}/messages",
+    body=ApiInbound,
+    status=201,
+    auth="inbox-token",
+    tag=TAG,
+    summary="API channel: deliver a customer message (Bearer inbox token; "
+    "external_id dedupes; sent_at imports history)",
+)
 async def api_inbound(request: Request, body: ApiInbound) -> Any:
     ctx = request.app.state.ctx
     inbox = await _inbox_by_key(request, "api")
@@ -73,32 +84,50 @@ async def api_inbound(request: Request, body: ApiInbound) -> Any:
     if body.sent_at is not None and body.sent_at.tzinfo is None:
         raise InvalidInput("sent_at: needs a timezone (e.g. 2026-01-01T10:00:00Z)")
     try:
-        files = tuple(Attachment(a.filename, a.content_type, base64.b64decode(a.data_base64,
-                                                                             validate=True))
-                      for a in body.attachments)
+        files = tuple(
+            Attachment(a.filename, a.content_type, base64.b64decode(a.data_base64, validate=True))
+            for a in body.attachments
+        )
     except (binascii.Error, ValueError):
         raise InvalidInput("attachments: data_base64 is not valid base64") from None
     c = body.contact
     msg = InboundMessage(
         external_id=body.external_id,
         contact=ContactInfo(c.external_id, "", c.name, c.email, c.phone),
-        text=body.text, sent_at=body.sent_at, attachments=files,
+        text=body.text,
+        sent_at=body.sent_at,
+        attachments=files,
         thread_refs=(body.conversation_ref,) if body.conversation_ref else (),
     )
     result = await inbound.ingest(ctx, inbox.id, msg)
-    return JSONResponse({"message_id": result.message_id, "conversation_id":
-                         result.conversation_id, "created": result.created},
-                        status_code=201 if result.created else 200)
+    return JSONResponse(
+        {
+            "message_id": result.message_id,
+            "conversation_id": result.conversation_id,
+            "created": result.created,
+        },
+        status_code=201 if result.created else 200,
+    )
 
 
-@api.route("POST", "/webhooks/{key}", auth="none", tag=TAG,
-           summary="Channel webhooks (Telegram, Meta): verified by the channel adapter")
+@api.route(
+    "POST",
+    "/webhooks/{key}",
+    auth="none",
+    tag=TAG,
+    summary="Channel webhooks (Telegram, Meta): verified by the channel adapter",
+)
 async def webhook_post(request: Request) -> Response:
     return await _webhook(request)
 
 
-@api.route("GET", "/webhooks/{key}", auth="none", tag=TAG,
-           summary="Channel webhook verification handshakes (Meta hub.challenge)")
+@api.route(
+    "GET",
+    "/webhooks/{key}",
+    auth="none",
+    tag=TAG,
+    summary="Channel webhook verification handshakes (Meta hub.challenge)",
+)
 async def webhook_get(request: Request) -> Response:
     return await _webhook(request)
 
@@ -111,8 +140,12 @@ async def _webhook(request: Request) -> Response:
     if handler is None:
         raise NotFound("this inbox does not take webhooks")
     body = await read_limited(request, ctx.settings.max_body_bytes)
-    hook = WebhookRequest(request.method, request.url.path,
-                          {k.lower(): v for k, v in request.headers.items()},
-                          dict(request.query_params), body)
+    hook = WebhookRequest(
+        request.method,
+        request.url.path,
+        {k.lower(): v for k, v in request.headers.items()},
+        dict(request.query_params),
+        body,
+    )
     result = await handler(hook)
     return Response(result.body, status_code=result.status, media_type=result.content_type)

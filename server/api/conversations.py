@@ -53,9 +53,14 @@ class PriorityBody(Body):
     priority: Literal["none", "low", "medium", "high", "urgent"]
 
 
-@api.route("GET", "/api/conversations", summary="List conversations (filters: status, inbox_id, "
-           "assignee=me|unassigned|any|<id>, team_id, label, contact_id, q, sort=recent|waiting; "
-           "cursor pagination)", tag=TAG)
+@api.route(
+    "GET",
+    "/api/conversations",
+    summary="List conversations (filters: status, inbox_id, "
+    "assignee=me|unassigned|any|<id>, team_id, label, contact_id, q, sort=recent|waiting; "
+    "cursor pagination)",
+    tag=TAG,
+)
 async def list_conversations(request: Request) -> Any:
     actor = await actor_from(request)
     limit = query_int(request, "limit", 25)
@@ -70,8 +75,12 @@ async def get_conversation(request: Request) -> Any:
         return await queries.conversation_detail(conn, actor, path_int(request, "id"))
 
 
-@api.route("GET", "/api/conversations/{id}/messages",
-           summary="Messages, newest page first (before=<message id>, limit)", tag=TAG)
+@api.route(
+    "GET",
+    "/api/conversations/{id}/messages",
+    summary="Messages, newest page first (before=<message id>, limit)",
+    tag=TAG,
+)
 async def list_messages(request: Request) -> Any:
     actor = await actor_from(request)
     before = query_id(request, "before")
@@ -80,21 +89,40 @@ async def list_messages(request: Request) -> Any:
         return await queries.list_messages(conn, actor, path_int(request, "id"), before, limit)
 
 
-@api.route("POST", "/api/conversations/{id}/messages", body=MessageBody, status=201,
-           summary="Reply publicly or add a private note (client_id makes it idempotent; "
-           "last_seen_message_id enables the stale-reply guard)", tag=TAG)
+@api.route(
+    "POST",
+    "/api/conversations/{id}/messages",
+    body=MessageBody,
+    status=201,
+    summary="Reply publicly or add a private note (client_id makes it idempotent; "
+    "last_seen_message_id enables the stale-reply guard)",
+    tag=TAG,
+)
 async def post_message(request: Request, body: MessageBody) -> Any:
     actor = await actor_from(request)
     attrs = {"template": body.template} if body.template else None
-    req = ReplyRequest(path_int(request, "id"), body.text, body.private, body.client_id,
-                       body.last_seen_message_id, body.force, attrs, tuple(body.attachment_ids))
+    req = ReplyRequest(
+        path_int(request, "id"),
+        body.text,
+        body.private,
+        body.client_id,
+        body.last_seen_message_id,
+        body.force,
+        attrs,
+        tuple(body.attachment_ids),
+    )
     message, created = await reply(request.app.state.ctx, actor, req)
-    return JSONResponse({"message": message, "created": created},
-                        status_code=201 if created else 200)
+    return JSONResponse(
+        {"message": message, "created": created}, status_code=201 if created else 200
+    )
 
 
-@api.route("POST", "/api/conversations/{id}/messages/{message_id}/retry",
-           summary="Retry a failed delivery", tag=TAG)
+@api.route(
+    "POST",
+    "/api/conversations/{id}/messages/{message_id}/retry",
+    summary="Retry a failed delivery",
+    tag=TAG,
+)
 async def retry_message(request: Request) -> Any:
     actor = await actor_from(request)
     ctx = request.app.state.ctx
@@ -105,8 +133,12 @@ async def retry_message(request: Request) -> Any:
 
         from server.storage import schema as t
 
-        row = (await conn.execute(sa.select(t.messages.c.status).where(
-            t.messages.c.id == message_id, t.messages.c.conversation_id == conversation_id))
+        row = (
+            await conn.execute(
+                sa.select(t.messages.c.status).where(
+                    t.messages.c.id == message_id, t.messages.c.conversation_id == conversation_id
+                )
+            )
         ).first()
     if row is None:
         raise NotFound(f"message {message_id} not found")
@@ -116,12 +148,21 @@ async def retry_message(request: Request) -> Any:
     return {"ok": True}
 
 
-_COMMANDS = {"open": Command.OPEN, "pending": Command.PEND, "snoozed": Command.SNOOZE,
-             "resolved": Command.RESOLVE}
+_COMMANDS = {
+    "open": Command.OPEN,
+    "pending": Command.PEND,
+    "snoozed": Command.SNOOZE,
+    "resolved": Command.RESOLVE,
+}
 
 
-@api.route("POST", "/api/conversations/{id}/status", body=StatusBody, tag=TAG,
-           summary="Resolve, reopen, snooze (with snoozed_until) or set pending")
+@api.route(
+    "POST",
+    "/api/conversations/{id}/status",
+    body=StatusBody,
+    tag=TAG,
+    summary="Resolve, reopen, snooze (with snoozed_until) or set pending",
+)
 async def set_status(request: Request, body: StatusBody) -> Any:
     actor = await actor_from(request)
     ctx = request.app.state.ctx
@@ -131,40 +172,74 @@ async def set_status(request: Request, body: StatusBody) -> Any:
         async with ctx.db.read() as conn:
             current = await conversation_for(conn, actor, conversation_id)
         command = Command.REOPEN if current.status == "resolved" else Command.OPEN
-    return {"conversation": await conv_actions.change_status(
-        ctx, actor, conversation_id, command, snoozed_until=body.snoozed_until)}
+    return {
+        "conversation": await conv_actions.change_status(
+            ctx, actor, conversation_id, command, snoozed_until=body.snoozed_until
+        )
+    }
 
 
-@api.route("POST", "/api/conversations/{id}/assignment", body=AssignBody, tag=TAG,
-           summary="Assign to an agent and/or a team (null unassigns; omit to keep)")
+@api.route(
+    "POST",
+    "/api/conversations/{id}/assignment",
+    body=AssignBody,
+    tag=TAG,
+    summary="Assign to an agent and/or a team (null unassigns; omit to keep)",
+)
 async def set_assignment(request: Request, body: AssignBody) -> Any:
     actor = await actor_from(request)
     given = body.model_fields_set
-    return {"conversation": await conv_actions.assign(
-        request.app.state.ctx, actor, path_int(request, "id"),
-        assignee_id=body.assignee_id if "assignee_id" in given else "keep",
-        team_id=body.team_id if "team_id" in given else "keep")}
+    return {
+        "conversation": await conv_actions.assign(
+            request.app.state.ctx,
+            actor,
+            path_int(request, "id"),
+            assignee_id=body.assignee_id if "assignee_id" in given else "keep",
+            team_id=body.team_id if "team_id" in given else "keep",
+        )
+    }
 
 
-@api.route("POST", "/api/conversations/{id}/labels", body=LabelsBody, tag=TAG,
-           summary="Add and/or remove labels")
+@api.route(
+    "POST",
+    "/api/conversations/{id}/labels",
+    body=LabelsBody,
+    tag=TAG,
+    summary="Add and/or remove labels",
+)
 async def set_labels(request: Request, body: LabelsBody) -> Any:
     actor = await actor_from(request)
-    return {"conversation": await conv_actions.set_labels(
-        request.app.state.ctx, actor, path_int(request, "id"), add=body.add, remove=body.remove)}
+    return {
+        "conversation": await conv_actions.set_labels(
+            request.app.state.ctx, actor, path_int(request, "id"), add=body.add, remove=body.remove
+        )
+    }
 
 
-@api.route("POST", "/api/conversations/{id}/priority", body=PriorityBody, tag=TAG,
-           summary="Set priority (selects the SLA target)")
+@api.route(
+    "POST",
+    "/api/conversations/{id}/priority",
+    body=PriorityBody,
+    tag=TAG,
+    summary="Set priority (selects the SLA target)",
+)
 async def set_priority(request: Request, body: PriorityBody) -> Any:
     actor = await actor_from(request)
-    return {"conversation": await conv_actions.set_priority(
-        request.app.state.ctx, actor, path_int(request, "id"), body.priority)}
+    return {
+        "conversation": await conv_actions.set_priority(
+            request.app.state.ctx, actor, path_int(request, "id"), body.priority
+        )
+    }
 
 
-@api.route("POST", "/api/conversations/{id}/attachments", status=201, tag=TAG,
-           summary="Upload a file for a reply: raw body, Content-Type, ?filename=; "
-           "send it with the reply's attachment_ids")
+@api.route(
+    "POST",
+    "/api/conversations/{id}/attachments",
+    status=201,
+    tag=TAG,
+    summary="Upload a file for a reply: raw body, Content-Type, ?filename=; "
+    "send it with the reply's attachment_ids",
+)
 async def upload_attachment(request: Request) -> Any:
     actor = await actor_from(request)
     ctx = request.app.state.ctx

@@ -34,8 +34,9 @@ async def http_error(_request: Request, exc: Exception) -> Response:
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(error_body("internal_error", "internal error; it was logged"),
-                        status_code=500)
+    return JSONResponse(
+        error_body("internal_error", "internal error; it was logged"), status_code=500
+    )
 
 
 HANDLERS = {

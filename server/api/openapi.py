@@ -42,22 +42,49 @@ def _operation(e: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
         "operationId": e.handler.__name__,
         "tags": [e.tag],
         "security": _SECURITY.get(e.auth, []),
-        "parameters": [{"name": p, "in": "path", "required": True,
-                        "schema": {"type": "string" if p == "key" else "integer"}}
-                       for p in re.findall(r"{(\w+)}", e.path)],
-        "responses": {str(e.status): {"description": "success"},
-                      "default": {"description": "error", "content": {"application/json": {
-                          "schema": {"$ref": "#/components/schemas/Error"}}}}},
+        "parameters": [
+            {
+                "name": p,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string" if p == "key" else "integer"},
+            }
+            for p in re.findall(r"{(\w+)}", e.path)
+        ],
+        "responses": {
+            str(e.status): {"description": "success"},
+            "default": {
+                "description": "error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
     }
-    schemas.setdefault("Error", {"type": "object", "properties": {"error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                       "details": {}}}}})
+    schemas.setdefault(
+        "Error",
+        {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "details": {},
+                    },
+                }
+            },
+        },
+    )
     if e.body is not None:
         schema = e.body.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             schemas[name] = sub
         schemas[e.body.__name__] = schema
-        op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{e.body.__name__}"}}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{e.body.__name__}"}}
+            },
+        }
     return op

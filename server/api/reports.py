@@ -43,8 +43,9 @@ def _period(request: Request) -> tuple[datetime, datetime]:
     return start, end
 
 
-async def _segments(conn: Any, visible: set[int] | None, start: datetime, end: datetime,
-                    inbox_id: str | None) -> list[SegmentRow]:
+async def _segments(
+    conn: Any, visible: set[int] | None, start: datetime, end: datetime, inbox_id: str | None
+) -> list[SegmentRow]:
     r = t.response_cycles.c
     query = sa.select(t.response_cycles).where(r.started_at >= start, r.started_at < end)
     if visible is not None:
@@ -58,9 +59,21 @@ async def _segments(conn: Any, visible: set[int] | None, start: datetime, end: d
     def iso(v: datetime | None) -> str | None:
         return v.isoformat().replace("+00:00", "Z") if v else None
 
-    return [SegmentRow(x.conversation_id, x.inbox_id, x.channel, x.responder_id, x.team_id,
-                       iso(x.started_at) or "", iso(x.responded_at), x.wall_seconds,
-                       x.business_seconds, x.resolution_seconds) for x in rows]
+    return [
+        SegmentRow(
+            x.conversation_id,
+            x.inbox_id,
+            x.channel,
+            x.responder_id,
+            x.team_id,
+            iso(x.started_at) or "",
+            iso(x.responded_at),
+            x.wall_seconds,
+            x.business_seconds,
+            x.resolution_seconds,
+        )
+        for x in rows
+    ]
 
 
 async def _labels(conn: Any, by: str) -> dict[Any, str]:
@@ -70,10 +83,14 @@ async def _labels(conn: Any, by: str) -> dict[Any, str]:
     return {row.id: row.name for row in await conn.execute(sa.select(table.c.id, table.c.name))}
 
 
-@api.route("GET", "/api/reports/frt", tag=TAG,
-           summary="First-response and resolution time (median, p90, mean; wall-clock and "
-           "business) per group_by=inbox|channel|agent|team over from..to, with the segments; "
-           "format=csv")
+@api.route(
+    "GET",
+    "/api/reports/frt",
+    tag=TAG,
+    summary="First-response and resolution time (median, p90, mean; wall-clock and "
+    "business) per group_by=inbox|channel|agent|team over from..to, with the segments; "
+    "format=csv",
+)
 async def frt_report(request: Request) -> Any:
     actor = await actor_from(request)
     by = request.query_params.get("group_by", "inbox")
@@ -82,13 +99,17 @@ async def frt_report(request: Request) -> Any:
     start, end = _period(request)
     async with request.app.state.ctx.db.read() as conn:
         visible = await visible_inbox_ids(conn, actor)
-        segments = await _segments(conn, visible, start, end,
-                                   request.query_params.get("inbox_id"))
+        segments = await _segments(conn, visible, start, end, request.query_params.get("inbox_id"))
         groups = group(segments, by, await _labels(conn, by))
     if request.query_params.get("format") == "csv":
         return _csv(segments)
-    return {"from": start.isoformat(), "to": end.isoformat(), "group_by": by, "groups": groups,
-            "segments": [vars(s) for s in segments]}
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "group_by": by,
+        "groups": groups,
+        "segments": [vars(s) for s in segments],
+    }
 
 
 def _csv(segments: list[SegmentRow]) -> Response:
@@ -98,12 +119,16 @@ def _csv(segments: list[SegmentRow]) -> Response:
     writer.writeheader()
     for seg in segments:
         writer.writerow(vars(seg))
-    return Response(out.getvalue(), media_type="text/csv", headers={
-        "content-disposition": 'attachment; filename="first-response.csv"'})
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"content-disposition": 'attachment; filename="first-response.csv"'},
+    )
 
 
-@api.route("GET", "/api/reports/live", tag=TAG,
-           summary="Live counts: open, unassigned, waiting, breaching")
+@api.route(
+    "GET", "/api/reports/live", tag=TAG, summary="Live counts: open, unassigned, waiting, breaching"
+)
 async def live(request: Request) -> Any:
     actor = await actor_from(request)
     c = t.conversations.c
@@ -112,12 +137,21 @@ async def live(request: Request) -> Any:
         scope = c.status == "open"
         if visible is not None:
             scope = sa.and_(scope, c.inbox_id.in_(visible))
-        counts = (await conn.execute(sa.select(
-            sa.func.count(),
-            sa.func.count().filter(c.assignee_id.is_(None)),
-            sa.func.count().filter(c.waiting_since.is_not(None)),
-            sa.func.count().filter(c.sla_breached_at.is_not(None),
-                                   c.waiting_since.is_not(None)),
-        ).where(scope))).one()
-    return {"open": counts[0], "unassigned": counts[1], "waiting": counts[2],
-            "breaching": counts[3]}
+        counts = (
+            await conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.count().filter(c.assignee_id.is_(None)),
+                    sa.func.count().filter(c.waiting_since.is_not(None)),
+                    sa.func.count().filter(
+                        c.sla_breached_at.is_not(None), c.waiting_since.is_not(None)
+                    ),
+                ).where(scope)
+            )
+        ).one()
+    return {
+        "open": counts[0],
+        "unassigned": counts[1],
+        "waiting": counts[2],
+        "breaching": counts[3],
+    }

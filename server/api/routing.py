@@ -44,9 +44,17 @@ class Api:
     def __init__(self) -> None:
         self.endpoints: list[Endpoint] = []
 
-    def route(self, method: str, path: str, *, summary: str, tag: str,
-              body: type[Body] | None = None, auth: str = "agent", status: int = 200
-              ) -> Callable[[Handler], Handler]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        body: type[Body] | None = None,
+        auth: str = "agent",
+        status: int = 200,
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(Endpoint(method, path, handler, body, summary, tag, auth, status))
             return handler
@@ -103,8 +111,10 @@ async def parse_body(request: Request, model: type[M]) -> M:
 
 
 def _fields(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors(include_url=False)]
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+        for e in exc.errors(include_url=False)
+    ]
 
 
 def _describe(exc: ValidationError) -> str:

@@ -29,8 +29,14 @@ class TokenBody(Body):
     name: str = Field(min_length=1, max_length=200)
 
 
-@api.route("POST", "/api/auth/login", body=LoginBody, auth="none", tag=TAG,
-           summary="Log in with email and password; sets the session cookie")
+@api.route(
+    "POST",
+    "/api/auth/login",
+    body=LoginBody,
+    auth="none",
+    tag=TAG,
+    summary="Log in with email and password; sets the session cookie",
+)
 async def login(request: Request, body: LoginBody) -> Any:
     ctx = request.app.state.ctx
     limiter: auth.RateLimiter = request.app.state.login_limiter
@@ -38,10 +44,18 @@ async def login(request: Request, body: LoginBody) -> Any:
     limiter.check(f"ip:{client}")
     limiter.check(f"email:{body.email.lower()}")
     token, actor = await auth.login(ctx, body.email, body.password)
-    response = JSONResponse({"user": {"id": actor.id, "name": actor.name, "role": actor.role},
-                             "token": token})
-    response.set_cookie(COOKIE, token, max_age=ctx.settings.session_days * 86400, httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https", path="/")
+    response = JSONResponse(
+        {"user": {"id": actor.id, "name": actor.name, "role": actor.role}, "token": token}
+    )
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=ctx.settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
@@ -71,35 +85,61 @@ async def me(request: Request) -> Any:
     return {"user": serialize.user(user), "inboxes": inboxes}
 
 
-@api.route("POST", "/api/auth/tokens", body=TokenBody, status=201, tag=TAG,
-           summary="Create an API token for a bot or integration (shown once)")
+@api.route(
+    "POST",
+    "/api/auth/tokens",
+    body=TokenBody,
+    status=201,
+    tag=TAG,
+    summary="Create an API token for a bot or integration (shown once)",
+)
 async def create_token(request: Request, body: TokenBody) -> Any:
     actor = await actor_from(request)
     token = await auth.issue_token(request.app.state.ctx, actor.id, "api", name=body.name)
     return {"token": token, "name": body.name}
 
 
-@api.route("GET", "/api/agents", tag=TAG,
-           summary="The agent directory (active agents, for assignment and mentions)")
+@api.route(
+    "GET",
+    "/api/agents",
+    tag=TAG,
+    summary="The agent directory (active agents, for assignment and mentions)",
+)
 async def agent_directory(request: Request) -> Any:
     await actor_from(request)
     u = t.users.c
     async with request.app.state.ctx.db.read() as conn:
-        rows = (await conn.execute(sa.select(u.id, u.name, u.avatar_url, u.is_bot, u.role)
-                                   .where(u.is_active.is_(True)).order_by(u.name))).all()
+        rows = (
+            await conn.execute(
+                sa.select(u.id, u.name, u.avatar_url, u.is_bot, u.role)
+                .where(u.is_active.is_(True))
+                .order_by(u.name)
+            )
+        ).all()
         members = (await conn.execute(sa.select(t.inbox_members))).all()
     by_user: dict[int, list[int]] = {}
     for m in members:
         by_user.setdefault(m.user_id, []).append(m.inbox_id)
-    return {"items": [{"id": r.id, "name": r.name, "avatar_url": r.avatar_url,
-                       "is_bot": r.is_bot, "role": r.role,
-                       "inbox_ids": sorted(by_user.get(r.id, []))} for r in rows]}
+    return {
+        "items": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "avatar_url": r.avatar_url,
+                "is_bot": r.is_bot,
+                "role": r.role,
+                "inbox_ids": sorted(by_user.get(r.id, [])),
+            }
+            for r in rows
+        ]
+    }
 
 
 @api.route("GET", "/api/teams", tag=TAG, summary="The team directory (for assignment)")
 async def team_directory(request: Request) -> Any:
     await actor_from(request)
     async with request.app.state.ctx.db.read() as conn:
-        rows = (await conn.execute(sa.select(t.teams.c.id, t.teams.c.name)
-                                   .order_by(t.teams.c.name))).all()
+        rows = (
+            await conn.execute(sa.select(t.teams.c.id, t.teams.c.name).order_by(t.teams.c.name))
+        ).all()
     return {"items": [{"id": r.id, "name": r.name} for r in rows]}

@@ -24,8 +24,13 @@ async def healthz(_request: Request) -> Any:
     return {"ok": True}
 
 
-@api.route("GET", "/readyz", auth="none", tag=TAG,
-           summary="Database, bus and channel watchers ready (503 when not)")
+@api.route(
+    "GET",
+    "/readyz",
+    auth="none",
+    tag=TAG,
+    summary="Database, bus and channel watchers ready (503 when not)",
+)
 async def readyz(request: Request) -> Response:
     ctx = request.app.state.ctx
     checks: dict[str, Any] = {}
@@ -41,8 +46,10 @@ async def readyz(request: Request) -> Response:
         checks["bus"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     if ctx.channels is not None:
-        checks["watchers"] = {str(k): {"connected": v.connected, "error": v.error}
-                              for k, v in ctx.channels.health.by_inbox.items()}
+        checks["watchers"] = {
+            str(k): {"connected": v.connected, "error": v.error}
+            for k, v in ctx.channels.health.by_inbox.items()
+        }
     return JSONResponse({"ok": ok, "checks": checks}, status_code=200 if ok else 503)
 
 
@@ -56,15 +63,20 @@ async def attachment(request: Request) -> Response:
     actor = await actor_from(request)
     att_id = path_int(request, "id")
     async with request.app.state.ctx.db.read() as conn:
-        row = (await conn.execute(sa.select(t.attachments).where(t.attachments.c.id == att_id))
-               ).first()
+        row = (
+            await conn.execute(sa.select(t.attachments).where(t.attachments.c.id == att_id))
+        ).first()
         if row is None or not await can_see_inbox(conn, actor, row.inbox_id):
             raise NotFound(f"attachment {att_id} not found")
     inline = row.content_type.startswith("image/") and row.content_type != "image/svg+xml"
     disposition = "inline" if inline else "attachment"
     safe_name = row.filename.replace('"', "").replace("\r", "").replace("\n", "")
-    return Response(row.data, media_type=row.content_type if inline else
-                    "application/octet-stream", headers={
-                        "content-disposition": f'{disposition}; filename="{safe_name}"',
-                        "x-content-type-options": "nosniff",
-                        "content-security-policy": "default-src 'none'; sandbox"})
+    return Response(
+        row.data,
+        media_type=row.content_type if inline else "application/octet-stream",
+        headers={
+            "content-disposition": f'{disposition}; filename="{safe_name}"',
+            "x-content-type-options": "nosniff",
+            "content-security-policy": "default-src 'none'; sandbox",
+        },
+    )

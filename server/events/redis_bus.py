@@ -85,15 +85,32 @@ def parse_stream_id(value: str) -> tuple[int, int] | None:
 
 
 def _encode(event: Event) -> str:
-    return json.dumps({"t": event.type, "p": event.payload, "i": event.inbox_id,
-                       "c": event.conversation_id, "d": event.db_id, "a": event.audience,
-                       "x": event.extra}, separators=(",", ":"), default=str)
+    return json.dumps(
+        {
+            "t": event.type,
+            "p": event.payload,
+            "i": event.inbox_id,
+            "c": event.conversation_id,
+            "d": event.db_id,
+            "a": event.audience,
+            "x": event.extra,
+        },
+        separators=(",", ":"),
+        default=str,
+    )
 
 
 def _decode(entry_id: Any, fields: Any) -> StreamEvent:
     raw = json.loads(fields[b"e"])
-    event = Event(raw["t"], raw["p"], raw["i"], raw["c"], db_id=raw["d"], audience=raw["a"],
-                  extra=raw.get("x") or {})
+    event = Event(
+        raw["t"],
+        raw["p"],
+        raw["i"],
+        raw["c"],
+        db_id=raw["d"],
+        audience=raw["a"],
+        extra=raw.get("x") or {},
+    )
     return StreamEvent(text_of(entry_id), event)
 
 

@@ -29,8 +29,9 @@ class EventType(StrEnum):
 
 
 #: Events that are never written to the database (they matter only while they happen).
-EPHEMERAL = frozenset({EventType.TYPING, EventType.PRESENCE, EventType.VIEWING,
-                       EventType.INBOX_HEALTH})
+EPHEMERAL = frozenset(
+    {EventType.TYPING, EventType.PRESENCE, EventType.VIEWING, EventType.INBOX_HEALTH}
+)
 
 
 @dataclass(frozen=True)

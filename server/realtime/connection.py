@@ -62,8 +62,7 @@ class Connection:
                 await self._close(*self.close_request)
                 return
             for event_id, frame in self.queue.take():
-                if event_id is not None and self.gate is not None \
-                        and not self.gate.admit(event_id):
+                if event_id is not None and self.gate is not None and not self.gate.admit(event_id):
                     continue
                 await self.websocket.send_text(frame)
 

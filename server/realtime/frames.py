@@ -66,22 +66,24 @@ def parse(text: str) -> ClientFrame:
     kind = data.get("type")
     parser = _PARSERS.get(kind) if isinstance(kind, str) else None
     if parser is None:
-        raise FrameError("unknown_type", f"unknown frame type {kind!r}; expected one of "
-                         f"{', '.join(sorted(_PARSERS))}")
+        raise FrameError(
+            "unknown_type",
+            f"unknown frame type {kind!r}; expected one of {', '.join(sorted(_PARSERS))}",
+        )
     return parser(data)
 
 
 def _hello(data: dict[str, Any]) -> Hello:
     last = data.get("last_event_id")
-    if last is not None and (not isinstance(last, str) or not last
-                             or len(last) > MAX_ID_LENGTH):
+    if last is not None and (not isinstance(last, str) or not last or len(last) > MAX_ID_LENGTH):
         raise FrameError("invalid_frame", "last_event_id: expected an event id string or null")
     return Hello(last)
 
 
 def _typing(data: dict[str, Any]) -> Typing:
-    return Typing(_conversation_id(data, nullable=False) or 0,
-                  _flag(data, "private"), _flag(data, "active"))
+    return Typing(
+        _conversation_id(data, nullable=False) or 0, _flag(data, "private"), _flag(data, "active")
+    )
 
 
 def _viewing(data: dict[str, Any]) -> Viewing:
@@ -91,8 +93,9 @@ def _viewing(data: dict[str, Any]) -> Viewing:
 def _presence(data: dict[str, Any]) -> Presence:
     status = data.get("status")
     if status not in PRESENCE_STATUSES:
-        raise FrameError("invalid_frame", f"status: expected one of {PRESENCE_STATUSES}, "
-                         f"got {status!r}")
+        raise FrameError(
+            "invalid_frame", f"status: expected one of {PRESENCE_STATUSES}, got {status!r}"
+        )
     return Presence(str(status))
 
 
@@ -105,8 +108,9 @@ def _conversation_id(data: dict[str, Any], *, nullable: bool) -> int | None:
     if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise FrameError("invalid_frame", f"conversation_id: expected a positive integer, "
-                         f"got {value!r}")
+        raise FrameError(
+            "invalid_frame", f"conversation_id: expected a positive integer, got {value!r}"
+        )
     return value
 
 
@@ -118,12 +122,16 @@ def _flag(data: dict[str, Any], name: str) -> bool:
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], ClientFrame]] = {
-    "hello": _hello, "typing": _typing, "viewing": _viewing, "presence": _presence,
+    "hello": _hello,
+    "typing": _typing,
+    "viewing": _viewing,
+    "presence": _presence,
     "ping": _ping,
 }
 
 
 # Server frames ------------------------------------------------------------------------
+
 
 def dump(frame: dict[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), default=str)

@@ -67,8 +67,10 @@ class Hub:
         if ready is not None:
             await ready()  # the cursor is fixed: nothing published from now on is missed
         self.presence_view = await self.presence.snapshot()
-        self._tasks = [asyncio.create_task(self._fanout(self._sub), name="hub-fanout"),
-                       asyncio.create_task(self._heartbeat(), name="hub-heartbeat")]
+        self._tasks = [
+            asyncio.create_task(self._fanout(self._sub), name="hub-fanout"),
+            asyncio.create_task(self._heartbeat(), name="hub-heartbeat"),
+        ]
 
     async def stop(self) -> None:
         for conn in list(self.connections.values()):
@@ -153,12 +155,25 @@ class Hub:
 
     # Ephemeral events --------------------------------------------------------------
 
-    async def publish_ephemeral(self, conn: Connection, kind: EventType,
-                                payload: dict[str, Any], *, inbox_id: int | None = None,
-                                conversation_id: int | None = None,
-                                audience: str = "agents") -> None:
-        event = Event(kind, payload, inbox_id, conversation_id, db_id=None, audience=audience,
-                      extra={"origin": conn.id})
+    async def publish_ephemeral(
+        self,
+        conn: Connection,
+        kind: EventType,
+        payload: dict[str, Any],
+        *,
+        inbox_id: int | None = None,
+        conversation_id: int | None = None,
+        audience: str = "agents",
+    ) -> None:
+        event = Event(
+            kind,
+            payload,
+            inbox_id,
+            conversation_id,
+            db_id=None,
+            audience=audience,
+            extra={"origin": conn.id},
+        )
         await self.ctx.bus.publish([event])
 
     async def update_presence(self, conn: Connection, *, leaving: bool = False) -> None:
@@ -170,8 +185,14 @@ class Hub:
             await self.presence.touch(user.id, conn.id, conn.presence, self.presence_ttl)
         status = await self.presence.user_status(user.id)
         if status != self.presence_view.get(user.id, OFFLINE):
-            await self.ctx.bus.publish([Event(EventType.PRESENCE, {
-                "user_id": user.id, "name": user.name, "status": status})])
+            await self.ctx.bus.publish(
+                [
+                    Event(
+                        EventType.PRESENCE,
+                        {"user_id": user.id, "name": user.name, "status": status},
+                    )
+                ]
+            )
 
     def _note_presence(self, payload: dict[str, Any]) -> None:
         user_id, status = payload.get("user_id"), payload.get("status")
@@ -183,8 +204,10 @@ class Hub:
             self.presence_view[user_id] = status
 
     def presence_frames(self) -> list[str]:
-        return [frames.ephemeral(EventType.PRESENCE, {"user_id": u, "status": s})
-                for u, s in sorted(self.presence_view.items())]
+        return [
+            frames.ephemeral(EventType.PRESENCE, {"user_id": u, "status": s})
+            for u, s in sorted(self.presence_view.items())
+        ]
 
     # Revocation --------------------------------------------------------------------
 
@@ -193,16 +216,18 @@ class Hub:
         self._revoke_local(token_id, user_id)
         payload = {"token_id": token_id, "user_id": user_id}
         try:
-            await self.ctx.bus.publish([Event(SESSION_REVOKED, payload,
-                                              audience=INTERNAL_AUDIENCE)])
+            await self.ctx.bus.publish(
+                [Event(SESSION_REVOKED, payload, audience=INTERNAL_AUDIENCE)]
+            )
         except Exception:  # other nodes still catch it at their next token re-check
             log.exception("publishing a session revocation failed")
 
     def _revoke_local(self, token_id: Any, user_id: Any) -> None:
         for conn in list(self.connections.values()):
             actor = conn.actor
-            if (token_id is not None and actor.token_id == token_id) or \
-                    (user_id is not None and actor.id == user_id):
+            if (token_id is not None and actor.token_id == token_id) or (
+                user_id is not None and actor.id == user_id
+            ):
                 conn.request_close(REVOKED_CLOSE_CODE, "session revoked")
 
     # Heartbeat ---------------------------------------------------------------------
@@ -230,12 +255,16 @@ class Hub:
     async def _sweep_presence(self) -> None:
         """Entries of a dead node expire; tell this node's sockets (each node does its own)."""
         current = await self.presence.snapshot()
-        changed = {u: current.get(u, OFFLINE) for u in set(current) | set(self.presence_view)
-                   if current.get(u, OFFLINE) != self.presence_view.get(u, OFFLINE)}
+        changed = {
+            u: current.get(u, OFFLINE)
+            for u in set(current) | set(self.presence_view)
+            if current.get(u, OFFLINE) != self.presence_view.get(u, OFFLINE)
+        }
         self.presence_view = current
         for user_id, status in changed.items():
-            item = StreamEvent("", Event(EventType.PRESENCE,
-                                         {"user_id": user_id, "status": status}))
+            item = StreamEvent(
+                "", Event(EventType.PRESENCE, {"user_id": user_id, "status": status})
+            )
             frame = self._frame(item)
             for conn in list(self.connections.values()):
                 self._deliver(conn, item, frame)
@@ -246,7 +275,14 @@ class Hub:
             return set()
         a, u = t.auth_tokens.c, t.users.c
         async with self.ctx.db.read() as db:
-            rows = await db.execute(sa.select(a.id).join(t.users, u.id == a.user_id).where(
-                a.id.in_(ids), a.revoked_at.is_(None), u.is_active.is_(True),
-                sa.or_(a.expires_at.is_(None), a.expires_at > utcnow())))
+            rows = await db.execute(
+                sa.select(a.id)
+                .join(t.users, u.id == a.user_id)
+                .where(
+                    a.id.in_(ids),
+                    a.revoked_at.is_(None),
+                    u.is_active.is_(True),
+                    sa.or_(a.expires_at.is_(None), a.expires_at > utcnow()),
+                )
+            )
         return {int(r[0]) for r in rows}

@@ -98,8 +98,9 @@ async def _wait_hello(websocket: WebSocket) -> frames.Hello:
     while True:
         text = await _receive_text(websocket)
         if text is None:
-            await websocket.send_text(frames.error("binary_not_supported",
-                                                   "expected JSON text frames"))
+            await websocket.send_text(
+                frames.error("binary_not_supported", "expected JSON text frames")
+            )
             continue
         try:
             frame = frames.parse(text)
@@ -108,8 +109,9 @@ async def _wait_hello(websocket: WebSocket) -> frames.Hello:
             continue
         if isinstance(frame, frames.Hello):
             return frame
-        await websocket.send_text(frames.error("hello_required",
-                                               "the first frame must be a hello frame"))
+        await websocket.send_text(
+            frames.error("hello_required", "the first frame must be a hello frame")
+        )
 
 
 async def _receive_text(websocket: WebSocket) -> str | None:
@@ -197,11 +199,19 @@ async def _typing(hub: Hub, conn: Connection, frame: frames.Typing) -> None:
     inbox_id = await _conversation_inbox(hub, conn, frame.conversation_id)
     # A private note is for agents only: the event never reaches customer-facing audiences.
     await hub.publish_ephemeral(
-        conn, EventType.TYPING, _who(conn) | {
-            "conversation_id": frame.conversation_id, "inbox_id": inbox_id,
-            "private": frame.private, "active": frame.active},
-        inbox_id=inbox_id, conversation_id=frame.conversation_id,
-        audience="agents" if frame.private else "all")
+        conn,
+        EventType.TYPING,
+        _who(conn)
+        | {
+            "conversation_id": frame.conversation_id,
+            "inbox_id": inbox_id,
+            "private": frame.private,
+            "active": frame.active,
+        },
+        inbox_id=inbox_id,
+        conversation_id=frame.conversation_id,
+        audience="agents" if frame.private else "all",
+    )
 
 
 async def _viewing(hub: Hub, conn: Connection, conversation_id: int | None) -> None:
@@ -214,9 +224,13 @@ async def _viewing(hub: Hub, conn: Connection, conversation_id: int | None) -> N
     changes = [(previous, False)] if previous else []
     changes += [(target, True)] if target else []
     for (conv_id, inbox_id), active in changes:
-        await hub.publish_ephemeral(conn, EventType.VIEWING, _who(conn) | {
-            "conversation_id": conv_id, "inbox_id": inbox_id, "active": active},
-            inbox_id=inbox_id, conversation_id=conv_id)
+        await hub.publish_ephemeral(
+            conn,
+            EventType.VIEWING,
+            _who(conn) | {"conversation_id": conv_id, "inbox_id": inbox_id, "active": active},
+            inbox_id=inbox_id,
+            conversation_id=conv_id,
+        )
 
 
 async def _conversation_inbox(hub: Hub, conn: Connection, conversation_id: int) -> int:

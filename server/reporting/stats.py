@@ -60,7 +60,10 @@ def _team(s: SegmentRow) -> Any:
 
 
 GROUP_KEYS: dict[str, Callable[[SegmentRow], Any]] = {
-    "inbox": _inbox, "channel": _channel, "agent": _agent, "team": _team,
+    "inbox": _inbox,
+    "channel": _channel,
+    "agent": _agent,
+    "team": _team,
 }
 
 
@@ -75,11 +78,16 @@ def group(segments: Sequence[SegmentRow], by: str, labels: dict[Any, str]) -> li
         wall = summary(r.wall_seconds for r in rows)
         business = summary(r.business_seconds for r in rows)
         resolution = summary(r.resolution_seconds for r in rows)
-        out.append({
-            "key": key, "label": labels.get(key, "—" if key is None else str(key)),
-            "count": len(rows), "answered": sum(1 for r in rows if r.responded_at),
-            **wall, **{f"business_{k}": v for k, v in business.items()},
-            "resolved": sum(1 for r in rows if r.resolution_seconds is not None),
-            **{f"resolution_{k}": v for k, v in resolution.items()},
-        })
+        out.append(
+            {
+                "key": key,
+                "label": labels.get(key, "—" if key is None else str(key)),
+                "count": len(rows),
+                "answered": sum(1 for r in rows if r.responded_at),
+                **wall,
+                **{f"business_{k}": v for k, v in business.items()},
+                "resolved": sum(1 for r in rows if r.resolution_seconds is not None),
+                **{f"resolution_{k}": v for k, v in resolution.items()},
+            }
+        )
     return out

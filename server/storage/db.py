@@ -52,8 +52,9 @@ class Database:
         if self.is_sqlite:
             self.sync_engine = self._sqlite_engine(pool_size)
         else:
-            self.engine = create_async_engine(self.url, pool_size=pool_size,
-                                              max_overflow=pool_size * 2)
+            self.engine = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size * 2
+            )
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._checkpointer: asyncio.Task[None] | None = None
 

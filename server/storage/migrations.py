@@ -42,8 +42,9 @@ def _contact_index(ops: Operations, conn: Connection) -> None:
     """Chat channels continue a contact's latest conversation: look it up by index."""
     names = {ix["name"] for ix in sa.inspect(conn).get_indexes("conversations")}
     if "ix_conversations_contact_inbox" not in names:
-        ops.create_index("ix_conversations_contact_inbox", "conversations",
-                         ["contact_id", "inbox_id"])
+        ops.create_index(
+            "ix_conversations_contact_inbox", "conversations", ["contact_id", "inbox_id"]
+        )
 
 
 def _resolution(ops: Operations, conn: Connection) -> None:
@@ -54,8 +55,7 @@ def _resolution(ops: Operations, conn: Connection) -> None:
     if "resolved_at" not in have:
         ops.add_column("response_cycles", sa.Column("resolved_at", UTCDateTime, nullable=True))
     if "resolution_seconds" not in have:
-        ops.add_column("response_cycles",
-                       sa.Column("resolution_seconds", sa.Float, nullable=True))
+        ops.add_column("response_cycles", sa.Column("resolution_seconds", sa.Float, nullable=True))
 
 
 MIGRATIONS: list[Migration] = [_initial, _nodes, _contact_index, _resolution]

@@ -79,22 +79,35 @@ def _config(request: Request) -> dict[str, Any]:
     return dict(request.state.inbox.config or {})
 
 
-@api.route("GET", f"{P}/config", auth="none", tag=TAG,
-           summary="Widget settings and availability (public)")
+@api.route(
+    "GET", f"{P}/config", auth="none", tag=TAG, summary="Widget settings and availability (public)"
+)
 async def widget_config(request: Request) -> Any:
     inbox, cfg = request.state.inbox, _config(request)
     hub = getattr(request.app.state, "hub", None)
     online = await agents_online(request.app.state.ctx, hub, inbox.id)
     appearance = cfg.get("appearance", {})
-    return {"name": inbox.name, "appearance": appearance, "pre_chat": cfg.get("pre_chat"),
-            "identity_verification": cfg.get("identity_verification", "off"),
-            "attachments": cfg.get("attachments"),
-            "availability": availability(inbox.business_hours, online,
-                                         appearance.get("reply_time", ""), utcnow())}
+    return {
+        "name": inbox.name,
+        "appearance": appearance,
+        "pre_chat": cfg.get("pre_chat"),
+        "identity_verification": cfg.get("identity_verification", "off"),
+        "attachments": cfg.get("attachments"),
+        "availability": availability(
+            inbox.business_hours, online, appearance.get("reply_time", ""), utcnow()
+        ),
+    }
 
 
-@api.route("POST", f"{P}/sessions", body=SessionBody, status=201, auth="none", tag=TAG,
-           summary="Start a visitor session (pre-chat form; optional signed user)")
+@api.route(
+    "POST",
+    f"{P}/sessions",
+    body=SessionBody,
+    status=201,
+    auth="none",
+    tag=TAG,
+    summary="Start a visitor session (pre-chat form; optional signed user)",
+)
 async def create_session(request: Request, body: SessionBody) -> Any:
     ctx, inbox, cfg = request.app.state.ctx, request.state.inbox, _config(request)
     limits(ctx).sessions_per_ip.check(f"{inbox.id}:{client_ip(request)}")
@@ -105,8 +118,7 @@ async def create_session(request: Request, body: SessionBody) -> Any:
     except identity.IdentityRefused as exc:
         raise Unauthorized(f"identity refused: {exc}") from None
     profile = _profile(cfg, body, verified=user_id is not None)
-    token, visitor = await sessions.create_session(ctx, inbox.id, user_id=user_id,
-                                                   profile=profile)
+    token, visitor = await sessions.create_session(ctx, inbox.id, user_id=user_id, profile=profile)
     return {"token": token, "visitor": await _visitor_view(request, visitor)}
 
 
@@ -129,13 +141,13 @@ def _profile(cfg: dict[str, Any], body: SessionBody, *, verified: bool) -> dict[
         values: dict[str, Any] = {}
     else:
         try:
-            values = prechat.validate(form if form.get("enabled") else {"fields": []},
-                                      body.form)
+            values = prechat.validate(form if form.get("enabled") else {"fields": []}, body.form)
         except prechat.FormInvalid as exc:
             raise InvalidInput(f"form: {exc}", details=exc.errors) from None
     if verified and body.user:
-        values.update({k: v for k, v in (("name", body.user.name),
-                                          ("email", body.user.email)) if v})
+        values.update(
+            {k: v for k, v in (("name", body.user.name), ("email", body.user.email)) if v}
+        )
     return values
 
 
@@ -145,11 +157,16 @@ async def _visitor_view(request: Request, visitor: sessions.Visitor) -> dict[str
     from server.storage import schema as t
 
     async with request.app.state.ctx.db.read() as conn:
-        contact = (await conn.execute(sa.select(t.contacts).where(
-            t.contacts.c.id == visitor.contact_id))).one()
+        contact = (
+            await conn.execute(sa.select(t.contacts).where(t.contacts.c.id == visitor.contact_id))
+        ).one()
         conversation_id = await history.latest_conversation_id(conn, visitor)
-    return {"name": contact.name, "email": contact.email, "verified": visitor.verified,
-            "conversation_id": conversation_id}
+    return {
+        "name": contact.name,
+        "email": contact.email,
+        "verified": visitor.verified,
+        "conversation_id": conversation_id,
+    }
 
 
 @api.route("GET", f"{P}/session", auth="visitor", tag=TAG, summary="The visitor's session")
@@ -157,8 +174,13 @@ async def get_session(request: Request) -> Any:
     return {"visitor": await _visitor_view(request, await visitor_of(request))}
 
 
-@api.route("GET", f"{P}/messages", auth="visitor", tag=TAG,
-           summary="The visitor's public messages, newest page first (before, limit)")
+@api.route(
+    "GET",
+    f"{P}/messages",
+    auth="visitor",
+    tag=TAG,
+    summary="The visitor's public messages, newest page first (before, limit)",
+)
 async def list_messages(request: Request) -> Any:
     visitor = await visitor_of(request)
     before = query_id(request, "before")
@@ -167,9 +189,15 @@ async def list_messages(request: Request) -> Any:
         return await history.messages(conn, visitor, before, limit)
 
 
-@api.route("POST", f"{P}/messages", auth="visitor", tag=TAG, status=201,
-           summary="Send a message (JSON MessageBody; client_id makes retries idempotent; "
-           "attachments as base64 within the inbox's size and type limits)")
+@api.route(
+    "POST",
+    f"{P}/messages",
+    auth="visitor",
+    tag=TAG,
+    status=201,
+    summary="Send a message (JSON MessageBody; client_id makes retries idempotent; "
+    "attachments as base64 within the inbox's size and type limits)",
+)
 async def post_message(request: Request) -> Any:
     ctx, cfg = request.app.state.ctx, _config(request)
     visitor = await visitor_of(request)
@@ -182,8 +210,9 @@ async def post_message(request: Request) -> Any:
     if not body.text.strip() and not files:
         raise InvalidInput("text: a message needs text or an attachment")
     message, created = await actions.send_message(ctx, visitor, body.client_id, body.text, files)
-    return JSONResponse({"message": message, "created": created},
-                        status_code=201 if created else 200)
+    return JSONResponse(
+        {"message": message, "created": created}, status_code=201 if created else 200
+    )
 
 
 async def _message_body(request: Request, max_bytes: int) -> MessageBody:
@@ -206,10 +235,13 @@ def _validated(model: type[MessageBody], data: Any) -> MessageBody:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                  for e in exc.errors(include_url=False)]
-        raise InvalidInput("; ".join(f"{f['field']}: {f['message']}" for f in fields),
-                           details=fields) from None
+        fields = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+        raise InvalidInput(
+            "; ".join(f"{f['field']}: {f['message']}" for f in fields), details=fields
+        ) from None
 
 
 def _files(body: MessageBody, rules: dict[str, Any]) -> list[Attachment]:
@@ -229,30 +261,50 @@ def _files(body: MessageBody, rules: dict[str, Any]) -> list[Attachment]:
     return files
 
 
-@api.route("POST", f"{P}/seen", body=SeenBody, auth="visitor", tag=TAG,
-           summary="Read receipt: agent messages up to message_id were seen")
+@api.route(
+    "POST",
+    f"{P}/seen",
+    body=SeenBody,
+    auth="visitor",
+    tag=TAG,
+    summary="Read receipt: agent messages up to message_id were seen",
+)
 async def seen(request: Request, body: SeenBody) -> Any:
     visitor = await visitor_of(request)
     return {"marked": await actions.mark_seen(request.app.state.ctx, visitor, body.message_id)}
 
 
-@api.route("POST", f"{P}/attributes", body=AttributesBody, auth="visitor", tag=TAG,
-           summary="Custom attributes from the host page (merged into the contact)")
+@api.route(
+    "POST",
+    f"{P}/attributes",
+    body=AttributesBody,
+    auth="visitor",
+    tag=TAG,
+    summary="Custom attributes from the host page (merged into the contact)",
+)
 async def set_attributes(request: Request, body: AttributesBody) -> Any:
     visitor = await visitor_of(request)
     merged = await sessions.set_attributes(request.app.state.ctx, visitor, body.attributes)
     return {"attributes": merged}
 
 
-@api.route("GET", f"{P}/attachments/{{id}}", auth="visitor", tag=TAG,
-           summary="Download an attachment of the visitor's conversation")
+@api.route(
+    "GET",
+    f"{P}/attachments/{{id}}",
+    auth="visitor",
+    tag=TAG,
+    summary="Download an attachment of the visitor's conversation",
+)
 async def get_attachment(request: Request) -> Any:
     visitor = await visitor_of(request)
     async with request.app.state.ctx.db.read() as conn:
         row = await history.attachment(conn, visitor, path_int(request, "id"))
     safe = row.filename.replace('"', "").replace("\r", "").replace("\n", "")
-    return Response(row.data, media_type=row.content_type, headers={
-        "content-disposition": f'attachment; filename="{safe}"',
-        "x-content-type-options": "nosniff"})
-
-
+    return Response(
+        row.data,
+        media_type=row.content_type,
+        headers={
+            "content-disposition": f'attachment; filename="{safe}"',
+            "x-content-type-options": "nosniff",
+        },
+    )

@@ -65,14 +65,22 @@ async def sweep(ctx: AppContext, now: datetime | None = None) -> int:
 async def _inboxes(ctx: AppContext) -> list[Any]:
     i = t.inboxes.c
     async with ctx.db.read() as conn:
-        return list((await conn.execute(sa.select(t.inboxes).where(
-            i.kind == "webchat", i.is_active.is_(True)))).all())
+        return list(
+            (
+                await conn.execute(
+                    sa.select(t.inboxes).where(i.kind == "webchat", i.is_active.is_(True))
+                )
+            ).all()
+        )
 
 
 async def _mail_config(ctx: AppContext, inbox_id: int) -> Any:
     async with ctx.db.read() as conn:
-        row = (await conn.execute(sa.select(t.inboxes).where(
-            t.inboxes.c.id == inbox_id, t.inboxes.c.kind == "email"))).first()
+        row = (
+            await conn.execute(
+                sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id, t.inboxes.c.kind == "email")
+            )
+        ).first()
     if row is None:
         log.warning("email continuity: inbox %s is not an email inbox", inbox_id)
         return None
@@ -86,25 +94,40 @@ async def _mail_config(ctx: AppContext, inbox_id: int) -> Any:
 async def _due(ctx: AppContext, inbox_id: int, cutoff: datetime) -> list[Any]:
     m, c, k = t.messages.c, t.conversations.c, t.contacts.c
     async with ctx.db.read() as conn:
-        rows = (await conn.execute(
-            sa.select(t.messages, k.email.label("contact_email"), c.token.label("conv_token"))
-            .join(t.conversations, c.id == m.conversation_id)
-            .join(t.contacts, k.id == c.contact_id)
-            .where(m.inbox_id == inbox_id, m.direction == "out", m.kind == "message",
-                   m.is_auto.is_(False), m.status.in_(_UNREAD), m.sent_at <= cutoff,
-                   k.email.is_not(None))
-            .order_by(m.id).limit(100))).all()
-    return [r for r in rows if "emailed_at" not in (r.content_attributes or {})
-            and valid_address(r.contact_email or "")]
+        rows = (
+            await conn.execute(
+                sa.select(t.messages, k.email.label("contact_email"), c.token.label("conv_token"))
+                .join(t.conversations, c.id == m.conversation_id)
+                .join(t.contacts, k.id == c.contact_id)
+                .where(
+                    m.inbox_id == inbox_id,
+                    m.direction == "out",
+                    m.kind == "message",
+                    m.is_auto.is_(False),
+                    m.status.in_(_UNREAD),
+                    m.sent_at <= cutoff,
+                    k.email.is_not(None),
+                )
+                .order_by(m.id)
+                .limit(100)
+            )
+        ).all()
+    return [
+        r
+        for r in rows
+        if "emailed_at" not in (r.content_attributes or {}) and valid_address(r.contact_email or "")
+    ]
 
 
 async def _claim(ctx: AppContext, row: Any, now: datetime) -> bool:
     m = t.messages.c
     attrs = {**(row.content_attributes or {}), "emailed_at": now.isoformat()}
     async with ctx.db.write() as conn:
-        done = await conn.execute(sa.update(t.messages).where(
-            m.id == row.id, m.version == row.version).values(
-            content_attributes=attrs, version=m.version + 1))
+        done = await conn.execute(
+            sa.update(t.messages)
+            .where(m.id == row.id, m.version == row.version)
+            .values(content_attributes=attrs, version=m.version + 1)
+        )
     return bool(done.rowcount)
 
 
@@ -128,6 +151,8 @@ def compose(site: str, address: str, from_name: str, row: Any) -> EmailMessage:
     msg["Reply-To"] = plus_address(address, row.conv_token)
     msg["Subject"] = clean(f"New reply from {site}")
     msg["Message-ID"] = make_msgid(domain=address.partition("@")[2] or None)
-    msg.set_content(f"{clean(str(author))} replied to your chat:\n\n{row.text or ''}\n\n"
-                    "Reply to this email, or come back to the chat on our website.\n")
+    msg.set_content(
+        f"{clean(str(author))} replied to your chat:\n\n{row.text or ''}\n\n"
+        "Reply to this email, or come back to the chat on our website.\n"
+    )
     return msg

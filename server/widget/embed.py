@@ -23,8 +23,13 @@ def snippet(base_url: str, public_key: str) -> str:
     return f'<script async src="{src}" data-inbox="{key}"></script>'
 
 
-@api.route("GET", "/api/admin/inboxes/{id}/embed", tag="admin", auth="admin",
-           summary="The widget's embed snippet for a webchat inbox")
+@api.route(
+    "GET",
+    "/api/admin/inboxes/{id}/embed",
+    tag="admin",
+    auth="admin",
+    summary="The widget's embed snippet for a webchat inbox",
+)
 async def embed(request: Request) -> Any:
     require_admin(await actor_from(request))
     inbox_id = path_int(request, "id")
@@ -33,5 +38,8 @@ async def embed(request: Request) -> Any:
     if row is None or row.kind != "webchat":
         raise NotFound(f"webchat inbox {inbox_id} not found")
     base = request.app.state.settings.public_url or str(request.base_url)
-    return {"snippet": snippet(base, row.public_key), "public_key": row.public_key,
-            "allowed_origins": (row.config or {}).get("allowed_origins", [])}
+    return {
+        "snippet": snippet(base, row.public_key),
+        "public_key": row.public_key,
+        "allowed_origins": (row.config or {}).get("allowed_origins", []),
+    }

@@ -73,5 +73,9 @@ def _typing(payload: dict[str, Any], conversation_id: int) -> dict[str, Any] | N
         return None
     name = payload.get("name")
     active = payload.get("active", payload.get("typing"))
-    return {"type": "typing", "conversation_id": conversation_id, "typing": bool(active),
-            "name": name if isinstance(name, str) else None}
+    return {
+        "type": "typing",
+        "conversation_id": conversation_id,
+        "typing": bool(active),
+        "name": name if isinstance(name, str) else None,
+    }

@@ -58,8 +58,13 @@ def client_ip(conn: HTTPConnection) -> str:
 async def inbox_by_key(ctx: AppContext, key: str) -> Any:
     i = t.inboxes.c
     async with ctx.db.read() as conn:
-        row = (await conn.execute(sa.select(t.inboxes).where(
-            i.public_key == key, i.kind == "webchat", i.is_active.is_(True)))).first()
+        row = (
+            await conn.execute(
+                sa.select(t.inboxes).where(
+                    i.public_key == key, i.kind == "webchat", i.is_active.is_(True)
+                )
+            )
+        ).first()
     if row is None:
         raise NotFound("no active chat widget with that key")
     return row
@@ -90,10 +95,13 @@ def require_verified(inbox: Any, visitor: Visitor) -> None:
 def _cors(origin: str | None, allowed: bool) -> dict[str, str]:
     if origin is None or not allowed:
         return {}
-    return {"access-control-allow-origin": origin, "vary": "Origin",
-            "access-control-allow-headers": _ALLOW_HEADERS,
-            "access-control-allow-methods": "GET, POST, OPTIONS",
-            "access-control-max-age": _PREFLIGHT_MAX_AGE}
+    return {
+        "access-control-allow-origin": origin,
+        "vary": "Origin",
+        "access-control-allow-headers": _ALLOW_HEADERS,
+        "access-control-allow-methods": "GET, POST, OPTIONS",
+        "access-control-max-age": _PREFLIGHT_MAX_AGE,
+    }
 
 
 def _gated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
@@ -103,15 +111,18 @@ def _gated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         origin = request.headers.get("origin")
         allowed = False
         try:
-            request.state.inbox = inbox = await inbox_by_key(request.app.state.ctx,
-                                                             request.path_params["key"])
+            request.state.inbox = inbox = await inbox_by_key(
+                request.app.state.ctx, request.path_params["key"]
+            )
             check_origin(inbox, origin)
             allowed = True
-            response = Response(status_code=204) if request.method == "OPTIONS" \
-                else await inner(request)
+            response = (
+                Response(status_code=204) if request.method == "OPTIONS" else await inner(request)
+            )
         except SwitchboardError as exc:
-            response = JSONResponse(error_body(exc.code, exc.message, exc.details),
-                                    status_code=exc.status)
+            response = JSONResponse(
+                error_body(exc.code, exc.message, exc.details), status_code=exc.status
+            )
         response.headers.update(_cors(origin, allowed))
         return response
 

@@ -16,12 +16,10 @@ from server.widget.sessions import Visitor
 
 def _own_conversations(visitor: Visitor) -> Any:
     c = t.conversations.c
-    return sa.select(c.id).where(c.inbox_id == visitor.inbox_id,
-                                 c.contact_id == visitor.contact_id)
+    return sa.select(c.id).where(c.inbox_id == visitor.inbox_id, c.contact_id == visitor.contact_id)
 
 
-async def owns_conversation(conn: AsyncConnection, visitor: Visitor, conversation_id: int
-                            ) -> bool:
+async def owns_conversation(conn: AsyncConnection, visitor: Visitor, conversation_id: int) -> bool:
     c = t.conversations.c
     row = (await conn.execute(_own_conversations(visitor).where(c.id == conversation_id))).first()
     return row is not None
@@ -37,26 +35,38 @@ async def avatars(conn: AsyncConnection, user_ids: Iterable[Any]) -> dict[int, s
     ids = {int(i) for i in user_ids if i}
     if not ids:
         return {}
-    rows = await conn.execute(sa.select(t.users.c.id, t.users.c.avatar_url).where(
-        t.users.c.id.in_(ids)))
+    rows = await conn.execute(
+        sa.select(t.users.c.id, t.users.c.avatar_url).where(t.users.c.id.in_(ids))
+    )
     return {int(r.id): r.avatar_url for r in rows}
 
 
-async def messages(conn: AsyncConnection, visitor: Visitor, before: int | None, limit: int
-                   ) -> dict[str, Any]:
+async def messages(
+    conn: AsyncConnection, visitor: Visitor, before: int | None, limit: int
+) -> dict[str, Any]:
     """Newest page first (``before`` a message id); items in chronological order."""
     m = t.messages.c
-    query = sa.select(t.messages).where(m.conversation_id.in_(_own_conversations(visitor)),
-                                        m.kind.in_(shapes.PUBLIC_KINDS))
+    query = sa.select(t.messages).where(
+        m.conversation_id.in_(_own_conversations(visitor)), m.kind.in_(shapes.PUBLIC_KINDS)
+    )
     if before is not None:
-        anchor = (await conn.execute(sa.select(m.sent_at, m.id).where(
-            m.id == before, m.conversation_id.in_(_own_conversations(visitor))))).first()
+        anchor = (
+            await conn.execute(
+                sa.select(m.sent_at, m.id).where(
+                    m.id == before, m.conversation_id.in_(_own_conversations(visitor))
+                )
+            )
+        ).first()
         if anchor is None:
             raise InvalidInput(f"before: message {before} is not in your conversations")
-        query = query.where(sa.or_(m.sent_at < anchor.sent_at,
-                                   sa.and_(m.sent_at == anchor.sent_at, m.id < anchor.id)))
-    rows = (await conn.execute(query.order_by(m.sent_at.desc(), m.id.desc()).limit(limit + 1))
-            ).all()
+        query = query.where(
+            sa.or_(
+                m.sent_at < anchor.sent_at, sa.and_(m.sent_at == anchor.sent_at, m.id < anchor.id)
+            )
+        )
+    rows = (
+        await conn.execute(query.order_by(m.sent_at.desc(), m.id.desc()).limit(limit + 1))
+    ).all()
     page = list(reversed(rows[:limit]))
     faces = await avatars(conn, (r.sender_id for r in page if r.sender_type != "contact"))
     return {"items": [shapes.from_row(r, faces) for r in page], "has_more": len(rows) > limit}
@@ -64,18 +74,30 @@ async def messages(conn: AsyncConnection, visitor: Visitor, before: int | None, 
 
 async def message(conn: AsyncConnection, visitor: Visitor, message_id: int) -> dict[str, Any]:
     m = t.messages.c
-    row = (await conn.execute(sa.select(t.messages).where(
-        m.id == message_id, m.conversation_id.in_(_own_conversations(visitor))))).one()
+    row = (
+        await conn.execute(
+            sa.select(t.messages).where(
+                m.id == message_id, m.conversation_id.in_(_own_conversations(visitor))
+            )
+        )
+    ).one()
     return shapes.from_row(row, {})
 
 
 async def attachment(conn: AsyncConnection, visitor: Visitor, attachment_id: int) -> Any:
     """An attachment of a public message in the visitor's conversations, else NotFound."""
     a, m = t.attachments.c, t.messages.c
-    row = (await conn.execute(
-        sa.select(a.filename, a.content_type, a.data).join(t.messages, m.id == a.message_id)
-        .where(a.id == attachment_id, m.kind.in_(shapes.PUBLIC_KINDS),
-               m.conversation_id.in_(_own_conversations(visitor))))).first()
+    row = (
+        await conn.execute(
+            sa.select(a.filename, a.content_type, a.data)
+            .join(t.messages, m.id == a.message_id)
+            .where(
+                a.id == attachment_id,
+                m.kind.in_(shapes.PUBLIC_KINDS),
+                m.conversation_id.in_(_own_conversations(visitor)),
+            )
+        )
+    ).first()
     if row is None:
         raise NotFound(f"attachment {attachment_id} not found")
     return row

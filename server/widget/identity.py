@@ -88,8 +88,7 @@ def verify_jwt(mode: str, secret: str | None, token: str, now: float) -> str:
     header, claims = _jwt_json(parts[0], "header"), _jwt_json(parts[1], "payload")
     if header.get("alg") != "HS256":
         raise IdentityRefused(f"token algorithm must be HS256, got {header.get('alg')!r}")
-    expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(),
-                        hashlib.sha256).digest()
+    expected = hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
     try:
         given = _b64url(parts[2])
     except (binascii.Error, ValueError):

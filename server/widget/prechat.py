@@ -19,8 +19,9 @@ class FormInvalid(Exception):
 def validate(form: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
     """Return clean values of the configured fields; unknown keys are an error."""
     fields = {f["name"]: f for f in form.get("fields", [])}
-    errors = [{"field": k, "message": "not a field of this form"} for k in values
-              if k not in fields]
+    errors = [
+        {"field": k, "message": "not a field of this form"} for k in values if k not in fields
+    ]
     clean: dict[str, Any] = {}
     for name, field in fields.items():
         value, error = _check(field, values.get(name))

@@ -24,9 +24,19 @@ async def agents_online(ctx: AppContext, hub: Any, inbox_id: int) -> bool | None
         return False
     m, u = t.inbox_members.c, t.users.c
     async with ctx.db.read() as conn:
-        row = (await conn.execute(
-            sa.select(u.id).where(u.id.in_(online), u.is_active.is_(True), u.is_bot.is_(False),
-                                  sa.or_(u.role == "admin", u.id.in_(
-                                      sa.select(m.user_id).where(m.inbox_id == inbox_id))))
-            .limit(1))).first()
+        row = (
+            await conn.execute(
+                sa.select(u.id)
+                .where(
+                    u.id.in_(online),
+                    u.is_active.is_(True),
+                    u.is_bot.is_(False),
+                    sa.or_(
+                        u.role == "admin",
+                        u.id.in_(sa.select(m.user_id).where(m.inbox_id == inbox_id)),
+                    ),
+                )
+                .limit(1)
+            )
+        ).first()
     return row is not None

@@ -18,8 +18,11 @@ async def _start(app: Starlette) -> None:
     ctx = app.state.ctx
     app.state.widget_fanout = VisitorFanout(ctx)
     await app.state.widget_fanout.start()
-    app.state.widget_tasks = [asyncio.create_task(continuity.run(ctx), name="widget-email")] \
-        if ctx.settings.run_workers else []
+    app.state.widget_tasks = (
+        [asyncio.create_task(continuity.run(ctx), name="widget-email")]
+        if ctx.settings.run_workers
+        else []
+    )
 
 
 async def _stop(app: Starlette) -> None:

@@ -43,8 +43,9 @@ def scope(inbox_id: int) -> str:
     return f"inbox:{inbox_id}"
 
 
-async def create_session(ctx: AppContext, inbox_id: int, *, user_id: str | None,
-                         profile: Mapping[str, Any]) -> tuple[str, Visitor]:
+async def create_session(
+    ctx: AppContext, inbox_id: int, *, user_id: str | None, profile: Mapping[str, Any]
+) -> tuple[str, Visitor]:
     """Open a session; ``user_id`` only when its signature was verified."""
     token = new_token(32)
     for _ in range(3):  # two first visits of one verified user race on uq_identity once
@@ -57,8 +58,9 @@ async def create_session(ctx: AppContext, inbox_id: int, *, user_id: str | None,
     raise RuntimeError("could not create a visitor session")
 
 
-async def _create_in(tx: Tx, inbox_id: int, token: str, user_id: str | None,
-                     profile: Mapping[str, Any]) -> Visitor:
+async def _create_in(
+    tx: Tx, inbox_id: int, token: str, user_id: str | None, profile: Mapping[str, Any]
+) -> Visitor:
     external = f"user:{user_id}" if user_id else None
     found = await _verified_contact(tx, inbox_id, external) if external else None
     if found is None:
@@ -67,10 +69,20 @@ async def _create_in(tx: Tx, inbox_id: int, token: str, user_id: str | None,
         contact_id = found
         await _fill_profile(tx, inbox_id, contact_id, profile)
     now = utcnow()
-    session_id = (await tx.conn.execute(t.visitor_sessions.insert().values(
-        inbox_id=inbox_id, contact_id=contact_id, token_hash=token_hash(token),
-        verified_identifier=external, created_at=now, last_seen_at=now,
-    ).returning(t.visitor_sessions.c.id))).scalar_one()
+    session_id = (
+        await tx.conn.execute(
+            t.visitor_sessions.insert()
+            .values(
+                inbox_id=inbox_id,
+                contact_id=contact_id,
+                token_hash=token_hash(token),
+                verified_identifier=external,
+                created_at=now,
+                last_seen_at=now,
+            )
+            .returning(t.visitor_sessions.c.id)
+        )
+    ).scalar_one()
     if external is None:
         external = f"visitor:{session_id}"
         await _add_identity(tx, inbox_id, contact_id, external, verified=False)
@@ -81,43 +93,76 @@ async def _create_in(tx: Tx, inbox_id: int, token: str, user_id: str | None,
 
 async def _verified_contact(tx: Tx, inbox_id: int, external: str) -> int | None:
     ci = t.contact_identities.c
-    row = (await tx.conn.execute(sa.select(ci.contact_id).where(
-        ci.channel == CHANNEL, ci.scope == scope(inbox_id), ci.external_id == external,
-        ci.verified.is_(True)))).first()
+    row = (
+        await tx.conn.execute(
+            sa.select(ci.contact_id).where(
+                ci.channel == CHANNEL,
+                ci.scope == scope(inbox_id),
+                ci.external_id == external,
+                ci.verified.is_(True),
+            )
+        )
+    ).first()
     return None if row is None else await follow_merges(tx.conn, int(row.contact_id))
 
 
 async def _new_contact(tx: Tx, profile: Mapping[str, Any]) -> int:
     now = utcnow()
     extra = {k: v for k, v in profile.items() if k not in _PROFILE_KEYS}
-    return int((await tx.conn.execute(t.contacts.insert().values(
-        name=profile.get("name"), email=profile.get("email"), phone=profile.get("phone"),
-        attributes=extra, created_at=now, updated_at=now,
-    ).returning(t.contacts.c.id))).scalar_one())
+    return int(
+        (
+            await tx.conn.execute(
+                t.contacts.insert()
+                .values(
+                    name=profile.get("name"),
+                    email=profile.get("email"),
+                    phone=profile.get("phone"),
+                    attributes=extra,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(t.contacts.c.id)
+            )
+        ).scalar_one()
+    )
 
 
-async def _fill_profile(tx: Tx, inbox_id: int, contact_id: int, profile: Mapping[str, Any]
-                        ) -> None:
+async def _fill_profile(tx: Tx, inbox_id: int, contact_id: int, profile: Mapping[str, Any]) -> None:
     """A verified user's name/email come from the site itself: keep them current."""
     values = {k: profile[k] for k in _PROFILE_KEYS if profile.get(k)}
     if values:
-        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == contact_id)
-                              .values(**values, updated_at=utcnow()))
-        await tx.emit(EventType.CONTACT_UPDATED, {"contact": {"id": contact_id, **values}},
-                      inbox_id=inbox_id)
+        await tx.conn.execute(
+            sa.update(t.contacts)
+            .where(t.contacts.c.id == contact_id)
+            .values(**values, updated_at=utcnow())
+        )
+        await tx.emit(
+            EventType.CONTACT_UPDATED, {"contact": {"id": contact_id, **values}}, inbox_id=inbox_id
+        )
 
 
-async def _add_identity(tx: Tx, inbox_id: int, contact_id: int, external: str, *,
-                        verified: bool) -> None:
-    await tx.conn.execute(t.contact_identities.insert().values(
-        contact_id=contact_id, channel=CHANNEL, scope=scope(inbox_id), external_id=external,
-        verified=verified, created_at=utcnow()))
+async def _add_identity(
+    tx: Tx, inbox_id: int, contact_id: int, external: str, *, verified: bool
+) -> None:
+    await tx.conn.execute(
+        t.contact_identities.insert().values(
+            contact_id=contact_id,
+            channel=CHANNEL,
+            scope=scope(inbox_id),
+            external_id=external,
+            verified=verified,
+            created_at=utcnow(),
+        )
+    )
 
 
 async def follow_merges(conn: Any, contact_id: int) -> int:
     for _ in range(20):  # merge chains are short; 20 guards against a cycle
-        row = (await conn.execute(sa.select(t.contacts.c.merged_into_id).where(
-            t.contacts.c.id == contact_id))).one()
+        row = (
+            await conn.execute(
+                sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == contact_id)
+            )
+        ).one()
         if row.merged_into_id is None:
             return contact_id
         contact_id = int(row.merged_into_id)
@@ -127,8 +172,13 @@ async def follow_merges(conn: Any, contact_id: int) -> int:
 async def visitor_for_token(ctx: AppContext, inbox_id: int, token: str) -> Visitor:
     s = t.visitor_sessions.c
     async with ctx.db.read() as conn:
-        row = (await conn.execute(sa.select(t.visitor_sessions).where(
-            s.token_hash == token_hash(token), s.inbox_id == inbox_id))).first()
+        row = (
+            await conn.execute(
+                sa.select(t.visitor_sessions).where(
+                    s.token_hash == token_hash(token), s.inbox_id == inbox_id
+                )
+            )
+        ).first()
         if row is None:
             raise Unauthorized("unknown or expired visitor token: start a new chat session")
         contact_id = await follow_merges(conn, int(row.contact_id))
@@ -138,20 +188,32 @@ async def visitor_for_token(ctx: AppContext, inbox_id: int, token: str) -> Visit
 
 async def touch(ctx: AppContext, visitor: Visitor) -> None:
     async with ctx.db.write() as conn:
-        await conn.execute(sa.update(t.visitor_sessions).where(
-            t.visitor_sessions.c.id == visitor.session_id).values(last_seen_at=utcnow()))
+        await conn.execute(
+            sa.update(t.visitor_sessions)
+            .where(t.visitor_sessions.c.id == visitor.session_id)
+            .values(last_seen_at=utcnow())
+        )
 
 
-async def set_attributes(ctx: AppContext, visitor: Visitor, attributes: Mapping[str, Any]
-                         ) -> dict[str, Any]:
+async def set_attributes(
+    ctx: AppContext, visitor: Visitor, attributes: Mapping[str, Any]
+) -> dict[str, Any]:
     """Host-page attributes (plan, cart value…) merged into the contact's attributes."""
     async with transaction(ctx) as tx:
-        row = (await tx.conn.execute(sa.select(t.contacts.c.attributes).where(
-            t.contacts.c.id == visitor.contact_id))).one()
+        row = (
+            await tx.conn.execute(
+                sa.select(t.contacts.c.attributes).where(t.contacts.c.id == visitor.contact_id)
+            )
+        ).one()
         merged = {**(row.attributes or {}), **attributes}
-        await tx.conn.execute(sa.update(t.contacts).where(t.contacts.c.id == visitor.contact_id)
-                              .values(attributes=merged, updated_at=utcnow()))
-        await tx.emit(EventType.CONTACT_UPDATED,
-                      {"contact": {"id": visitor.contact_id, "attributes": merged}},
-                      inbox_id=visitor.inbox_id)
+        await tx.conn.execute(
+            sa.update(t.contacts)
+            .where(t.contacts.c.id == visitor.contact_id)
+            .values(attributes=merged, updated_at=utcnow())
+        )
+        await tx.emit(
+            EventType.CONTACT_UPDATED,
+            {"contact": {"id": visitor.contact_id, "attributes": merged}},
+            inbox_id=visitor.inbox_id,
+        )
     return merged

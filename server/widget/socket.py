@@ -74,8 +74,10 @@ async def _serve(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor, afte
     tasks: list[asyncio.Task[None]] = []
     try:
         seen = await _replay(ws, ctx, filt, after)
-        tasks = [asyncio.create_task(_pump(ws, queue, filt, seen)),
-                 asyncio.create_task(_read(ws, ctx, visitor))]
+        tasks = [
+            asyncio.create_task(_pump(ws, queue, filt, seen)),
+            asyncio.create_task(_read(ws, ctx, visitor)),
+        ]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away mid-replay
@@ -110,8 +112,9 @@ async def _replay(ws: WebSocket, ctx: AppContext, filt: VisitorFilter, after: An
     return sent
 
 
-async def _pump(ws: WebSocket, queue: asyncio.Queue[Item], filt: VisitorFilter,
-                seen: set[str]) -> None:
+async def _pump(
+    ws: WebSocket, queue: asyncio.Queue[Item], filt: VisitorFilter, seen: set[str]
+) -> None:
     """Returns (and the socket closes with 1013) when the fan-out says we fell behind."""
     while (item := await queue.get()) is not None:
         if item.id in seen:
@@ -142,8 +145,13 @@ async def _read(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor) -> No
             await _send(ws, {"type": "error", "message": exc.message})
 
 
-async def _handle(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor,
-                  frame: dict[str, Any], typing_limit: RateLimiter) -> None:
+async def _handle(
+    ws: WebSocket,
+    ctx: AppContext,
+    visitor: sessions.Visitor,
+    frame: dict[str, Any],
+    typing_limit: RateLimiter,
+) -> None:
     kind = frame.get("type")
     if kind == "ping":
         await _send(ws, {"type": "pong"})
@@ -152,8 +160,7 @@ async def _handle(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor,
         async with ctx.db.read() as conn:
             conversation_id = await history.latest_conversation_id(conn, visitor)
         if conversation_id is not None:
-            await actions.publish_typing(ctx, visitor, conversation_id,
-                                         bool(frame.get("typing")))
+            await actions.publish_typing(ctx, visitor, conversation_id, bool(frame.get("typing")))
     elif kind == "seen" and isinstance(frame.get("message_id"), int):
         await actions.mark_seen(ctx, visitor, frame["message_id"])
     else:

@@ -68,8 +68,12 @@ async def deliver(ctx: AppContext, row: Any) -> None:
             return
         adapter = await ctx.channels.get(row.inbox_id) if ctx.channels else None
         if adapter is None:
-            await delivery.mark_retry(ctx, row.id, "inbox is disabled or its channel is missing",
-                                      ctx.settings.outbox_max_attempts)
+            await delivery.mark_retry(
+                ctx,
+                row.id,
+                "inbox is disabled or its channel is missing",
+                ctx.settings.outbox_max_attempts,
+            )
             return
         channel = adapter.kind
         result = await asyncio.wait_for(adapter.send(message), timeout=SEND_TIMEOUT)
@@ -83,15 +87,18 @@ async def deliver(ctx: AppContext, row: Any) -> None:
         await delivery.mark_failed(ctx, row.id, exc.reason)
     except TransientError as exc:
         DELIVERIES.labels(channel, "retry").inc()
-        await delivery.mark_retry(ctx, row.id, exc.reason, ctx.settings.outbox_max_attempts,
-                                  exc.retry_after)
+        await delivery.mark_retry(
+            ctx, row.id, exc.reason, ctx.settings.outbox_max_attempts, exc.retry_after
+        )
     except TimeoutError:
-        await delivery.mark_retry(ctx, row.id, f"no answer within {SEND_TIMEOUT:.0f} s",
-                                  ctx.settings.outbox_max_attempts)
+        await delivery.mark_retry(
+            ctx, row.id, f"no answer within {SEND_TIMEOUT:.0f} s", ctx.settings.outbox_max_attempts
+        )
     except Exception as exc:
         log.exception("delivery of outbox %s (message %s) failed", row.id, row.message_id)
-        await delivery.mark_retry(ctx, row.id, f"internal error: {type(exc).__name__}",
-                                  ctx.settings.outbox_max_attempts)
+        await delivery.mark_retry(
+            ctx, row.id, f"internal error: {type(exc).__name__}", ctx.settings.outbox_max_attempts
+        )
 
 
 async def build_outbound(ctx: AppContext, row: Any) -> OutboundMessage | None:
@@ -100,46 +107,73 @@ async def build_outbound(ctx: AppContext, row: Any) -> OutboundMessage | None:
         msg = (await conn.execute(sa.select(t.messages).where(m.id == row.message_id))).one()
         if msg.kind != "message" or msg.direction != "out":
             return None  # private notes never leave the server, whatever queued them
-        conv = (await conn.execute(sa.select(t.conversations).where(
-            c.id == msg.conversation_id))).one()
+        conv = (
+            await conn.execute(sa.select(t.conversations).where(c.id == msg.conversation_id))
+        ).one()
         recipient = await _recipient(conn, conv)
         refs = await _thread_refs(conn, conv.id, msg.id)
         files = await _attachments(conn, msg)
     attrs = dict(msg.content_attributes or {})
     return OutboundMessage(
-        message_id=msg.id, conversation_id=conv.id, provider_id=msg.provider_id, text=msg.text,
-        html=None, attachments=files, recipient=recipient,
-        author_name=attrs.get("sender_name"), subject=conv.subject, thread_refs=refs,
-        channel_data=dict(conv.channel_data or {}), conversation_token=conv.token,
-        content_attributes=attrs, attempt=row.attempts,
+        message_id=msg.id,
+        conversation_id=conv.id,
+        provider_id=msg.provider_id,
+        text=msg.text,
+        html=None,
+        attachments=files,
+        recipient=recipient,
+        author_name=attrs.get("sender_name"),
+        subject=conv.subject,
+        thread_refs=refs,
+        channel_data=dict(conv.channel_data or {}),
+        conversation_token=conv.token,
+        content_attributes=attrs,
+        attempt=row.attempts,
     )
 
 
 async def _recipient(conn: Any, conv: Any) -> ContactInfo:
     ci, k = t.contact_identities.c, t.contacts.c
-    inbox = (await conn.execute(sa.select(t.inboxes.c.kind).where(
-        t.inboxes.c.id == conv.inbox_id))).one()
+    inbox = (
+        await conn.execute(sa.select(t.inboxes.c.kind).where(t.inboxes.c.id == conv.inbox_id))
+    ).one()
     contact = (await conn.execute(sa.select(t.contacts).where(k.id == conv.contact_id))).one()
-    ident = (await conn.execute(sa.select(t.contact_identities).where(
-        ci.contact_id == conv.contact_id, ci.channel == inbox.kind).order_by(ci.id.desc())
-        .limit(1))).first()
+    ident = (
+        await conn.execute(
+            sa.select(t.contact_identities)
+            .where(ci.contact_id == conv.contact_id, ci.channel == inbox.kind)
+            .order_by(ci.id.desc())
+            .limit(1)
+        )
+    ).first()
     return ContactInfo(
         external_id=ident.external_id if ident else (contact.email or ""),
-        scope=ident.scope if ident else "", name=contact.name, email=contact.email,
+        scope=ident.scope if ident else "",
+        name=contact.name,
+        email=contact.email,
         phone=contact.phone,
     )
 
 
 async def _thread_refs(conn: Any, conversation_id: int, before_id: int) -> tuple[str, ...]:
     m = t.messages.c
-    rows = (await conn.execute(sa.select(m.external_id, m.provider_id).where(
-        m.conversation_id == conversation_id, m.id < before_id, m.kind == "message",
-    ).order_by(m.sent_at, m.id))).all()
+    rows = (
+        await conn.execute(
+            sa.select(m.external_id, m.provider_id)
+            .where(
+                m.conversation_id == conversation_id,
+                m.id < before_id,
+                m.kind == "message",
+            )
+            .order_by(m.sent_at, m.id)
+        )
+    ).all()
     return tuple(r.external_id or r.provider_id for r in rows if r.external_id or r.provider_id)
 
 
 async def _attachments(conn: Any, msg: Any) -> tuple[Attachment, ...]:
     a = t.attachments.c
-    rows = (await conn.execute(sa.select(t.attachments).where(a.message_id == msg.id)
-                               .order_by(a.id))).all()
+    rows = (
+        await conn.execute(sa.select(t.attachments).where(a.message_id == msg.id).order_by(a.id))
+    ).all()
     return tuple(Attachment(r.filename, r.content_type, r.data, r.content_id) for r in rows)

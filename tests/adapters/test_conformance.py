@@ -46,18 +46,33 @@ _META = {"access_token": "token", "app_secret": "app-secret", "verify_token": "v
 
 # One row per adapter kind: other engineers add theirs here.
 ROWS: dict[str, Row] = {
-    "api": Row({"webhook_url": f"{CLOSED_URL}/hook", "webhook_secret": "s" * 16,
-                "inbound_token": "t" * 24}, ContactInfo("cust-1")),
+    "api": Row(
+        {
+            "webhook_url": f"{CLOSED_URL}/hook",
+            "webhook_secret": "s" * 16,
+            "inbound_token": "t" * 24,
+        },
+        ContactInfo("cust-1"),
+    ),
     "webchat": Row({}, ContactInfo("visitor-1")),
-    "email": Row({"address": "support@example.test", "smtp_host": "127.0.0.1",
-                  "smtp_port": CLOSED_PORT, "smtp_security": "none", "timeout": 2},
-                 ContactInfo("customer@example.test", email="customer@example.test")),
-    "telegram": Row({"bot_token": "123456:ABC-def", "mode": "polling", "poll_timeout": 1},
-                    ContactInfo("777000123", scope="123456"), {"chat_id": 777000123}),
+    "email": Row(
+        {
+            "address": "support@example.test",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": CLOSED_PORT,
+            "smtp_security": "none",
+            "timeout": 2,
+        },
+        ContactInfo("customer@example.test", email="customer@example.test"),
+    ),
+    "telegram": Row(
+        {"bot_token": "123456:ABC-def", "mode": "polling", "poll_timeout": 1},
+        ContactInfo("777000123", scope="123456"),
+        {"chat_id": 777000123},
+    ),
     "messenger": Row({"page_id": "1042", **_META}, ContactInfo("2900001", scope="1042")),
     "instagram": Row({"ig_account_id": "1784", **_META}, ContactInfo("6100001", scope="1784")),
-    "whatsapp": Row({"phone_number_id": "1065", **_META},
-                    ContactInfo("15551234567", scope="1065")),
+    "whatsapp": Row({"phone_number_id": "1065", **_META}, ContactInfo("15551234567", scope="1065")),
 }
 
 
@@ -98,22 +113,44 @@ def _context(kind: str) -> AdapterContext:
     validate: Callable[..., dict[str, Any]] | None = getattr(cls, "validate_config", None)
     config = validate(dict(ROWS[kind].config)) if validate else dict(ROWS[kind].config)
     return AdapterContext(
-        inbox_id=1, inbox_name=f"{kind} conformance", public_key="pk-conformance",
-        config=config, ingest=_ingest, report_status=_report, state=MemoryState(),
-        health=Health(), lease=Lease(),
-        settings={"public_url": "https://support.example.test", "telegram_api_base": CLOSED_URL,
-                  "meta_graph_base": CLOSED_URL, "allow_private_urls": True,
-                  "max_attachment_bytes": 10_000_000, "node_id": "conformance"},
+        inbox_id=1,
+        inbox_name=f"{kind} conformance",
+        public_key="pk-conformance",
+        config=config,
+        ingest=_ingest,
+        report_status=_report,
+        state=MemoryState(),
+        health=Health(),
+        lease=Lease(),
+        settings={
+            "public_url": "https://support.example.test",
+            "telegram_api_base": CLOSED_URL,
+            "meta_graph_base": CLOSED_URL,
+            "allow_private_urls": True,
+            "max_attachment_bytes": 10_000_000,
+            "node_id": "conformance",
+        },
     )
 
 
 def _outbound(kind: str) -> OutboundMessage:
     row = ROWS[kind]
     return OutboundMessage(
-        message_id=7, conversation_id=3, provider_id=None, text="Hello from conformance",
-        html=None, attachments=(), recipient=row.recipient, author_name="Agent",
-        subject="Conformance", thread_refs=(), channel_data=row.channel_data,
-        conversation_token="tok", content_attributes={}, attempt=1)
+        message_id=7,
+        conversation_id=3,
+        provider_id=None,
+        text="Hello from conformance",
+        html=None,
+        attachments=(),
+        recipient=row.recipient,
+        author_name="Agent",
+        subject="Conformance",
+        thread_refs=(),
+        channel_data=row.channel_data,
+        conversation_token="tok",
+        content_attributes={},
+        attempt=1,
+    )
 
 
 KINDS = sorted(ADAPTERS)
@@ -170,8 +207,11 @@ async def test_send_failures_are_channel_errors(kind: str) -> None:
         result = await asyncio.wait_for(adapter.send(_outbound(kind)), 30)
     except ChannelError as exc:
         assert exc.reason
-        secrets = [str(ROWS[kind].config[f]) for f in ADAPTERS[kind].capabilities.secret_fields
-                   if ROWS[kind].config.get(f)]
+        secrets = [
+            str(ROWS[kind].config[f])
+            for f in ADAPTERS[kind].capabilities.secret_fields
+            if ROWS[kind].config.get(f)
+        ]
         assert not [s for s in secrets if s in exc.reason], "a secret leaked into the reason"
     else:  # channels without a remote side (webchat, API without a URL) may succeed
         assert isinstance(result.provider_id, str) and result.provider_id

@@ -43,7 +43,8 @@ async def page(server: Running) -> AsyncIterator[Page]:
 
 
 async def test_admin_manages_agents_teams_canned_and_a_chat_inbox(
-        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     base = server.base_url
     await page.goto(f"{base}/#/admin/agents")
     await page.fill("#agent-name", "Bo Builder")
@@ -95,11 +96,16 @@ async def test_admin_manages_agents_teams_canned_and_a_chat_inbox(
 
 
 async def test_labels_priority_snooze_reopen_and_keyboard(
-        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Shop", frt_targets={"urgent": 300})
     client = server.client()
-    ids = [(await post_inbound(client, inbox, text=f"Message {n}", contact=f"k{n}")).json()[
-        "conversation_id"] for n in range(3)]
+    ids = [
+        (await post_inbound(client, inbox, text=f"Message {n}", contact=f"k{n}")).json()[
+            "conversation_id"
+        ]
+        for n in range(3)
+    ]
     await expect(page.locator(".conv-row")).to_have_count(3)
     await page.keyboard.press("j")
     await expect(page.locator("#thread")).to_contain_text("Message 2")  # newest first
@@ -132,12 +138,14 @@ async def test_labels_priority_snooze_reopen_and_keyboard(
 
 
 async def test_failed_delivery_shows_the_reason_and_retries(
-        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     async with Receiver() as hook:
         hook.script.append(422)  # the integration refuses the first delivery, then accepts
         inbox = await create_api_inbox(admin, name="Shop", webhook_url=hook.url)
         cid = (await post_inbound(server.client(), inbox, text="Hi", contact="d1")).json()[
-            "conversation_id"]
+            "conversation_id"
+        ]
         await page.goto(f"{server.base_url}/#/inbox/{cid}")
         await page.fill("#composer-text", "Hello from support")
         await page.click("#send")
@@ -150,8 +158,9 @@ async def test_failed_delivery_shows_the_reason_and_retries(
         assert len(hook.requests) == 2
 
 
-async def test_merge_a_duplicate_contact(page: Page, server: Running,
-                                         admin: httpx.AsyncClient) -> None:
+async def test_merge_a_duplicate_contact(
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Shop")
     client = server.client()
     first = (await post_inbound(client, inbox, text="From phone", contact="m1")).json()
@@ -168,16 +177,23 @@ async def test_merge_a_duplicate_contact(page: Page, server: Running,
     assert moved["contact_id"] == target["contact_id"]
 
 
-async def test_closed_reply_window_asks_for_a_template(page: Page, server: Running,
-                                                       admin: httpx.AsyncClient) -> None:
+async def test_closed_reply_window_asks_for_a_template(
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Shop")
     cid = (await post_inbound(server.client(), inbox, text="Hi", contact="w1")).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     # The state a WhatsApp conversation is in 24 h after the customer's last message.
     async with server.ctx.db.write() as conn:
-        await conn.execute(sa.update(t.conversations).where(t.conversations.c.id == cid)
-                           .values(reply_window_closes_at=utcnow() - timedelta(hours=1),
-                                   version=t.conversations.c.version + 1))
+        await conn.execute(
+            sa.update(t.conversations)
+            .where(t.conversations.c.id == cid)
+            .values(
+                reply_window_closes_at=utcnow() - timedelta(hours=1),
+                version=t.conversations.c.version + 1,
+            )
+        )
     await page.goto(f"{server.base_url}/#/inbox/{cid}")
     window = page.locator("#reply-window")
     await expect(page.locator("#thread")).to_contain_text("Hi")
@@ -190,20 +206,30 @@ async def test_closed_reply_window_asks_for_a_template(page: Page, server: Runni
     messages = (await admin.get(f"/api/conversations/{cid}/messages")).json()["items"]
     sent = next(m for m in messages if m["direction"] == "out")
     assert sent["content_attributes"]["template"] == {
-        "name": "order_update", "language": "en_US",
-        "components": [{"type": "body", "parameters": [{"type": "text", "text": "Mia"},
-                                                       {"type": "text", "text": "1234"}]}]}
+        "name": "order_update",
+        "language": "en_US",
+        "components": [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Mia"}, {"type": "text", "text": "1234"}],
+            }
+        ],
+    }
 
 
-async def test_reply_with_an_attachment(page: Page, server: Running,
-                                        admin: httpx.AsyncClient) -> None:
+async def test_reply_with_an_attachment(
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Shop")
     cid = (await post_inbound(server.client(), inbox, text="Invoice please", contact="a1")).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     await page.goto(f"{server.base_url}/#/inbox/{cid}")
     await expect(page.locator("#thread")).to_contain_text("Invoice please")
-    await page.set_input_files("#composer-files", files=[
-        {"name": "invoice.txt", "mimeType": "text/plain", "buffer": b"total: 42 EUR"}])
+    await page.set_input_files(
+        "#composer-files",
+        files=[{"name": "invoice.txt", "mimeType": "text/plain", "buffer": b"total: 42 EUR"}],
+    )
     await expect(page.locator("#pending-files")).to_contain_text("invoice.txt")
     await page.fill("#composer-text", "Here it is")
     await page.screenshot(path=str(SHOTS / "17-attachment.png"))
@@ -216,7 +242,8 @@ async def test_reply_with_an_attachment(page: Page, server: Running,
 
 
 async def test_admin_sees_a_watcher_failure_at_once(
-        page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Mailroom")
     await page.goto(f"{server.base_url}/#/admin/inboxes/{inbox['id']}")
     await expect(page.locator("h1")).to_contain_text("Mailroom")
@@ -225,7 +252,8 @@ async def test_admin_sees_a_watcher_failure_at_once(
     reporter = server.ctx.channels.health.reporter(inbox["id"])
     reporter.report(connected=False, error="IMAP login refused")
     await expect(page.locator("#toasts")).to_contain_text(
-        "Mailroom: watcher disconnected — IMAP login refused")
+        "Mailroom: watcher disconnected — IMAP login refused"
+    )
     await expect(page.locator("#watcher-status")).to_contain_text("IMAP login refused")
     reporter.report(connected=True)
     await expect(page.locator("#watcher-status")).to_contain_text("Watcher connected")

@@ -65,8 +65,9 @@ async def test_login_rejects_a_wrong_password(page: Page) -> None:
 
 async def test_agent_day(page: Page, server: Running, admin: httpx.AsyncClient) -> None:
     agent = await create_agent(admin, "ana@example.test", name="Ana Agent")
-    inbox = await create_api_inbox(admin, name="Shop API", members=[agent["id"]],
-                                   frt_targets={"none": 3600})
+    inbox = await create_api_inbox(
+        admin, name="Shop API", members=[agent["id"]], frt_targets={"none": 3600}
+    )
     await log_in(page)
     await expect(page.locator("#conv-list")).to_contain_text("No conversations")
 
@@ -122,16 +123,18 @@ async def _status_is(admin: httpx.AsyncClient, cid: int, status: str) -> bool:
     return (await conversation(admin, cid))["status"] == status
 
 
-async def test_reports_show_the_first_response(page: Page, server: Running,
-                                               admin: httpx.AsyncClient) -> None:
+async def test_reports_show_the_first_response(
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Shop API")
     response = await post_inbound(server.client(), inbox, text="Hi", contact="cust-r")
     cid = response.json()["conversation_id"]
     reply = await admin.post(f"/api/conversations/{cid}/messages", json={"text": "Hello!"})
     assert reply.status_code == 201, reply.text
     other = (await post_inbound(server.client(), inbox, text="Bye", contact="cust-s")).json()
-    await admin.post(f"/api/conversations/{other['conversation_id']}/status",
-                     json={"status": "resolved"})
+    await admin.post(
+        f"/api/conversations/{other['conversation_id']}/status", json={"status": "resolved"}
+    )
     await log_in(page)
     await page.click("[data-nav=reports]")
     table = page.locator("#frt-table-data")
@@ -169,15 +172,19 @@ async def test_admin_changes_an_inbox_setting(page: Page, admin: httpx.AsyncClie
     assert saved["secrets_set"]["inbound_token"] is True
 
 
-async def test_canned_response_and_stale_reply_guard(page: Page, server: Running,
-                                                     admin: httpx.AsyncClient) -> None:
+async def test_canned_response_and_stale_reply_guard(
+    page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Shop API")
-    canned = await admin.post("/api/admin/canned-responses",
-                              json={"short_code": "thanks", "content": "Thanks for writing!"})
+    canned = await admin.post(
+        "/api/admin/canned-responses",
+        json={"short_code": "thanks", "content": "Thanks for writing!"},
+    )
     assert canned.status_code == 201, canned.text
     inbound = server.client()
     cid = (await post_inbound(inbound, inbox, text="Hello?", contact="cust-s")).json()[
-        "conversation_id"]
+        "conversation_id"
+    ]
     await log_in(page)
     await page.goto(f"{server.base_url}/#/inbox/{cid}")
     await expect(page.locator("#thread")).to_contain_text("Hello?")
@@ -193,7 +200,8 @@ async def test_canned_response_and_stale_reply_guard(page: Page, server: Running
     await post_inbound(inbound, inbox, text="Actually, never mind", contact="cust-s")
     await page.click("#send")
     await expect(page.locator("#stale-warning")).to_contain_text(
-        "1 new message arrived — review before sending")
+        "1 new message arrived — review before sending"
+    )
     await expect(page.locator("#thread")).to_contain_text("Actually, never mind")
     await shot(page, "06-stale-reply")
     await page.click("#send-anyway")

@@ -19,9 +19,11 @@ from tests.support.browser import launch_chromium
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 REMOTE = "http://images.example.test"
-PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                      "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2"
-                      "21bc330000000049454e44ae426082")
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2"
+    "21bc330000000049454e44ae426082"
+)
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
@@ -30,8 +32,9 @@ async def browser_page(server: Running, request: pytest.FixtureRequest) -> Async
     width, height = getattr(request, "param", (1360, 820))
     async with async_playwright() as p:
         browser = await launch_chromium(p)
-        page = await (await browser.new_context(viewport={"width": width, "height": height})
-                      ).new_page()
+        page = await (
+            await browser.new_context(viewport={"width": width, "height": height})
+        ).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: m.text.startswith("UI error") and errors.append(m.text))
@@ -46,7 +49,8 @@ async def browser_page(server: Running, request: pytest.FixtureRequest) -> Async
 
 
 async def test_email_html_is_isolated_and_remote_images_wait_for_consent(
-        browser_page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    browser_page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     page = browser_page
     loads: list[str] = []
 
@@ -56,13 +60,23 @@ async def test_email_html_is_isolated_and_remote_images_wait_for_consent(
 
     await page.route(f"{REMOTE}/**", image)
     inbox = await create_api_inbox(admin, name="Mail")
-    html = ('<p>Hello <b id="bold">there</b>,</p><p>see the photo:</p>'
-            f'<img src="{REMOTE}/photo.png" alt="photo" width="40" height="40">'
-            '<script>parent.document.title = "pwned"</script>'
-            '<a href="https://example.test/track" onclick="alert(1)">details</a>')
-    result = await inbound.ingest(server.ctx, inbox["id"], InboundMessage(
-        external_id="<m1@example.test>", contact=ContactInfo("mia@example.test", name="Mia"),
-        text="Hello there", html=html, subject="Order 1234"))
+    html = (
+        '<p>Hello <b id="bold">there</b>,</p><p>see the photo:</p>'
+        f'<img src="{REMOTE}/photo.png" alt="photo" width="40" height="40">'
+        '<script>parent.document.title = "pwned"</script>'
+        '<a href="https://example.test/track" onclick="alert(1)">details</a>'
+    )
+    result = await inbound.ingest(
+        server.ctx,
+        inbox["id"],
+        InboundMessage(
+            external_id="<m1@example.test>",
+            contact=ContactInfo("mia@example.test", name="Mia"),
+            text="Hello there",
+            html=html,
+            subject="Order 1234",
+        ),
+    )
     await page.goto(f"{server.base_url}/#/inbox/{result.conversation_id}")
     frame = page.frame_locator(".email-frame")
     await expect(frame.locator("b")).to_have_text("there")
@@ -82,13 +96,15 @@ async def test_email_html_is_isolated_and_remote_images_wait_for_consent(
 
 
 async def test_live_updates_resume_after_the_socket_drops(
-        browser_page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    browser_page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     page = browser_page
     inbox = await create_api_inbox(admin, name="Shop")
     client = server.client()
     first = await post_inbound(client, inbox, text="First", contact="c1")
-    await expect(page.locator(f".conv-row[data-id='{first.json()['conversation_id']}']")
-                 ).to_be_visible()
+    await expect(
+        page.locator(f".conv-row[data-id='{first.json()['conversation_id']}']")
+    ).to_be_visible()
     await page.evaluate("window.switchboard.socket.ws && window.switchboard.socket.ws.close()")
     second = await post_inbound(client, inbox, text="While away", contact="c2")
     row = page.locator(f".conv-row[data-id='{second.json()['conversation_id']}']")
@@ -96,8 +112,7 @@ async def test_live_updates_resume_after_the_socket_drops(
 
 
 @pytest.mark.parametrize("browser_page", [(900, 1100)], indirect=True)
-async def test_tablet_layout(browser_page: Page, server: Running,
-                             admin: httpx.AsyncClient) -> None:
+async def test_tablet_layout(browser_page: Page, server: Running, admin: httpx.AsyncClient) -> None:
     page = browser_page
     inbox = await create_api_inbox(admin, name="Shop")
     response = await post_inbound(server.client(), inbox, text="On a tablet", contact="tab")
@@ -116,7 +131,8 @@ async def test_tablet_layout(browser_page: Page, server: Running,
 
 
 async def test_two_agents_see_each_other_view_and_type(
-        browser_page: Page, server: Running, admin: httpx.AsyncClient) -> None:
+    browser_page: Page, server: Running, admin: httpx.AsyncClient
+) -> None:
     page = browser_page
     ana = await create_agent(admin, "ana@example.test", name="Ana Agent")
     inbox = await create_api_inbox(admin, name="Shop", members=[ana["id"]])
@@ -140,7 +156,8 @@ async def test_two_agents_see_each_other_view_and_type(
 
 
 async def test_without_live_updates_a_banner_shows_and_the_inbox_polls(
-        server: Running, admin: httpx.AsyncClient) -> None:
+    server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_api_inbox(admin, name="Shop")
     async with async_playwright() as p:
         browser = await launch_chromium(p)
@@ -153,7 +170,6 @@ async def test_without_live_updates_a_banner_shows_and_the_inbox_polls(
         await page.click("form.login-card button[type=submit]")
         await expect(page.locator("#banner")).to_contain_text("Live updates unavailable")
         await post_inbound(server.client(), inbox, text="Polled in", contact="poll")
-        await expect(page.locator("#conv-list")).to_contain_text("Customer poll",
-                                                                 timeout=15000)
+        await expect(page.locator("#conv-list")).to_contain_text("Customer poll", timeout=15000)
         await page.screenshot(path=str(SHOTS / "10-offline-banner.png"))
         await browser.close()

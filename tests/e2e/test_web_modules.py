@@ -35,7 +35,9 @@ async def run(page: Page, body: str) -> Any:
 
 
 async def test_events_apply_once_and_never_go_back_in_version(page: Page) -> None:
-    result = await run(page, """
+    result = await run(
+        page,
+        """
         const s = new store.Store();
         const changes = [];
         s.subscribe((c) => changes.push(c.kind));
@@ -48,7 +50,8 @@ async def test_events_apply_once_and_never_go_back_in_version(page: Page) -> Non
         const m2 = store.applyEvent(s, { type: 'message.created', payload: { message: msg } });
         return { applied, status: s.conversations.get(7).status, m: [m1, m2],
                  messages: s.messagesOf(7).length, changes };
-    """)
+    """,
+    )
     assert result["applied"] == [True, False, False, True]
     assert result["status"] == "snoozed"
     assert result["m"] == [True, False]
@@ -63,14 +66,25 @@ CASES: list[tuple[str, Any]] = [
     ("time.formatDuration(3 * 3600 + 5 * 60)", "3h 05m"),
     ("time.formatDuration(50 * 3600)", "2d 2h"),
     ("time.formatDuration(-5)", "0s"),
-    ("time.slaBadge({sla_due_at: '2026-01-01T10:30:00Z', waiting_since: '2026-01-01T10:00:00Z'},"
-     " Date.parse('2026-01-01T10:25:00Z'))", {"text": "SLA 5m left", "level": "warn"}),
-    ("time.slaBadge({sla_due_at: '2026-01-01T10:30:00Z', waiting_since: '2026-01-01T10:00:00Z'},"
-     " Date.parse('2026-01-01T10:00:00Z'))", {"text": "SLA 30m left", "level": "ok"}),
-    ("time.slaBadge({sla_due_at: '2026-01-01T10:30:00Z', waiting_since: '2026-01-01T10:00:00Z'},"
-     " Date.parse('2026-01-01T10:32:00Z'))", {"text": "SLA overdue 2m", "level": "breach"}),
-    ("time.slaBadge({first_response_at: '2026-01-01T10:04:00Z', frt_seconds: 240}, 0)",
-     {"text": "FRT 4m", "level": "met"}),
+    (
+        "time.slaBadge({sla_due_at: '2026-01-01T10:30:00Z', waiting_since: '2026-01-01T10:00:00Z'},"
+        " Date.parse('2026-01-01T10:25:00Z'))",
+        {"text": "SLA 5m left", "level": "warn"},
+    ),
+    (
+        "time.slaBadge({sla_due_at: '2026-01-01T10:30:00Z', waiting_since: '2026-01-01T10:00:00Z'},"
+        " Date.parse('2026-01-01T10:00:00Z'))",
+        {"text": "SLA 30m left", "level": "ok"},
+    ),
+    (
+        "time.slaBadge({sla_due_at: '2026-01-01T10:30:00Z', waiting_since: '2026-01-01T10:00:00Z'},"
+        " Date.parse('2026-01-01T10:32:00Z'))",
+        {"text": "SLA overdue 2m", "level": "breach"},
+    ),
+    (
+        "time.slaBadge({first_response_at: '2026-01-01T10:04:00Z', frt_seconds: 240}, 0)",
+        {"text": "FRT 4m", "level": "met"},
+    ),
     ("time.slaBadge({}, 0)", None),
     ("[0, 1, 2, 10].map((n) => socket.backoffDelay(n) <= 15000)", [True, True, True, True]),
 ]

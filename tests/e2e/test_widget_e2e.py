@@ -29,7 +29,7 @@ from tests.widget.helpers import SECRET, create_webchat_inbox, jwt_token, signed
 pytestmark = pytest.mark.e2e
 SCREENSHOT = Path(__file__).resolve().parents[2] / "screenshots" / "widget.png"
 EVIL_NAME = '<img src=x onerror="window.pwned=1">Ana'
-EVIL_TEXT = '<script>window.pwned=2</script><b>hi</b>'
+EVIL_TEXT = "<script>window.pwned=2</script><b>hi</b>"
 
 
 class HostSite:
@@ -55,8 +55,9 @@ class HostSite:
         return HTMLResponse(
             "<!doctype html><html><head><title>Shop</title><style>button{all:unset}"
             "*{color:red!important}</style></head><body><h1>Demo shop</h1>"
-            f"{stub}<script async src=\"{self.switchboard}/web/widget/widget.js\" "
-            f"data-inbox=\"{key}\"></script></body></html>")
+            f'{stub}<script async src="{self.switchboard}/web/widget/widget.js" '
+            f'data-inbox="{key}"></script></body></html>'
+        )
 
     async def __aenter__(self) -> HostSite:
         app = Starlette(routes=[Route("/shop", self._page)])
@@ -94,11 +95,14 @@ async def test_visitor_chats_with_an_agent_across_reload_and_offline(sb: Running
     admin = await sb.login(ADMIN_EMAIL, ADMIN_PASSWORD)
     agent = await create_agent(admin, "ana@example.test", name=EVIL_NAME)
     async with HostSite(sb.base_url) as site, async_playwright() as pw:
-        inbox = await create_webchat_inbox(admin, allowed_origins=[site.origin],
-                                           appearance={"title": "Acme support",
-                                                       "color": "#6f42c1"})
-        await admin.put(f"/api/admin/inboxes/{inbox['id']}/members",
-                        json={"user_ids": [agent["id"]]})
+        inbox = await create_webchat_inbox(
+            admin,
+            allowed_origins=[site.origin],
+            appearance={"title": "Acme support", "color": "#6f42c1"},
+        )
+        await admin.put(
+            f"/api/admin/inboxes/{inbox['id']}/members", json={"user_ids": [agent["id"]]}
+        )
         ana = await sb.login("ana@example.test", "agent-password-1")
         browser = await launch_chromium(pw)
         context = await browser.new_context(viewport={"width": 900, "height": 700})
@@ -115,8 +119,10 @@ async def test_visitor_chats_with_an_agent_across_reload_and_offline(sb: Running
             return items[0]["id"] if items else None
 
         conv_id = await eventually(conversation)
-        await ana.post(f"/api/conversations/{conv_id}/messages",
-                       json={"text": "Hello <i>there</i>, how can I help?"})
+        await ana.post(
+            f"/api/conversations/{conv_id}/messages",
+            json={"text": "Hello <i>there</i>, how can I help?"},
+        )
         await widget(page, ".m:not(.me) .bu").get_by_text("how can I help?").wait_for()
         await widget(page, ".m.me .meta").get_by_text("Sent").wait_for()
         assert await widget(page, ".m.me .bu").first.text_content() == EVIL_TEXT
@@ -144,8 +150,11 @@ async def test_visitor_chats_with_an_agent_across_reload_and_offline(sb: Running
         await page.evaluate("""() => { window.seen = [];
             for (const e of ["message", "opened", "closed"])
                 Switchboard.on(e, (d) => window.seen.push(e)); Switchboard.close(); }""")
-        thanks = (await ana.post(f"/api/conversations/{conv_id}/messages",
-                                 json={"text": "Got it, thanks!"})).json()["message"]
+        thanks = (
+            await ana.post(
+                f"/api/conversations/{conv_id}/messages", json={"text": "Got it, thanks!"}
+            )
+        ).json()["message"]
         await widget(page, ".b").get_by_text("1").wait_for()  # unread badge while closed
         await page.evaluate("Switchboard.open()")
         await widget(page, ".bu").get_by_text("Got it, thanks!").wait_for()
@@ -158,7 +167,8 @@ async def test_visitor_chats_with_an_agent_across_reload_and_offline(sb: Running
 
         await eventually(read)  # the visitor's read receipt reached the agent side
         await widget(page, "input[type=file]").set_input_files(
-            files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(48, 32)}])
+            files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png(48, 32)}]
+        )
         await widget(page, "textarea").fill("here is a photo")
         await widget(page, "button.sd").click()
         await widget(page, "img.att[src^='blob:']").wait_for()
@@ -186,8 +196,12 @@ def png(width: int, height: int) -> bytes:
 
     row = b"\x00" + b"\x2f\x81\xf7" * width
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
 
 
 async def _has(texts: Any, wanted: str) -> bool:
@@ -197,8 +211,12 @@ async def _has(texts: Any, wanted: str) -> bool:
 async def test_required_verification_refuses_forged_and_missing_signatures(sb: Running) -> None:
     admin = await sb.login(ADMIN_EMAIL, ADMIN_PASSWORD)
     async with HostSite(sb.base_url) as site, async_playwright() as pw:
-        inbox = await create_webchat_inbox(admin, allowed_origins=[site.origin],
-                                           identity_verification="required", hmac_secret=SECRET)
+        inbox = await create_webchat_inbox(
+            admin,
+            allowed_origins=[site.origin],
+            identity_verification="required",
+            hmac_secret=SECRET,
+        )
         key = inbox["public_key"]
         browser = await launch_chromium(pw)
         page = await browser.new_page()

@@ -114,26 +114,43 @@ def smtp_peer() -> Iterator[SmtpPeer]:
 
 def email_config(mailbox: Mailbox, smtp: SmtpPeer, **extra: Any) -> dict[str, Any]:
     return {
-        "address": mailbox.address, "imap_host": mailbox.dovecot.host,
-        "imap_port": mailbox.dovecot.port, "imap_security": "none", "imap_password": PASSWORD,
-        "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+        "address": mailbox.address,
+        "imap_host": mailbox.dovecot.host,
+        "imap_port": mailbox.dovecot.port,
+        "imap_security": "none",
+        "imap_password": PASSWORD,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_security": "none",
         **extra,
     }
 
 
-async def create_email_inbox(admin: httpx.AsyncClient, config: dict[str, Any],
-                             name: str = "Support") -> dict[str, Any]:
-    response = await admin.post("/api/admin/inboxes", json={
-        "name": name, "kind": "email", "config": config})
+async def create_email_inbox(
+    admin: httpx.AsyncClient, config: dict[str, Any], name: str = "Support"
+) -> dict[str, Any]:
+    response = await admin.post(
+        "/api/admin/inboxes", json={"name": name, "kind": "email", "config": config}
+    )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-def mail(message_id: str | None, *, sender: str = "Carol Customer <carol@example.org>",
-         to: str = "support@example.test", subject: str = "Printer on fire",
-         body: str = "Help please", headers: dict[str, str] | None = None) -> bytes:
-    lines = [f"From: {sender}", f"To: {to}", f"Subject: {subject}",
-             "Date: Mon, 02 Mar 2026 10:00:00 +0000"]
+def mail(
+    message_id: str | None,
+    *,
+    sender: str = "Carol Customer <carol@example.org>",
+    to: str = "support@example.test",
+    subject: str = "Printer on fire",
+    body: str = "Help please",
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    lines = [
+        f"From: {sender}",
+        f"To: {to}",
+        f"Subject: {subject}",
+        "Date: Mon, 02 Mar 2026 10:00:00 +0000",
+    ]
     if message_id:
         lines.append(f"Message-ID: <{message_id}>")
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]

@@ -50,15 +50,18 @@ def test_the_same_mail_always_gets_the_same_id_even_without_message_id() -> None
     assert parse_or_quarantine(relayed, MC).external_id == first  # trace headers ignored
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("bad_charset", "Café crème"),
-    ("wrong_charset", "Café"),
-    ("encoded_words", "Grüße"),
-    ("broken_base64", "Hello"),
-    ("multipart_no_boundary", "where are the parts"),
-    ("deep_nesting", "innermost"),
-    ("html_only", "Hi there"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("bad_charset", "Café crème"),
+        ("wrong_charset", "Café"),
+        ("encoded_words", "Grüße"),
+        ("broken_base64", "Hello"),
+        ("multipart_no_boundary", "where are the parts"),
+        ("deep_nesting", "innermost"),
+        ("html_only", "Hi there"),
+    ],
+)
 def test_text_is_recovered_from_bad_charsets_and_odd_structures(name: str, expected: str) -> None:
     assert expected in (parse_or_quarantine(corpus(name), MC).text or "")
 
@@ -84,17 +87,30 @@ def test_rfc2231_filenames_and_encoded_words_are_decoded() -> None:
     assert msg.attachments[0].filename == "€ rates.txt"
 
 
-@pytest.mark.parametrize(("name", "auto"), [
-    ("auto_reply", True), ("bounce", True), ("quoted_reply", False), ("nested_multipart", False),
-])
+@pytest.mark.parametrize(
+    ("name", "auto"),
+    [
+        ("auto_reply", True),
+        ("bounce", True),
+        ("quoted_reply", False),
+        ("nested_multipart", False),
+    ],
+)
 def test_auto_replies_and_bounces_are_flagged(name: str, auto: bool) -> None:
     assert parse_or_quarantine(corpus(name), MC).is_auto is auto
 
 
-@pytest.mark.parametrize("header", [
-    "Auto-Submitted: auto-generated", "Precedence: bulk", "Precedence: junk",
-    "X-Autoreply: yes", "Return-Path: <>", "List-Id: <news.example.org>",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Auto-Submitted: auto-generated",
+        "Precedence: bulk",
+        "Precedence: junk",
+        "X-Autoreply: yes",
+        "Return-Path: <>",
+        "List-Id: <news.example.org>",
+    ],
+)
 def test_each_loop_signal_alone_flags_the_mail(header: str) -> None:
     raw = f"From: a@example.org\r\nMessage-ID: <x@y>\r\n{header}\r\n\r\nbody\r\n".encode()
     assert parse_or_quarantine(raw, MC).is_auto
@@ -131,12 +147,21 @@ def test_quarantine_keeps_the_raw_bytes() -> None:
 
 def outbound(**overrides: object) -> OutboundMessage:
     fields: dict[str, object] = dict(
-        message_id=42, conversation_id=7, provider_id=None, text="Hello\nthere",
-        html=None, attachments=(Attachment("notes.txt", "text/plain", b"n"),),
+        message_id=42,
+        conversation_id=7,
+        provider_id=None,
+        text="Hello\nthere",
+        html=None,
+        attachments=(Attachment("notes.txt", "text/plain", b"n"),),
         recipient=ContactInfo("cust@example.org", name="Cust", email="cust@example.org"),
-        author_name="Ann Agent", subject="Printer broken", thread_refs=("a@x", "b@x"),
-        channel_data={}, conversation_token="tok_abcdefgh1234", content_attributes={},
-        attempt=1)
+        author_name="Ann Agent",
+        subject="Printer broken",
+        thread_refs=("a@x", "b@x"),
+        channel_data={},
+        conversation_token="tok_abcdefgh1234",
+        content_attributes={},
+        attempt=1,
+    )
     fields.update(overrides)
     return OutboundMessage(**fields)  # type: ignore[arg-type]
 
@@ -161,8 +186,7 @@ def test_compose_threads_and_is_deterministic() -> None:
 
 
 def test_a_stored_provider_id_is_reused() -> None:
-    _, pid = compose_reply(outbound(provider_id="sb.42.0123456789abcdef@example.com"),
-                           SENDER, NOW)
+    _, pid = compose_reply(outbound(provider_id="sb.42.0123456789abcdef@example.com"), SENDER, NOW)
     assert pid == "sb.42.0123456789abcdef@example.com"
 
 
@@ -170,9 +194,11 @@ def test_a_stored_provider_id_is_reused() -> None:
 def test_no_header_injection(field: str) -> None:
     evil = "Eve\r\nBcc: victim@example.net\r\nX-Evil: 1"
     table: dict[str, dict[str, object]] = {
-        "author_name": {"author_name": evil}, "subject": {"subject": evil},
-        "recipient_name": {"recipient": ContactInfo("c@example.org", name=evil,
-                                                    email="c@example.org")},
+        "author_name": {"author_name": evil},
+        "subject": {"subject": evil},
+        "recipient_name": {
+            "recipient": ContactInfo("c@example.org", name=evil, email="c@example.org")
+        },
         "filename": {"attachments": (Attachment(evil, "text/plain", b"x"),)},
     }
     overrides = table[field]
@@ -191,8 +217,9 @@ def test_our_own_mail_coming_back_is_an_echo() -> None:
     mail, pid = compose_reply(outbound(), SENDER, NOW)
     msg = parse_or_quarantine(mail.as_bytes(), MC)
     assert msg.is_echo and msg.external_id == pid
-    forged = mail.as_bytes().replace(b"From: Ann Agent via Acme Support <support@example.com>",
-                                     b"From: someone@else.example")
+    forged = mail.as_bytes().replace(
+        b"From: Ann Agent via Acme Support <support@example.com>", b"From: someone@else.example"
+    )
     assert not parse_or_quarantine(forged, MC).is_echo
 
 
@@ -200,14 +227,17 @@ def test_quote_split_keeps_a_quote_only_message_whole() -> None:
     assert split_reply("> only a quote").visible == "> only a quote"
 
 
-@pytest.mark.parametrize(("config", "error"), [
-    ({}, "address"),
-    ({"address": "s@example.com", "imap_security": "starttls"}, "imap_security"),
-    ({"address": "s@example.com", "imap_idle_seconds": 1800}, "imap_idle_seconds"),
-    ({"address": "s@example.com", "smtp_host": "bad host"}, "smtp_host"),
-    ({"address": "s@example.com", "imap_host": "imap.example.com"}, "imap_password"),
-    ({"address": "s@example.com", "nope": 1}, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        ({}, "address"),
+        ({"address": "s@example.com", "imap_security": "starttls"}, "imap_security"),
+        ({"address": "s@example.com", "imap_idle_seconds": 1800}, "imap_idle_seconds"),
+        ({"address": "s@example.com", "smtp_host": "bad host"}, "smtp_host"),
+        ({"address": "s@example.com", "imap_host": "imap.example.com"}, "imap_password"),
+        ({"address": "s@example.com", "nope": 1}, "unknown"),
+    ],
+)
 def test_config_errors_name_the_field(config: dict[str, object], error: str) -> None:
     with pytest.raises(ConfigInvalid, match=error):
         normalise(config)
@@ -215,16 +245,25 @@ def test_config_errors_name_the_field(config: dict[str, object], error: str) -> 
 
 def test_config_defaults() -> None:
     cfg = parse_config({"address": "S@Example.com", "smtp_security": "ssl"})
-    assert (cfg.address, cfg.smtp_port, cfg.imap_port, cfg.watches) == \
-        ("s@example.com", 465, 993, False)
+    assert (cfg.address, cfg.smtp_port, cfg.imap_port, cfg.watches) == (
+        "s@example.com",
+        465,
+        993,
+        False,
+    )
 
 
 def test_imap_response_parsing() -> None:
     lines: list[bytes | bytearray] = [
-             b'1 FETCH (UID 5 INTERNALDATE "23-Nov-2026 01:55:40 +0000" RFC822.SIZE 4 BODY[] {4}',
-             bytearray(b"abcd"), b")", b"2 FETCH (FLAGS (\\Seen))",
-             b"3 FETCH (BODY[]<0> {2}", bytearray(b"xy"), b" UID 9 RFC822.SIZE 99)",
-             b"Fetch completed."]
+        b'1 FETCH (UID 5 INTERNALDATE "23-Nov-2026 01:55:40 +0000" RFC822.SIZE 4 BODY[] {4}',
+        bytearray(b"abcd"),
+        b")",
+        b"2 FETCH (FLAGS (\\Seen))",
+        b"3 FETCH (BODY[]<0> {2}",
+        bytearray(b"xy"),
+        b" UID 9 RFC822.SIZE 99)",
+        b"Fetch completed.",
+    ]
     first, second = parse_fetch(lines)
     assert (first.uid, first.size, first.body) == (5, 4, b"abcd")
     assert first.internaldate == datetime(2026, 11, 23, 1, 55, 40, tzinfo=UTC)

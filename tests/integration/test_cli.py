@@ -14,8 +14,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, text=True,
-                          capture_output=True, env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -40,14 +46,18 @@ def test_migrate_create_admin_and_online_backup(env: dict[str, str], tmp_path: P
     assert emails == ["ops@example.test"]
 
 
-@pytest.mark.parametrize(("name", "value", "words"), [
-    ("SWITCHBOARD_PORT", "eighty", "SWITCHBOARD_PORT"),
-    ("SWITCHBOARD_DATABASE_URL", "mysql://x", "SWITCHBOARD_DATABASE_URL"),
-    ("SWITCHBOARD_SECRET_KEY", "short", "at least 32 characters"),
-    ("SWITCHBOARD_WS_COMPRESSION", "maybe", "expected true/false"),
-])
-def test_a_bad_setting_stops_with_its_name(env: dict[str, str], name: str, value: str,
-                                          words: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("SWITCHBOARD_PORT", "eighty", "SWITCHBOARD_PORT"),
+        ("SWITCHBOARD_DATABASE_URL", "mysql://x", "SWITCHBOARD_DATABASE_URL"),
+        ("SWITCHBOARD_SECRET_KEY", "short", "at least 32 characters"),
+        ("SWITCHBOARD_WS_COMPRESSION", "maybe", "expected true/false"),
+    ],
+)
+def test_a_bad_setting_stops_with_its_name(
+    env: dict[str, str], name: str, value: str, words: str
+) -> None:
     result = run(["migrate"], {**env, name: value})
     assert result.returncode == 2
     assert "configuration error" in result.stderr and words in result.stderr

@@ -17,8 +17,9 @@ from tests.support.receiver import Receiver
 
 async def test_login_rejects_wrong_password_and_accepts_right(server: Running) -> None:
     client = server.client()
-    bad = await client.post("/api/auth/login", json={"email": "admin@example.test",
-                                                     "password": "nope"})
+    bad = await client.post(
+        "/api/auth/login", json={"email": "admin@example.test", "password": "nope"}
+    )
     assert bad.status_code == 401
     assert bad.json()["error"]["code"] == "unauthorized"
     unauth = await client.get("/api/conversations")
@@ -49,8 +50,9 @@ async def test_concurrent_redelivery_stores_one_message(
 ) -> None:
     inbox = await create_api_inbox(admin)
     client = server.client()
-    responses = await asyncio.gather(*(
-        post_inbound(client, inbox, external_id="same", contact="new-contact") for _ in range(5)))
+    responses = await asyncio.gather(
+        *(post_inbound(client, inbox, external_id="same", contact="new-contact") for _ in range(5))
+    )
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
     assert len({r.json()["message_id"] for r in responses}) == 1
     conversations = (await admin.get("/api/conversations")).json()["items"]
@@ -125,14 +127,14 @@ async def test_permanent_webhook_failure_marks_message_failed(
     assert "HTTP 410" in str(message["error"])
 
 
-async def test_notes_never_reach_the_integration(
-    server: Running, admin: httpx.AsyncClient
-) -> None:
+async def test_notes_never_reach_the_integration(server: Running, admin: httpx.AsyncClient) -> None:
     async with Receiver() as receiver:
         inbox = await create_api_inbox(admin, webhook_url=receiver.url)
         cid = (await post_inbound(server.client(), inbox)).json()["conversation_id"]
-        note = await admin.post(f"/api/conversations/{cid}/messages",
-                                json={"text": "internal: refund approved", "private": True})
+        note = await admin.post(
+            f"/api/conversations/{cid}/messages",
+            json={"text": "internal: refund approved", "private": True},
+        )
         assert note.status_code == 201 and note.json()["message"]["private"] is True
         await admin.post(f"/api/conversations/{cid}/messages", json={"text": "public"})
 
@@ -152,8 +154,7 @@ async def test_bad_input_gets_precise_errors(server: Running, admin: httpx.Async
     assert unknown.status_code == 422 and "colour" in unknown.json()["error"]["message"]
     wrong_type = await admin.post(url, json={"text": 5})
     assert wrong_type.status_code == 422
-    not_json = await admin.post(url, content=b"{oops", headers={"content-type":
-                                                                "application/json"})
+    not_json = await admin.post(url, content=b"{oops", headers={"content-type": "application/json"})
     assert not_json.status_code == 422 and "JSON" in not_json.json()["error"]["message"]
     form = await admin.post(url, data={"text": "x"})
     assert form.status_code == 422
@@ -192,8 +193,9 @@ async def test_status_assign_labels_priority_and_filters(
     resolved = await ana.post(f"{base}/status", json={"status": "resolved"})
     assert resolved.json()["conversation"]["status"] == "resolved"
     assert (await ana.get("/api/conversations")).json()["items"] == []
-    snooze = await ana.post(f"{base}/status", json={"status": "snoozed",
-                                                    "snoozed_until": "2099-01-01T00:00:00Z"})
+    snooze = await ana.post(
+        f"{base}/status", json={"status": "snoozed", "snoozed_until": "2099-01-01T00:00:00Z"}
+    )
     assert snooze.status_code == 409  # resolved conversations are reopened, not snoozed
     await ana.post(f"{base}/status", json={"status": "open"})
     versions = (await ana.get(base)).json()["version"]
@@ -208,8 +210,7 @@ async def test_pagination_walks_every_conversation_once(
     inbox = await create_api_inbox(admin)
     client = server.client()
     for i in range(7):
-        await post_inbound(client, inbox, contact=f"c{i}",
-                           sent_at=f"2026-01-0{i + 1}T10:00:00Z")
+        await post_inbound(client, inbox, contact=f"c{i}", sent_at=f"2026-01-0{i + 1}T10:00:00Z")
     for sort in ("recent", "waiting"):
         seen: list[int] = []
         cursor = None
@@ -270,13 +271,15 @@ async def test_admin_manages_teams_canned_responses_and_agents(
 ) -> None:
     ana = await create_agent(admin, "ana2@example.test")
     team = (await admin.post("/api/admin/teams", json={"name": "Billing"})).json()
-    patched = await admin.patch(f"/api/admin/teams/{team['id']}",
-                                json={"member_ids": [ana["id"]]})
+    patched = await admin.patch(f"/api/admin/teams/{team['id']}", json={"member_ids": [ana["id"]]})
     assert patched.json()["member_ids"] == [ana["id"]]
     dup = await admin.post("/api/admin/teams", json={"name": "Billing"})
     assert dup.status_code == 409
-    canned = (await admin.post("/api/admin/canned-responses",
-                               json={"short_code": "hi", "content": "Hello!"})).json()
+    canned = (
+        await admin.post(
+            "/api/admin/canned-responses", json={"short_code": "hi", "content": "Hello!"}
+        )
+    ).json()
     await admin.patch(f"/api/admin/canned-responses/{canned['id']}", json={"content": "Hey!"})
     listed = (await admin.get("/api/canned-responses")).json()["items"]
     assert [(c["short_code"], c["content"]) for c in listed] == [("hi", "Hey!")]
@@ -310,20 +313,30 @@ async def test_agent_attachment_upload_travels_with_the_reply(
     async with Receiver() as receiver:
         inbox = await create_api_inbox(admin, webhook_url=receiver.url)
         cid = (await post_inbound(server.client(), inbox)).json()["conversation_id"]
-        upload = await admin.post(f"/api/conversations/{cid}/attachments",
-                                  params={"filename": "invoice.pdf"}, content=b"%PDF-1.4 x",
-                                  headers={"content-type": "application/pdf"})
+        upload = await admin.post(
+            f"/api/conversations/{cid}/attachments",
+            params={"filename": "invoice.pdf"},
+            content=b"%PDF-1.4 x",
+            headers={"content-type": "application/pdf"},
+        )
         assert upload.status_code == 201, upload.text
         att = upload.json()
-        bad = await admin.post(f"/api/conversations/{cid}/attachments",
-                               params={"filename": "../etc/passwd"}, content=b"x")
+        bad = await admin.post(
+            f"/api/conversations/{cid}/attachments",
+            params={"filename": "../etc/passwd"},
+            content=b"x",
+        )
         assert bad.status_code == 422
-        reply = await admin.post(f"/api/conversations/{cid}/messages",
-                                 json={"text": "Your invoice", "attachment_ids": [att["id"]]})
+        reply = await admin.post(
+            f"/api/conversations/{cid}/messages",
+            json={"text": "Your invoice", "attachment_ids": [att["id"]]},
+        )
         assert reply.status_code == 201, reply.text
         assert reply.json()["message"]["attachments"][0]["filename"] == "invoice.pdf"
-        reuse = await admin.post(f"/api/conversations/{cid}/messages",
-                                 json={"text": "again", "attachment_ids": [att["id"]]})
+        reuse = await admin.post(
+            f"/api/conversations/{cid}/messages",
+            json={"text": "again", "attachment_ids": [att["id"]]},
+        )
         assert reuse.status_code == 422  # an attachment belongs to one message
         await eventually(lambda: _received(receiver))
         download = await admin.get(att["url"])

@@ -34,9 +34,13 @@ class Node:
         return f"http://127.0.0.1:{self.env['SWITCHBOARD_PORT']}"
 
     async def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve"],
-                                     env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
         async def ready() -> bool:
             try:
@@ -60,13 +64,31 @@ class Node:
 
 @pytest.fixture
 def node(tmp_path: Path, database_url: str) -> Iterator[Node]:
-    env = {**os.environ, "SWITCHBOARD_DATABASE_URL": database_url,
-           "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"), "SWITCHBOARD_PORT": str(free_port()),
-           "SWITCHBOARD_SECRET_KEY": "c" * 40, "SWITCHBOARD_LOG_LEVEL": "WARNING",
-           "SWITCHBOARD_OUTBOX_POLL_INTERVAL": "0.2",
-           "SWITCHBOARD_ALLOW_PRIVATE_URLS": "true"}
-    subprocess.run([sys.executable, "-m", "server.cli", "create-admin", "ops@example.test",
-                    "--password", PASSWORD], env=env, cwd=ROOT, check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "SWITCHBOARD_DATABASE_URL": database_url,
+        "SWITCHBOARD_DATA_DIR": str(tmp_path / "data"),
+        "SWITCHBOARD_PORT": str(free_port()),
+        "SWITCHBOARD_SECRET_KEY": "c" * 40,
+        "SWITCHBOARD_LOG_LEVEL": "WARNING",
+        "SWITCHBOARD_OUTBOX_POLL_INTERVAL": "0.2",
+        "SWITCHBOARD_ALLOW_PRIVATE_URLS": "true",
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "create-admin",
+            "ops@example.test",
+            "--password",
+            PASSWORD,
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     n = Node(env)
     yield n
     n.stop()
@@ -74,8 +96,7 @@ def node(tmp_path: Path, database_url: str) -> Iterator[Node]:
 
 async def _admin(node: Node) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=node.base, timeout=30)
-    await client.post("/api/auth/login", json={"email": "ops@example.test",
-                                               "password": PASSWORD})
+    await client.post("/api/auth/login", json={"email": "ops@example.test", "password": PASSWORD})
     return client
 
 
@@ -92,8 +113,10 @@ async def test_kill9_loses_no_acknowledged_message_and_outbox_resumes(node: Node
             assert response.status_code == 201
             acked.append(response.json()["message_id"])
         cid = (await admin.get("/api/conversations")).json()["items"][0]["id"]
-        reply = await admin.post(f"/api/conversations/{cid}/messages",
-                                 json={"text": "we are on it", "client_id": "crash-reply-1"})
+        reply = await admin.post(
+            f"/api/conversations/{cid}/messages",
+            json={"text": "we are on it", "client_id": "crash-reply-1"},
+        )
         assert reply.status_code == 201
         await eventually(lambda: _has(receiver, 1))  # first attempt failed at the receiver
         await admin.aclose()
@@ -106,11 +129,22 @@ async def test_kill9_loses_no_acknowledged_message_and_outbox_resumes(node: Node
         seen: set[int] = set()
         cursor = None
         while True:
-            page = (await admin.get("/api/conversations", params={
-                "status": "all", "limit": "100", **({"cursor": cursor} if cursor else {})})).json()
+            page = (
+                await admin.get(
+                    "/api/conversations",
+                    params={
+                        "status": "all",
+                        "limit": "100",
+                        **({"cursor": cursor} if cursor else {}),
+                    },
+                )
+            ).json()
             for conv in page["items"]:
-                items = (await admin.get(f"/api/conversations/{conv['id']}/messages",
-                                         params={"limit": "200"})).json()["items"]
+                items = (
+                    await admin.get(
+                        f"/api/conversations/{conv['id']}/messages", params={"limit": "200"}
+                    )
+                ).json()["items"]
                 seen |= {m["id"] for m in items if m["direction"] == "in"}
             cursor = page["next_cursor"]
             if cursor is None:
@@ -119,8 +153,7 @@ async def test_kill9_loses_no_acknowledged_message_and_outbox_resumes(node: Node
 
         async def delivered() -> bool:
             items = (await admin.get(f"/api/conversations/{cid}/messages")).json()["items"]
-            return any(m["client_id"] == "crash-reply-1" and m["status"] == "sent"
-                       for m in items)
+            return any(m["client_id"] == "crash-reply-1" and m["status"] == "sent" for m in items)
 
         await eventually(delivered, timeout=60)
         await admin.aclose()

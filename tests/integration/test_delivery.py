@@ -32,8 +32,9 @@ async def test_receipt_before_send_answer_is_held_then_applied(
         receiver.script.extend([503])  # the first attempt fails: the send is not done yet
         inbox = await create_api_inbox(admin, webhook_url=receiver.url)
         cid = (await post_inbound(server.client(), inbox)).json()["conversation_id"]
-        sent = (await admin.post(f"/api/conversations/{cid}/messages",
-                                 json={"text": "hello"})).json()["message"]
+        sent = (
+            await admin.post(f"/api/conversations/{cid}/messages", json={"text": "hello"})
+        ).json()["message"]
         provider_id = f"api-{sent['id']}"  # the API channel's deterministic provider id
         held = await apply_status(server.ctx, inbox["id"], StatusUpdate(provider_id, "read"))
         assert held is False
@@ -46,8 +47,7 @@ async def test_receipt_before_send_answer_is_held_then_applied(
     late_sent = await apply_status(server.ctx, inbox["id"], StatusUpdate(provider_id, "sent"))
     assert late_sent is True
     assert (await _message(admin, cid, sent["id"]))["status"] == "read"  # never moves back
-    delivered = await apply_status(server.ctx, inbox["id"],
-                                   StatusUpdate(provider_id, "delivered"))
+    delivered = await apply_status(server.ctx, inbox["id"], StatusUpdate(provider_id, "delivered"))
     assert delivered is True
     assert (await _message(admin, cid, sent["id"]))["status"] == "read"
 
@@ -55,16 +55,16 @@ async def test_receipt_before_send_answer_is_held_then_applied(
 async def test_webhook_to_a_private_address_is_refused_unless_allowed(
     tmp_path: Path, database_url: str
 ) -> None:
-    running = await start_server(make_settings(tmp_path, database_url,
-                                               allow_private_urls=False))
+    running = await start_server(make_settings(tmp_path, database_url, allow_private_urls=False))
     try:
         await _set_admin_password(running)
         admin = await running.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         async with Receiver() as receiver:
             inbox = await create_api_inbox(admin, webhook_url=receiver.url)
             cid = (await post_inbound(running.client(), inbox)).json()["conversation_id"]
-            sent = (await admin.post(f"/api/conversations/{cid}/messages",
-                                     json={"text": "hello"})).json()["message"]
+            sent = (
+                await admin.post(f"/api/conversations/{cid}/messages", json={"text": "hello"})
+            ).json()["message"]
 
             async def failed() -> dict[str, object] | None:
                 message = await _message(admin, cid, sent["id"])

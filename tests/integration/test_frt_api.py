@@ -41,8 +41,9 @@ async def test_only_a_human_public_reply_stops_the_clock(
     assert conv["waiting_since"] is None
     assert [c["index"] for c in conv["response_cycles"]] == [0]
 
-    resolved = (await hana.post(f"/api/conversations/{cid}/status",
-                                json={"status": "resolved"})).json()["conversation"]
+    resolved = (
+        await hana.post(f"/api/conversations/{cid}/status", json={"status": "resolved"})
+    ).json()["conversation"]
     cycle = (await hana.get(f"/api/conversations/{cid}")).json()["response_cycles"][0]
     assert cycle["resolved_at"] == resolved["resolved_at"]
     assert cycle["resolution_seconds"] == (_at(resolved["resolved_at"]) - started).total_seconds()
@@ -67,13 +68,16 @@ async def test_only_a_human_public_reply_stops_the_clock(
 
 
 async def test_business_hours_and_sla_deadline(server: Running, admin: httpx.AsyncClient) -> None:
-    hours = {"timezone": "Europe/Berlin",
-             "weekly": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-             "holidays": []}
+    hours = {
+        "timezone": "Europe/Berlin",
+        "weekly": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        "holidays": [],
+    }
     inbox = await create_api_inbox(admin, business_hours=hours, frt_targets={"default": 3600})
     # Friday 2026-01-09 16:30 Berlin (15:30 UTC): 30 business minutes left that day
-    cid = (await post_inbound(server.client(), inbox, sent_at="2026-01-09T15:30:00Z")
-           ).json()["conversation_id"]
+    cid = (await post_inbound(server.client(), inbox, sent_at="2026-01-09T15:30:00Z")).json()[
+        "conversation_id"
+    ]
     conv = (await admin.get(f"/api/conversations/{cid}")).json()
     # 3600 business seconds = 30 min Friday + 30 min from Monday 09:00 Berlin (08:00 UTC)
     assert conv["sla_due_at"] == "2026-01-12T08:30:00Z"
@@ -85,6 +89,8 @@ async def test_business_hours_and_sla_deadline(server: Running, admin: httpx.Asy
     from tests.support.api import eventually
 
     await eventually(breached)  # the deadline is in the past: the timer marks it at once
-    bad = await admin.patch(f"/api/admin/inboxes/{inbox['id']}", json={"business_hours": {
-        "timezone": "Mars/Base", "weekly": {}}})
+    bad = await admin.patch(
+        f"/api/admin/inboxes/{inbox['id']}",
+        json={"business_hours": {"timezone": "Mars/Base", "weekly": {}}},
+    )
     assert bad.status_code == 422 and "Mars/Base" in bad.json()["error"]["message"]

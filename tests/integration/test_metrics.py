@@ -9,15 +9,20 @@ from tests.conftest import Running
 from tests.support.api import create_api_inbox, eventually, post_inbound
 
 
-async def _samples(client: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]],
-                                                      float]:
+async def _samples(
+    client: httpx.AsyncClient,
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     text = (await client.get("/metrics")).text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
-def _get(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str,
-         **labels: str) -> float:
+def _get(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
@@ -34,8 +39,11 @@ async def test_metrics_follow_ingest_response_and_delivery(
     async def delivered() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
         now = await _samples(server.client())
         sent = _get(now, "switchboard_deliveries_total", channel="api", outcome="sent")
-        return now if sent > _get(before, "switchboard_deliveries_total", channel="api",
-                                  outcome="sent") else None
+        return (
+            now
+            if sent > _get(before, "switchboard_deliveries_total", channel="api", outcome="sent")
+            else None
+        )
 
     after = await eventually(delivered)
     ingested = "switchboard_messages_ingested_total"

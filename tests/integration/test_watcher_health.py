@@ -37,7 +37,10 @@ async def test_health_changes_are_published_once_each(
     await asyncio.wait_for(collect(), timeout=10)
     await sub.close()
     assert [(e.payload["health"]["connected"], e.payload["health"]["error"]) for e in seen] == [
-        (True, None), (True, None), (False, "connection refused")]
+        (True, None),
+        (True, None),
+        (False, "connection refused"),
+    ]
     assert seen[1].payload["health"]["lag"] == 120.0
     assert all(e.audience == "admins" and e.inbox_id == inbox["id"] for e in seen)
     listed = (await admin.get("/api/admin/inboxes")).json()["items"]

@@ -37,8 +37,9 @@ async def login_agent(server: Running, admin: httpx.AsyncClient, email: str) -> 
     covered by the core API tests.
     """
     del admin  # the admin fixture guarantees the server is set up; the action does the rest
-    user = await admin_actions.create_user(server.ctx, email=email, name=email.split("@")[0],
-                                           role="agent", password=None)
+    user = await admin_actions.create_user(
+        server.ctx, email=email, name=email.split("@")[0], role="agent", password=None
+    )
     token = await auth.issue_token(server.ctx, user["id"], "session", expires=timedelta(days=1))
     return Agent(user, token, server.client(token))
 

@@ -66,22 +66,35 @@ class Node:
             self.process.wait()
 
 
-def node_env(tmp: Path, name: str, port: int, database_url: str, redis_url: str,
-             **extra: str) -> dict[str, str]:
+def node_env(
+    tmp: Path, name: str, port: int, database_url: str, redis_url: str, **extra: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    env.update({
-        "SWITCHBOARD_DATA_DIR": str(tmp / name), "SWITCHBOARD_DATABASE_URL": database_url,
-        "SWITCHBOARD_REDIS_URL": redis_url, "SWITCHBOARD_SECRET_KEY": SECRET,
-        "SWITCHBOARD_PORT": str(port), "SWITCHBOARD_NODE_ID": name,
-        "SWITCHBOARD_CREATE_ADMIN_EMAIL": "admin@example.test",
-        "SWITCHBOARD_OUTBOX_POLL_INTERVAL": "0.2", **extra})
+    env.update(
+        {
+            "SWITCHBOARD_DATA_DIR": str(tmp / name),
+            "SWITCHBOARD_DATABASE_URL": database_url,
+            "SWITCHBOARD_REDIS_URL": redis_url,
+            "SWITCHBOARD_SECRET_KEY": SECRET,
+            "SWITCHBOARD_PORT": str(port),
+            "SWITCHBOARD_NODE_ID": name,
+            "SWITCHBOARD_CREATE_ADMIN_EMAIL": "admin@example.test",
+            "SWITCHBOARD_OUTBOX_POLL_INTERVAL": "0.2",
+            **extra,
+        }
+    )
     return env
 
 
 def migrate(tmp: Path, database_url: str, redis_url: str) -> None:
     env = node_env(tmp, "migrate", 1, database_url, redis_url)
-    subprocess.run([sys.executable, "-m", "server.cli", "migrate"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "server.cli", "migrate"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
 
 def start_node(tmp: Path, name: str, database_url: str, redis_url: str, **extra: str) -> Node:
@@ -90,9 +103,13 @@ def start_node(tmp: Path, name: str, database_url: str, redis_url: str, **extra:
     log = tmp / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"], cwd=ROOT, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-            env=node_env(tmp, name, port, database_url, redis_url, **extra))
+            [sys.executable, "-m", "server.cli", "serve"],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=node_env(tmp, name, port, database_url, redis_url, **extra),
+        )
     node = Node(name, port, process, log)
     with httpx.Client(timeout=2) as probe:
         for _ in range(600):

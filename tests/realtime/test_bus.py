@@ -90,8 +90,14 @@ async def test_replay_returns_exactly_the_events_after_an_id(bus: Bus) -> None:
 
 
 async def test_events_keep_their_fields_through_the_bus(bus: Bus) -> None:
-    event = Event(EventType.TYPING, {"user_id": 7, "private": True}, inbox_id=3,
-                  conversation_id=9, audience="agents", extra={"origin": "abc"})
+    event = Event(
+        EventType.TYPING,
+        {"user_id": 7, "private": True},
+        inbox_id=3,
+        conversation_id=9,
+        audience="agents",
+        extra={"origin": "abc"},
+    )
     [event_id] = await bus.publish([event])
     [replayed] = await bus.replay("0")
     assert replayed.id == event_id
@@ -141,8 +147,9 @@ async def test_republishing_a_committed_event_does_not_duplicate_it(redis_server
 
 async def test_concurrent_publishers_are_seen_in_one_order_by_every_subscriber(bus: Bus) -> None:
     subs = [await subscribed(bus) for _ in range(3)]
-    batches = await asyncio.gather(*(bus.publish([ev(n * 10 + k) for k in range(3)])
-                                     for n in range(20)))
+    batches = await asyncio.gather(
+        *(bus.publish([ev(n * 10 + k) for k in range(3)]) for n in range(20))
+    )
     ids = sorted((i for batch in batches for i in batch), key=position)
     assert len(set(ids)) == 60
     for sub in subs:

@@ -31,6 +31,7 @@ def compose() -> dict[str, Any]:
 
 def resolved(value: str) -> str:
     """``${VAR:?msg}`` / ``${VAR:-default}`` filled as compose would (sample values)."""
+
     def fill(match: re.Match[str]) -> str:
         name, kind, default = match.groups()
         if kind == "-":
@@ -46,8 +47,7 @@ def test_the_services_are_two_app_nodes_postgres_and_redis(compose: dict[str, An
     assert compose["services"]["redis"]["image"].startswith("redis:")
 
 
-def test_every_service_has_a_health_check_and_persistent_volumes(compose: dict[str, Any]
-                                                                 ) -> None:
+def test_every_service_has_a_health_check_and_persistent_volumes(compose: dict[str, Any]) -> None:
     declared = set(compose["volumes"])
     for name, service in compose["services"].items():
         assert service["healthcheck"]["test"], name
@@ -60,8 +60,10 @@ def test_every_service_has_a_health_check_and_persistent_volumes(compose: dict[s
 def test_app_nodes_wait_for_healthy_dependencies(compose: dict[str, Any]) -> None:
     for app in APPS:
         depends = compose["services"][app]["depends_on"]
-        assert depends == {"postgres": {"condition": "service_healthy"},
-                           "redis": {"condition": "service_healthy"}}
+        assert depends == {
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+        }
 
 
 def test_app_environment_names_are_real_settings_and_parse(compose: dict[str, Any]) -> None:

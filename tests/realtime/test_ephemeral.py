@@ -20,17 +20,23 @@ async def pong_first(sock: AgentSocket, kinds: tuple[str, ...]) -> Frame:
 
 
 async def test_typing_in_a_private_note_reaches_the_inboxs_other_agents_only(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     conv = (await post_inbound(server.client(), team.a)).json()["conversation_id"]
     alice = await AgentSocket.open(server.ws_url, team.alice.token)
     bob = await AgentSocket.open(server.ws_url, team.bob.token)
     carol = await AgentSocket.open(server.ws_url, team.carol.token)
-    await alice.send({"type": "typing", "conversation_id": conv, "private": True,
-                      "active": True})
+    await alice.send({"type": "typing", "conversation_id": conv, "private": True, "active": True})
     typing = await bob.until(lambda f: f["type"] == "typing")
-    assert typing == {"type": "typing", "conversation_id": conv, "inbox_id": team.a["id"],
-                      "user_id": team.alice.user["id"], "name": "alice", "private": True,
-                      "active": True}
+    assert typing == {
+        "type": "typing",
+        "conversation_id": conv,
+        "inbox_id": team.a["id"],
+        "user_id": team.alice.user["id"],
+        "name": "alice",
+        "private": True,
+        "active": True,
+    }
     assert await pong_first(alice, ("typing",)) == {"type": "pong"}  # no echo to the typist
     assert await pong_first(carol, ("typing",)) == {"type": "pong"}  # not carol's inbox
     stored = [e for e in await server.ctx.bus.replay("0") if e.event.type == "typing"]
@@ -44,7 +50,10 @@ async def test_viewing_is_announced_and_withdrawn(server: Running, team: Team) -
     await alice.send({"type": "viewing", "conversation_id": conv})
     seen = await bob.until(lambda f: f["type"] == "viewing")
     assert (seen["conversation_id"], seen["active"], seen["user_id"]) == (
-        conv, True, team.alice.user["id"])
+        conv,
+        True,
+        team.alice.user["id"],
+    )
     await alice.send({"type": "viewing", "conversation_id": None})
     left = await bob.until(lambda f: f["type"] == "viewing")
     assert (left["conversation_id"], left["active"]) == (conv, False)

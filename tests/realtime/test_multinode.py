@@ -42,8 +42,9 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, postgres: Any, redis_server: Any
-            ) -> Iterator[Cluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Any, redis_server: Any
+) -> Iterator[Cluster]:
     """Two nodes shared by this module's tests (starting processes is the slow part)."""
     tmp = tmp_path_factory.mktemp("cluster")
     redis_server.flush()
@@ -57,11 +58,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres: Any, redis_serve
         password = a.admin_password()
         assert password, a.log.read_text()
         with httpx.Client(base_url=a.base_url) as http:
-            token = http.post("/api/auth/login", json={
-                "email": "admin@example.test", "password": password}).json()["token"]
-            inbox = http.post("/api/admin/inboxes", headers={"authorization": f"Bearer {token}"},
-                              json={"name": "Shared", "kind": "api", "member_ids": [],
-                                    "config": {"inbound_token": INBOUND_TOKEN}}).json()
+            token = http.post(
+                "/api/auth/login", json={"email": "admin@example.test", "password": password}
+            ).json()["token"]
+            inbox = http.post(
+                "/api/admin/inboxes",
+                headers={"authorization": f"Bearer {token}"},
+                json={
+                    "name": "Shared",
+                    "kind": "api",
+                    "member_ids": [],
+                    "config": {"inbound_token": INBOUND_TOKEN},
+                },
+            ).json()
         yield Cluster(a, b, url, redis_server.url, token, inbox, tmp)
     finally:
         a.kill()
@@ -77,13 +86,16 @@ async def _close_clients(cluster: Cluster) -> AsyncIterator[None]:
 
 
 async def test_a_message_ingested_on_node_a_reaches_an_agent_socket_on_node_b(
-        cluster: Cluster) -> None:
+    cluster: Cluster,
+) -> None:
     admin = cluster.a.client(cluster.admin_token)
     agent = await create_agent(admin, "nina@example.test")
-    await admin.put(f"/api/admin/inboxes/{cluster.inbox['id']}/members",
-                    json={"user_ids": [agent["id"]]})
-    login = await cluster.b.client().post("/api/auth/login", json={
-        "email": "nina@example.test", "password": "agent-password-1"})
+    await admin.put(
+        f"/api/admin/inboxes/{cluster.inbox['id']}/members", json={"user_ids": [agent["id"]]}
+    )
+    login = await cluster.b.client().post(
+        "/api/auth/login", json={"email": "nina@example.test", "password": "agent-password-1"}
+    )
     sock = await AgentSocket.open(cluster.b.ws_url, login.json()["token"])
     response = await post_inbound(cluster.a.client(), cluster.inbox, text="via node A")
     assert response.status_code == 201
@@ -94,15 +106,18 @@ async def test_a_message_ingested_on_node_a_reaches_an_agent_socket_on_node_b(
     watcher = await AgentSocket.open(cluster.a.ws_url, cluster.admin_token)
     conv = response.json()["conversation_id"]
     reply = await cluster.b.client(login.json()["token"]).post(
-        f"/api/conversations/{conv}/messages", json={"text": "answered on B"})
+        f"/api/conversations/{conv}/messages", json={"text": "answered on B"}
+    )
     assert reply.status_code == 201, reply.text
-    frame = await watcher.until(lambda f: f["type"] == "event"
-                                and f["event"]["type"] == "message.created")
+    frame = await watcher.until(
+        lambda f: f["type"] == "event" and f["event"]["type"] == "message.created"
+    )
     assert frame["event"]["payload"]["message"]["text"] == "answered on B"
 
 
 async def test_concurrent_writers_on_both_nodes_every_subscriber_sees_every_event_once(
-        cluster: Cluster) -> None:
+    cluster: Cluster,
+) -> None:
     on_a = await AgentSocket.open(cluster.a.ws_url, cluster.admin_token)
     on_b = await AgentSocket.open(cluster.b.ws_url, cluster.admin_token)
     assert on_a.ready and on_b.ready
@@ -112,8 +127,9 @@ async def test_concurrent_writers_on_both_nodes_every_subscriber_sees_every_even
 
     async def writer(n: int) -> None:
         for k in range(6):
-            await post_inbound(clients[n % 2], cluster.inbox, text=f"{n}/{k}",
-                               contact=f"writer-{n}-{k % 2}")
+            await post_inbound(
+                clients[n % 2], cluster.inbox, text=f"{n}/{k}", contact=f"writer-{n}-{k % 2}"
+            )
 
     writers = [asyncio.create_task(writer(n)) for n in range(10)]
     hopped: list[str] = [f["id"] for f in await hopper.events(5)]
@@ -138,6 +154,7 @@ async def _published_ids(cluster: Cluster, after: str) -> list[str]:
     bus = RedisBus(cluster.redis_url)
     await bus.start()
     try:
+
         async def complete() -> list[str] | None:
             async with db.read() as conn:
                 rows = {r[0] for r in await conn.execute(sa.select(t.events.c.id))}
@@ -157,13 +174,13 @@ async def _published_ids(cluster: Cluster, after: str) -> list[str]:
 
 async def test_presence_survives_node_loss(cluster: Cluster) -> None:
     """Node C holds otto's socket and is killed -9; node A still shows him offline."""
-    c = start_node(cluster.tmp, "node-c", cluster.database_url, cluster.redis_url,
-                   **FAST_HEARTBEAT)
+    c = start_node(cluster.tmp, "node-c", cluster.database_url, cluster.redis_url, **FAST_HEARTBEAT)
     try:
         admin = cluster.a.client(cluster.admin_token)
         agent = await create_agent(admin, "otto@example.test")
-        login = await c.client().post("/api/auth/login", json={
-            "email": "otto@example.test", "password": "agent-password-1"})
+        login = await c.client().post(
+            "/api/auth/login", json={"email": "otto@example.test", "password": "agent-password-1"}
+        )
         watcher = await AgentSocket.open(cluster.a.ws_url, cluster.admin_token)
         await AgentSocket.open(c.ws_url, login.json()["token"])
 

@@ -16,28 +16,38 @@ from server.realtime.client_queue import (
 )
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ('{"type":"hello","last_event_id":null}', frames.Hello(None)),
-    ('{"type":"hello","last_event_id":"17-2"}', frames.Hello("17-2")),
-    ('{"type":"typing","conversation_id":4,"private":true,"active":false}',
-     frames.Typing(4, True, False)),
-    ('{"type":"viewing","conversation_id":null}', frames.Viewing(None)),
-    ('{"type":"viewing"}', frames.Viewing(None)),  # no conversation: viewing nothing
-    ('{"type":"presence","status":"away"}', frames.Presence("away")),
-    ('{"type":"ping"}', frames.Ping()),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('{"type":"hello","last_event_id":null}', frames.Hello(None)),
+        ('{"type":"hello","last_event_id":"17-2"}', frames.Hello("17-2")),
+        (
+            '{"type":"typing","conversation_id":4,"private":true,"active":false}',
+            frames.Typing(4, True, False),
+        ),
+        ('{"type":"viewing","conversation_id":null}', frames.Viewing(None)),
+        ('{"type":"viewing"}', frames.Viewing(None)),  # no conversation: viewing nothing
+        ('{"type":"presence","status":"away"}', frames.Presence("away")),
+        ('{"type":"ping"}', frames.Ping()),
+    ],
+)
 def test_valid_client_frames(raw: str, expected: frames.ClientFrame) -> None:
     assert frames.parse(raw) == expected
 
 
-@pytest.mark.parametrize(("raw", "code"), [
-    ("nope", "invalid_json"), ("3", "invalid_frame"), ('{"type": 3}', "unknown_type"),
-    ('{"type":"hello","last_event_id":5}', "invalid_frame"),
-    ('{"type":"typing","conversation_id":true}', "invalid_frame"),
-    ('{"type":"typing","conversation_id":0}', "invalid_frame"),
-    ('{"type":"typing","conversation_id":1,"private":"yes"}', "invalid_frame"),
-    ('{"type":"presence","status":"offline"}', "invalid_frame"),
-])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("nope", "invalid_json"),
+        ("3", "invalid_frame"),
+        ('{"type": 3}', "unknown_type"),
+        ('{"type":"hello","last_event_id":5}', "invalid_frame"),
+        ('{"type":"typing","conversation_id":true}', "invalid_frame"),
+        ('{"type":"typing","conversation_id":0}', "invalid_frame"),
+        ('{"type":"typing","conversation_id":1,"private":"yes"}', "invalid_frame"),
+        ('{"type":"presence","status":"offline"}', "invalid_frame"),
+    ],
+)
 def test_invalid_client_frames_name_the_problem(raw: str, code: str) -> None:
     with pytest.raises(frames.FrameError) as caught:
         frames.parse(raw)
@@ -45,8 +55,12 @@ def test_invalid_client_frames_name_the_problem(raw: str, code: str) -> None:
 
 
 def test_positions_order_redis_and_memory_ids() -> None:
-    assert position("0") < position("1700000000000-0") < position("1700000000000-1") \
+    assert (
+        position("0")
+        < position("1700000000000-0")
+        < position("1700000000000-1")
         < position("1700000000001-0")
+    )
     assert position("ab12cd34-9") < position("ab12cd34-10")
     with pytest.raises(ValueError):
         position("garbage")
@@ -54,8 +68,7 @@ def test_positions_order_redis_and_memory_ids() -> None:
     assert [gate.admit(i) for i in ("5-2", "5-3", "5-4", "6-0")] == [False, False, True, True]
 
 
-def item(type: str, inbox: int | None, audience: str = "agents", **payload: object
-         ) -> StreamEvent:
+def item(type: str, inbox: int | None, audience: str = "agents", **payload: object) -> StreamEvent:
     return StreamEvent("1-1", Event(type, dict(payload), inbox_id=inbox, audience=audience))
 
 
@@ -66,7 +79,8 @@ def test_audience_follows_rest_rules_and_membership_events() -> None:
     assert admin.sees(item("message.created", 2))
     assert agent.sees(item("presence", None))
     assert not agent.sees(item("x", None, audience="admins")) and admin.sees(
-        item("x", None, audience="admins"))
+        item("x", None, audience="admins")
+    )
     assert not admin.sees(item("session.revoked", None, audience="internal"))
     agent.apply_membership(item(EventType.INBOX_UPDATED, 2, member_ids=[3, 7]))
     assert agent.sees(item("message.created", 2))

@@ -18,12 +18,16 @@ from tests.support.api import create_api_inbox, post_inbound
 async def visible_ids(server: Running, inbox_id: int, after: str) -> list[str]:
     """Every stored (non-ephemeral) event of one inbox after an id, in stream order."""
     history = await server.ctx.bus.replay(after)
-    return [e.id for e in history if e.event.inbox_id == inbox_id
-            and e.event.type not in ("typing", "viewing", "presence")]
+    return [
+        e.id
+        for e in history
+        if e.event.inbox_id == inbox_id and e.event.type not in ("typing", "viewing", "presence")
+    ]
 
 
 async def test_resume_delivers_every_missed_event_exactly_once_while_writes_continue(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     client = server.client()
     sock = await AgentSocket.open(server.ws_url, team.alice.token)
     assert sock.ready is not None
@@ -43,26 +47,32 @@ async def test_resume_delivers_every_missed_event_exactly_once_while_writes_cont
     await asyncio.gather(*writers)
     expected = await visible_ids(server, team.a["id"], start)
     remaining = len(expected) - len(received)
-    received += [f["id"] for f in sock.before_ready] + [f["id"] for f in
-                                                         await sock.events(remaining)]
+    received += [f["id"] for f in sock.before_ready] + [
+        f["id"] for f in await sock.events(remaining)
+    ]
     assert received == expected  # nothing missed, nothing twice, in stream order
     await sock.send({"type": "ping"})
     assert (await sock.until(lambda f: f["type"] in ("pong", "event")))["type"] == "pong"
 
 
 async def test_a_foreign_or_trimmed_id_answers_resync_required_then_live(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     sock = await AgentSocket.open(server.ws_url, team.alice.token, "cafebabe-12")
     [resync] = sock.before_ready
     assert resync["type"] == "resync_required" and "not from this" in resync["reason"]
-    assert sock.ready == {"type": "ready", "last_event_id": resync["last_event_id"],
-                          "resumed": False}
+    assert sock.ready == {
+        "type": "ready",
+        "last_event_id": resync["last_event_id"],
+        "resumed": False,
+    }
     await post_inbound(server.client(), team.a, text="after resync")
     assert len(await sock.events(2)) == 2
 
 
-async def test_history_trimmed_past_the_clients_id_answers_resync(tmp_path: Path,
-                                                                   database_url: str) -> None:
+async def test_history_trimmed_past_the_clients_id_answers_resync(
+    tmp_path: Path, database_url: str
+) -> None:
     running = await start_server(make_settings(tmp_path, database_url, event_history=3))
     try:
         admin = running.ctx
@@ -80,7 +90,8 @@ async def test_history_trimmed_past_the_clients_id_answers_resync(tmp_path: Path
 
 
 async def test_a_slow_socket_is_closed_with_overflow_and_resumes_without_loss(
-        tmp_path: Path, database_url: str) -> None:
+    tmp_path: Path, database_url: str
+) -> None:
     running = await start_server(make_settings(tmp_path, database_url, ws_queue_size=3))
     try:
         agent = await login_agent(running, running.client(), "erin@example.test")
@@ -88,9 +99,9 @@ async def test_a_slow_socket_is_closed_with_overflow_and_resumes_without_loss(
         sock = await AgentSocket.open(running.ws_url, agent.token)
         start = sock.ready["last_event_id"] if sock.ready else "0"
         # One burst of 10 events reaches the hub before the socket's pump can run.
-        ids = await running.ctx.bus.publish([
-            Event(EventType.CONVERSATION_UPDATED, {"n": n}, inbox_id=inbox)
-            for n in range(10)])
+        ids = await running.ctx.bus.publish(
+            [Event(EventType.CONVERSATION_UPDATED, {"n": n}, inbox_id=inbox) for n in range(10)]
+        )
         assert await sock.closed() == (OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
         again = await AgentSocket.open(running.ws_url, agent.token, start)
         assert [f["id"] for f in await again.events(10)] == ids
@@ -102,23 +113,32 @@ async def test_a_slow_socket_is_closed_with_overflow_and_resumes_without_loss(
 async def _inbox_with(running: Running, user_id: int) -> int:
     from server.actions import admin as admin_actions
 
-    inbox = await admin_actions.create_inbox(running.ctx, name="Slow", kind="api", config={
-        "inbound_token": "inbound-token-0123456789"}, member_ids=[user_id])
+    inbox = await admin_actions.create_inbox(
+        running.ctx,
+        name="Slow",
+        kind="api",
+        config={"inbound_token": "inbound-token-0123456789"},
+        member_ids=[user_id],
+    )
     return int(inbox["id"])
 
 
 async def test_membership_granted_while_connected_starts_the_inboxs_events(
-        server: Running, admin: httpx.AsyncClient, team: Team) -> None:
+    server: Running, admin: httpx.AsyncClient, team: Team
+) -> None:
     carol = await AgentSocket.open(server.ws_url, team.carol.token)
-    response = await admin.put(f"/api/admin/inboxes/{team.a['id']}/members", json={
-        "user_ids": [team.alice.user["id"], team.carol.user["id"]]})
+    response = await admin.put(
+        f"/api/admin/inboxes/{team.a['id']}/members",
+        json={"user_ids": [team.alice.user["id"], team.carol.user["id"]]},
+    )
     assert response.status_code == 200, response.text
     update = (await carol.events(1))[0]
     assert update["event"]["type"] == "inbox.updated"
     await post_inbound(server.client(), team.a, text="now visible to carol")
     assert {f["event"]["inbox_id"] for f in await carol.events(2)} == {team.a["id"]}
-    response = await admin.put(f"/api/admin/inboxes/{team.a['id']}/members", json={
-        "user_ids": [team.alice.user["id"]]})
+    response = await admin.put(
+        f"/api/admin/inboxes/{team.a['id']}/members", json={"user_ids": [team.alice.user["id"]]}
+    )
     await post_inbound(server.client(), team.a, text="hidden again")
     await post_inbound(server.client(), team.b, text="carol's own inbox", contact="b")
     frames = await carol.events(2)
@@ -126,7 +146,8 @@ async def test_membership_granted_while_connected_starts_the_inboxs_events(
 
 
 async def test_new_inbox_created_with_members_is_visible_at_once(
-        server: Running, admin: httpx.AsyncClient, team: Team) -> None:
+    server: Running, admin: httpx.AsyncClient, team: Team
+) -> None:
     bob = await AgentSocket.open(server.ws_url, team.bob.token)
     inbox = await create_api_inbox(admin, name="New", members=[team.bob.user["id"]])
     await post_inbound(server.client(), inbox, text="hello new inbox")

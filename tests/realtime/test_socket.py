@@ -14,8 +14,7 @@ from tests.realtime.wsclient import AgentSocket
 from tests.support.api import post_inbound
 
 
-async def test_unauthenticated_and_bad_token_sockets_are_closed_with_4401(server: Running
-                                                                          ) -> None:
+async def test_unauthenticated_and_bad_token_sockets_are_closed_with_4401(server: Running) -> None:
     for token in (None, "not-a-real-token"):
         sock = await AgentSocket.open(server.ws_url, token, hello=False)
         assert await sock.closed() == (4401, "log in first")
@@ -57,14 +56,15 @@ async def test_another_inboxs_events_never_arrive(server: Running, team: Team) -
 
 
 async def test_typing_or_viewing_another_inboxs_conversation_is_refused(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     b_conv = (await post_inbound(server.client(), team.b, contact="b")).json()["conversation_id"]
     alice = await AgentSocket.open(server.ws_url, team.alice.token)
-    for frame in ({"type": "typing", "conversation_id": b_conv, "private": False,
-                   "active": True},
-                  {"type": "viewing", "conversation_id": b_conv},
-                  {"type": "typing", "conversation_id": 999_999, "private": False,
-                   "active": True}):
+    for frame in (
+        {"type": "typing", "conversation_id": b_conv, "private": False, "active": True},
+        {"type": "viewing", "conversation_id": b_conv},
+        {"type": "typing", "conversation_id": 999_999, "private": False, "active": True},
+    ):
         await alice.send(frame)
         error = await alice.until(lambda f: f["type"] == "error")
         assert error["code"] == "not_found"
@@ -74,18 +74,23 @@ async def test_typing_or_viewing_another_inboxs_conversation_is_refused(
     await alice.until(lambda f: f["type"] == "pong")
     await carol.send({"type": "ping"})
     # carol got no typing/viewing frame from alice's refused attempts
-    assert (await carol.until(lambda f: f["type"] in ("pong", "typing", "viewing")))["type"] \
-        == "pong"
+    assert (await carol.until(lambda f: f["type"] in ("pong", "typing", "viewing")))[
+        "type"
+    ] == "pong"
 
 
 async def test_bad_frames_get_precise_errors_and_the_socket_stays_usable(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     sock = await AgentSocket.open(server.ws_url, team.alice.token)
-    cases = [("not json", "invalid_json"), ("[1, 2]", "invalid_frame"),
-             ('{"type": "subscribe"}', "unknown_type"),
-             ('{"type": "typing", "conversation_id": "x"}', "invalid_frame"),
-             ('{"type": "presence", "status": "busy"}', "invalid_frame"),
-             ('{"type": "hello", "last_event_id": null}', "already_started")]
+    cases = [
+        ("not json", "invalid_json"),
+        ("[1, 2]", "invalid_frame"),
+        ('{"type": "subscribe"}', "unknown_type"),
+        ('{"type": "typing", "conversation_id": "x"}', "invalid_frame"),
+        ('{"type": "presence", "status": "busy"}', "invalid_frame"),
+        ('{"type": "hello", "last_event_id": null}', "already_started"),
+    ]
     for raw, code in cases:
         await sock.ws.send(raw)
         error = await sock.until(lambda f: f["type"] == "error")
@@ -97,7 +102,8 @@ async def test_bad_frames_get_precise_errors_and_the_socket_stays_usable(
 
 
 async def test_oversized_frame_closes_with_1009_and_others_are_unaffected(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     big = await AgentSocket.open(server.ws_url, team.alice.token)
     other = await AgentSocket.open(server.ws_url, team.bob.token)
     await big.ws.send("x" * (server.settings.ws_max_frame_bytes + 1))
@@ -115,8 +121,7 @@ async def test_first_frame_must_be_hello(server: Running, team: Team) -> None:
     assert (await sock.recv())["type"] == "ready"
 
 
-async def test_logout_closes_the_sessions_sockets_with_4401(server: Running, team: Team
-                                                            ) -> None:
+async def test_logout_closes_the_sessions_sockets_with_4401(server: Running, team: Team) -> None:
     alice = await AgentSocket.open(server.ws_url, team.alice.token)
     bob = await AgentSocket.open(server.ws_url, team.bob.token)
     assert (await team.alice.http.post("/api/auth/logout")).status_code == 200
@@ -129,10 +134,12 @@ async def test_logout_closes_the_sessions_sockets_with_4401(server: Running, tea
 
 
 async def test_deactivating_an_agent_closes_their_sockets(
-        server: Running, admin: httpx.AsyncClient, team: Team) -> None:
+    server: Running, admin: httpx.AsyncClient, team: Team
+) -> None:
     bob = await AgentSocket.open(server.ws_url, team.bob.token)
-    response = await admin.patch(f"/api/admin/agents/{team.bob.user['id']}",
-                                 json={"is_active": False})
+    response = await admin.patch(
+        f"/api/admin/agents/{team.bob.user['id']}", json={"is_active": False}
+    )
     assert response.status_code == 200, response.text
     code, _ = await bob.closed(timeout=5)
     assert code == 4401

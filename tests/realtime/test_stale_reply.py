@@ -12,14 +12,18 @@ from tests.realtime.conftest import Team
 from tests.support.api import post_inbound
 
 
-async def reply(agent: httpx.AsyncClient, conv: int, text: str, last_seen: int | None,
-                **extra: Any) -> httpx.Response:
-    return await agent.post(f"/api/conversations/{conv}/messages", json={
-        "text": text, "last_seen_message_id": last_seen, **extra})
+async def reply(
+    agent: httpx.AsyncClient, conv: int, text: str, last_seen: int | None, **extra: Any
+) -> httpx.Response:
+    return await agent.post(
+        f"/api/conversations/{conv}/messages",
+        json={"text": text, "last_seen_message_id": last_seen, **extra},
+    )
 
 
 async def test_a_newer_customer_message_holds_the_reply_until_forced(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     client = server.client()
     first = (await post_inbound(client, team.a, text="Order 1 is late")).json()
     conv = first["conversation_id"]
@@ -39,7 +43,8 @@ async def test_a_newer_customer_message_holds_the_reply_until_forced(
 
 
 async def test_another_agents_reply_holds_mine_but_my_own_and_notes_do_not(
-        server: Running, team: Team) -> None:
+    server: Running, team: Team
+) -> None:
     first = (await post_inbound(server.client(), team.a, text="Help")).json()
     conv, seen = first["conversation_id"], first["message_id"]
     mine = await reply(team.alice.http, conv, "On it", seen)
@@ -51,12 +56,15 @@ async def test_another_agents_reply_holds_mine_but_my_own_and_notes_do_not(
     bobs = await reply(team.bob.http, conv, "Bob here, I have it", seen)
     assert bobs.status_code == 409  # bob had not seen alice's replies
     assert {m["text"] for m in bobs.json()["error"]["details"]["messages"]} == {
-        "On it", "Give me a minute"}
+        "On it",
+        "Give me a minute",
+    }
     bob_id = (await reply(team.bob.http, conv, "Bob here", seen, force=True)).json()
     held = await reply(team.alice.http, conv, "Done", again.json()["message"]["id"])
     assert held.status_code == 409
     assert [m["id"] for m in held.json()["error"]["details"]["messages"]] == [
-        bob_id["message"]["id"]]
+        bob_id["message"]["id"]
+    ]
 
 
 async def test_without_last_seen_the_guard_does_not_apply(server: Running, team: Team) -> None:

@@ -24,8 +24,15 @@ class AgentSocket:
         self.before_ready: list[Frame] = []
 
     @classmethod
-    async def open(cls, ws_url: str, token: str | None, last_event_id: str | None = None,
-                   *, hello: bool = True, **kwargs: Any) -> AgentSocket:
+    async def open(
+        cls,
+        ws_url: str,
+        token: str | None,
+        last_event_id: str | None = None,
+        *,
+        hello: bool = True,
+        **kwargs: Any,
+    ) -> AgentSocket:
         url = f"{ws_url}/ws"
         headers = {"authorization": f"Bearer {token}"} if token else {}
         sock = cls(await connect(url, additional_headers=headers, **kwargs))
@@ -41,9 +48,15 @@ class AgentSocket:
         frame: Frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
         return frame
 
-    async def until(self, match: Callable[[Frame], bool], *, keep: list[Frame] | None = None,
-                    timeout: float = 10.0) -> Frame:
+    async def until(
+        self,
+        match: Callable[[Frame], bool],
+        *,
+        keep: list[Frame] | None = None,
+        timeout: float = 10.0,
+    ) -> Frame:
         """The first frame that matches; frames before it go to ``keep`` if given."""
+
         async def scan() -> Frame:
             while True:
                 frame = await self.recv(timeout)
@@ -63,6 +76,7 @@ class AgentSocket:
 
     async def closed(self, timeout: float = 10.0) -> tuple[int | None, str | None]:
         """Wait for the server to close; return (code, reason)."""
+
         async def drain() -> None:
             try:
                 while True:

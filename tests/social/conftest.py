@@ -28,19 +28,32 @@ async def telegram_api() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
-def social_settings(tmp_path: Path, database_url: str, graph: FakeGraph,
-                    telegram_api: FakeTelegram, **overrides: object) -> object:
+def social_settings(
+    tmp_path: Path,
+    database_url: str,
+    graph: FakeGraph,
+    telegram_api: FakeTelegram,
+    **overrides: object,
+) -> object:
     values: dict[str, object] = {
-        "meta_graph_base": graph.url, "telegram_api_base": telegram_api.url,
-        "allow_private_urls": True, "public_url": "https://support.example.test", **overrides}
+        "meta_graph_base": graph.url,
+        "telegram_api_base": telegram_api.url,
+        "allow_private_urls": True,
+        "public_url": "https://support.example.test",
+        **overrides,
+    }
     return make_settings(tmp_path, database_url, **values)
 
 
 @pytest.fixture
-async def server(tmp_path: Path, database_url: str, graph: FakeGraph,
-                 telegram_api: FakeTelegram) -> AsyncIterator[Running]:
-    running = await start_server(social_settings(  # type: ignore[arg-type]
-        tmp_path, database_url, graph, telegram_api))
+async def server(
+    tmp_path: Path, database_url: str, graph: FakeGraph, telegram_api: FakeTelegram
+) -> AsyncIterator[Running]:
+    running = await start_server(
+        social_settings(  # type: ignore[arg-type]
+            tmp_path, database_url, graph, telegram_api
+        )
+    )
     await _set_admin_password(running)
     try:
         yield running

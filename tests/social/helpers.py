@@ -27,8 +27,13 @@ TG_SECRET = "tg-secret_token-42"
 def payload(name: str, **values: Any) -> dict[str, Any]:
     """A fixture from payloads/ with its $PLACEHOLDERS filled in."""
     text = string.Template((PAYLOADS / f"{name}.json").read_text())
-    defaults = {"TS": int(time.time() * 1000), "PAGE_ID": PAGE_ID, "IG_ID": IG_ID,
-                "PHONE_ID": PHONE_ID, "APP_ID": APP_ID}
+    defaults = {
+        "TS": int(time.time() * 1000),
+        "PAGE_ID": PAGE_ID,
+        "IG_ID": IG_ID,
+        "PHONE_ID": PHONE_ID,
+        "APP_ID": APP_ID,
+    }
     return json.loads(text.safe_substitute({**defaults, **values}))  # type: ignore[no-any-return]
 
 
@@ -37,8 +42,13 @@ def meta_signature(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def meta_post(client: httpx.AsyncClient, inbox: dict[str, Any], data: Any, *,
-                    signature: str | None = "compute") -> httpx.Response:
+async def meta_post(
+    client: httpx.AsyncClient,
+    inbox: dict[str, Any],
+    data: Any,
+    *,
+    signature: str | None = "compute",
+) -> httpx.Response:
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {"content-type": "application/json"}
     if signature == "compute":
@@ -48,8 +58,9 @@ async def meta_post(client: httpx.AsyncClient, inbox: dict[str, Any], data: Any,
     return await client.post(f"/webhooks/{inbox['public_key']}", content=body, headers=headers)
 
 
-async def telegram_post(client: httpx.AsyncClient, inbox: dict[str, Any], update: Any, *,
-                        secret: str | None = TG_SECRET) -> httpx.Response:
+async def telegram_post(
+    client: httpx.AsyncClient, inbox: dict[str, Any], update: Any, *, secret: str | None = TG_SECRET
+) -> httpx.Response:
     headers = {"content-type": "application/json"}
     if secret is not None:
         headers["x-telegram-bot-api-secret-token"] = secret
@@ -57,33 +68,43 @@ async def telegram_post(client: httpx.AsyncClient, inbox: dict[str, Any], update
 
 
 def meta_config(kind: str, token: str) -> dict[str, Any]:
-    account = {"messenger": ("page_id", PAGE_ID), "instagram": ("ig_account_id", IG_ID),
-               "whatsapp": ("phone_number_id", PHONE_ID)}[kind]
-    config = {account[0]: account[1], "access_token": token, "app_secret": APP_SECRET,
-              "verify_token": VERIFY_TOKEN}
+    account = {
+        "messenger": ("page_id", PAGE_ID),
+        "instagram": ("ig_account_id", IG_ID),
+        "whatsapp": ("phone_number_id", PHONE_ID),
+    }[kind]
+    config = {
+        account[0]: account[1],
+        "access_token": token,
+        "app_secret": APP_SECRET,
+        "verify_token": VERIFY_TOKEN,
+    }
     if kind != "whatsapp":
         config["app_id"] = APP_ID
     return config
 
 
-async def create_inbox(admin: httpx.AsyncClient, kind: str, config: dict[str, Any],
-                       name: str | None = None) -> dict[str, Any]:
-    response = await admin.post("/api/admin/inboxes", json={
-        "name": name or kind.title(), "kind": kind, "config": config, "member_ids": []})
+async def create_inbox(
+    admin: httpx.AsyncClient, kind: str, config: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
+    response = await admin.post(
+        "/api/admin/inboxes",
+        json={"name": name or kind.title(), "kind": kind, "config": config, "member_ids": []},
+    )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
 async def conversations(admin: httpx.AsyncClient, inbox: dict[str, Any]) -> list[Any]:
-    response = await admin.get("/api/conversations", params={"inbox_id": inbox["id"],
-                                                             "limit": 100})
+    response = await admin.get("/api/conversations", params={"inbox_id": inbox["id"], "limit": 100})
     assert response.status_code == 200, response.text
     return response.json()["items"]  # type: ignore[no-any-return]
 
 
 async def messages(admin: httpx.AsyncClient, conversation_id: int) -> list[Any]:
-    response = await admin.get(f"/api/conversations/{conversation_id}/messages",
-                               params={"limit": 200})
+    response = await admin.get(
+        f"/api/conversations/{conversation_id}/messages", params={"limit": 200}
+    )
     assert response.status_code == 200, response.text
     return sorted(response.json()["items"], key=lambda m: m["id"])
 
@@ -95,9 +116,15 @@ async def all_messages(admin: httpx.AsyncClient, inbox: dict[str, Any]) -> list[
     return sorted(out, key=lambda m: m["id"])
 
 
-async def wait_status(admin: httpx.AsyncClient, conversation_id: int, message_id: int,
-                      status: str, within: float = 15.0) -> dict[str, Any]:
+async def wait_status(
+    admin: httpx.AsyncClient,
+    conversation_id: int,
+    message_id: int,
+    status: str,
+    within: float = 15.0,
+) -> dict[str, Any]:
     async def check() -> Any:
         found = [m for m in await messages(admin, conversation_id) if m["id"] == message_id]
         return found[0] if found and found[0]["status"] == status else None
+
     return await eventually(check, timeout=within)  # type: ignore[no-any-return]

@@ -44,8 +44,9 @@ class _Served:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> Any:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:  # uvicorn has no started event to await
@@ -62,14 +63,18 @@ async def _body(request: Request) -> Any:
         out: dict[str, Any] = {}
         async with request.form() as form:  # closes the spooled upload files
             for key, value in form.multi_items():
-                out[key] = value if isinstance(value, str) else {
-                    "filename": value.filename, "size": len(await value.read())}
+                out[key] = (
+                    value
+                    if isinstance(value, str)
+                    else {"filename": value.filename, "size": len(await value.read())}
+                )
         return out
     raw = await request.body()
     return json.loads(raw) if raw else {}
 
 
 # -- Meta Graph API ---------------------------------------------------------------------------
+
 
 @dataclass
 class FakeGraph(_Served):
@@ -88,14 +93,16 @@ class FakeGraph(_Served):
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
-        self.app = Starlette(routes=[
-            Route("/{node}/messages", self._messages, methods=["POST"]),
-            Route("/{node}/media", self._media, methods=["POST"]),
-            Route("/{node}/subscribed_apps", self._subscribe, methods=["POST"]),
-            Route("/{node}", self._node, methods=["GET"]),
-            Route("/media-files/{media_id}", self._media_file, methods=["GET"]),
-            Route("/cdn/{name}", self._cdn, methods=["GET"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/{node}/messages", self._messages, methods=["POST"]),
+                Route("/{node}/media", self._media, methods=["POST"]),
+                Route("/{node}/subscribed_apps", self._subscribe, methods=["POST"]),
+                Route("/{node}", self._node, methods=["GET"]),
+                Route("/media-files/{media_id}", self._media_file, methods=["GET"]),
+                Route("/cdn/{name}", self._cdn, methods=["GET"]),
+            ]
+        )
 
     def sends(self) -> list[Any]:
         return [c.body for c in self.calls if c.path.endswith("/messages")]
@@ -106,9 +113,17 @@ class FakeGraph(_Served):
 
     @staticmethod
     def _oauth_error() -> JSONResponse:
-        return JSONResponse({"error": {"message": "Invalid OAuth access token.",
-                                       "type": "OAuthException", "code": 190,
-                                       "fbtrace_id": "AbCdEf"}}, status_code=400)
+        return JSONResponse(
+            {
+                "error": {
+                    "message": "Invalid OAuth access token.",
+                    "type": "OAuthException",
+                    "code": 190,
+                    "fbtrace_id": "AbCdEf",
+                }
+            },
+            status_code=400,
+        )
 
     async def _messages(self, request: Request) -> Response:
         body = await _body(request)
@@ -122,9 +137,11 @@ class FakeGraph(_Served):
         n = next(self._ids)
         if isinstance(body, dict) and body.get("messaging_product") == "whatsapp":
             mid = f"wamid.HBgL{n:06d}"
-            answer = {"messaging_product": "whatsapp",
-                      "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
-                      "messages": [{"id": mid}]}
+            answer = {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                "messages": [{"id": mid}],
+            }
         else:
             mid = f"m_{n:06d}"
             recipient = body.get("recipient") if isinstance(body, dict) else None
@@ -150,19 +167,25 @@ class FakeGraph(_Served):
 
     async def _node(self, request: Request) -> Response:
         node = request.path_params["node"]
-        self.calls.append(Call("GET", request.url.path, dict(request.headers),
-                               dict(request.query_params)))
+        self.calls.append(
+            Call("GET", request.url.path, dict(request.headers), dict(request.query_params))
+        )
         if not self._authorised(request):
             return self._oauth_error()
         if node in self.media:  # documented: GET /{media-id} -> a short-lived url
-            return JSONResponse({"messaging_product": "whatsapp", "id": node,
-                                 "url": f"{self.url}/media-files/{node}",
-                                 "mime_type": "image/jpeg", "file_size": len(self.media[node]),
-                                 "sha256": "e3b0c442"})
+            return JSONResponse(
+                {
+                    "messaging_product": "whatsapp",
+                    "id": node,
+                    "url": f"{self.url}/media-files/{node}",
+                    "mime_type": "image/jpeg",
+                    "file_size": len(self.media[node]),
+                    "sha256": "e3b0c442",
+                }
+            )
         if node in self.profiles:
             return JSONResponse({"id": node, **self.profiles[node]})
         return JSONResponse({"id": node, "name": f"Node {node}"})
-
 
     async def _media_file(self, request: Request) -> Response:
         self.calls.append(Call("GET", request.url.path, dict(request.headers), {}))
@@ -176,6 +199,7 @@ class FakeGraph(_Served):
 
 
 # -- Telegram Bot API -------------------------------------------------------------------------
+
 
 @dataclass
 class FakeTelegram(_Served):
@@ -193,10 +217,12 @@ class FakeTelegram(_Served):
     _new: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
-        self.app = Starlette(routes=[
-            Route("/bot{token}/{method}", self._method, methods=["POST", "GET"]),
-            Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._method, methods=["POST", "GET"]),
+                Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+            ]
+        )
 
     def push(self, update: dict[str, Any]) -> None:
         self.updates.append(update)
@@ -214,8 +240,9 @@ class FakeTelegram(_Served):
         body = await _body(request)
         self.calls.append(Call(request.method, request.url.path, dict(request.headers), body))
         if request.path_params["token"] != self.token:
-            return JSONResponse({"ok": False, "error_code": 401,
-                                 "description": "Unauthorized"}, status_code=401)
+            return JSONResponse(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401
+            )
         if method == "getUpdates":
             return self._ok(await self._get_updates(body))
         if method.startswith("send") and self.script:
@@ -226,8 +253,12 @@ class FakeTelegram(_Served):
 
     def _result(self, method: str, body: Any) -> Any:
         if method == "getMe":
-            return {"id": int(self.token.split(":")[0]), "is_bot": True,
-                    "first_name": "Support", "username": "support_bot"}
+            return {
+                "id": int(self.token.split(":")[0]),
+                "is_bot": True,
+                "first_name": "Support",
+                "username": "support_bot",
+            }
         if method == "setWebhook":
             self.webhook = dict(body)
             return True
@@ -235,13 +266,20 @@ class FakeTelegram(_Served):
             self.webhook = {}
             return True
         if method == "getFile":
-            return {"file_id": body["file_id"], "file_unique_id": "u" + body["file_id"],
-                    "file_size": len(self.files.get(body["file_id"], b"")),
-                    "file_path": f"documents/{body['file_id']}.bin"}
+            return {
+                "file_id": body["file_id"],
+                "file_unique_id": "u" + body["file_id"],
+                "file_size": len(self.files.get(body["file_id"], b"")),
+                "file_path": f"documents/{body['file_id']}.bin",
+            }
         chat = {"id": int(body.get("chat_id")), "type": "private"}
-        return {"message_id": next(self._ids), "date": 1700000000, "chat": chat,
-                "from": {"id": int(self.token.split(":")[0]), "is_bot": True,
-                         "first_name": "Support"}, "text": body.get("text")}
+        return {
+            "message_id": next(self._ids),
+            "date": 1700000000,
+            "chat": chat,
+            "from": {"id": int(self.token.split(":")[0]), "is_bot": True, "first_name": "Support"},
+            "text": body.get("text"),
+        }
 
     async def _get_updates(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(body.get("offset") or 0)

@@ -57,22 +57,45 @@ async def _report(update: StatusUpdate) -> None:
     return None
 
 
-def _ctx(config: dict[str, Any], graph: FakeGraph, telegram_api: FakeTelegram
-         ) -> AdapterContext:
+def _ctx(config: dict[str, Any], graph: FakeGraph, telegram_api: FakeTelegram) -> AdapterContext:
     return AdapterContext(
-        inbox_id=1, inbox_name="t", public_key="pk", config=config, ingest=_ingest,
-        report_status=_report, state=MemoryState(), health=_Health(), lease=_Lease(),
-        settings={"meta_graph_base": graph.url, "telegram_api_base": telegram_api.url,
-                  "allow_private_urls": True, "public_url": "https://x.test"})
+        inbox_id=1,
+        inbox_name="t",
+        public_key="pk",
+        config=config,
+        ingest=_ingest,
+        report_status=_report,
+        state=MemoryState(),
+        health=_Health(),
+        lease=_Lease(),
+        settings={
+            "meta_graph_base": graph.url,
+            "telegram_api_base": telegram_api.url,
+            "allow_private_urls": True,
+            "public_url": "https://x.test",
+        },
+    )
 
 
-def _out(text: str | None, attachments: tuple[Attachment, ...] = (),
-         to: str = "777000123", **extra: Any) -> OutboundMessage:
+def _out(
+    text: str | None, attachments: tuple[Attachment, ...] = (), to: str = "777000123", **extra: Any
+) -> OutboundMessage:
     return OutboundMessage(
-        message_id=9, conversation_id=1, provider_id=None, text=text, html=None,
-        attachments=attachments, recipient=ContactInfo(to), author_name="Agent", subject=None,
-        thread_refs=(), channel_data={}, conversation_token="tok",
-        content_attributes=extra, attempt=1)
+        message_id=9,
+        conversation_id=1,
+        provider_id=None,
+        text=text,
+        html=None,
+        attachments=attachments,
+        recipient=ContactInfo(to),
+        author_name="Agent",
+        subject=None,
+        thread_refs=(),
+        channel_data={},
+        conversation_token="tok",
+        content_attributes=extra,
+        attempt=1,
+    )
 
 
 PDF = Attachment("invoice.pdf", "application/pdf", b"%PDF-1.4 tiny")
@@ -80,23 +103,32 @@ PNG = Attachment("shot.png", "image/png", b"\x89PNG tiny")
 
 
 async def test_telegram_media_methods(graph: FakeGraph, telegram_api: FakeTelegram) -> None:
-    adapter = TelegramAdapter(_ctx({"bot_token": telegram_api.token,
-                                    "secret_token": TG_SECRET}, graph, telegram_api))
+    adapter = TelegramAdapter(
+        _ctx({"bot_token": telegram_api.token, "secret_token": TG_SECRET}, graph, telegram_api)
+    )
     result = await adapter.send(_out("see attached", (PDF, PNG)))
     assert [c.path.rsplit("/", 1)[-1] for c in telegram_api.calls] == [
-        "sendDocument", "sendPhoto", "sendMessage"]
-    assert telegram_api.sent("sendDocument")[0]["document"] == {"filename": "invoice.pdf",
-                                                                "size": len(PDF.data)}
+        "sendDocument",
+        "sendPhoto",
+        "sendMessage",
+    ]
+    assert telegram_api.sent("sendDocument")[0]["document"] == {
+        "filename": "invoice.pdf",
+        "size": len(PDF.data),
+    }
     assert result.provider_id.startswith("777000123:")
 
 
 async def test_telegram_retry_resumes_after_the_parts_already_sent(
-        graph: FakeGraph, telegram_api: FakeTelegram) -> None:
-    adapter = TelegramAdapter(_ctx({"bot_token": telegram_api.token,
-                                    "secret_token": TG_SECRET}, graph, telegram_api))
+    graph: FakeGraph, telegram_api: FakeTelegram
+) -> None:
+    adapter = TelegramAdapter(
+        _ctx({"bot_token": telegram_api.token, "secret_token": TG_SECRET}, graph, telegram_api)
+    )
     text = "\n".join("y" * 100 for _ in range(90))  # three parts
-    telegram_api.script.extend([(200, {}), (500, {"ok": False, "error_code": 500,
-                                                  "description": "Internal Server Error"})])
+    telegram_api.script.extend(
+        [(200, {}), (500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})]
+    )
     with pytest.raises(TransientError):
         await adapter.send(_out(text))
     await adapter.send(_out(text))  # the outbox's retry
@@ -106,8 +138,9 @@ async def test_telegram_retry_resumes_after_the_parts_already_sent(
     assert "\n".join([texts[0], texts[2], texts[3]]) == text
 
 
-async def test_whatsapp_uploads_media_then_sends_it(graph: FakeGraph,
-                                                    telegram_api: FakeTelegram) -> None:
+async def test_whatsapp_uploads_media_then_sends_it(
+    graph: FakeGraph, telegram_api: FakeTelegram
+) -> None:
     adapter = WhatsAppAdapter(_ctx(meta_config("whatsapp", graph.token), graph, telegram_api))
     result = await adapter.send(_out("caption-less text", (PDF,), to="15551234567"))
     upload = next(c for c in graph.calls if c.path.endswith("/media"))
@@ -120,7 +153,8 @@ async def test_whatsapp_uploads_media_then_sends_it(graph: FakeGraph,
 
 
 async def test_messenger_uploads_attachments_with_our_echo_marker(
-        graph: FakeGraph, telegram_api: FakeTelegram) -> None:
+    graph: FakeGraph, telegram_api: FakeTelegram
+) -> None:
     adapter = MessengerAdapter(_ctx(meta_config("messenger", graph.token), graph, telegram_api))
     await adapter.send(_out("look", (PNG,), to="2900001"))
     text_send, upload = graph.sends()

@@ -30,23 +30,37 @@ WA_ID = "15551234567"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-async def _messenger_conversation(server: Running, admin: httpx.AsyncClient, graph: FakeGraph,
-                                  kind: str = "messenger", ts: int | None = None
-                                  ) -> tuple[dict[str, Any], int]:
+async def _messenger_conversation(
+    server: Running,
+    admin: httpx.AsyncClient,
+    graph: FakeGraph,
+    kind: str = "messenger",
+    ts: int | None = None,
+) -> tuple[dict[str, Any], int]:
     inbox = await create_inbox(admin, kind, meta_config(kind, graph.token))
-    data = (payload("instagram_text", IGSID=PSID, MID="m_in_1", TEXT="hello")
-            if kind == "instagram" else
-            payload("messenger_text", PSID=PSID, MID="m_in_1", TEXT="hello",
-                    **({"TS": ts} if ts else {})))
+    data = (
+        payload("instagram_text", IGSID=PSID, MID="m_in_1", TEXT="hello")
+        if kind == "instagram"
+        else payload(
+            "messenger_text", PSID=PSID, MID="m_in_1", TEXT="hello", **({"TS": ts} if ts else {})
+        )
+    )
     assert (await meta_post(server.client(), inbox, data)).status_code == 200
     return inbox, (await conversations(admin, inbox))[0]["id"]
 
 
-async def _whatsapp_conversation(server: Running, admin: httpx.AsyncClient, graph: FakeGraph,
-                                 ts: int | None = None) -> tuple[dict[str, Any], int]:
+async def _whatsapp_conversation(
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph, ts: int | None = None
+) -> tuple[dict[str, Any], int]:
     inbox = await create_inbox(admin, "whatsapp", meta_config("whatsapp", graph.token))
-    data = payload("whatsapp_text", WA_ID=WA_ID, WAMID="wamid.in", TEXT="Hi", NAME="Grace",
-                   TS=str(ts or int(time.time())))
+    data = payload(
+        "whatsapp_text",
+        WA_ID=WA_ID,
+        WAMID="wamid.in",
+        TEXT="Hi",
+        NAME="Grace",
+        TS=str(ts or int(time.time())),
+    )
     assert (await meta_post(server.client(), inbox, data)).status_code == 200
     return inbox, (await conversations(admin, inbox))[0]["id"]
 
@@ -55,18 +69,24 @@ async def _reply(admin: httpx.AsyncClient, conv: int, text: str, **extra: Any) -
     return await admin.post(f"/api/conversations/{conv}/messages", json={"text": text, **extra})
 
 
-def _echo(body: Any, mid: str, *, app_id: str = APP_ID, metadata: str | None = None
-          ) -> dict[str, Any]:
-    message = body["message"] if isinstance(body["message"], dict) else json.loads(
-        body["message"])
-    return payload("messenger_echo", PSID=PSID, MID=mid, TEXT=message.get("text", ""),
-                   APP_ID=app_id, METADATA=metadata if metadata is not None else
-                   message.get("metadata", ""))
+def _echo(
+    body: Any, mid: str, *, app_id: str = APP_ID, metadata: str | None = None
+) -> dict[str, Any]:
+    message = body["message"] if isinstance(body["message"], dict) else json.loads(body["message"])
+    return payload(
+        "messenger_echo",
+        PSID=PSID,
+        MID=mid,
+        TEXT=message.get("text", ""),
+        APP_ID=app_id,
+        METADATA=metadata if metadata is not None else message.get("metadata", ""),
+    )
 
 
 @pytest.mark.parametrize("order", ["echo_first", "answer_first"])
-async def test_echo_of_our_send_never_duplicates(server: Running, admin: httpx.AsyncClient,
-                                                 graph: FakeGraph, order: str) -> None:
+async def test_echo_of_our_send_never_duplicates(
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph, order: str
+) -> None:
     inbox, conv = await _messenger_conversation(server, admin, graph)
     echoes: list[dict[str, Any]] = []
     hook = server.client()
@@ -90,10 +110,17 @@ async def test_echo_of_our_send_never_duplicates(server: Running, admin: httpx.A
 
 @SQLITE_ONLY
 async def test_echo_from_a_human_on_the_page_is_stored_once(
-        server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     inbox, conv = await _messenger_conversation(server, admin, graph)
-    data = payload("messenger_echo", PSID=PSID, MID="m_from_inbox_app", TEXT="typed in Meta",
-                   APP_ID="263902037430900", METADATA="")
+    data = payload(
+        "messenger_echo",
+        PSID=PSID,
+        MID="m_from_inbox_app",
+        TEXT="typed in Meta",
+        APP_ID="263902037430900",
+        METADATA="",
+    )
     for _ in range(2):
         assert (await meta_post(server.client(), inbox, data)).status_code == 200
     outgoing = [m for m in await messages(admin, conv) if m["direction"] == "out"]
@@ -102,8 +129,9 @@ async def test_echo_from_a_human_on_the_page_is_stored_once(
 
 
 @SQLITE_ONLY
-async def test_receipts_read_beats_delivered(server: Running, admin: httpx.AsyncClient,
-                                             graph: FakeGraph) -> None:
+async def test_receipts_read_beats_delivered(
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     inbox, conv = await _messenger_conversation(server, admin, graph)
     sent = (await _reply(admin, conv, "receipt me")).json()["message"]
     await wait_status(admin, conv, sent["id"], "sent")
@@ -115,24 +143,46 @@ async def test_receipts_read_beats_delivered(server: Running, admin: httpx.Async
 
 
 @SQLITE_ONLY
-async def test_transient_error_retried_then_sent(server: Running, admin: httpx.AsyncClient,
-                                                 graph: FakeGraph) -> None:
+async def test_transient_error_retried_then_sent(
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     _, conv = await _messenger_conversation(server, admin, graph)
-    graph.script.append((500, {"error": {"message": "An unexpected error has occurred.",
-                                         "type": "OAuthException", "code": 2,
-                                         "is_transient": True}}))
+    graph.script.append(
+        (
+            500,
+            {
+                "error": {
+                    "message": "An unexpected error has occurred.",
+                    "type": "OAuthException",
+                    "code": 2,
+                    "is_transient": True,
+                }
+            },
+        )
+    )
     sent = (await _reply(admin, conv, "try again")).json()["message"]
     await wait_status(admin, conv, sent["id"], "sent", within=20)
     assert len(graph.sends()) == 2
 
 
 @SQLITE_ONLY
-async def test_permanent_error_is_shown_on_the_message(server: Running, admin: httpx.AsyncClient,
-                                                       graph: FakeGraph) -> None:
+async def test_permanent_error_is_shown_on_the_message(
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     _, conv = await _messenger_conversation(server, admin, graph)
-    graph.script.append((400, {"error": {"message": "(#100) No matching user found",
-                                         "type": "OAuthException", "code": 100,
-                                         "error_subcode": 2018001}}))
+    graph.script.append(
+        (
+            400,
+            {
+                "error": {
+                    "message": "(#100) No matching user found",
+                    "type": "OAuthException",
+                    "code": 100,
+                    "error_subcode": 2018001,
+                }
+            },
+        )
+    )
     sent = (await _reply(admin, conv, "nobody home")).json()["message"]
     failed = await wait_status(admin, conv, sent["id"], "failed")
     assert "100" in failed["error"] and "No matching user" in failed["error"]
@@ -141,7 +191,8 @@ async def test_permanent_error_is_shown_on_the_message(server: Running, admin: h
 
 @SQLITE_ONLY
 async def test_messenger_window_refuses_free_text_and_allows_human_agent_tag(
-        server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     old = int((time.time() - 25 * 3600) * 1000)
     _, conv = await _messenger_conversation(server, admin, graph, ts=old)
     refused = await _reply(admin, conv, "too late")
@@ -155,8 +206,9 @@ async def test_messenger_window_refuses_free_text_and_allows_human_agent_tag(
 
 
 @SQLITE_ONLY
-async def test_instagram_splits_at_1000(server: Running, admin: httpx.AsyncClient,
-                                        graph: FakeGraph) -> None:
+async def test_instagram_splits_at_1000(
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     _, conv = await _messenger_conversation(server, admin, graph, kind="instagram")
     text = " ".join(["word"] * 450)  # 2249 characters
     sent = (await _reply(admin, conv, text)).json()["message"]
@@ -167,21 +219,22 @@ async def test_instagram_splits_at_1000(server: Running, admin: httpx.AsyncClien
 
 
 async def test_whatsapp_statuses_out_of_order_and_failed_code(
-        server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     inbox, conv = await _whatsapp_conversation(server, admin, graph)
     first = (await _reply(admin, conv, "one")).json()["message"]
     await wait_status(admin, conv, first["id"], "sent")
     second = (await _reply(admin, conv, "two")).json()["message"]
     await wait_status(admin, conv, second["id"], "sent")
     wamids = graph.assigned
-    batch = payload("whatsapp_status", WAMID=wamids[0], STATUS="read", WA_ID=WA_ID,
-                    TS="1700000300")
+    batch = payload("whatsapp_status", WAMID=wamids[0], STATUS="read", WA_ID=WA_ID, TS="1700000300")
     statuses = batch["entry"][0]["changes"][0]["value"]["statuses"]
     for status in ("delivered", "sent"):  # older news after newer, in the same batch
         statuses.append({**statuses[0], "status": status})
     assert (await meta_post(server.client(), inbox, batch)).status_code == 200
-    late = payload("whatsapp_status", WAMID=wamids[0], STATUS="delivered", WA_ID=WA_ID,
-                   TS="1700000100")
+    late = payload(
+        "whatsapp_status", WAMID=wamids[0], STATUS="delivered", WA_ID=WA_ID, TS="1700000100"
+    )
     assert (await meta_post(server.client(), inbox, late)).status_code == 200
     failed = payload("whatsapp_failed", WAMID=wamids[1], WA_ID=WA_ID, TS="1700000400")
     assert (await meta_post(server.client(), inbox, failed)).status_code == 200
@@ -192,17 +245,20 @@ async def test_whatsapp_statuses_out_of_order_and_failed_code(
 
 
 @SQLITE_ONLY
-async def test_whatsapp_window_409_then_template(server: Running, admin: httpx.AsyncClient,
-                                                 graph: FakeGraph) -> None:
+async def test_whatsapp_window_409_then_template(
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     _, conv = await _whatsapp_conversation(server, admin, graph, ts=int(time.time()) - 90_000)
     detail = (await admin.get(f"/api/conversations/{conv}")).json()
     assert detail["reply_window_closes_at"] is not None
     refused = await _reply(admin, conv, "free text")
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["details"]["reply_window_closes_at"]
-    template = {"name": "order_update", "language": "en_US",
-                "components": [{"type": "body", "parameters": [{"type": "text",
-                                                                "text": "A-42"}]}]}
+    template = {
+        "name": "order_update",
+        "language": "en_US",
+        "components": [{"type": "body", "parameters": [{"type": "text", "text": "A-42"}]}],
+    }
     ok = await _reply(admin, conv, "", template=template)
     assert ok.status_code == 201, ok.text
     await wait_status(admin, conv, ok.json()["message"]["id"], "sent")
@@ -214,13 +270,26 @@ async def test_whatsapp_window_409_then_template(server: Running, admin: httpx.A
 
 @SQLITE_ONLY
 async def test_whatsapp_window_closed_error_from_provider_is_permanent(
-        server: Running, admin: httpx.AsyncClient, graph: FakeGraph) -> None:
+    server: Running, admin: httpx.AsyncClient, graph: FakeGraph
+) -> None:
     _, conv = await _whatsapp_conversation(server, admin, graph)
-    graph.script.append((400, {"error": {
-        "message": "(#131047) Re-engagement message", "type": "OAuthException",
-        "code": 131047, "error_data": {"messaging_product": "whatsapp", "details":
-                                       "Message failed to send because more than 24 hours "
-                                       "have passed since the customer last replied"}}}))
+    graph.script.append(
+        (
+            400,
+            {
+                "error": {
+                    "message": "(#131047) Re-engagement message",
+                    "type": "OAuthException",
+                    "code": 131047,
+                    "error_data": {
+                        "messaging_product": "whatsapp",
+                        "details": "Message failed to send because more than 24 hours "
+                        "have passed since the customer last replied",
+                    },
+                }
+            },
+        )
+    )
     sent = (await _reply(admin, conv, "hello?")).json()["message"]
     failed = await wait_status(admin, conv, sent["id"], "failed")
     assert "window" in failed["error"] and "131047" in failed["error"]

@@ -26,13 +26,24 @@ def test_summary_ignores_unanswered() -> None:
 
 
 def _seg(inbox: int, responder: int | None, wall: float | None) -> SegmentRow:
-    return SegmentRow(1, inbox, "email", responder, None, "2026-01-01T00:00:00Z",
-                      None if wall is None else "2026-01-01T00:01:00Z", wall, wall)
+    return SegmentRow(
+        1,
+        inbox,
+        "email",
+        responder,
+        None,
+        "2026-01-01T00:00:00Z",
+        None if wall is None else "2026-01-01T00:01:00Z",
+        wall,
+        wall,
+    )
 
 
 def test_group_counts_answered_and_labels() -> None:
     rows = [_seg(1, 5, 60.0), _seg(1, 5, 180.0), _seg(2, None, None)]
     groups = group(rows, "inbox", {1: "Support"})
     assert [(g["key"], g["label"], g["count"], g["answered"], g["median"]) for g in groups] == [
-        (1, "Support", 2, 2, 120.0), (2, "2", 1, 0, None)]
+        (1, "Support", 2, 2, 120.0),
+        (2, "2", 1, 0, None),
+    ]
     assert groups[0]["business_mean"] == 120.0

@@ -18,14 +18,16 @@ SECRET = "site-hmac-secret-0123456789"
 
 
 async def create_webchat_inbox(admin: httpx.AsyncClient, **config: Any) -> dict[str, Any]:
-    response = await admin.post("/api/admin/inboxes", json={
-        "name": "Website", "kind": "webchat", "config": config})
+    response = await admin.post(
+        "/api/admin/inboxes", json={"name": "Website", "kind": "webchat", "config": config}
+    )
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-def signed_user(user_id: str, *, secret: str = SECRET, skew: int = 0, **extra: Any
-                ) -> dict[str, Any]:
+def signed_user(
+    user_id: str, *, secret: str = SECRET, skew: int = 0, **extra: Any
+) -> dict[str, Any]:
     ts = int(time.time()) + skew
     return {"id": user_id, "timestamp": ts, "signature": sign(secret, user_id, ts), **extra}
 
@@ -47,10 +49,12 @@ class Visitor:
             self.token = response.json()["token"]
         return response
 
-    async def send(self, text: str, client_id: str | None = None, **extra: Any
-                   ) -> httpx.Response:
-        return await self.client.post(self.url("messages"), headers=self.auth(), json={
-            "client_id": client_id or uuid.uuid4().hex, "text": text, **extra})
+    async def send(self, text: str, client_id: str | None = None, **extra: Any) -> httpx.Response:
+        return await self.client.post(
+            self.url("messages"),
+            headers=self.auth(),
+            json={"client_id": client_id or uuid.uuid4().hex, "text": text, **extra},
+        )
 
     async def history(self) -> list[dict[str, Any]]:
         response = await self.client.get(self.url("messages"), headers=self.auth())
@@ -60,6 +64,7 @@ class Visitor:
 
 def jwt_token(claims: dict[str, Any], secret: str = SECRET, alg: str = "HS256") -> str:
     """An HS256 JWT as a site's server would sign it."""
+
     def b64(raw: bytes) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 

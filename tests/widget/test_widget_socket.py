@@ -20,8 +20,9 @@ from tests.widget.helpers import Visitor, create_webchat_inbox
 Socket = websockets.ClientConnection
 
 
-async def _connect(server: Running, key: str, token: str, last: str | None = None,
-                   origin: str | None = None) -> tuple[Socket, dict[str, Any]]:
+async def _connect(
+    server: Running, key: str, token: str, last: str | None = None, origin: str | None = None
+) -> tuple[Socket, dict[str, Any]]:
     ws = await websockets.connect(f"{server.ws_url}/widget/ws?key={key}", origin=origin)
     await ws.send(json.dumps({"type": "hello", "token": token, "last_event_id": last}))
     frames = []
@@ -39,8 +40,9 @@ async def _next(ws: Socket, kind: str = "event") -> dict[str, Any]:
             return frame  # type: ignore[no-any-return]
 
 
-async def test_live_stream_has_public_messages_only(server: Running,
-                                                    admin: httpx.AsyncClient) -> None:
+async def test_live_stream_has_public_messages_only(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_webchat_inbox(admin)
     visitor, other = (Visitor(server.client(), inbox["public_key"]) for _ in range(2))
     await visitor.start()
@@ -49,8 +51,9 @@ async def test_live_stream_has_public_messages_only(server: Running,
     ws, _ = await _connect(server, inbox["public_key"], visitor.token)
     try:
         await other.send("someone else")
-        await admin.post(f"/api/conversations/{conv}/messages", json={"text": "note",
-                                                                      "private": True})
+        await admin.post(
+            f"/api/conversations/{conv}/messages", json={"text": "note", "private": True}
+        )
         await admin.post(f"/api/conversations/{conv}/status", json={"status": "resolved"})
         await admin.post(f"/api/conversations/{conv}/messages", json={"text": "public reply"})
         frame = await _next(ws)
@@ -62,8 +65,9 @@ async def test_live_stream_has_public_messages_only(server: Running,
         await ws.close()
 
 
-async def test_resume_replays_missed_events_exactly_once(server: Running,
-                                                         admin: httpx.AsyncClient) -> None:
+async def test_resume_replays_missed_events_exactly_once(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_webchat_inbox(admin)
     visitor = Visitor(server.client(), inbox["public_key"])
     await visitor.start()
@@ -75,8 +79,9 @@ async def test_resume_replays_missed_events_exactly_once(server: Running,
         await admin.post(f"/api/conversations/{conv}/messages", json={"text": f"r{i}"})
     ws, hello = await _connect(server, inbox["public_key"], visitor.token, last)
     try:
-        created = [f["message"]["text"] for f in hello["before"]
-                   if f.get("event") == "message.created"]
+        created = [
+            f["message"]["text"] for f in hello["before"] if f.get("event") == "message.created"
+        ]
         assert created == ["r0", "r1", "r2"]
         await admin.post(f"/api/conversations/{conv}/messages", json={"text": "r3"})
         frame = await _next(ws)
@@ -105,9 +110,16 @@ async def test_typing_both_ways(server: Running, admin: httpx.AsyncClient) -> No
                 assert item.event.payload["sender_type"] == "contact"
                 break
         for private in (True, False):
-            await server.ctx.bus.publish([Event(
-                EventType.TYPING, {"user_id": 1, "active": True, "private": private,
-                                   "name": f"Ana{private}"}, inbox["id"], conv)])
+            await server.ctx.bus.publish(
+                [
+                    Event(
+                        EventType.TYPING,
+                        {"user_id": 1, "active": True, "private": private, "name": f"Ana{private}"},
+                        inbox["id"],
+                        conv,
+                    )
+                ]
+            )
         frame = await _next(ws, "typing")
         assert frame["name"] == "AnaFalse"
     finally:
@@ -115,15 +127,17 @@ async def test_typing_both_ways(server: Running, admin: httpx.AsyncClient) -> No
         await ws.close()
 
 
-async def test_socket_refuses_foreign_origin_and_bad_token(server: Running,
-                                                           admin: httpx.AsyncClient) -> None:
+async def test_socket_refuses_foreign_origin_and_bad_token(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
     inbox = await create_webchat_inbox(admin, allowed_origins=["http://shop.example"])
     visitor = Visitor(server.client(), inbox["public_key"], origin="http://shop.example")
     await visitor.start()
     with pytest.raises(websockets.InvalidStatus):
         await _connect(server, inbox["public_key"], visitor.token, origin="http://evil.example")
-    ws = await websockets.connect(f"{server.ws_url}/widget/ws?key={inbox['public_key']}",
-                                  origin="http://shop.example")
+    ws = await websockets.connect(
+        f"{server.ws_url}/widget/ws?key={inbox['public_key']}", origin="http://shop.example"
+    )
     await ws.send(json.dumps({"type": "hello", "token": "forged"}))
     assert json.loads(await ws.recv())["type"] == "error"
     with pytest.raises(websockets.ConnectionClosed):
@@ -137,8 +151,9 @@ async def test_two_nodes_on_redis_visitor_on_one_agent_reply_on_other(
     redis_server.flush()
     db = f"sqlite:///{tmp_path / 'shared.db'}"
     a = await start_server(make_settings(tmp_path / "a", db, redis_url=redis_server.url))
-    b = await start_server(make_settings(tmp_path / "b", db, redis_url=redis_server.url,
-                                         run_workers=False))
+    b = await start_server(
+        make_settings(tmp_path / "b", db, redis_url=redis_server.url, run_workers=False)
+    )
     try:
         await set_admin_password(a)
         admin = await b.login(ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -154,8 +169,9 @@ async def test_two_nodes_on_redis_visitor_on_one_agent_reply_on_other(
         await ws.close()
         await admin.post(f"/api/conversations/{conv}/messages", json={"text": "missed"})
         ws, hello = await _connect(a, inbox["public_key"], visitor.token, last)
-        replayed = [f["message"]["text"] for f in hello["before"]
-                    if f.get("event") == "message.created"]
+        replayed = [
+            f["message"]["text"] for f in hello["before"] if f.get("event") == "message.created"
+        ]
         assert replayed == ["from node B", "missed"]
         await ws.close()
     finally:
