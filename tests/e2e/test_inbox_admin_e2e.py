@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from server.storage import schema as t
 from server.storage.schema import utcnow
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from tests.conftest import Running
+from tests.e2e.conftest import app_page
 from tests.support.api import create_api_inbox, post_inbound
-from tests.support.browser import launch_chromium
 from tests.support.receiver import Receiver
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -26,20 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"
 
 @pytest.fixture
 async def page(server: Running) -> AsyncIterator[Page]:
-    async with async_playwright() as p:
-        browser = await launch_chromium(p)
-        page = await browser.new_page(viewport={"width": 1360, "height": 820})
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: m.text.startswith("UI error") and errors.append(m.text))
-        await page.goto(server.base_url + "/")
-        await page.fill("#login-email", ADMIN_EMAIL)
-        await page.fill("#login-password", ADMIN_PASSWORD)
-        await page.click("form.login-card button[type=submit]")
-        await expect(page.locator("#whoami")).to_contain_text("Admin")
-        yield page
-        await browser.close()
-        assert not errors, f"errors on the page: {errors}"
+    async with app_page(server, login=True) as opened:
+        yield opened
 
 
 async def test_admin_manages_agents_teams_canned_and_a_chat_inbox(

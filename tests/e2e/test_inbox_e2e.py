@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from tests.conftest import ADMIN_EMAIL, Running
+from tests.e2e.conftest import app_page, log_in
 from tests.support.api import create_agent, create_api_inbox, eventually, post_inbound
-from tests.support.browser import launch_chromium
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 # SQLite only: the browser journeys exercise the UI; storage is covered on both databases elsewhere.
@@ -23,30 +23,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"
 
 @pytest.fixture
 async def page(server: Running) -> AsyncIterator[Page]:
-    async with async_playwright() as p:
-        browser = await launch_chromium(p)
-        context = await browser.new_context(viewport={"width": 1360, "height": 820})
-        page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        # The app logs every error it shows the user as "UI error: ..." (see web/js/dom.js).
-        page.on("console", lambda m: m.text.startswith("UI error") and errors.append(m.text))
-        await page.goto(server.base_url + "/")
-        yield page
-        await browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
+    async with app_page(server) as opened:
+        yield opened
 
 
 async def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"))
-
-
-async def log_in(page: Page) -> None:
-    await page.fill("#login-email", ADMIN_EMAIL)
-    await page.fill("#login-password", ADMIN_PASSWORD)
-    await page.click("form.login-card button[type=submit]")
-    await expect(page.locator("#whoami")).to_contain_text("Admin")
 
 
 async def conversation(admin: httpx.AsyncClient, cid: int) -> dict[str, Any]:

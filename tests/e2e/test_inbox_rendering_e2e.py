@@ -14,6 +14,7 @@ from playwright.async_api import Page, Route, async_playwright, expect
 from adapters.base import ContactInfo, InboundMessage
 from server.actions import inbound
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from tests.e2e.conftest import app_page
 from tests.support.api import create_agent, create_api_inbox, eventually, post_inbound
 from tests.support.browser import launch_chromium
 
@@ -30,22 +31,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"
 @pytest.fixture
 async def browser_page(server: Running, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
     width, height = getattr(request, "param", (1360, 820))
-    async with async_playwright() as p:
-        browser = await launch_chromium(p)
-        page = await (
-            await browser.new_context(viewport={"width": width, "height": height})
-        ).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: m.text.startswith("UI error") and errors.append(m.text))
-        await page.goto(server.base_url + "/")
-        await page.fill("#login-email", ADMIN_EMAIL)
-        await page.fill("#login-password", ADMIN_PASSWORD)
-        await page.click("form.login-card button[type=submit]")
-        await expect(page.locator("#whoami")).to_contain_text("Admin")
-        yield page
-        await browser.close()
-        assert not errors, f"errors on the page: {errors}"
+    async with app_page(server, width=width, height=height, login=True) as opened:
+        yield opened
 
 
 async def test_email_html_is_isolated_and_remote_images_wait_for_consent(
