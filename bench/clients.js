@@ -21,13 +21,17 @@ function sbClient(url, token, lastId, onMessage, onFrame) {
     const ws = new WebSocket(`${url}/ws?token=${token}`, { perMessageDeflate: false });
     ws.on("open", () => ws.send(JSON.stringify({ type: "hello", last_event_id: lastId })));
     ws.on("error", reject);
-    ws.on("message", (data) => {
-      const frame = JSON.parse(data);
+    const handle = (frame) => {
       if (frame.type === "ready") resolve(ws);
       if (onFrame) onFrame(frame);
       if (frame.type === "event" && frame.event.type === "message.created") {
         onMessage(frame.event.payload.message.text, frame);
       }
+    };
+    ws.on("message", (data) => {
+      const frame = JSON.parse(data);
+      if (frame.type === "batch") frame.frames.forEach(handle);
+      else handle(frame);
     });
   });
 }

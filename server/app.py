@@ -18,8 +18,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from server import metrics
 from server.actions._tx import republish_pending
@@ -35,7 +37,7 @@ from server.api import (
 )
 from server.api.auth import RateLimiter
 from server.api.errors import HANDLERS
-from server.api.request_id import RequestIdMiddleware
+from server.api.request_id import REQUEST_ID, RequestIdMiddleware, request_id_for
 from server.api.routing import Endpoint
 from server.bootstrap import ensure_admin
 from server.channels import ChannelManager
@@ -91,6 +93,35 @@ def all_endpoints() -> list[Endpoint]:
     return [e for group in API_GROUPS for e in group.endpoints]
 
 
+SocketEndpoint = Callable[[WebSocket], Awaitable[None]]
+
+
+class SwitchboardApp(Starlette):
+    """Starlette, with a short path for the long-lived sockets (``/ws``, ``/widget/ws``).
+
+    A socket's ASGI call lasts as long as the socket: every middleware and routing layer
+    on its way is a suspended coroutine frame held per socket, and a wrapper that every
+    outgoing frame passes through. Those layers do nothing for these endpoints (they
+    handle their own errors and close codes), so a WebSocket scope whose path is one of
+    them goes straight to its endpoint, keeping only the request id. Tens of thousands
+    of idle sockets per node is a design target (bench/README.md: idle sockets).
+    """
+
+    sockets: dict[str, SocketEndpoint]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            endpoint = self.sockets.get(scope["path"])
+            if endpoint is not None:
+                scope["app"] = self
+                # The server runs each connection in a task of its own, with its own
+                # context: the id holds for this socket's log lines and no other's.
+                REQUEST_ID.set(request_id_for(scope))
+                await endpoint(WebSocket(scope, receive, send))
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     routes: list[BaseRoute] = [r for group in API_GROUPS for r in group.routes()]
@@ -98,12 +129,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for extra in EXTRA_ROUTES:
         routes.extend(extra())
     routes.extend(_web_routes())
-    app = Starlette(
+    app = SwitchboardApp(
         routes=routes,
         exception_handlers=HANDLERS,
         lifespan=_lifespan,
         middleware=[Middleware(RequestIdMiddleware)],
     )
+    app.sockets = {
+        r.path: r.endpoint
+        for r in routes
+        if isinstance(r, WebSocketRoute) and "{" not in r.path  # fixed paths only
+    }
     app.state.settings = settings
     metrics.STATE.app = app  # scrape-time gauges read this app (one app per process)
     app.state.login_limiter = RateLimiter(limit=10, window=60.0)  # 10 tries a minute per key

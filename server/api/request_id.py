@@ -14,6 +14,12 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # never log or echo arbitrary bytes
 
 
+def request_id_for(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is sane, else a new one."""
+    given = dict(scope.get("headers") or {}).get(b"x-request-id", b"").decode("latin-1")
+    return given if _SANE.match(given) else secrets.token_hex(8)
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -22,8 +28,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or {}).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _SANE.match(given) else secrets.token_hex(8)
+        request_id = request_id_for(scope)
         token = REQUEST_ID.set(request_id)
 
         async def send_with_id(message: Message) -> None:

@@ -14,7 +14,6 @@ The asyncio shell (``hub.py``) owns sockets and tasks; this module decides:
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -53,7 +52,7 @@ class ResumeGate:
         return position(event_id) > self.floor
 
 
-@dataclass
+@dataclass(slots=True)
 class Audience:
     user_id: int
     is_admin: bool
@@ -95,37 +94,45 @@ class QueueState(Enum):
 
 
 class ClientQueue:
-    """Bounded FIFO of encoded frames, with the overflow policy above."""
+    """Bounded FIFO of encoded frames, with the overflow policy above.
+
+    Storage exists only while frames wait: an idle socket's queue is three slots.
+    """
+
+    __slots__ = ("_items", "limit", "state")
 
     def __init__(self, limit: int) -> None:
         if limit <= 0:
             raise ValueError(f"expected a positive queue limit, got {limit}")
         self.limit = limit
         self.state = QueueState.OPEN
-        self._items: deque[tuple[str | None, str]] = deque()
+        self._items: list[tuple[str | None, str]] | None = None
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) if self._items is not None else 0
 
     def offer(self, event_id: str | None, frame: str) -> bool:
         """Queue a frame; False when the queue is (or just became) unusable."""
         if self.state is not QueueState.OPEN:
             return False
-        if len(self._items) >= self.limit:
+        items = self._items
+        if items is None:
+            self._items = [(event_id, frame)]
+            return True
+        if len(items) >= self.limit:
             self.state = QueueState.OVERFLOWED
-            self._items.clear()  # the client resumes from the stream; free memory now
+            self._items = None  # the client resumes from the stream; free memory now
             return False
-        self._items.append((event_id, frame))
+        items.append((event_id, frame))
         return True
 
     def take(self) -> list[tuple[str | None, str]]:
-        items = list(self._items)
-        self._items.clear()
-        return items
+        items, self._items = self._items, None
+        return items or []
 
     def close(self) -> None:
         self.state = QueueState.CLOSED
-        self._items.clear()
+        self._items = None
 
 
 def describe(item: StreamEvent) -> dict[str, Any]:

@@ -75,7 +75,11 @@ class Hub:
     async def stop(self) -> None:
         for conn in list(self.connections.values()):
             conn.request_close(RESTART_CLOSE_CODE, "server restart")
-        pumps = [c.pump_task for c in self.connections.values() if c.pump_task is not None]
+        pumps = [
+            c.pump_task
+            for c in self.connections.values()
+            if c.pump_task is not None and not c.pump_task.done()
+        ]
         if pumps:
             await asyncio.wait(pumps, timeout=5)
         for task in self._tasks:
@@ -97,8 +101,7 @@ class Hub:
     def set_audience(self, conn: Connection, audience: Audience) -> None:
         """Install the access view; events that arrived while it loaded are applied now."""
         conn.audience = audience
-        pending, conn.pending = conn.pending, []
-        for item in pending:
+        for item in conn.take_pending():
             self._deliver(conn, item, self._frame(item))
 
     # Fan-out -----------------------------------------------------------------------
@@ -125,17 +128,15 @@ class Hub:
                 self._deliver(conn, item, frame)
 
     def _deliver(self, conn: Connection, item: StreamEvent, frame: str) -> None:
-        if conn.audience is None:
-            conn.pending.append(item)
-            if len(conn.pending) > conn.queue.limit:
+        audience = conn.audience
+        if audience is None:
+            if conn.hold(item) > conn.queue.limit:
                 conn.request_close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
             return
-        conn.audience.apply_membership(item)
-        if not conn.audience.sees(item):
+        audience.apply_membership(item)
+        if not audience.sees(item):
             return
-        event_id = None if item.event.type in EPHEMERAL else item.id
-        conn.queue.offer(event_id, frame)  # on overflow the pump closes the socket
-        conn.wakeup.set()
+        conn.offer(None if item.event.type in EPHEMERAL else item.id, frame)
 
     def _frame(self, item: StreamEvent) -> str:
         if item.event.type in EPHEMERAL:

@@ -35,6 +35,7 @@ HELLO_TIMEOUT = 30.0  # seconds a client has to say hello before we hang up
 HELLO_TIMEOUT_CODE = 4408
 FORBIDDEN_ORIGIN_CODE = 4403
 CONVERSATION_CACHE = 500  # conversation → inbox entries kept per socket
+REPLAY_BATCH_BYTES = 256 * 1024  # replayed events are sent in batch frames up to this size
 
 
 async def agent_socket(websocket: WebSocket) -> None:
@@ -127,10 +128,9 @@ async def _start(hub: Hub, conn: Connection, hello: frames.Hello) -> None:
         visible = await visible_inbox_ids(db, conn.actor)
     hub.set_audience(conn, Audience(conn.actor.id, visible is None, visible or set()))
     await _resume(hub, conn, hello.last_event_id)
-    for frame in hub.presence_frames():
+    for frame in frames.batches(hub.presence_frames(), REPLAY_BATCH_BYTES):
         await conn.websocket.send_text(frame)
-    conn.pump_task = asyncio.create_task(conn.pump(), name=f"ws-pump-{conn.id}")
-    conn.wakeup.set()
+    conn.go_live()  # from here on the pump is the only writer
     await hub.update_presence(conn)
 
 
@@ -150,13 +150,13 @@ async def _resume(hub: Hub, conn: Connection, last_event_id: str | None) -> None
         await send(frames.ready(head, resumed=False))
         return
     await send(frames.ready(last_event_id, resumed=True))
-    floor = last_event_id
-    assert conn.audience is not None
-    for item in items:
-        floor = item.id
-        if replayable(item) and conn.audience.sees(item):
-            await send(hub.encoded(item))
-    conn.gate = ResumeGate(floor)
+    audience = conn.audience
+    assert audience is not None
+    visible = [hub.encoded(item) for item in items if replayable(item) and audience.sees(item)]
+    # A storm of resuming clients costs one write per REPLAY_BATCH_BYTES, not per event.
+    for frame in frames.batches(visible, REPLAY_BATCH_BYTES):
+        await send(frame)
+    conn.gate = ResumeGate(items[-1].id if items else last_event_id)
 
 
 async def _read_loop(hub: Hub, conn: Connection) -> None:
@@ -177,8 +177,7 @@ async def _read_loop(hub: Hub, conn: Connection) -> None:
 
 def _reply(conn: Connection, frame: str) -> None:
     """Direct answers go through the queue too: the pump is the socket's only writer."""
-    conn.queue.offer(None, frame)
-    conn.wakeup.set()
+    conn.offer(None, frame)
 
 
 async def _handle(hub: Hub, conn: Connection, frame: frames.ClientFrame) -> None:
@@ -237,14 +236,17 @@ async def _conversation_inbox(hub: Hub, conn: Connection, conversation_id: int) 
     """The conversation's inbox, with the same access rule as REST (else NotFound)."""
     audience = conn.audience
     assert audience is not None
-    inbox_id = conn.conversation_inboxes.get(conversation_id)
+    cache = conn.conversation_inboxes
+    if cache is None:
+        cache = conn.conversation_inboxes = {}
+    inbox_id = cache.get(conversation_id)
     if inbox_id is None:
         async with hub.ctx.db.read() as db:
             row = await conversation_for(db, conn.actor, conversation_id)
         inbox_id = int(row.inbox_id)
-        if len(conn.conversation_inboxes) >= CONVERSATION_CACHE:
-            conn.conversation_inboxes.clear()
-        conn.conversation_inboxes[conversation_id] = inbox_id
+        if len(cache) >= CONVERSATION_CACHE:
+            cache.clear()
+        cache[conversation_id] = inbox_id
     if not audience.is_admin and inbox_id not in audience.inbox_ids:
         raise NotFound(f"conversation {conversation_id} not found")
     return inbox_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from server.events.types import Event, EventType, StreamEvent
@@ -107,3 +109,23 @@ def test_queue_overflow_closes_and_frees_memory() -> None:
     assert fresh.take() == [("1-1", "a")] and fresh.take() == []
     with pytest.raises(ValueError):
         ClientQueue(0)
+
+
+def test_batches_keep_order_respect_the_size_limit_and_never_wrap_a_lone_frame() -> None:
+    encoded = [frames.event(f"1-{n}", {"type": "message.created", "n": n}) for n in range(50)]
+    packed = frames.batches(encoded, max_bytes=600)
+    assert len(packed) > 1
+    unpacked: list[dict[str, object]] = []
+    for text in packed:
+        frame = json.loads(text)
+        if frame["type"] == "batch":
+            assert len(text) <= 600 + len('{"type":"batch","frames":[]}')
+            assert len(frame["frames"]) > 1
+            unpacked += frame["frames"]
+        else:
+            unpacked.append(frame)
+    assert unpacked == [json.loads(e) for e in encoded]  # same frames, same order
+    assert frames.batches([encoded[0]], 10) == [encoded[0]]  # one frame alone: as is
+    assert frames.batches([], 600) == []
+    huge = "x" * 1000
+    assert frames.batches([encoded[0], huge, encoded[1]], 600) == [encoded[0], huge, encoded[1]]

@@ -153,3 +153,34 @@ async def test_new_inbox_created_with_members_is_visible_at_once(
     await post_inbound(server.client(), inbox, text="hello new inbox")
     frames = await bob.events(3)
     assert [f["event"]["inbox_id"] for f in frames] == [inbox["id"]] * 3
+
+
+async def test_replay_comes_in_batch_frames_and_idle_sockets_hold_no_writer_task(
+    server: Running, team: Team
+) -> None:
+    client = server.client()
+    sock = await AgentSocket.open(server.ws_url, team.alice.token)
+    assert sock.ready is not None
+    start = sock.ready["last_event_id"]
+    await sock.close()
+    for n in range(30):
+        await post_inbound(client, team.a, text=f"missed {n}", contact=f"c{n % 3}")
+    expected = await visible_ids(server, team.a["id"], start)
+    assert len(expected) >= 60
+    sock = await AgentSocket.open(server.ws_url, team.alice.token, start)
+    replayed = [f["id"] for f in await sock.events(len(expected))]
+    assert replayed == expected
+    # Far fewer WebSocket messages than events: the replay is packed into batch frames.
+    assert 1 <= sock.batches <= 3
+    # Live: the events of one ingest (one transaction) leave in one write, too.
+    await post_inbound(client, team.a, text="live", contact="c-live")
+    await sock.events(2)
+    assert sock.batches >= 2
+    # Quiet again: no task is kept per socket for writing (the pump ends when drained).
+    await sock.send({"type": "ping"})
+    assert await sock.until(lambda f: f["type"] == "pong")
+    hub = server.app.state.hub
+    await asyncio.sleep(0.2)
+    assert hub.connections
+    for conn in hub.connections.values():
+        assert conn.pump_task is None or conn.pump_task.done()

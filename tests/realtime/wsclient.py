@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ class AgentSocket:
         AgentSocket.opened.append(self)
         self.ready: Frame | None = None
         self.before_ready: list[Frame] = []
+        self.batches = 0  # batch frames received (their frames are handed out one by one)
+        self._unpacked: deque[Frame] = deque()
 
     @classmethod
     async def open(
@@ -45,8 +48,14 @@ class AgentSocket:
         await self.ws.send(json.dumps(frame))
 
     async def recv(self, timeout: float = 10.0) -> Frame:
-        frame: Frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-        return frame
+        """The next server frame; a ``batch`` frame is unpacked, in order (PROTOCOL.md)."""
+        while not self._unpacked:
+            frame: Frame = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if frame.get("type") != "batch":
+                return frame
+            self.batches += 1
+            self._unpacked.extend(frame["frames"])
+        return self._unpacked.popleft()
 
     async def until(
         self,

@@ -81,6 +81,15 @@ export class AgentSocket {
   receive(raw) {
     let frame;
     try { frame = JSON.parse(raw); } catch { return; }
+    // Several frames sent in one write (replays, bursts): handle each in order.
+    if (frame.type === 'batch' && Array.isArray(frame.frames)) {
+      for (const f of frame.frames) this.handle(f);
+    } else {
+      this.handle(frame);
+    }
+  }
+
+  handle(frame) {
     switch (frame.type) {
       case 'ready': {
         const resumed = Boolean(frame.resumed);
