@@ -40,6 +40,7 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
 
     from server.app import create_app
     from server.logs import configure_logging
+    from server.realtime.ws_protocol import LeanWebSocketProtocol
 
     configure_logging(settings)
     print(
@@ -53,7 +54,7 @@ def _serve(settings: Settings, _args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.ws_max_frame_bytes,
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
         ws_per_message_deflate=settings.ws_compression,
         log_config=None,
         ws_ping_interval=settings.ws_ping_interval,

@@ -20,6 +20,7 @@ import uvicorn
 
 from server.app import create_app
 from server.context import AppContext
+from server.realtime.ws_protocol import LeanWebSocketProtocol
 from server.settings import Settings, load_settings
 from tests.support.ports import free_port
 from tests.support.services import PostgresServer, RedisServer
@@ -126,7 +127,7 @@ async def start_server(settings: Settings) -> Running:
         host="127.0.0.1",
         port=settings.port,
         log_level="warning",
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
         ws_max_size=settings.ws_max_frame_bytes,
         ws_per_message_deflate=settings.ws_compression,
         lifespan="on",

@@ -1,0 +1,120 @@
+"""The WebSocket protocol the server runs: uvicorn's ``websockets-sansio``, lighter per socket.
+
+uvicorn builds a full ``asyncio.Queue`` (three deques and an Event) for the messages of
+every socket and an ``asyncio.Event`` for write back-pressure, and keeps the parsed
+handshake request and response for the socket's lifetime. An agent or visitor socket
+receives a frame every few seconds at most, so those structures are mostly empty memory:
+about 4 KiB of every idle socket (measured with tracemalloc; bench/README.md, idle
+sockets). This subclass swaps in ``_Inbox`` and ``_Flag``, which allocate only while
+something waits, and drops the handshake objects once the handshake is answered.
+Behaviour is uvicorn's own: every test in the suite runs through this class
+(``server/cli.py`` and ``tests/conftest.py`` pass it as ``ws=``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class _Inbox:
+    """The subset of ``asyncio.Queue`` uvicorn uses (put_nowait / get / empty)."""
+
+    __slots__ = ("_items", "_waiters")
+
+    def __init__(self) -> None:
+        self._items: list[Any] | None = None
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = [item]
+        else:
+            self._items.append(item)
+        waiters = self._waiters
+        if waiters:
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
+
+    async def get(self) -> Any:
+        while not self._items:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.remove(waiter)
+                if not self._waiters:
+                    self._waiters = None
+        items = self._items
+        item = items.pop(0)
+        if not items:
+            self._items = None
+        return item
+
+
+class _Flag:
+    """The subset of ``asyncio.Event`` uvicorn uses (set / clear / wait / is_set)."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        if self._set:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return True
+
+
+class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = _Flag()  # type: ignore[assignment]
+        self.writable.set()
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # Answered: uvicorn reads neither object again (the ASGI scope keeps the
+            # request headers the application needs).
+            self.request = None  # type: ignore[assignment]
+            self.response = None  # type: ignore[assignment]
