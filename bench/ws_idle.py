@@ -1,17 +1,26 @@
 """Idle sockets per GiB of server memory: Switchboard vs the bare websockets relay.
 
-    .venv/bin/python bench/ws_idle.py --clients 5000
+    .venv/bin/python bench/ws_idle.py --clients 5000 [--visitors 1000]
 
-Opens N authenticated, hello'd agent sockets (per-message deflate off, the default) and
-measures the server's resident memory growth. Keep N under ``ulimit -n``.
+Opens N sockets against each target and measures the server's resident memory growth
+(per-message deflate off, the default). Keep N under ``ulimit -n``.
+
+* relay: the bare ``websockets`` relay (the limit);
+* agent: authenticated, hello'd agent sockets (``/ws``);
+* widget: visitor sockets (``/widget/ws``) of a webchat inbox, hello'd with visitor
+  tokens: ``--visitors`` sessions are created over the widget API (from distinct
+  127.0.x.y source addresses: the API allows 20 new sessions per IP per minute) and the
+  sockets use them round-robin, like visitors with a few tabs open.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,15 +58,54 @@ def measure(proc: servers.Proc, n: int, **target: object) -> dict[str, object]:
     }
 
 
+def visitor_tokens(sb: servers.Switchboard, count: int) -> tuple[str, Path]:
+    """A webchat inbox and ``count`` visitor sessions; (public key, file of tokens)."""
+    inbox = servers._request(
+        f"{sb.http}/api/admin/inboxes",
+        {"name": "Site", "kind": "webchat", "config": {}},
+        sb.token,
+    )
+    key = str(inbox["public_key"])
+    tokens = []
+    for k in range(count):
+        source = f"127.0.{1 + k // 20 // 250}.{1 + (k // 20) % 250}"
+        conn = http.client.HTTPConnection("127.0.0.1", sb.port, source_address=(source, 0))
+        body = json.dumps({"form": {}})
+        conn.request(
+            "POST",
+            f"/api/widget/{key}/sessions",
+            body,
+            {"content-type": "application/json"},
+        )
+        response = conn.getresponse()
+        data = json.loads(response.read())
+        conn.close()
+        if response.status != 201:
+            raise RuntimeError(f"visitor session: {response.status} {data}")
+        tokens.append(str(data["token"]))
+    path = Path(tempfile.mkdtemp(prefix="sb-idle-")) / "tokens.txt"
+    path.write_text("\n".join(tokens))
+    return key, path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=5000)
-    n = parser.parse_args().clients
+    parser.add_argument("--visitors", type=int, default=1000)
+    parser.add_argument("--targets", default="relay,agent,widget")
+    a = parser.parse_args()
+    n, targets = a.clients, a.targets.split(",")
     results = []
-    with servers.relay() as relay:
-        results.append(measure(relay, n, target="relay", url=f"ws://127.0.0.1:{relay.port}"))
-    with servers.switchboard() as sb:
-        results.append(measure(sb, n, target="switchboard", url=sb.ws, token=sb.token))
+    if "relay" in targets:
+        with servers.relay() as relay:
+            results.append(measure(relay, n, target="relay", url=f"ws://127.0.0.1:{relay.port}"))
+    if "agent" in targets:
+        with servers.switchboard() as sb:
+            results.append(measure(sb, n, target="switchboard", url=sb.ws, token=sb.token))
+    if "widget" in targets:
+        with servers.switchboard() as sb:
+            key, tokens = visitor_tokens(sb, min(a.visitors, n))
+            results.append(measure(sb, n, target="widget", url=sb.ws, key=key, tokens=tokens))
     for r in results:
         print(json.dumps(r))
 

@@ -18,10 +18,14 @@ _NEGATIVE_CACHE = 10_000  # other visitors' conversations remembered as "not min
 
 
 class VisitorFilter:
+    """Per visitor socket; its caches are allocated on first use (most sockets idle)."""
+
+    __slots__ = ("_avatars", "_ctx", "_mine", "_others", "_visitor")
+
     def __init__(self, ctx: AppContext, visitor: Visitor) -> None:
         self._ctx, self._visitor = ctx, visitor
-        self._mine: set[int] = set()
-        self._others: set[int] = set()
+        self._mine: set[int] | None = None
+        self._others: set[int] | None = None
         self._avatars: dict[int, str | None] = {}
 
     async def frame(self, item: StreamEvent) -> dict[str, Any] | None:
@@ -42,17 +46,18 @@ class VisitorFilter:
         return {"type": "event", "id": item.id, "event": event.type, "message": public}
 
     async def _owns(self, conversation_id: int) -> bool:
-        if conversation_id in self._mine:
+        if self._mine and conversation_id in self._mine:
             return True
-        if conversation_id in self._others:
+        if self._others and conversation_id in self._others:
             return False
         async with self._ctx.db.read() as conn:
             mine = await history.owns_conversation(conn, self._visitor, conversation_id)
         if mine:
+            self._mine = self._mine or set()
             self._mine.add(conversation_id)
         else:
-            if len(self._others) > _NEGATIVE_CACHE:
-                self._others.clear()
+            if self._others is None or len(self._others) > _NEGATIVE_CACHE:
+                self._others = set()
             self._others.add(conversation_id)
         return mine
 

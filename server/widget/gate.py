@@ -42,6 +42,7 @@ class Limits:
         self.sessions_per_ip = RateLimiter(limit=20, window=60.0)
         self.messages_per_visitor = RateLimiter(limit=30, window=60.0)
         self.messages_per_ip = RateLimiter(limit=120, window=60.0)
+        self.typing_per_session = RateLimiter(limit=20, window=10.0)  # not 20 events/s
 
 
 def limits(ctx: AppContext) -> Limits:

@@ -20,7 +20,6 @@ the replay already sent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -28,29 +27,38 @@ from typing import Any
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.api.auth import RateLimiter
 from server.context import AppContext
 from server.events.bus import ResyncRequired
 from server.exceptions import RateLimited, SwitchboardError
 from server.widget import actions, history, sessions
-from server.widget.fanout import Item, VisitorFanout
+from server.widget.fanout import VisitorFanout, VisitorSink
 from server.widget.filter import VisitorFilter
-from server.widget.gate import check_origin, inbox_by_key, require_verified
+from server.widget.gate import check_origin, inbox_by_key, limits, require_verified
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0  # a socket that never says hello holds a slot for nothing
 POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013  # a visitor that fell behind: reconnect and resume from its last id
 
 
 async def widget_socket(ws: WebSocket) -> None:
+    admitted = await _admit(ws)
+    if admitted is not None:
+        await _serve(ws, ws.app.state.ctx, *admitted)
+
+
+async def _admit(ws: WebSocket) -> tuple[sessions.Visitor, Any] | None:
+    """Origin, hello and token checks: (visitor, last event id), or None once refused.
+
+    Its own frame, so the inbox row and hello frame it reads are freed when it returns
+    rather than held for the socket's lifetime (idle sockets per GiB is a target).
+    """
     ctx: AppContext = ws.app.state.ctx
     try:
         inbox = await inbox_by_key(ctx, ws.query_params.get("key", ""))
         check_origin(inbox, ws.headers.get("origin"))
     except SwitchboardError as exc:
         await ws.close(POLICY_VIOLATION, exc.message[:120])
-        return
+        return None
     await ws.accept()
     try:
         hello = await asyncio.wait_for(ws.receive_json(), HELLO_TIMEOUT)
@@ -60,37 +68,28 @@ async def widget_socket(ws: WebSocket) -> None:
         reason = exc.message if isinstance(exc, SwitchboardError) else "expected a hello frame"
         await _send(ws, {"type": "error", "message": reason})
         await ws.close(POLICY_VIOLATION, reason[:120])
-        return
+        return None
     except WebSocketDisconnect:
-        return
+        return None
     await sessions.touch(ctx, visitor)
-    await _serve(ws, ctx, visitor, hello.get("last_event_id"))
+    return visitor, hello.get("last_event_id")
 
 
 async def _serve(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor, after: Any) -> None:
+    """Register first, replay, then go live; this coroutine is the socket's reader."""
     fanout: VisitorFanout = ws.app.state.widget_fanout
-    queue = fanout.register(visitor.inbox_id)  # FIRST: nothing published from here is missed
     filt = VisitorFilter(ctx, visitor)
-    tasks: list[asyncio.Task[None]] = []
+    sink = VisitorSink(ws, filt, fanout.limit)
+    fanout.register(visitor.inbox_id, sink)  # FIRST: nothing published from here is missed
     try:
-        seen = await _replay(ws, ctx, filt, after)
-        tasks = [
-            asyncio.create_task(_pump(ws, queue, filt, seen)),
-            asyncio.create_task(_read(ws, ctx, visitor)),
-        ]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        sink.go_live(await _replay(ws, ctx, filt, after))
+        await _read(ws, ctx, visitor)  # until the client leaves or the sink closes us
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away mid-replay
     finally:
-        fanout.unregister(visitor.inbox_id, queue)
-        behind = bool(tasks) and tasks[0].done()  # the pump ends only when we fell behind
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        with contextlib.suppress(RuntimeError):
-            await ws.close(TRY_AGAIN_LATER if behind else 1000)
+        fanout.unregister(visitor.inbox_id, sink)
+        await sink.stop()
+        await sink.close_socket(sink.close_code or 1000)
 
 
 async def _replay(ws: WebSocket, ctx: AppContext, filt: VisitorFilter, after: Any) -> set[str]:
@@ -112,21 +111,7 @@ async def _replay(ws: WebSocket, ctx: AppContext, filt: VisitorFilter, after: An
     return sent
 
 
-async def _pump(
-    ws: WebSocket, queue: asyncio.Queue[Item], filt: VisitorFilter, seen: set[str]
-) -> None:
-    """Returns (and the socket closes with 1013) when the fan-out says we fell behind."""
-    while (item := await queue.get()) is not None:
-        if item.id in seen:
-            seen.discard(item.id)  # the replay delivered it already; each id comes once
-            continue
-        frame = await filt.frame(item)
-        if frame is not None:
-            await _send(ws, frame)
-
-
 async def _read(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor) -> None:
-    typing_limit = RateLimiter(limit=20, window=10.0)  # a keypress storm is not 20 events/s
     while True:
         try:
             frame = json.loads(await ws.receive_text())
@@ -138,7 +123,7 @@ async def _read(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor) -> No
         if not isinstance(frame, dict):
             continue
         try:
-            await _handle(ws, ctx, visitor, frame, typing_limit)
+            await _handle(ws, ctx, visitor, frame)
         except RateLimited:
             continue
         except SwitchboardError as exc:
@@ -150,13 +135,12 @@ async def _handle(
     ctx: AppContext,
     visitor: sessions.Visitor,
     frame: dict[str, Any],
-    typing_limit: RateLimiter,
 ) -> None:
     kind = frame.get("type")
     if kind == "ping":
         await _send(ws, {"type": "pong"})
     elif kind == "typing":
-        typing_limit.check("t")
+        limits(ctx).typing_per_session.check(str(visitor.session_id))
         async with ctx.db.read() as conn:
             conversation_id = await history.latest_conversation_id(conn, visitor)
         if conversation_id is not None:

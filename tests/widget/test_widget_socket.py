@@ -177,3 +177,41 @@ async def test_two_nodes_on_redis_visitor_on_one_agent_reply_on_other(
     finally:
         await b.stop()
         await a.stop()
+
+
+async def test_a_visitor_that_falls_behind_is_closed_with_1013_and_resumes(
+    tmp_path: Path,
+) -> None:
+    """More events at once than ws_queue_size: close 1013, then a resume loses nothing."""
+    running = await start_server(
+        make_settings(tmp_path, f"sqlite:///{tmp_path / 'sb.db'}", ws_queue_size=5)
+    )
+    try:
+        await set_admin_password(running)
+        admin = await running.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        inbox = await create_webchat_inbox(admin)
+        visitor = Visitor(running.client(), inbox["public_key"])
+        await visitor.start()
+        conv = (await visitor.send("hi")).json()["message"]["conversation_id"]
+        ws, hello = await _connect(running, inbox["public_key"], visitor.token)
+        last = hello["ready"]["last_event_id"]
+        # One publish of 8 events of this inbox reaches the fan-out in one go: the
+        # visitor's sink holds 5, the 6th closes it (the pump had no chance to drain).
+        burst = [
+            Event(EventType.CONVERSATION_UPDATED, {"n": n}, inbox["id"], conv) for n in range(8)
+        ]
+        await running.ctx.bus.publish(burst)
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        assert ws.close_code == 1013
+        reply = await admin.post(f"/api/conversations/{conv}/messages", json={"text": "after"})
+        assert reply.status_code == 201
+        ws, hello = await _connect(running, inbox["public_key"], visitor.token, last)
+        replayed = [
+            f["message"]["text"] for f in hello["before"] if f.get("event") == "message.created"
+        ]
+        assert replayed == ["after"]
+        await ws.close()
+    finally:
+        await running.stop()
