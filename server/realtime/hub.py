@@ -32,7 +32,7 @@ from server.realtime.client_queue import (
     SESSION_REVOKED,
     Audience,
 )
-from server.realtime.connection import Connection
+from server.realtime.connection import Connection, Writer
 from server.realtime.presence import OFFLINE, PresenceStore
 from server.storage import schema as t
 from server.storage.schema import utcnow
@@ -53,6 +53,7 @@ class Hub:
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._encoded: dict[str, str] = {}
+        self.writer = Writer()  # the node's one writer for every socket (connection.py)
 
     @property
     def presence_ttl(self) -> float:
@@ -75,6 +76,7 @@ class Hub:
     async def stop(self) -> None:
         for conn in list(self.connections.values()):
             conn.request_close(RESTART_CLOSE_CODE, "server restart")
+        self.writer.flush()  # now, not next iteration: it starts the closing pumps
         pumps = [
             c.pump_task
             for c in self.connections.values()
@@ -133,7 +135,8 @@ class Hub:
             if conn.hold(item) > conn.queue.limit:
                 conn.request_close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
             return
-        audience.apply_membership(item)
+        if item.event.type == EventType.INBOX_UPDATED:
+            audience.apply_membership(item)
         if not audience.sees(item):
             return
         conn.offer(None if item.event.type in EPHEMERAL else item.id, frame)

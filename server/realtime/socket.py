@@ -51,7 +51,7 @@ async def agent_socket(websocket: WebSocket) -> None:
         return
     except WebSocketDisconnect:
         return
-    conn = Connection(websocket, actor, ClientQueue(hub.ctx.settings.ws_queue_size))
+    conn = Connection(websocket, actor, ClientQueue(hub.ctx.settings.ws_queue_size), hub.writer)
     conn.last_seen = asyncio.get_running_loop().time()
     hub.register(conn)
     try:

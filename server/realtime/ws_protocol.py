@@ -9,6 +9,12 @@ sockets). This subclass swaps in ``_Inbox`` and ``_Flag``, which allocate only w
 something waits, and drops the handshake objects once the handshake is answered.
 Behaviour is uvicorn's own: every test in the suite runs through this class
 (``server/cli.py`` and ``tests/conftest.py`` pass it as ``ws=``).
+
+It also offers the application a synchronous write, ``scope["extensions"]
+["switchboard.send_now"]``: a text frame written at once when the socket is open and its
+buffer has room (exactly what uvicorn's ``send`` does when it does not have to wait), or
+``False`` without writing. The hub uses it to flush every socket of a fan-out round from
+one callback instead of waking one task per socket (``server/realtime/connection.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+
+SEND_NOW = "switchboard.send_now"
 
 
 class _Inbox:
@@ -110,6 +119,30 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Flag()  # type: ignore[assignment]
         self.writable.set()
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][SEND_NOW] = self.send_now
+
+    def send_now(self, text: str) -> bool:
+        """Write one text frame now if nothing would make ``send`` wait; else False."""
+        if (
+            not self.handshake_complete
+            or self.initial_response is not None
+            or self.close_sent
+            or self.disconnected
+            or not self.writable.is_set()
+            or self.transport.is_closing()
+        ):
+            return False
+        try:
+            self.conn.send_text(text.encode())
+        except InvalidState:
+            return False
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     async def send(self, message: Any) -> None:
         await super().send(message)
