@@ -31,7 +31,9 @@ async function main() {
   }
   const resumeAt = Date.now();
   for (const st of clients) st.startAt = resumeAt;
-  sockets = await c.openMany(n, open);
+  // The storm: every client reconnects at once (as browsers do when a node comes back),
+  // not in gated waves.
+  sockets = await c.openMany(n, open, n);
   const deadline = Date.now() + 60000;
   while (clients.some((st) => !st.doneAt) && Date.now() < deadline) await c.sleep(20);
   const catchup = clients.filter((st) => st.doneAt).map((st) => st.doneAt - resumeAt)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from starlette.requests import HTTPConnection
@@ -41,22 +42,29 @@ def _bearer(conn: HTTPConnection) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def actor_for_token(ctx: AppContext, token: str) -> Actor | None:
+def _actor_by_token() -> sa.Select[Any]:
     a, u = t.auth_tokens.c, t.users.c
-    now = utcnow()
+    return (
+        sa.select(u.id, u.role, u.name, u.is_bot, a.id.label("token_id"))
+        .join(t.users, u.id == a.user_id)
+        .where(
+            a.token_hash == sa.bindparam("token_hash"),
+            a.revoked_at.is_(None),
+            u.is_active.is_(True),
+            sa.or_(a.expires_at.is_(None), a.expires_at > sa.bindparam("now")),
+        )
+    )
+
+
+#: Built once: every API request and socket handshake runs it (building a statement per
+#: call costs more than executing it on SQLite).
+_ACTOR_BY_TOKEN = _actor_by_token()
+
+
+async def actor_for_token(ctx: AppContext, token: str) -> Actor | None:
+    params = {"token_hash": token_hash(token), "now": utcnow()}
     async with ctx.db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(u.id, u.role, u.name, u.is_bot, a.id.label("token_id"))
-                .join(t.users, u.id == a.user_id)
-                .where(
-                    a.token_hash == token_hash(token),
-                    a.revoked_at.is_(None),
-                    u.is_active.is_(True),
-                    sa.or_(a.expires_at.is_(None), a.expires_at > now),
-                )
-            )
-        ).first()
+        row = (await conn.execute(_ACTOR_BY_TOKEN, params)).first()
     if row is None:
         return None
     return Actor(row.id, row.role, row.name, row.is_bot, row.token_id)

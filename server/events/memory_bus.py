@@ -8,6 +8,7 @@ not kept across restarts).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -82,7 +83,7 @@ class MemoryBus:
         if after + 1 < oldest:
             raise ResyncRequired(f"event id {after_id!r} is older than the kept history")
         skip = after + 1 - oldest
-        return list(self._history)[skip:] if skip > 0 else list(self._history)
+        return list(itertools.islice(self._history, max(skip, 0), None))
 
     async def last_id(self) -> str:
         return f"{self.epoch}-{self._seq}" if self._seq else "0"

@@ -31,6 +31,7 @@ from server.realtime.client_queue import (
     OVERFLOW_CLOSE_REASON,
     SESSION_REVOKED,
     Audience,
+    replayable,
 )
 from server.realtime.connection import Connection, Writer
 from server.realtime.presence import OFFLINE, PresenceStore
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 REVOKED_CLOSE_CODE = 4401
 RESTART_CLOSE_CODE = 1012  # "service restart": clients reconnect, maybe to another node
 ENCODED_CACHE = 20_000  # encoded event frames kept; cleared wholesale when full
+REPLAY_CACHE = 32  # packed replays kept (a storm resumes many sockets from the same id)
+REPLAY_BATCH_BYTES = 256 * 1024  # replayed events are sent in batch frames up to this size
 
 
 class Hub:
@@ -53,6 +56,7 @@ class Hub:
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._encoded: dict[str, str] = {}
+        self._replays: dict[tuple[Any, ...], list[str]] = {}
         self.writer = Writer()  # the node's one writer for every socket (connection.py)
 
     @property
@@ -156,6 +160,26 @@ class Hub:
                 self._encoded.clear()
             self._encoded[item.id] = frame
         return frame
+
+    def replay_frames(self, items: list[StreamEvent], audience: Audience) -> list[str]:
+        """The replay of ``items`` that ``audience`` may see, packed into batch frames.
+
+        Packed once per node for each (range, access view): when a node comes back, its
+        agents resume from the same few ids with the same few access views, so a storm
+        of a thousand sockets packs a handful of replays, not a thousand.
+        """
+        if not items:
+            return []
+        view = None if audience.is_admin else frozenset(audience.inbox_ids)
+        key = (items[0].id, items[-1].id, len(items), audience.is_admin, view)
+        packed = self._replays.get(key)
+        if packed is None:
+            visible = [self.encoded(i) for i in items if replayable(i) and audience.sees(i)]
+            packed = frames.batches(visible, REPLAY_BATCH_BYTES)
+            if len(self._replays) >= REPLAY_CACHE:
+                self._replays.clear()
+            self._replays[key] = packed
+        return packed
 
     # Ephemeral events --------------------------------------------------------------
 

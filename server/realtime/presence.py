@@ -45,23 +45,47 @@ class PresenceStore(Protocol):
 
 
 class MemoryPresence:
+    """Entries per user, with per-status counts so a user's status is O(1) to read (a
+    reconnect storm of one user's many sockets must not cost O(n) per socket); expired
+    entries are swept when the user's earliest expiry has passed."""
+
     def __init__(self) -> None:
         self._entries: dict[int, dict[str, tuple[str, float]]] = {}
+        self._counts: dict[int, dict[str, int]] = {}
+        self._earliest: dict[int, float] = {}
 
     async def touch(self, user_id: int, conn_id: str, status: str, ttl: float) -> None:
-        self._entries.setdefault(user_id, {})[conn_id] = (status, time.monotonic() + ttl)
+        expires = time.monotonic() + ttl
+        conns = self._entries.setdefault(user_id, {})
+        counts = self._counts.setdefault(user_id, {})
+        old = conns.get(conn_id)
+        if old is not None:
+            counts[old[0]] -= 1
+        conns[conn_id] = (status, expires)
+        counts[status] = counts.get(status, 0) + 1
+        self._earliest[user_id] = min(self._earliest.get(user_id, expires), expires)
 
     async def drop(self, user_id: int, conn_id: str) -> None:
-        self._entries.get(user_id, {}).pop(conn_id, None)
+        old = self._entries.get(user_id, {}).pop(conn_id, None)
+        if old is not None:
+            self._counts[user_id][old[0]] -= 1
 
     async def user_status(self, user_id: int) -> str:
         now = time.monotonic()
-        conns = self._entries.get(user_id, {})
-        for conn_id in [c for c, (_s, expires) in conns.items() if expires <= now]:
-            del conns[conn_id]
+        conns = self._entries.get(user_id)
+        if conns and self._earliest.get(user_id, now) <= now:
+            counts = self._counts[user_id]
+            for conn_id in [c for c, (_s, expires) in conns.items() if expires <= now]:
+                counts[conns.pop(conn_id)[0]] -= 1
+            if conns:
+                self._earliest[user_id] = min(expires for _s, expires in conns.values())
         if not conns:
             self._entries.pop(user_id, None)
-        return aggregate(status for status, _expires in conns.values())
+            self._counts.pop(user_id, None)
+            self._earliest.pop(user_id, None)
+            return OFFLINE
+        counts = self._counts[user_id]
+        return aggregate(status for status, n in counts.items() if n > 0)
 
     async def snapshot(self) -> dict[int, str]:
         result = {}

@@ -25,9 +25,9 @@ from server.events.bus import ResyncRequired
 from server.events.types import EventType
 from server.exceptions import NotFound
 from server.realtime import frames
-from server.realtime.client_queue import Audience, ClientQueue, ResumeGate, replayable
+from server.realtime.client_queue import Audience, ClientQueue, ResumeGate
 from server.realtime.connection import Connection
-from server.realtime.hub import REVOKED_CLOSE_CODE, Hub
+from server.realtime.hub import REPLAY_BATCH_BYTES, REVOKED_CLOSE_CODE, Hub
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ HELLO_TIMEOUT = 30.0  # seconds a client has to say hello before we hang up
 HELLO_TIMEOUT_CODE = 4408
 FORBIDDEN_ORIGIN_CODE = 4403
 CONVERSATION_CACHE = 500  # conversation → inbox entries kept per socket
-REPLAY_BATCH_BYTES = 256 * 1024  # replayed events are sent in batch frames up to this size
 
 
 async def agent_socket(websocket: WebSocket) -> None:
@@ -150,11 +149,9 @@ async def _resume(hub: Hub, conn: Connection, last_event_id: str | None) -> None
         await send(frames.ready(head, resumed=False))
         return
     await send(frames.ready(last_event_id, resumed=True))
-    audience = conn.audience
-    assert audience is not None
-    visible = [hub.encoded(item) for item in items if replayable(item) and audience.sees(item)]
-    # A storm of resuming clients costs one write per REPLAY_BATCH_BYTES, not per event.
-    for frame in frames.batches(visible, REPLAY_BATCH_BYTES):
+    assert conn.audience is not None
+    # One write per REPLAY_BATCH_BYTES, not per event; packed once per node (hub.py).
+    for frame in hub.replay_frames(items, conn.audience):
         await send(frame)
     conn.gate = ResumeGate(items[-1].id if items else last_event_id)
 

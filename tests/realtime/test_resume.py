@@ -184,3 +184,29 @@ async def test_replay_comes_in_batch_frames_and_idle_sockets_hold_no_writer_task
     assert hub.connections
     for conn in hub.connections.values():
         assert conn.pump_task is None or conn.pump_task.done()
+
+
+async def test_replays_packed_once_per_node_never_cross_access_views(
+    server: Running, team: Team
+) -> None:
+    """Sockets resuming from the same id share a packed replay only with the same view."""
+    client = server.client()
+    first = await AgentSocket.open(server.ws_url, team.alice.token)
+    assert first.ready is not None
+    start = first.ready["last_event_id"]
+    await first.close()
+    for n in range(3):
+        await post_inbound(client, team.a, text=f"for A {n}", contact="a-cust")
+        await post_inbound(client, team.b, text=f"for B {n}", contact="b-cust")
+    expected_a = await visible_ids(server, team.a["id"], start)
+    expected_b = await visible_ids(server, team.b["id"], start)
+    for _ in range(2):  # the second round is served from the node's replay cache
+        alice = await AgentSocket.open(server.ws_url, team.alice.token, start)
+        bob = await AgentSocket.open(server.ws_url, team.bob.token, start)
+        carol = await AgentSocket.open(server.ws_url, team.carol.token, start)
+        for sock, expected in ((alice, expected_a), (bob, expected_a), (carol, expected_b)):
+            got = [f["id"] for f in await sock.events(len(expected))]
+            assert got == expected
+            await sock.send({"type": "ping"})
+            assert (await sock.until(lambda f: f["type"] in ("pong", "event")))["type"] == "pong"
+            await sock.close()
