@@ -1,11 +1,14 @@
 """Fan-out benchmark: deliveries/s and latency for N agent sockets, against baselines.
 
     cd bench && npm install          # ws + socket.io
-    .venv/bin/python bench/ws_fanout.py --clients 200 --messages 200 --rate 50
+    .venv/bin/python bench/ws_fanout.py --clients 500 --messages 500 --rates 50,100,150
 
 Switchboard: each message is POSTed to the API channel and committed (SQLite) before the
 201; agents receive message.created. Baselines in the same run: a bare websockets relay
 (stores nothing: the limit) and a socket.io server (the peer). Load comes from Node.
+
+For each offered rate every target gets the same load; the summary gives each target's
+highest deliveries/s with p99 < 100 ms and nothing missing (the DESIGN.md criterion).
 """
 
 from __future__ import annotations
@@ -18,46 +21,55 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import servers
 
+P99_LIMIT_MS = 100
+
+
+def run(target: str, url: str, load: dict[str, object], **extra: object) -> dict[str, object]:
+    return servers.node("ws_fanout.js", target=target, url=url, **load, **extra)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--messages", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--rate", type=float, default=None, help="one offered rate (msg/s)")
+    parser.add_argument("--rates", default="50", help="comma-separated offered rates (msg/s)")
     a = parser.parse_args()
-    load = {"clients": a.clients, "messages": a.messages, "rate": a.rate}
-    results = []
-    with servers.relay() as relay:
-        results.append(
-            servers.node("ws_fanout.js", target="relay", url=f"ws://127.0.0.1:{relay.port}", **load)
-        )
-    with servers.socketio() as sio:
-        results.append(
-            servers.node(
-                "ws_fanout.js", target="socketio", url=f"ws://127.0.0.1:{sio.port}", **load
+    rates = [a.rate] if a.rate is not None else [float(r) for r in a.rates.split(",")]
+    results: list[dict[str, object]] = []
+    for rate in rates:
+        load = {"clients": a.clients, "messages": a.messages, "rate": rate}
+        with servers.relay() as relay:
+            results.append(run("relay", f"ws://127.0.0.1:{relay.port}", load))
+        with servers.socketio() as sio:
+            results.append(run("socketio", f"ws://127.0.0.1:{sio.port}", load))
+        with servers.switchboard() as sb:
+            results.append(
+                run(
+                    "switchboard",
+                    sb.ws,
+                    load,
+                    http=sb.http,
+                    token=sb.token,
+                    key=sb.inbox_key,
+                    inbound=servers.INBOUND,
+                )
             )
-        )
-    with servers.switchboard() as sb:
-        results.append(
-            servers.node(
-                "ws_fanout.js",
-                target="switchboard",
-                url=sb.ws,
-                http=sb.http,
-                token=sb.token,
-                key=sb.inbox_key,
-                inbound=servers.INBOUND,
-                **load,
-            )
-        )
-    for r in results:
-        print(json.dumps(r))
-    base = {r["target"]: r for r in results}
-    sb_rate = float(base["switchboard"]["deliveries_per_s"])  # type: ignore[arg-type]
+        for r in results[-3:]:
+            print(json.dumps(r), flush=True)
+    print(f"highest deliveries/s with p99 < {P99_LIMIT_MS} ms and none missing:")
+    best: dict[str, float] = {}
+    for target in ("relay", "socketio", "switchboard"):
+        ok = [
+            float(r["deliveries_per_s"])  # type: ignore[arg-type]
+            for r in results
+            if r["target"] == target and r["missing"] == 0 and float(r["p99_ms"]) < P99_LIMIT_MS  # type: ignore[arg-type]
+        ]
+        best[target] = max(ok, default=0.0)
+        print(f"  {target}: {best[target]:,.0f}" + ("" if ok else " (no rate met it)"))
     for peer in ("relay", "socketio"):
-        ratio = sb_rate / float(base[peer]["deliveries_per_s"])  # type: ignore[arg-type]
-        p99 = float(base["switchboard"]["p99_ms"]) / max(1.0, float(base[peer]["p99_ms"]))  # type: ignore[arg-type]
-        print(f"switchboard / {peer}: deliveries/s x{ratio:.2f}, p99 x{p99:.2f}")
+        if best[peer]:
+            print(f"switchboard / {peer}: x{best['switchboard'] / best[peer]:.2f}")
 
 
 if __name__ == "__main__":
