@@ -213,6 +213,10 @@ class Hub:
             await self.presence.touch(user.id, conn.id, conn.presence, self.presence_ttl)
         status = await self.presence.user_status(user.id)
         if status != self.presence_view.get(user.id, OFFLINE):
+            # Noted here at once, not only when the event comes back over the bus: a storm
+            # of one agent's sockets reconnecting must publish one change, not one per
+            # socket (each would be fanned out to every socket).
+            self._note_presence({"user_id": user.id, "status": status})
             await self.ctx.bus.publish(
                 [
                     Event(
