@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -77,6 +78,19 @@ async def test_presence_online_away_offline(server: Running, team: Team) -> None
     assert (await alice.until(about_bob))["status"] == "away"
     await bob.close()
     assert (await alice.until(about_bob))["status"] == "offline"
+
+
+async def test_many_sockets_of_one_agent_at_once_announce_one_presence_change(
+    server: Running, team: Team
+) -> None:
+    alice = await AgentSocket.open(server.ws_url, team.alice.token)
+    bob_id = team.bob.user["id"]
+    await asyncio.gather(*(AgentSocket.open(server.ws_url, team.bob.token) for _ in range(15)))
+    await alice.send({"type": "ping"})
+    seen: list[Frame] = []
+    await alice.until(lambda f: f["type"] == "pong", keep=seen)
+    about_bob = [f for f in seen if f["type"] == "presence" and f["user_id"] == bob_id]
+    assert [f["status"] for f in about_bob] == ["online"]
 
 
 async def test_a_new_socket_learns_who_is_online(server: Running, team: Team) -> None:
