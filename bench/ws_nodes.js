@@ -1,0 +1,37 @@
+// Fan-out across several Switchboard nodes: sockets are spread over the nodes' URLs,
+// messages are POSTed round-robin to the nodes. Prints one JSON line like ws_fanout.js.
+const c = require("./clients");
+
+async function main() {
+  const a = c.args();
+  const n = Number(a.clients), m = Number(a.messages), rate = Number(a.rate);
+  const urls = a.urls.split(","), https = a.https.split(",");
+  const lat = [];
+  let received = 0, lastAt = 0;
+  const onMessage = (text) => {
+    lat.push(Date.now() - JSON.parse(text).t);
+    received += 1;
+    lastAt = Date.now();
+  };
+  await c.openMany(n, (i) => c.sbClient(urls[i % urls.length], a.token, null, onMessage));
+  await c.sleep(500);
+  const start = Date.now();
+  const inflight = [];
+  for (let i = 0; i < m; i++) {
+    const due = start + (i * 1000) / rate;
+    if (due > Date.now()) await c.sleep(due - Date.now());
+    inflight.push(c.sbPost(https[i % https.length], a.key, a.inbound,
+      JSON.stringify({ t: Date.now(), i }), `bench-${i % 20}`));
+  }
+  await Promise.all(inflight);
+  const deadline = Date.now() + 30000;
+  while (received < n * m && Date.now() < deadline) await c.sleep(20);
+  lat.sort((x, y) => x - y);
+  console.log(JSON.stringify({
+    nodes: urls.length, clients: n, messages: m, rate, deliveries: received,
+    missing: n * m - received, deliveries_per_s: Math.round(received / ((lastAt - start) / 1000)),
+    p50_ms: c.percentile(lat, 50), p99_ms: c.percentile(lat, 99), max_ms: lat[lat.length - 1],
+  }));
+  process.exit(0);
+}
+main().catch((e) => { console.error(e); process.exit(1); });
