@@ -13,7 +13,10 @@ async function main() {
     received += 1;
     lastAt = Date.now();
   };
-  await c.openMany(n, (i) => c.sbClient(urls[i % urls.length], a.token, null, onMessage));
+  const closes = {};
+  const sockets = await c.openMany(n, (i) => c.sbClient(urls[i % urls.length], a.token, null,
+    onMessage));
+  for (const ws of sockets) ws.on("close", (code) => { closes[code] = (closes[code] || 0) + 1; });
   await c.sleep(500);
   const start = Date.now();
   const inflight = [];
@@ -31,6 +34,7 @@ async function main() {
     nodes: urls.length, clients: n, messages: m, rate, deliveries: received,
     missing: n * m - received, deliveries_per_s: Math.round(received / ((lastAt - start) / 1000)),
     p50_ms: c.percentile(lat, 50), p99_ms: c.percentile(lat, 99), max_ms: lat[lat.length - 1],
+    closed_by_server: closes,
   }));
   process.exit(0);
 }

@@ -52,6 +52,15 @@ DEDUPE_TTL = 7 * 86_400  # a week: far longer than any crash-to-restart gap
 BLOCK_MS = 5_000  # XREAD BLOCK: long enough to be idle, short enough to notice close()
 READ_COUNT = 500  # entries per XREAD: bounds one batch's memory while keeping up
 RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # reconnect backoff for the reader
+# The reader's socket timeout must outlast a BLOCK that returns empty: redis-py 8 defaults
+# to 5 s, exactly BLOCK_MS, and every idle read then "timed out" into the retry backoff,
+# holding back events for seconds (found by bench/ws_nodes.py).
+READ_SOCKET_TIMEOUT = BLOCK_MS / 1000 + 10
+# Commands share one pool. A burst (a reconnect storm's presence writes) waits for a free
+# connection instead of failing with "Too many connections" (redis-py's default pool
+# raises at 100), which used to kill the sockets of the storm.
+POOL_SIZE = 50
+POOL_WAIT = 20.0  # seconds a command waits for a pooled connection before it fails
 
 # KEYS[1] = stream, KEYS[2..] = dedupe keys of the events that have a db_id (in order).
 # ARGV[1] = maxlen, ARGV[2] = ttl, then per event: "1"/"0" (has a dedupe key), data.
@@ -131,7 +140,9 @@ class RedisSubscription:
         self._queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
         self._ready = asyncio.Event()
         self._closing = False
-        self._client: aioredis.Redis = aioredis.from_url(bus.url)
+        self._client: aioredis.Redis = aioredis.from_url(
+            bus.url, socket_timeout=READ_SOCKET_TIMEOUT
+        )
         self._task = asyncio.get_running_loop().create_task(self._read(), name="redis-xread")
 
     async def ready(self) -> None:
@@ -195,7 +206,10 @@ class RedisBus:
     def __init__(self, url: str, history: int = 100_000) -> None:
         self.url = url
         self.history = history
-        self._redis: aioredis.Redis = aioredis.from_url(url)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=POOL_SIZE, timeout=POOL_WAIT
+        )
+        self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool too
         self._publish = self._redis.register_script(_PUBLISH)
         self._subscriptions: set[RedisSubscription] = set()
 

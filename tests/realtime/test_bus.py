@@ -156,3 +156,30 @@ async def test_concurrent_publishers_are_seen_in_one_order_by_every_subscriber(b
         assert [g.id for g in await take(sub, 60)] == ids
         await sub.close()
     assert [e.id for e in await bus.replay("0")] == ids
+
+
+async def test_an_idle_subscriber_gets_the_next_event_at_once(
+    bus: Bus, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Idle longer than one blocking read (Redis: XREAD BLOCK 5 s), then an event: it
+    arrives promptly and the reader never went through its failure backoff."""
+    sub = await subscribed(bus)
+    try:
+        await asyncio.sleep(6.5)
+        [event_id] = await bus.publish([ev(1)])
+        started = asyncio.get_running_loop().time()
+        [got] = await take(sub, 1)
+        assert got.id == event_id
+        # Generous: the backoff this guards against held events back for whole seconds.
+        assert asyncio.get_running_loop().time() - started < 1.0
+        assert "stream read failed" not in caplog.text
+    finally:
+        await sub.close()
+
+
+async def test_a_burst_of_commands_waits_for_the_pool_instead_of_failing(
+    bus: Bus,
+) -> None:
+    """500 concurrent presence-sized writes (a reconnect storm) all succeed."""
+    results = await asyncio.gather(*(bus.publish([ev(n)]) for n in range(500)))
+    assert len({ids[0] for ids in results}) == 500
