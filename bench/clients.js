@@ -85,5 +85,19 @@ async function openMany(count, open, batch = 200) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Send m messages at `rate` per second (send(i) may return a promise); resolves with the
+// start time once every send has completed.
+async function paced(m, rate, send) {
+  const start = Date.now();
+  const inflight = [];
+  for (let i = 0; i < m; i++) {
+    const due = start + (i * 1000) / rate;
+    if (due > Date.now()) await sleep(due - Date.now());
+    inflight.push(send(i));
+  }
+  await Promise.all(inflight);
+  return start;
+}
+
 module.exports = { percentile, args, sbClient, relayClient, sioClient, sioSend, sbPost,
-  openMany, sleep };
+  openMany, sleep, paced };

@@ -30,14 +30,7 @@ async function main() {
     send = async (i) => c.sioSend(sender, JSON.stringify({ t: Date.now(), i }));
   }
   await c.sleep(500);
-  const start = Date.now();
-  const inflight = [];
-  for (let i = 0; i < m; i++) {
-    const due = start + (i * 1000) / rate;
-    if (due > Date.now()) await c.sleep(due - Date.now());
-    inflight.push(send(i));
-  }
-  await Promise.all(inflight);
+  const start = await c.paced(m, rate, send);
   const deadline = Date.now() + 30000;
   while (received < n * m && Date.now() < deadline) await c.sleep(20);
   lat.sort((x, y) => x - y);

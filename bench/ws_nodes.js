@@ -18,15 +18,8 @@ async function main() {
     onMessage));
   for (const ws of sockets) ws.on("close", (code) => { closes[code] = (closes[code] || 0) + 1; });
   await c.sleep(500);
-  const start = Date.now();
-  const inflight = [];
-  for (let i = 0; i < m; i++) {
-    const due = start + (i * 1000) / rate;
-    if (due > Date.now()) await c.sleep(due - Date.now());
-    inflight.push(c.sbPost(https[i % https.length], a.key, a.inbound,
-      JSON.stringify({ t: Date.now(), i }), `bench-${i % 20}`));
-  }
-  await Promise.all(inflight);
+  const start = await c.paced(m, rate, (i) => c.sbPost(https[i % https.length], a.key,
+    a.inbound, JSON.stringify({ t: Date.now(), i }), `bench-${i % 20}`));
   const deadline = Date.now() + 30000;
   while (received < n * m && Date.now() < deadline) await c.sleep(20);
   lat.sort((x, y) => x - y);

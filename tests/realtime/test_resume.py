@@ -10,7 +10,7 @@ import httpx
 from server.events.types import Event, EventType
 from server.realtime.client_queue import OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON
 from tests.conftest import Running, make_settings, start_server
-from tests.realtime.conftest import Team, login_agent
+from tests.realtime.conftest import Agent, Team, login_agent
 from tests.realtime.wsclient import AgentSocket
 from tests.support.api import create_api_inbox, post_inbound
 
@@ -155,14 +155,19 @@ async def test_new_inbox_created_with_members_is_visible_at_once(
     assert [f["event"]["inbox_id"] for f in frames] == [inbox["id"]] * 3
 
 
+async def stream_head_seen_by(server: Running, agent: Agent) -> str:
+    """Connect, note the head the server reports, disconnect: a resume point to miss from."""
+    sock = await AgentSocket.open(server.ws_url, agent.token)
+    assert sock.ready is not None
+    await sock.close()
+    return str(sock.ready["last_event_id"])
+
+
 async def test_replay_comes_in_batch_frames_and_idle_sockets_hold_no_writer_task(
     server: Running, team: Team
 ) -> None:
     client = server.client()
-    sock = await AgentSocket.open(server.ws_url, team.alice.token)
-    assert sock.ready is not None
-    start = sock.ready["last_event_id"]
-    await sock.close()
+    start = await stream_head_seen_by(server, team.alice)
     for n in range(30):
         await post_inbound(client, team.a, text=f"missed {n}", contact=f"c{n % 3}")
     expected = await visible_ids(server, team.a["id"], start)
@@ -191,10 +196,7 @@ async def test_replays_packed_once_per_node_never_cross_access_views(
 ) -> None:
     """Sockets resuming from the same id share a packed replay only with the same view."""
     client = server.client()
-    first = await AgentSocket.open(server.ws_url, team.alice.token)
-    assert first.ready is not None
-    start = first.ready["last_event_id"]
-    await first.close()
+    start = await stream_head_seen_by(server, team.alice)
     for n in range(3):
         await post_inbound(client, team.a, text=f"for A {n}", contact="a-cust")
         await post_inbound(client, team.b, text=f"for B {n}", contact="b-cust")
