@@ -119,7 +119,12 @@ class Connection:
         return pending
 
     def offer(self, event_id: str | None, frame: str) -> None:
-        self.queue.offer(event_id, frame)  # on overflow the flush closes the socket
+        if not self.queue.offer(event_id, frame) and self.queue.state is QueueState.OVERFLOWED:
+            # Marked now: the socket's pump may be stuck on a client that stopped reading;
+            # the queue is already freed, and the close goes out as soon as it can (a
+            # client that never reads again is dropped by the protocol ping timeout).
+            self.request_close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
+            return
         self.kick()
 
     def request_close(self, code: int, reason: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -212,3 +213,36 @@ async def test_replays_packed_once_per_node_never_cross_access_views(
             await sock.send({"type": "ping"})
             assert (await sock.until(lambda f: f["type"] in ("pong", "event")))["type"] == "pong"
             await sock.close()
+
+
+async def test_a_stalled_reader_delays_nobody_and_is_cut_off_with_bounded_memory(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A client that stops reading: its TCP buffers fill, the node's writer skips it (its
+    own task waits on it), its queue overflows and it is marked for 4000; a healthy socket
+    on the same node gets every event meanwhile."""
+    running = await start_server(make_settings(tmp_path, database_url, ws_queue_size=20))
+    try:
+        agent = await login_agent(running, running.client(), "stuck@example.test")
+        inbox = await _inbox_with(running, agent.user["id"])
+        healthy = await AgentSocket.open(running.ws_url, agent.token)
+        # max_queue=1: the client library stops reading the TCP stream after one frame.
+        stalled = await AgentSocket.open(running.ws_url, agent.token, max_queue=1)
+        hub = running.app.state.hub
+        big = "x" * 60_000
+        closing: list[Any] = []
+        for round_ in range(400):  # ≤ 24 MB: far more than loopback's socket buffers hold
+            [event_id] = await running.ctx.bus.publish(
+                [Event(EventType.CONVERSATION_UPDATED, {"pad": big, "n": round_}, inbox_id=inbox)]
+            )
+            got = await healthy.events(1, timeout=5)
+            assert got[0]["id"] == event_id  # the healthy socket keeps up, round by round
+            closing = [c for c in hub.connections.values() if c.close_request is not None]
+            if closing:
+                break
+        assert [c.close_request for c in closing] == [(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)]
+        assert len(closing[0].queue) == 0  # what it could not take was freed, not kept
+        AgentSocket.opened.remove(stalled)
+        stalled.ws.transport.abort()  # it never reads: no close handshake to wait for
+    finally:
+        await running.stop()
