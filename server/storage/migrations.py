@@ -58,7 +58,32 @@ def _resolution(ops: Operations, conn: Connection) -> None:
         ops.add_column("response_cycles", sa.Column("resolution_seconds", sa.Float, nullable=True))
 
 
-MIGRATIONS: list[Migration] = [_initial, _nodes, _contact_index, _resolution]
+def _accounts(ops: Operations, conn: Connection) -> None:
+    """Accounts (docs/accounts.md): 2FA and password columns, session devices, invite and
+    reset links, recovery codes, audit log, workspace switches, account mail."""
+    from server.storage import schema as s
+
+    inspector = sa.inspect(conn)
+    for table, names in (
+        ("users", ("totp_secret", "totp_enabled_at", "totp_last_step", "password_changed_at")),
+        ("auth_tokens", ("user_agent", "address")),
+    ):
+        have = {c["name"] for c in inspector.get_columns(table)}
+        for name in names:
+            if name not in have:
+                column = s.metadata.tables[table].c[name]
+                ops.add_column(table, sa.Column(name, column.type, nullable=True))
+    for table in (
+        s.account_links,
+        s.recovery_codes,
+        s.audit_log,
+        s.workspace_settings,
+        s.account_mail,
+    ):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [_initial, _nodes, _contact_index, _resolution, _accounts]
 
 
 def _current(conn: Connection) -> int:

@@ -76,6 +76,12 @@ users = sa.Table(
     sa.Column("is_active", sa.Boolean, nullable=False, default=True),
     sa.Column("avatar_url", sa.String(2000), nullable=True),
     _created(),
+    # Accounts (docs/accounts.md): TOTP secret Fernet-encrypted; last accepted time step
+    # (a code is good once); when the password last changed.
+    sa.Column("totp_secret", sa.Text, nullable=True),
+    sa.Column("totp_enabled_at", UTCDateTime, nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    sa.Column("password_changed_at", UTCDateTime, nullable=True),
 )
 
 auth_tokens = sa.Table(
@@ -90,6 +96,8 @@ auth_tokens = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=True),
     sa.Column("revoked_at", UTCDateTime, nullable=True),
     sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("user_agent", sa.String(300), nullable=True),  # the device, for the sessions list
+    sa.Column("address", sa.String(64), nullable=True),  # client address at login
 )
 
 teams = sa.Table(
@@ -332,4 +340,65 @@ visitor_sessions = sa.Table(
     sa.Column("verified_identifier", sa.String(500), nullable=True),
     _created(),
     sa.Column("last_seen_at", UTCDateTime, nullable=True),
+)
+
+# Accounts (docs/accounts.md) --------------------------------------------------------------
+
+account_links = sa.Table(  # invite and password-reset links: single use, expiring, hashed
+    "account_links",
+    metadata,
+    _pk(),
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("purpose", sa.String(16), nullable=False),  # invite | reset
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    _created(),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+)
+
+recovery_codes = sa.Table(  # two-factor recovery codes: one use each, stored hashed
+    "recovery_codes",
+    metadata,
+    _pk(),
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("code_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("used_at", UTCDateTime, nullable=True),
+)
+
+audit_log = sa.Table(  # append-only: written by server/actions/audit.py, never updated
+    "audit_log",
+    metadata,
+    _pk(),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("actor_id", Id, nullable=True),  # no FK: the record outlives the account
+    sa.Column("actor_name", sa.String(200), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(32), nullable=True),
+    sa.Column("target_id", sa.String(64), nullable=True),
+    sa.Column("address", sa.String(64), nullable=True),
+    sa.Column("details", sa.JSON, nullable=False, default=dict),  # never a secret value
+)
+
+workspace_settings = sa.Table(  # workspace-wide switches (e.g. two-factor required)
+    "workspace_settings",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+account_mail = sa.Table(  # durable outbox for account emails (invites, resets)
+    "account_mail",
+    metadata,
+    _pk(),
+    sa.Column("to_address", sa.String(320), nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # queued | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("claimed_until", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _created(),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
 )
