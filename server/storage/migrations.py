@@ -83,7 +83,31 @@ def _accounts(ops: Operations, conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Migration] = [_initial, _nodes, _contact_index, _resolution, _accounts]
+def _automation(_ops: Operations, conn: Connection) -> None:
+    """Routing and automation (docs/automation.md): assignment policy and capacity,
+    rules and their runs, notifications and preferences, macros."""
+    from server.storage import schema as s
+
+    for table in (
+        s.inbox_routing,
+        s.agent_capacity,
+        s.automation_rules,
+        s.rule_runs,
+        s.notifications,
+        s.notification_prefs,
+        s.macros,
+    ):
+        table.create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Migration] = [
+    _initial,
+    _nodes,
+    _contact_index,
+    _resolution,
+    _accounts,
+    _automation,
+]
 
 
 def _current(conn: Connection) -> int:

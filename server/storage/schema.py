@@ -402,3 +402,88 @@ account_mail = sa.Table(  # durable outbox for account emails (invites, resets)
     _created(),
     sa.Column("sent_at", UTCDateTime, nullable=True),
 )
+
+# Routing and automation (issue 15, docs/automation.md) ---------------------------------
+
+inbox_routing = sa.Table(
+    "inbox_routing",
+    metadata,
+    _fk("inbox_id", "inboxes.id", ondelete="CASCADE"),
+    sa.Column("policy", sa.String(16), nullable=False, default="off"),  # off|round_robin|...
+    sa.Column("last_user_id", Id, nullable=True),  # round-robin cursor
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.PrimaryKeyConstraint("inbox_id", name="pk_inbox_routing"),
+)
+
+agent_capacity = sa.Table(
+    "agent_capacity",
+    metadata,
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("max_open", sa.Integer, nullable=True),  # global limit; null: none
+    sa.Column("inbox_limits", sa.JSON, nullable=False, default=dict),  # {"<inbox id>": n}
+    sa.PrimaryKeyConstraint("user_id", name="pk_agent_capacity"),
+)
+
+automation_rules = sa.Table(
+    "automation_rules",
+    metadata,
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("trigger", sa.String(40), nullable=False, index=True),
+    sa.Column("params", sa.JSON, nullable=False, default=dict),  # e.g. {"minutes": 30}
+    sa.Column("conditions", sa.JSON, nullable=False, default=list),
+    sa.Column("actions", sa.JSON, nullable=False, default=list),
+    sa.Column("is_active", sa.Boolean, nullable=False, default=True),
+    _fk("created_by", "users.id", nullable=True, ondelete="SET NULL"),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+rule_runs = sa.Table(
+    "rule_runs",
+    metadata,
+    _pk(),
+    _fk("rule_id", "automation_rules.id", ondelete="CASCADE"),
+    _fk("conversation_id", "conversations.id", ondelete="CASCADE"),
+    sa.Column("trigger", sa.String(40), nullable=False),
+    sa.Column("once_key", sa.String(200), nullable=True),  # timer triggers fire once per key
+    sa.Column("status", sa.String(16), nullable=False),  # ok | failed | stopped
+    sa.Column("results", sa.JSON, nullable=False, default=list),
+    _created(),
+    sa.UniqueConstraint("rule_id", "conversation_id", "once_key", name="uq_rule_runs_once"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    _pk(),
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("kind", sa.String(40), nullable=False),
+    _fk("conversation_id", "conversations.id", nullable=True, ondelete="CASCADE"),
+    sa.Column("inbox_id", Id, nullable=True),
+    sa.Column("text", sa.String(1000), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False, default=dict),
+    sa.Column("read_at", UTCDateTime, nullable=True),
+    _created(),
+)
+sa.Index("ix_notifications_user", notifications.c.user_id, notifications.c.id)
+
+notification_prefs = sa.Table(
+    "notification_prefs",
+    metadata,
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("prefs", sa.JSON, nullable=False, default=dict),  # {kind: {"app": bool, ...}}
+    sa.PrimaryKeyConstraint("user_id", name="pk_notification_prefs"),
+)
+
+macros = sa.Table(
+    "macros",
+    metadata,
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("actions", sa.JSON, nullable=False, default=list),
+    sa.Column("visibility", sa.String(16), nullable=False),  # shared | personal
+    _fk("owner_id", "users.id", ondelete="CASCADE"),
+    _created(),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+)
