@@ -254,13 +254,17 @@ def _who(conn: Connection) -> dict[str, Any]:
 
 
 async def _finish(hub: Hub, conn: Connection) -> None:
-    if conn.pump_task is not None and not conn.pump_task.done():
+    # A local reference: the pump clears ``conn.pump_task`` itself when it ends, which it
+    # does while we wait for its close frame (a revoked socket), so re-reading the
+    # attribute afterwards would find None and skip the clean-up below.
+    task = conn.pump_task
+    if task is not None and not task.done():
         if conn.close_request is not None:  # let the pump send its close frame
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(conn.pump_task), 2)
-        conn.pump_task.cancel()
+                await asyncio.wait_for(asyncio.shield(task), 2)
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await conn.pump_task
+            await task
     try:
         if conn.viewing is not None:
             await _viewing(hub, conn, None)
