@@ -164,7 +164,9 @@ class EmailAdapter:
         except ComposeError as exc:
             raise PermanentError(str(exc)) from None
         recipient = message.recipient.email or message.recipient.external_id
-        await send_mail(self.config, mail, self.config.address, [recipient])
+        await send_mail(
+            self.config, mail, self.config.address, [recipient], allow_private=self._allow_private
+        )
         return SendResult(provider_id)
 
     async def test_connection(self) -> dict[str, Any]:
@@ -173,7 +175,11 @@ class EmailAdapter:
                 "ok": False,
                 "checks": [{"name": "config", "ok": False, "detail": self._config_error}],
             }
-        return await probe.run_checks(self.config)
+        return await probe.run_checks(self.config, allow_private=self._allow_private)
+
+    @property
+    def _allow_private(self) -> bool:
+        return bool(self.ctx.settings.get("allow_private_urls"))
 
 
 def _requarantine(

@@ -35,6 +35,7 @@ import aioimaplib
 from adapters.base import AdapterContext
 from adapters.email.config import EmailConfig
 from adapters.email.imap_proto import Fetched, parse_fetch, parse_search, parse_select, uid_set
+from adapters.outbound_guard import refuse_private_host
 
 log = logging.getLogger(__name__)
 LEASE_TTL = 30.0
@@ -159,6 +160,7 @@ class ImapWatcher:
     async def _connect(self) -> aioimaplib.IMAP4:
         cfg = self.config
         self._lost.clear()
+        await refuse_private_host(cfg.imap_host, bool(self.ctx.settings.get("allow_private_urls")))
         client: aioimaplib.IMAP4
         if cfg.imap_security == "ssl":
             client = aioimaplib.IMAP4_SSL(

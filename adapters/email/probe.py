@@ -13,8 +13,10 @@ from typing import Any
 import aioimaplib
 import aiosmtplib
 
+from adapters.base import ChannelError
 from adapters.email.config import EmailConfig
 from adapters.email.smtp_send import tls_context
+from adapters.outbound_guard import refuse_private_host
 
 Check = dict[str, Any]
 
@@ -28,24 +30,34 @@ def _err(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-async def run_checks(config: EmailConfig) -> dict[str, Any]:
+async def run_checks(config: EmailConfig, *, allow_private: bool = False) -> dict[str, Any]:
+    """``allow_private``: SWITCHBOARD_ALLOW_PRIVATE_URLS; without it a host that resolves
+    to a private or loopback address is refused before any connection (outbound_guard)."""
     checks: list[Check] = []
     if config.imap_host:
-        checks += await _imap_checks(config)
+        checks += await _imap_checks(config, allow_private)
     if config.smtp_host:
-        checks += await _smtp_checks(config)
+        checks += await _smtp_checks(config, allow_private)
     if not checks:
         checks.append(_check("config", False, "neither imap_host nor smtp_host is set"))
     return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
 
-async def _network(prefix: str, host: str, port: int, wait: float) -> list[Check]:
+async def _network(
+    prefix: str, host: str, port: int, wait: float, allow_private: bool
+) -> list[Check]:
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), wait)
     except (OSError, TimeoutError) as exc:
         return [_check(f"{prefix}.dns", False, f"cannot resolve {host!r}: {_err(exc)}")]
     checks = [_check(f"{prefix}.dns", True, f"{host} → {infos[0][4][0]}")]
+    try:
+        await asyncio.wait_for(refuse_private_host(host, allow_private), wait)
+    except (ChannelError, TimeoutError) as exc:
+        # No connection at all: the probe must not become an internal port scanner.
+        reason = exc.reason if isinstance(exc, ChannelError) else "timed out"
+        return [*checks, _check(f"{prefix}.address", False, reason)]
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
     except (OSError, TimeoutError) as exc:
@@ -60,8 +72,8 @@ async def _network(prefix: str, host: str, port: int, wait: float) -> list[Check
     return checks
 
 
-async def _imap_checks(cfg: EmailConfig) -> list[Check]:
-    checks = await _network("imap", cfg.imap_host, cfg.imap_port, cfg.timeout)
+async def _imap_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
+    checks = await _network("imap", cfg.imap_host, cfg.imap_port, cfg.timeout, allow_private)
     if not all(c["ok"] for c in checks):
         return checks
     client: aioimaplib.IMAP4
@@ -122,8 +134,8 @@ async def _imap_login_and_select(client: aioimaplib.IMAP4, cfg: EmailConfig) -> 
     return checks
 
 
-async def _smtp_checks(cfg: EmailConfig) -> list[Check]:
-    checks = await _network("smtp", cfg.smtp_host, cfg.smtp_port, cfg.timeout)
+async def _smtp_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
+    checks = await _network("smtp", cfg.smtp_host, cfg.smtp_port, cfg.timeout, allow_private)
     if not all(c["ok"] for c in checks):
         return checks
     smtp = aiosmtplib.SMTP(

@@ -12,6 +12,7 @@ import aiosmtplib
 
 from adapters.base import PermanentError, TransientError
 from adapters.email.config import EmailConfig
+from adapters.outbound_guard import refuse_private_host
 
 
 def tls_context(config: EmailConfig) -> ssl.SSLContext:
@@ -23,10 +24,17 @@ def tls_context(config: EmailConfig) -> ssl.SSLContext:
 
 
 async def send_mail(
-    config: EmailConfig, msg: EmailMessage, sender: str, recipients: list[str]
+    config: EmailConfig,
+    msg: EmailMessage,
+    sender: str,
+    recipients: list[str],
+    *,
+    allow_private: bool = False,
 ) -> None:
+    """Send one mail; ``allow_private`` is SWITCHBOARD_ALLOW_PRIVATE_URLS (outbound_guard)."""
     if not config.smtp_host:
         raise PermanentError("this inbox has no SMTP server configured (smtp_host)")
+    await refuse_private_host(config.smtp_host, allow_private)
     try:
         await aiosmtplib.send(
             msg,

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from server.actions.access import can_see_inbox
 from server.api.auth import actor_from
 from server.api.routing import Api, path_int
-from server.exceptions import NotFound
+from server.exceptions import NotFound, SwitchboardError
 from server.storage import schema as t
 
 api = Api()
@@ -29,7 +29,7 @@ async def healthz(_request: Request) -> Any:
     "/readyz",
     auth="none",
     tag=TAG,
-    summary="Database, bus and channel watchers ready (503 when not)",
+    summary="Database, bus and channel watchers ready (503 when not); details for admins only",
 )
 async def readyz(request: Request) -> Response:
     ctx = request.app.state.ctx
@@ -45,12 +45,24 @@ async def readyz(request: Request) -> Response:
     except Exception as exc:
         checks["bus"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
+    status = 200 if ok else 503
+    if not await _is_admin(request):
+        # Watcher errors name internal hosts and ports: only admins see the details.
+        return JSONResponse({"ok": ok}, status_code=status)
     if ctx.channels is not None:
         checks["watchers"] = {
             str(k): {"connected": v.connected, "error": v.error}
             for k, v in ctx.channels.health.by_inbox.items()
         }
-    return JSONResponse({"ok": ok, "checks": checks}, status_code=200 if ok else 503)
+    return JSONResponse({"ok": ok, "checks": checks}, status_code=status)
+
+
+async def _is_admin(request: Request) -> bool:
+    try:
+        actor = await actor_from(request)
+    except SwitchboardError:  # anonymous, expired or revoked: the status alone
+        return False
+    return actor.is_admin
 
 
 @api.route("GET", "/metrics", auth="none", tag=TAG, summary="Prometheus metrics")

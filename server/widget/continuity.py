@@ -58,7 +58,7 @@ async def sweep(ctx: AppContext, now: datetime | None = None) -> int:
         cutoff = now - timedelta(minutes=int(rules.get("after_minutes", 5)))
         for row in await _due(ctx, inbox.id, cutoff):
             if await _claim(ctx, row, now):
-                sent += await _send(inbox, mail, row)
+                sent += await _send(inbox, mail, row, ctx.settings.allow_private_urls)
     return sent
 
 
@@ -131,10 +131,10 @@ async def _claim(ctx: AppContext, row: Any, now: datetime) -> bool:
     return bool(done.rowcount)
 
 
-async def _send(inbox: Any, mail: Any, row: Any) -> int:
+async def _send(inbox: Any, mail: Any, row: Any, allow_private: bool) -> int:
     msg = compose(inbox.name, mail.address, mail.from_name, row)
     try:
-        await send_mail(mail, msg, mail.address, [row.contact_email])
+        await send_mail(mail, msg, mail.address, [row.contact_email], allow_private=allow_private)
     except ChannelError as exc:
         log.warning("email continuity: message %s not emailed: %s", row.id, exc.reason)
         return 0
