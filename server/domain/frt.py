@@ -1,6 +1,6 @@
-"""The first-response clock: how long a customer waited for a human.
+"""The response clock: how long a customer waited for a human (FRT and NRT).
 
-The definition (DESIGN.md, "First-response time"), exactly as implemented here:
+The definitions are docs/frt.md; exactly as implemented here:
 
 - The timeline is sorted by `at`, stably (ties keep input order). Input order never matters
   otherwise: imports with a `sent_at` can arrive late, and an item before a segment's start
@@ -18,6 +18,14 @@ The definition (DESIGN.md, "First-response time"), exactly as implemented here:
   inbox's business hours, minus the time the conversation was PENDING or SNOOZED. A pause
   starts at a STATUS item moving to pending/snoozed and ends at the next STATUS item moving
   to any other status, or at a customer message (which reopens the conversation).
+- NRT (next-response time): while a segment is open and already answered, a customer
+  message that arrives when nobody is waiting starts a *wait*; the next counting response
+  ends it; a resolve ends it unanswered. Same clocks and pauses as FRT.
+
+Two ways to run the same rules: `compute_segments` here (a whole timeline, in hand-readable
+passes) and `server.domain.waits.step` (one item onto a state, O(1) in the conversation's
+length), which the action layer uses; tests/frt/test_waits.py holds them equal on every
+hand-computed case.
 """
 
 from __future__ import annotations
