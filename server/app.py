@@ -32,6 +32,7 @@ from server.api import (
     conversations,
     openapi,
     reports,
+    search,
     session,
     system,
 )
@@ -65,6 +66,7 @@ API_GROUPS = [
     admin.api,
     channels.api,
     reports.api,
+    search.api,
     system.api,
 ]
 #: Extra Starlette routes (WebSocket endpoints) registered by extensions.

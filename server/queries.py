@@ -245,3 +245,9 @@ async def list_messages(
         "has_more": len(rows) > limit,
         "next_before": page[0].id if len(rows) > limit and page else None,
     }
+
+
+#: Filters shared with the search read side (server/search.py).
+has_label = _has_label
+assignee_filter = _assignee
+int_param = _int_param

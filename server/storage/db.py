@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from server.storage import search_index
 from server.storage.sqlite_conn import SyncSqliteConnection
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")  # only other processes (the CLI) can hold it
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop instead
     cursor.close()
+    search_index.register_sqlite_functions(dbapi_conn)  # the search index's triggers call it
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.engine import Connection
 
+from server.storage import search_index
 from server.storage.db import Database
 from server.storage.schema import metadata
 
@@ -107,6 +108,7 @@ MIGRATIONS: list[Migration] = [
     _resolution,
     _accounts,
     _automation,
+    search_index.create,
 ]
 
 
