@@ -24,6 +24,7 @@ _TAGS = {
     "colgroup",
     "dd",
     "del",
+    "details",  # a forwarded mail shown collapsed (adapters/email/bodies.py)
     "div",
     "dl",
     "dt",
@@ -50,6 +51,7 @@ _TAGS = {
     "strike",
     "strong",
     "sub",
+    "summary",
     "sup",
     "table",
     "tbody",
@@ -76,7 +78,11 @@ _IMG_SRC = re.compile(r'<img([^>]*?)\ssrc="([^"]*)"', re.IGNORECASE)
 _CLASSES = {
     "div": {"gmail_quote", "gmail_signature", "moz-cite-prefix", "moz-signature"},
     "blockquote": {"gmail_quote"},
+    "details": {"sb-forward"},
 }
+# Elements dropped together with their content. <title> (and the rest of <head>) is not
+# body text: kept as text it would appear as the first line of the mail.
+_DROP_WITH_CONTENT = {"script", "style", "title", "template"}
 
 
 def sanitize_html(html: str) -> str:
@@ -89,6 +95,7 @@ def sanitize_html(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
         allowed_classes=_CLASSES,
+        clean_content_tags=_DROP_WITH_CONTENT,
     )
     return _IMG_SRC.sub(_park_image, clean)
 

@@ -23,14 +23,14 @@ from typing import Any
 from adapters.base import Attachment, ContactInfo, InboundMessage
 from adapters.email.bodies import Bodies, collect_bodies
 from adapters.email.compose import is_own_message_id
+from adapters.email.headers import eight_bit_charset, header, header_as_written, message_ids
 from adapters.email.quoting import split_reply
 
-MAX_ID = 900  # below the 1000-char external_id column, room for nothing else
 MAX_SUBJECT = 998  # RFC 5322 line limit; the column holds 1000
 MAX_REFS = 100  # the server matches the newest 50; a 5,000-id References is hostile
 MAX_TEXT = 1_000_000  # characters of body text kept; the full original stays an attachment
-UNKNOWN_SENDER = "unknown-sender@invalid"
-_MSGID = re.compile(r"<([^<>\s]+)>")
+UNKNOWN_DOMAIN = "invalid"  # RFC 2606: senders without an address get unknown-<hash>@invalid
+_RAW_FROM = re.compile(rb"^From:[^\r\n]*?<?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+)>?", re.M | re.I)
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _DAEMONS = ("mailer-daemon@", "postmaster@")
 _TRACE = {"received", "return-path", "delivered-to", "x-original-to", "x-received"}
@@ -45,6 +45,7 @@ class MailContext:
     own_domain: str  # domain of our outbound Message-IDs (echo detection)
     received_at: datetime | None = None  # IMAP INTERNALDATE: arrival at our mailbox
     truncated_from: int | None = None  # full size when only the first bytes were fetched
+    delivery: str | None = None  # where it was read: "INBOX uidvalidity/uid" (IMAP)
 
 
 def parse_or_quarantine(raw: bytes, mc: MailContext) -> InboundMessage:
@@ -60,22 +61,61 @@ def parse_message(raw: bytes, mc: MailContext) -> InboundMessage:
     assert isinstance(msg, EmailMessage)
     external_id = message_id_of(msg, raw)
     bodies = collect_bodies(msg)
-    sender = _sender(msg)
+    sender = _sender(msg, external_id)
+    subject = _subject(msg)
     attrs = _attributes(msg, bodies, mc, raw)
+    attachments = list(bodies.attachments)
+    attrs["content_hash"] = content_hash(sender, subject, bodies, attachments)
+    if is_malformed(bodies):  # the agent gets a notice and the original to look at
+        attrs["email"]["malformed"] = bodies.defects or ["reconstructed"]
+        attrs["email"]["raw_source"] = len(attachments)
+        attachments.append(Attachment("original-source.eml", "message/rfc822", raw))
+    bounce = bounce_report(msg, bodies)
+    if bounce:
+        attrs["email"]["bounce"] = bounce
     return InboundMessage(
         external_id=external_id,
         contact=sender,
         text=_clip(bodies.text),
         html=_clip(bodies.html),
-        attachments=tuple(bodies.attachments),
+        attachments=tuple(attachments),
         sent_at=mc.received_at or _date(msg),
-        subject=_subject(msg),
-        thread_refs=thread_refs(msg),
+        subject=subject,
+        thread_refs=(*thread_refs(msg), *bounce.get("refers_to", ()))[-MAX_REFS:],
         conversation_token=conversation_token(_recipients(msg), mc.inbox_address),
         is_auto=is_auto_message(msg, sender.email or ""),
         is_echo=_is_echo(external_id, sender, mc),
         content_attributes=attrs,
     )
+
+
+def is_malformed(bodies: Bodies) -> bool:
+    return bool(bodies.defects) or bodies.reconstructed
+
+
+def content_hash(
+    sender: ContactInfo, subject: str | None, bodies: Bodies, attachments: list[Attachment]
+) -> str:
+    """What a reader sees of a mail: a repeated Message-ID with another hash is another
+    mail (see server/actions/inbound.py), the same hash is the same mail seen again."""
+    digest = hashlib.sha256()
+    for piece in (sender.external_id, subject or "", bodies.text or "", bodies.html or ""):
+        digest.update(piece.encode("utf-8", "surrogatepass") + b"\0")
+    for item in attachments:
+        digest.update(hashlib.sha256(item.data).digest())
+    return digest.hexdigest()[:32]
+
+
+def bounce_report(msg: Message, bodies: Bodies) -> dict[str, Any]:
+    """Recipients a delivery report names, and the ids of the mails it is about."""
+    if not bodies.statuses:
+        return {}
+    refers = [*bodies.returned_ids, *thread_refs(msg)]
+    return {
+        "recipients": [s.as_dict() for s in bodies.statuses[:50]],
+        "failed": any(s.failed for s in bodies.statuses),
+        "refers_to": list(dict.fromkeys(refers))[:MAX_REFS],
+    }
 
 
 def _is_echo(external_id: str, sender: ContactInfo, mc: MailContext) -> bool:
@@ -94,42 +134,27 @@ def quarantine(raw: bytes, mc: MailContext, reason: str) -> InboundMessage:
     """A message for agents saying this mail could not be read, with the raw bytes attached."""
     return InboundMessage(
         external_id=content_hash_id(raw),
-        contact=ContactInfo(external_id=UNKNOWN_SENDER, name="Unreadable email"),
+        contact=_raw_sender(raw) or _unknown(content_hash_id(raw), "Unreadable email"),
         text="This email could not be parsed. The original is attached as raw.eml.",
-        attachments=(Attachment("raw.eml", "application/octet-stream", raw),),
+        attachments=(Attachment("raw.eml", "message/rfc822", raw),),
         sent_at=mc.received_at,
         subject="(unreadable email)",
         content_attributes={"quarantined": reason, "raw_size": len(raw)},
     )
 
 
-def header(msg: Message, name: str) -> str:
-    """A header as text; a header the modern parser chokes on falls back to its raw value."""
-    try:
-        value = msg.get(name)
-        return "" if value is None else str(value)
-    except Exception:  # malformed header values raise from deep in the parser
-        for key, raw_value in msg.raw_items():
-            if key.lower() == name.lower():
-                return str(raw_value)
-        return ""
-
-
-def _ids(value: str) -> list[str]:
-    found = _MSGID.findall(value)
-    if not found and value.strip() and " " not in value.strip():
-        found = [value.strip().strip("<>")]
-    return [_norm_id(i) for i in found if i]
-
-
-def _norm_id(value: str) -> str:
-    if len(value) <= MAX_ID:
-        return value
-    return "long-" + hashlib.sha256(value.encode()).hexdigest() + "@switchboard.invalid"
+def _raw_sender(raw: bytes) -> ContactInfo | None:
+    """The From address found by a plain search in the raw header (the parser failed)."""
+    head = raw[:65536].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    found = _RAW_FROM.search(head)
+    if found is None:
+        return None
+    address = found.group(1).decode("ascii", "replace").lower()[:320]
+    return ContactInfo(external_id=address, email=address)
 
 
 def message_id_of(msg: Message, raw: bytes) -> str:
-    ids = _ids(header(msg, "Message-ID"))
+    ids = message_ids(header(msg, "Message-ID"))
     return ids[0] if ids else content_hash_id(raw)
 
 
@@ -157,7 +182,7 @@ def _without_trace(raw: bytes) -> bytes:
 
 def thread_refs(msg: Message) -> tuple[str, ...]:
     """References oldest first, then In-Reply-To; duplicates removed."""
-    refs = _ids(header(msg, "References")) + _ids(header(msg, "In-Reply-To"))
+    refs = message_ids(header(msg, "References")) + message_ids(header(msg, "In-Reply-To"))
     return tuple(dict.fromkeys(refs))[-MAX_REFS:]
 
 
@@ -168,7 +193,7 @@ def _addresses(value: str) -> list[tuple[str, str]]:
         return []
 
 
-def _sender(msg: Message) -> ContactInfo:
+def _sender(msg: Message, external_id: str) -> ContactInfo:
     for name in ("From", "Sender", "Reply-To", "Return-Path"):
         found = _addresses(header(msg, name))
         if found:
@@ -177,7 +202,15 @@ def _sender(msg: Message) -> ContactInfo:
             return ContactInfo(
                 external_id=address, name=display.strip()[:200] or None, email=address
             )
-    return ContactInfo(external_id=UNKNOWN_SENDER, name="Unknown sender")
+    # No usable address: one identity per From text (or per mail when there is none), so
+    # different senders never collapse into one "Unknown sender" contact.
+    written = header_as_written(msg, "From").strip('"').strip()[:200]
+    return _unknown(written.lower() or external_id, written or "Unknown sender")
+
+
+def _unknown(key: str, name: str) -> ContactInfo:
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return ContactInfo(external_id=f"unknown-{digest}@{UNKNOWN_DOMAIN}", name=name)
 
 
 def _recipients(msg: Message) -> list[str]:
@@ -250,9 +283,13 @@ def _attributes(msg: Message, bodies: Bodies, mc: MailContext, raw: bytes) -> di
             f"email is {mc.truncated_from} bytes: only the first {len(raw)} bytes were stored"
         )
         attrs["truncated"] = True
-    defects = [type(d).__name__ for d in getattr(msg, "defects", [])]
-    if defects:
-        attrs["email"]["defects"] = defects[:20]
+    if bodies.defects:
+        attrs["email"]["defects"] = bodies.defects[:20]
+    charset = eight_bit_charset(msg, ("Subject", "From", "To", "Cc", "Reply-To"))
+    if charset:  # raw 8-bit headers: which charset they were read as
+        attrs["email"]["header_charset"] = charset
+    if mc.delivery:
+        attrs["email"]["delivery"] = mc.delivery
     if notes:
         attrs["notes"] = notes
     return attrs

@@ -32,6 +32,14 @@ from server.sanitize import sanitize_html
             "evil",
         ),
         ('<p style="background:url(https://t.example/x)">s</p>', "<p>s</p>", "t.example"),
+        # issue 14: a document's <title> is not body text
+        ("<html><head><title>Untitled 3</title></head><body><p>b</p>", "<p>b</p>", "Untitled"),
+        ("<title>T1</title><style>p{}</style><p>b</p>", "<p>b</p>", "T1"),
+        (
+            '<details class="sb-forward x"><summary>Fwd</summary>b</details>',
+            '<details class="sb-forward"><summary>Fwd</summary>b</details>',
+            " x",
+        ),
     ],
 )
 def test_sanitize(html: str, present: str, absent: str) -> None:
