@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket
 from server import metrics
 from server.actions._tx import republish_pending
 from server.api import (
+    account,
     admin,
     channels,
     contacts,
@@ -36,7 +37,7 @@ from server.api import (
     session,
     system,
 )
-from server.api.auth import RateLimiter
+from server.api.auth import LoginThrottle
 from server.api.errors import HANDLERS
 from server.api.request_id import REQUEST_ID, RequestIdMiddleware, request_id_for
 from server.api.routing import Endpoint
@@ -52,7 +53,7 @@ from server.settings import Settings, ensure_secret_key, load_settings
 from server.storage.db import Database
 from server.storage.migrations import migrate
 from server.widget import routes as widget_routes
-from server.workers import marker, outbox, timers
+from server.workers import account_mail, marker, outbox, timers
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -68,6 +69,7 @@ API_GROUPS = [
     reports.api,
     search.api,
     system.api,
+    account.api,
 ]
 #: Extra Starlette routes (WebSocket endpoints) registered by extensions.
 EXTRA_ROUTES: list[Callable[[], list[BaseRoute]]] = []
@@ -144,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     }
     app.state.settings = settings
     metrics.STATE.app = app  # scrape-time gauges read this app (one app per process)
-    app.state.login_limiter = RateLimiter(limit=10, window=60.0)  # 10 tries a minute per key
+    app.state.login_throttle = LoginThrottle()  # failed logins (api/auth.py)
     return app
 
 
@@ -201,6 +203,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         tasks += [
             asyncio.create_task(outbox.run(ctx), name="outbox"),
             asyncio.create_task(timers.run(ctx), name="timers"),
+            asyncio.create_task(account_mail.run(ctx), name="account-mail"),
         ]
     for start, _stop in LIFECYCLE_HOOKS:
         await start(app)

@@ -5,6 +5,7 @@
     ├── NotFound               the entity does not exist *or* the caller may not see it (404)
     ├── Forbidden              authenticated, but the role does not allow the action (403)
     ├── Unauthorized           no valid session / token (401)
+    │   └── TwoFactorRequired  the password was right; now the second factor
     ├── Conflict               the request contradicts current state (409)
     │   ├── IllegalState       "expected X, got Y" state-machine refusals
     │   └── StaleReply         newer messages arrived since the author last looked
@@ -80,3 +81,9 @@ class TooLarge(SwitchboardError):
 class RateLimited(SwitchboardError):
     code = "rate_limited"
     status = 429
+
+
+class TwoFactorRequired(Unauthorized):
+    """The password was right; the account also needs its second factor (401)."""
+
+    code = "totp_required"

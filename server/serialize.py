@@ -120,6 +120,9 @@ def user(row: Any) -> dict[str, Any]:
         "is_bot": row.is_bot,
         "is_active": row.is_active,
         "avatar_url": row.avatar_url,
+        # docs/accounts.md: an invited agent has no password until it accepts the invite
+        "pending_invite": row.password_hash is None and not row.is_bot,
+        "two_factor": getattr(row, "totp_enabled_at", None) is not None,
     }
 
 

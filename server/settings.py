@@ -27,6 +27,12 @@ def _bool(raw: str) -> bool:
     raise ValueError(f"expected true/false, got {raw!r}")
 
 
+def _mail_url(raw: str) -> str:
+    if raw and not raw.startswith(("smtp://", "smtps://", "smtp+plain://")):
+        raise ValueError("expected an smtp://, smtps:// or smtp+plain:// URL")
+    return raw
+
+
 def _positive_int(raw: str) -> int:
     value = int(raw)
     if value <= 0:
@@ -98,6 +104,10 @@ class Settings:
     node_id: str = ""  # default: hostname-pid
     run_workers: bool = True  # outbox, timers and channel watchers in this process
     create_admin_email: str = "admin@localhost"
+    # Account emails (invites, password resets; docs/accounts.md). Empty: no account mail,
+    # invite links are shown to the admin instead.
+    mail_url: str = ""  # smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS), smtp+plain://…
+    mail_from: str = ""  # the From address of account emails
 
     @property
     def effective_database_url(self) -> str:
@@ -127,6 +137,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "session_days": _positive_int,
     "allow_private_urls": _bool,
     "run_workers": _bool,
+    "mail_url": _mail_url,
 }
 
 

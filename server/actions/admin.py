@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.base import ConfigInvalid
 from adapters.registry import ADAPTERS
 from server import serialize
+from server.actions import accounts, audit
 from server.actions._tx import transaction
 from server.context import AppContext
 from server.crypto import hash_password, new_token
@@ -42,28 +43,62 @@ async def create_user(
                     .returning(t.users)
                 )
             ).one()
+            await audit.record(
+                conn,
+                "agent.create",
+                target_type="user",
+                target_id=row.id,
+                details={"email": row.email, "role": role, "is_bot": is_bot, "password": password},
+            )
     except IntegrityError:
         raise Conflict(f"email: an account with {email!r} already exists") from None
     return serialize.user(row)
 
 
-async def update_user(ctx: AppContext, user_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+async def update_user(
+    ctx: AppContext, user_id: int, fields: Mapping[str, Any], *, keep_token_id: int | None = None
+) -> dict[str, Any]:
+    """Change an agent. A new password or deactivation revokes the agent's sessions and
+    API tokens (but ``keep_token_id``, the session making the change); a role change is
+    announced (``agent.updated``) so open sockets re-evaluate access at once. The caller
+    closes revoked sockets after commit (``hub.revoke``)."""
     values = dict(fields)
-    if "password" in values:
-        values["password_hash"] = hash_password(values.pop("password"))
-    async with ctx.db.write() as conn:
+    password = values.pop("password", None)
+    async with transaction(ctx) as tx:
+        before = (await tx.conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).first()
+        if before is None:
+            raise NotFound(f"agent {user_id} not found")
         if values:
-            await conn.execute(sa.update(t.users).where(t.users.c.id == user_id).values(**values))
-        if values.get("is_active") is False:  # deactivation ends every session at once
-            await conn.execute(
-                sa.update(t.auth_tokens)
-                .where(t.auth_tokens.c.user_id == user_id, t.auth_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
+            await tx.conn.execute(
+                sa.update(t.users).where(t.users.c.id == user_id).values(**values)
             )
-        row = (await conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).first()
-    if row is None:
-        raise NotFound(f"agent {user_id} not found")
+        if password:
+            await accounts.store_password(tx.conn, user_id, password, keep_token_id=keep_token_id)
+        if values.get("is_active") is False:  # deactivation ends every session at once
+            await accounts.revoke_user_tokens(tx.conn, user_id)
+        row = (await tx.conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).one()
+        if row.role != before.role or row.is_active != before.is_active:
+            await tx.emit(EventType.AGENT_UPDATED, await _agent_event(tx.conn, row))
+        changed = sorted([*values, *(["password"] if password else [])])
+        await audit.record(
+            tx.conn,
+            "agent.update",
+            target_type="user",
+            target_id=user_id,
+            details={
+                "fields": changed,
+                **{k: values[k] for k in ("role", "is_active") if k in values},
+            },
+        )
     return serialize.user(row)
+
+
+async def _agent_event(conn: Any, row: Any) -> dict[str, Any]:
+    """The agent and the inboxes it is a member of (its sockets' new access view)."""
+    members = await conn.execute(
+        sa.select(t.inbox_members.c.inbox_id).where(t.inbox_members.c.user_id == row.id)
+    )
+    return {"user": serialize.user(row), "inbox_ids": sorted(int(r[0]) for r in members)}
 
 
 async def create_team(ctx: AppContext, name: str, member_ids: list[int]) -> dict[str, Any]:
@@ -75,6 +110,13 @@ async def create_team(ctx: AppContext, name: str, member_ids: list[int]) -> dict
                 )
             ).scalar_one()
             await _set_team_members(conn, team_id, member_ids)
+            await audit.record(
+                conn,
+                "team.create",
+                target_type="team",
+                target_id=team_id,
+                details={"name": name, "member_ids": sorted(member_ids)},
+            )
     except IntegrityError:
         raise Conflict(f"name: a team called {name!r} exists, or an agent id is unknown") from None
     return {"id": team_id, "name": name, "member_ids": sorted(member_ids)}
@@ -102,6 +144,13 @@ async def update_team(
                 )
             if member_ids is not None:
                 await _set_team_members(conn, team_id, member_ids)
+            await audit.record(
+                conn,
+                "team.update",
+                target_type="team",
+                target_id=team_id,
+                details={"name": name, "member_ids": member_ids},
+            )
             members = [
                 r.user_id
                 for r in (
@@ -181,6 +230,18 @@ async def create_inbox(
                 t.inbox_members.insert(),
                 [{"inbox_id": row.id, "user_id": u} for u in set(member_ids)],
             )
+        await audit.record(
+            tx.conn,
+            "inbox.create",
+            target_type="inbox",
+            target_id=row.id,
+            details={
+                "name": name,
+                "kind": kind,
+                "config_keys": sorted(config),
+                "member_ids": sorted(set(member_ids or [])),
+            },
+        )
         data = inbox_view(ctx, row)
         # member_ids lets connected sockets start showing the new inbox in stream order
         await tx.emit(
@@ -205,6 +266,13 @@ async def update_inbox(ctx: AppContext, inbox_id: int, fields: Mapping[str, Any]
             await tx.conn.execute(
                 sa.update(t.inboxes).where(t.inboxes.c.id == inbox_id).values(**values)
             )
+        await audit.record(
+            tx.conn,
+            "inbox.update",
+            target_type="inbox",
+            target_id=inbox_id,
+            details={"fields": sorted(fields), "config_keys": sorted(fields.get("config") or {})},
+        )
         row = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).one()
         data = inbox_view(ctx, row)
         await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data)}, inbox_id=inbox_id)
@@ -261,6 +329,13 @@ async def set_inbox_members(ctx: AppContext, inbox_id: int, user_ids: list[int])
                 t.inbox_members.insert(),
                 [{"inbox_id": inbox_id, "user_id": u} for u in set(user_ids)],
             )
+        await audit.record(
+            tx.conn,
+            "inbox.members",
+            target_type="inbox",
+            target_id=inbox_id,
+            details={"member_ids": sorted(set(user_ids))},
+        )
         await tx.emit(
             EventType.INBOX_UPDATED,
             {"inbox": {"id": inbox_id}, "member_ids": sorted(set(user_ids))},
@@ -279,6 +354,13 @@ async def create_canned(ctx: AppContext, short_code: str, content: str) -> dict[
                     .returning(t.canned_responses)
                 )
             ).one()
+            await audit.record(
+                conn,
+                "canned.create",
+                target_type="canned",
+                target_id=row.id,
+                details={"short_code": short_code},
+            )
     except IntegrityError:
         raise Conflict(f"short_code: {short_code!r} is already used") from None
     return {"id": row.id, "short_code": row.short_code, "content": row.content}
@@ -294,6 +376,8 @@ async def update_canned(ctx: AppContext, canned_id: int, content: str) -> dict[s
                 .returning(t.canned_responses)
             )
         ).first()
+        if row is not None:
+            await audit.record(conn, "canned.update", target_type="canned", target_id=canned_id)
     if row is None:
         raise NotFound(f"canned response {canned_id} not found")
     return {"id": row.id, "short_code": row.short_code, "content": row.content}
@@ -304,5 +388,7 @@ async def delete_canned(ctx: AppContext, canned_id: int) -> None:
         done = await conn.execute(
             sa.delete(t.canned_responses).where(t.canned_responses.c.id == canned_id)
         )
+        if done.rowcount:
+            await audit.record(conn, "canned.delete", target_type="canned", target_id=canned_id)
     if done.rowcount == 0:
         raise NotFound(f"canned response {canned_id} not found")

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from server import serialize
 from server.actions import admin
 from server.actions.access import require_admin
+from server.api import account
 from server.api.auth import actor_from
 from server.api.routing import Api, Body, path_int
 from server.storage import schema as t
@@ -116,12 +117,15 @@ async def create_agent(request: Request, body: UserBody) -> Any:
     summary="Update or disable an agent (disabling ends its sessions)",
 )
 async def update_agent(request: Request, body: UserPatch) -> Any:
-    await _admin(request)
+    actor = await actor_from(request)
+    require_admin(actor)
     fields = body.model_dump(exclude_unset=True)
-    data = await admin.update_user(request.app.state.ctx, path_int(request, "id"), fields)
-    hub = getattr(request.app.state, "hub", None)
-    if fields.get("is_active") is False and hub is not None and hasattr(hub, "revoke"):
-        await hub.revoke(user_id=data["id"])
+    user_id = path_int(request, "id")
+    keep = actor.token_id if user_id == actor.id else None  # an admin's own change
+    data = await admin.update_user(request.app.state.ctx, user_id, fields, keep_token_id=keep)
+    if fields.get("password") or fields.get("is_active") is False:
+        # docs/accounts.md: sockets of the ended sessions close on every node (4401)
+        await account.close_sockets(request, user_id=user_id, keep_token_id=keep)
     return data
 
 

@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from starlette.requests import HTTPConnection
 
+from server.actions import accounts, audit
 from server.actors import Actor
 from server.context import AppContext
 from server.crypto import new_token, token_hash, verify_password
-from server.exceptions import RateLimited, Unauthorized
+from server.exceptions import Forbidden, RateLimited, TwoFactorRequired, Unauthorized
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
 COOKIE = "sb_session"
+
+
+#: A session issued while the workspace requires two-factor authentication and the user
+#: has none yet: it reaches only these paths (set up 2FA, look at itself, log out).
+SETUP_PATHS = ("/api/me", "/api/account/", "/api/auth/logout")
+#: last_used_at is written at most this often per token (a write per request would cost
+#: more than the request).
+TOUCH_SECONDS = 300
 
 
 async def actor_from(conn: HTTPConnection) -> Actor:
@@ -30,10 +40,25 @@ async def actor_from(conn: HTTPConnection) -> Actor:
     token = _bearer(conn) or conn.cookies.get(COOKIE)
     if not token:
         raise Unauthorized("log in first: no session cookie or bearer token")
-    actor = await actor_for_token(conn.app.state.ctx, token)
-    if actor is None:
+    ctx = conn.app.state.ctx
+    row = await _token_row(ctx, token)
+    if row is None:
         raise Unauthorized("session expired or token revoked: log in again")
+    if row.kind == "setup" and not conn.url.path.startswith(SETUP_PATHS):
+        raise Forbidden(
+            "two-factor authentication is required: set it up on your account page first",
+            details={"reason": "two_factor_setup_required"},
+        )
+    last = row.last_used_at
+    if last is None or (utcnow() - last).total_seconds() > TOUCH_SECONDS:
+        await accounts.touch_token(ctx, row.token_id)
+    actor = _actor(row)
+    audit.set_origin(actor, client_address(conn))
     return actor
+
+
+def client_address(conn: HTTPConnection) -> str | None:
+    return conn.client.host if conn.client else None
 
 
 def _bearer(conn: HTTPConnection) -> str | None:
@@ -45,7 +70,7 @@ def _bearer(conn: HTTPConnection) -> str | None:
 def _actor_by_token() -> sa.Select[Any]:
     a, u = t.auth_tokens.c, t.users.c
     return (
-        sa.select(u.id, u.role, u.name, u.is_bot, a.id.label("token_id"))
+        sa.select(u.id, u.role, u.name, u.is_bot, a.id.label("token_id"), a.kind, a.last_used_at)
         .join(t.users, u.id == a.user_id)
         .where(
             a.token_hash == sa.bindparam("token_hash"),
@@ -61,17 +86,26 @@ def _actor_by_token() -> sa.Select[Any]:
 _ACTOR_BY_TOKEN = _actor_by_token()
 
 
-async def actor_for_token(ctx: AppContext, token: str) -> Actor | None:
+async def _token_row(ctx: AppContext, token: str) -> Any:
     params = {"token_hash": token_hash(token), "now": utcnow()}
     async with ctx.db.read() as conn:
-        row = (await conn.execute(_ACTOR_BY_TOKEN, params)).first()
-    if row is None:
-        return None
+        return (await conn.execute(_ACTOR_BY_TOKEN, params)).first()
+
+
+def _actor(row: Any) -> Actor:
     return Actor(row.id, row.role, row.name, row.is_bot, row.token_id)
 
 
+async def actor_for_token(ctx: AppContext, token: str) -> Actor | None:
+    """The actor of a full session or API token (a setup-only session is not one)."""
+    row = await _token_row(ctx, token)
+    if row is None or row.kind == "setup":
+        return None
+    return _actor(row)
+
+
 async def token_still_valid(ctx: AppContext, actor: Actor) -> bool:
-    """Used by sockets to notice logout or deactivation while connected."""
+    """Used by sockets to notice logout, a password change or deactivation while connected."""
     a, u = t.auth_tokens.c, t.users.c
     async with ctx.db.read() as conn:
         row = (
@@ -89,7 +123,20 @@ async def token_still_valid(ctx: AppContext, actor: Actor) -> bool:
     return row is not None
 
 
-async def login(ctx: AppContext, email: str, password: str) -> tuple[str, Actor]:
+@dataclass(frozen=True)
+class Device:
+    """Where a login comes from: shown in the sessions list, used by the login throttle."""
+
+    address: str
+    user_agent: str
+
+
+async def login(
+    ctx: AppContext, email: str, password: str, code: str | None, device: Device
+) -> tuple[str, Actor, bool]:
+    """Check the password (and the second factor when the account has one); issue a
+    session. Returns (token, actor, setup_only). Every refusal before the second factor
+    is the same "wrong email or password", whatever was wrong."""
     u = t.users.c
     async with ctx.db.read() as conn:
         row = (
@@ -100,10 +147,21 @@ async def login(ctx: AppContext, email: str, password: str) -> tuple[str, Actor]
     ok = verify_password(row.password_hash if row else None, password)
     if row is None or not ok or not row.is_active:
         raise Unauthorized("wrong email or password")
+    if row.totp_enabled_at is not None:
+        if not code:
+            raise TwoFactorRequired("enter the code from your authenticator app")
+        if not await accounts.second_factor_ok(ctx, row, code):
+            raise Unauthorized("wrong two-factor code", details={"reason": "totp_wrong"})
+    setup_only = row.totp_enabled_at is None and not row.is_bot
+    setup_only = setup_only and await accounts.two_factor_required(ctx)
     token = await issue_token(
-        ctx, row.id, "session", expires=timedelta(days=ctx.settings.session_days)
+        ctx,
+        row.id,
+        "setup" if setup_only else "session",
+        expires=timedelta(days=ctx.settings.session_days),
+        device=device,
     )
-    return token, Actor(row.id, row.role, row.name, row.is_bot)
+    return token, Actor(row.id, row.role, row.name, row.is_bot), setup_only
 
 
 async def issue_token(
@@ -113,6 +171,7 @@ async def issue_token(
     *,
     name: str | None = None,
     expires: timedelta | None = None,
+    device: Device | None = None,
 ) -> str:
     token = new_token()
     now = utcnow()
@@ -125,6 +184,8 @@ async def issue_token(
                 name=name,
                 created_at=now,
                 expires_at=now + expires if expires else None,
+                address=device.address[:64] if device else None,
+                user_agent=device.user_agent[:300] if device else None,
             )
         )
     return token
@@ -139,6 +200,26 @@ async def revoke_token(ctx: AppContext, token_id: int) -> None:
         )
 
 
+async def known_address(ctx: AppContext, email: str, address: str) -> bool:
+    """Has this account logged in from this address in the last 30 days?"""
+    a, u = t.auth_tokens.c, t.users.c
+    async with ctx.db.read() as conn:
+        row = (
+            await conn.execute(
+                sa.select(a.id)
+                .join(t.users, u.id == a.user_id)
+                .where(
+                    sa.func.lower(u.email) == email.strip().lower(),
+                    a.address == address,
+                    a.kind.in_(("session", "setup")),
+                    a.created_at > utcnow() - timedelta(days=30),
+                )
+                .limit(1)
+            )
+        ).first()
+    return row is not None
+
+
 class RateLimiter:
     """Sliding-window limiter per key, in process memory.
 
@@ -151,15 +232,68 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = defaultdict(deque)
 
     def check(self, key: str) -> None:
-        now = time.monotonic()
-        hits = self._hits[key]
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            retry = int(hits[0] + self.window - now) + 1
+        """Count one attempt for ``key``; RateLimited (with retry_after) when over."""
+        self.ensure(key)
+        self.hit(key)
+
+    def ensure(self, key: str) -> None:
+        """RateLimited if ``key`` is over its budget; counts nothing."""
+        retry = self.retry_after(key)
+        if retry:
             raise RateLimited(
                 f"too many attempts; try again in {retry} s", details={"retry_after": retry}
             )
-        hits.append(now)
+
+    def retry_after(self, key: str) -> int:
+        """Seconds until ``key`` may try again (0: it may now)."""
+        hits = self._hits.get(key)
+        if not hits:
+            return 0
+        now = time.monotonic()
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) < self.limit:
+            return 0
+        return int(hits[0] + self.window - now) + 1
+
+    def hit(self, key: str) -> None:
         if len(self._hits) > 100_000:  # bound memory under a spray of distinct keys
             self._hits.clear()
+        self._hits[key].append(time.monotonic())
+
+    def forget(self, key: str) -> None:
+        self._hits.pop(key, None)
+
+
+class LoginThrottle:
+    """Failed logins, limited so that an attacker cannot lock the owner out (DESIGN.md).
+
+    * per account + address: 10 failures a minute — the guessing budget of one address;
+    * per address: 60 failures a minute over all accounts — one address spraying many;
+    * per account: 100 failures an hour from all addresses together — a distributed
+      guesser. This slower limit does not apply to an address the account logged in from
+      in the last 30 days, so the owner still gets in while someone else is refused.
+
+    Only failures count; a success clears its account + address budget.
+    """
+
+    def __init__(self) -> None:
+        self.pair = RateLimiter(limit=10, window=60.0)
+        self.address = RateLimiter(limit=60, window=60.0)
+        self.account = RateLimiter(limit=100, window=3600.0)
+
+    async def ensure(self, ctx: AppContext, email: str, address: str) -> None:
+        account = email.strip().lower()
+        self.pair.ensure(f"{account}|{address}")
+        self.address.ensure(address)
+        if self.account.retry_after(account) and not await known_address(ctx, email, address):
+            self.account.ensure(account)
+
+    def failed(self, email: str, address: str) -> None:
+        account = email.strip().lower()
+        self.pair.hit(f"{account}|{address}")
+        self.address.hit(address)
+        self.account.hit(account)
+
+    def succeeded(self, email: str, address: str) -> None:
+        self.pair.forget(f"{email.strip().lower()}|{address}")

@@ -23,7 +23,18 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 async def switchboard_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SwitchboardError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+    headers = {"Retry-After": str(retry_after(exc))} if exc.status == 429 else None
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
+    )
+
+
+def retry_after(exc: SwitchboardError) -> int:
+    """Every 429 says when to come back (RFC 9110 §10.2.3): the limiter's own figure, or
+    a minute when the raiser gave none."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    value = details.get("retry_after")
+    return max(1, int(value)) if isinstance(value, int | float) else 60
 
 
 async def http_error(_request: Request, exc: Exception) -> Response:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from server import serialize
+from server.actions import accounts
 from server.actions.access import visible_inbox_ids
 from server.api import auth
 from server.api.auth import COOKIE, actor_from
 from server.api.routing import Api, Body
+from server.exceptions import TwoFactorRequired, Unauthorized
 from server.storage import schema as t
 
 api = Api()
@@ -23,10 +26,14 @@ TAG = "auth"
 class LoginBody(Body):
     email: str = Field(min_length=3, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
+    code: str | None = Field(
+        default=None, max_length=64, description="TOTP code or recovery code (2FA accounts)"
+    )
 
 
 class TokenBody(Body):
     name: str = Field(min_length=1, max_length=200)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 @api.route(
@@ -35,28 +42,44 @@ class TokenBody(Body):
     body=LoginBody,
     auth="none",
     tag=TAG,
-    summary="Log in with email and password; sets the session cookie",
+    summary="Log in with email, password and (2FA accounts) a code; sets the session cookie",
 )
 async def login(request: Request, body: LoginBody) -> Any:
     ctx = request.app.state.ctx
-    limiter: auth.RateLimiter = request.app.state.login_limiter
-    client = request.client.host if request.client else "?"
-    limiter.check(f"ip:{client}")
-    limiter.check(f"email:{body.email.lower()}")
-    token, actor = await auth.login(ctx, body.email, body.password)
+    throttle: auth.LoginThrottle = request.app.state.login_throttle
+    device = auth.Device(auth.client_address(request) or "?", request.headers.get("user-agent", ""))
+    await throttle.ensure(ctx, body.email, device.address)
+    try:
+        token, actor, setup_only = await auth.login(
+            ctx, body.email, body.password, body.code, device
+        )
+    except TwoFactorRequired:
+        raise  # the password was right: not a failure to count
+    except Unauthorized:
+        throttle.failed(body.email, device.address)
+        raise
+    throttle.succeeded(body.email, device.address)
     response = JSONResponse(
-        {"user": {"id": actor.id, "name": actor.name, "role": actor.role}, "token": token}
+        {
+            "user": {"id": actor.id, "name": actor.name, "role": actor.role},
+            "token": token,
+            "two_factor_setup_required": setup_only,
+        }
     )
+    set_session_cookie(request, response, token)
+    return response
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         COOKIE,
         token,
-        max_age=ctx.settings.session_days * 86400,
+        max_age=request.app.state.ctx.settings.session_days * 86400,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
         path="/",
     )
-    return response
 
 
 @api.route("POST", "/api/auth/logout", tag=TAG, summary="End this session (sockets close too)")
@@ -82,7 +105,14 @@ async def me(request: Request) -> Any:
         if visible is not None:
             query = query.where(t.inboxes.c.id.in_(visible))
         inboxes = [dict(r._mapping) for r in (await conn.execute(query.order_by(t.inboxes.c.id)))]
-    return {"user": serialize.user(user), "inboxes": inboxes}
+    two_factor = user.totp_enabled_at is not None
+    setup = not two_factor and not user.is_bot
+    setup = setup and await accounts.two_factor_required(request.app.state.ctx)
+    return {
+        "user": serialize.user(user),
+        "inboxes": inboxes,
+        "account": {"two_factor": two_factor, "two_factor_setup_required": setup},
+    }
 
 
 @api.route(
@@ -95,8 +125,15 @@ async def me(request: Request) -> Any:
 )
 async def create_token(request: Request, body: TokenBody) -> Any:
     actor = await actor_from(request)
-    token = await auth.issue_token(request.app.state.ctx, actor.id, "api", name=body.name)
-    return {"token": token, "name": body.name}
+    days = body.expires_in_days
+    token = await auth.issue_token(
+        request.app.state.ctx,
+        actor.id,
+        "api",
+        name=body.name,
+        expires=timedelta(days=days) if days else None,
+    )
+    return {"token": token, "name": body.name, "expires_in_days": days}
 
 
 @api.route(

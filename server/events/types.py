@@ -22,6 +22,7 @@ class EventType(StrEnum):
     CONTACT_MERGED = "contact.merged"
     SLA_BREACHED = "sla.breached"
     INBOX_UPDATED = "inbox.updated"  # settings, membership
+    AGENT_UPDATED = "agent.updated"  # role or state of an agent (sockets re-check access)
     INBOX_HEALTH = "inbox.health"  # a channel watcher connected, failed, or lags (admins)
     TYPING = "typing"  # ephemeral: not stored
     PRESENCE = "presence"  # ephemeral: not stored

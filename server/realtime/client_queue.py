@@ -5,7 +5,8 @@ The asyncio shell (``hub.py``) owns sockets and tasks; this module decides:
 * ``position``: the total order of stream ids, so a resumed socket can drop live events it
   already got from the replay (``ResumeGate``).
 * ``Audience``: the socket's access view — identical to REST (``visible_inbox_ids``),
-  updated in stream order when an ``inbox.updated`` event changes membership.
+  updated in stream order when an ``inbox.updated`` event changes membership or an
+  ``agent.updated`` event changes the user's role.
 * ``ClientQueue``: a bounded outbound queue. Overflow policy "close and resume": a client
   that cannot keep up is not allowed to hold memory or stall the fan-out; the hub closes
   its socket with OVERFLOW_CLOSE_CODE and the client reconnects with its last event id,
@@ -80,6 +81,21 @@ class Audience:
             self.inbox_ids.add(event.inbox_id)
         else:
             self.inbox_ids.discard(event.inbox_id)
+
+    def apply_role(self, item: StreamEvent) -> bool:
+        """Follow ``agent.updated`` events about this socket's user (a role change takes
+        effect at once, like membership). True if this audience changed."""
+        event = item.event
+        user = event.payload.get("user")
+        if event.type != EventType.AGENT_UPDATED or not isinstance(user, dict):
+            return False
+        if user.get("id") != self.user_id:
+            return False
+        self.is_admin = user.get("role") == "admin"
+        inbox_ids = event.payload.get("inbox_ids")
+        if isinstance(inbox_ids, list):
+            self.inbox_ids = {i for i in inbox_ids if isinstance(i, int)}
+        return True
 
 
 def replayable(item: StreamEvent) -> bool:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -123,7 +124,10 @@ class Hub:
         event = item.event
         if event.audience == INTERNAL_AUDIENCE:
             if event.type == SESSION_REVOKED:
-                self._revoke_local(event.payload.get("token_id"), event.payload.get("user_id"))
+                payload = event.payload
+                self._revoke_local(
+                    payload.get("token_id"), payload.get("user_id"), payload.get("keep_token_id")
+                )
             return
         if event.type == EventType.PRESENCE:
             self._note_presence(event.payload)
@@ -141,6 +145,8 @@ class Hub:
             return
         if item.event.type == EventType.INBOX_UPDATED:
             audience.apply_membership(item)
+        elif item.event.type == EventType.AGENT_UPDATED and audience.apply_role(item):
+            conn.actor = replace(conn.actor, role="admin" if audience.is_admin else "agent")
         if not audience.sees(item):
             return
         conn.offer(None if item.event.type in EPHEMERAL else item.id, frame)
@@ -243,10 +249,17 @@ class Hub:
 
     # Revocation --------------------------------------------------------------------
 
-    async def revoke(self, *, token_id: int | None = None, user_id: int | None = None) -> None:
-        """Close the sockets of a revoked session (or of every session of a user)."""
-        self._revoke_local(token_id, user_id)
-        payload = {"token_id": token_id, "user_id": user_id}
+    async def revoke(
+        self,
+        *,
+        token_id: int | None = None,
+        user_id: int | None = None,
+        keep_token_id: int | None = None,
+    ) -> None:
+        """Close the sockets of a revoked session, or of every session of a user but
+        ``keep_token_id`` (a password change keeps the session that made it)."""
+        self._revoke_local(token_id, user_id, keep_token_id)
+        payload = {"token_id": token_id, "user_id": user_id, "keep_token_id": keep_token_id}
         try:
             await self.ctx.bus.publish(
                 [Event(SESSION_REVOKED, payload, audience=INTERNAL_AUDIENCE)]
@@ -254,9 +267,11 @@ class Hub:
         except Exception:  # other nodes still catch it at their next token re-check
             log.exception("publishing a session revocation failed")
 
-    def _revoke_local(self, token_id: Any, user_id: Any) -> None:
+    def _revoke_local(self, token_id: Any, user_id: Any, keep_token_id: Any = None) -> None:
         for conn in list(self.connections.values()):
             actor = conn.actor
+            if keep_token_id is not None and actor.token_id == keep_token_id:
+                continue
             if (token_id is not None and actor.token_id == token_id) or (
                 user_id is not None and actor.id == user_id
             ):
