@@ -192,6 +192,7 @@ async def conversation_detail(
         )
     ).all()
     data["response_cycles"] = [_cycle(c) for c in cycles]
+    data["response_waits"] = await response_waits(conn, row.id)
     return data
 
 
@@ -211,7 +212,36 @@ def _cycle(row: Any) -> dict[str, Any]:
         "ended_unanswered_at": iso(row.ended_unanswered_at),
         "resolved_at": iso(row.resolved_at),
         "resolution_seconds": row.resolution_seconds,
+        "calendar_id": row.calendar_id,
     }
+
+
+async def response_waits(conn: AsyncConnection, conversation_id: int) -> list[dict[str, Any]]:
+    """A conversation's next-response waits (docs/frt.md, "NRT")."""
+
+    def _z(value: Any) -> Any:
+        return value.isoformat().replace("+00:00", "Z") if value else None
+
+    w = t.response_waits.c
+    rows = await conn.execute(
+        sa.select(t.response_waits).where(w.conversation_id == conversation_id).order_by(w.idx)
+    )
+    return [
+        {
+            "index": r.idx,
+            "segment_index": r.segment_idx,
+            "started_at": _z(r.started_at),
+            "start_message_id": r.start_message_id,
+            "responded_at": _z(r.responded_at),
+            "response_message_id": r.response_message_id,
+            "responder_id": r.responder_id,
+            "wall_seconds": r.wall_seconds,
+            "business_seconds": r.business_seconds,
+            "ended_unanswered_at": _z(r.ended_unanswered_at),
+            "calendar_id": r.calendar_id,
+        }
+        for r in rows
+    ]
 
 
 async def list_messages(

@@ -30,6 +30,10 @@ def conversation(row: Any, *, channel: str | None = None, contact: Any = None) -
         "frt_business_seconds": row.frt_business_seconds,
         "sla_due_at": _iso(row.sla_due_at),
         "sla_breached_at": _iso(row.sla_breached_at),
+        "sla_warn_at": _iso(getattr(row, "sla_warn_at", None)),
+        "nrt_due_at": _iso(getattr(row, "nrt_due_at", None)),
+        "nrt_warn_at": _iso(getattr(row, "nrt_warn_at", None)),
+        "nrt_breached_at": _iso(getattr(row, "nrt_breached_at", None)),
         "reply_window_closes_at": _iso(row.reply_window_closes_at),
         "last_message_at": _iso(row.last_message_at),
         "resolved_at": _iso(row.resolved_at),
@@ -140,6 +144,7 @@ def inbox(
         "secrets_set": {name: name in stored for name in secret_fields},
         "business_hours": row.business_hours,
         "frt_targets": row.frt_targets,
+        "nrt_targets": getattr(row, "nrt_targets", None),
         "is_active": row.is_active,
         "created_at": _iso(row.created_at),
     }

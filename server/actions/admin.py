@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from adapters.base import ConfigInvalid
 from adapters.registry import ADAPTERS
 from server import serialize
-from server.actions import accounts, audit
+from server.actions import accounts, audit, clock
 from server.actions._tx import transaction
 from server.context import AppContext
 from server.crypto import hash_password, new_token
@@ -203,6 +203,7 @@ async def create_inbox(
     config: Mapping[str, Any],
     business_hours: Mapping[str, Any] | None = None,
     frt_targets: Mapping[str, Any] | None = None,
+    nrt_targets: Mapping[str, Any] | None = None,
     member_ids: list[int] | None = None,
 ) -> dict[str, Any]:
     plain, secrets = split_config(kind, config)
@@ -219,6 +220,7 @@ async def create_inbox(
                     secrets=ctx.secrets.encrypt_json(secrets) if secrets else None,
                     business_hours=business_hours,
                     frt_targets=frt_targets,
+                    nrt_targets=nrt_targets,
                     is_active=True,
                     created_at=utcnow(),
                 )
@@ -274,6 +276,8 @@ async def update_inbox(ctx: AppContext, inbox_id: int, fields: Mapping[str, Any]
             details={"fields": sorted(fields), "config_keys": sorted(fields.get("config") or {})},
         )
         row = (await tx.conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).one()
+        if any(name in values for name in _CLOCK_FIELDS):
+            await clock.settings_changed(tx, row)
         data = inbox_view(ctx, row)
         await tx.emit(EventType.INBOX_UPDATED, {"inbox": _public_inbox(data)}, inbox_id=inbox_id)
     if ctx.channels is not None:
@@ -281,8 +285,12 @@ async def update_inbox(ctx: AppContext, inbox_id: int, fields: Mapping[str, Any]
     return data
 
 
+#: Settings the response clock reads: changing one moves open deadlines (docs/frt.md).
+_CLOCK_FIELDS = ("business_hours", "frt_targets", "nrt_targets")
+
+
 def _inbox_values(ctx: AppContext, row: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
-    values = {k: fields[k] for k in ("name", "is_active", "frt_targets") if k in fields}
+    values = {k: fields[k] for k in ("name", "is_active", *_CLOCK_FIELDS[1:]) if k in fields}
     if "business_hours" in fields:
         _check_hours(fields["business_hours"])
         values["business_hours"] = fields["business_hours"]

@@ -1,52 +1,68 @@
-"""Keeps a conversation's first-response figures in step with its timeline.
+"""Keeps a conversation's response figures (docs/frt.md) in step with its timeline.
 
-The figures are recomputed from the stored messages with the pure clock in
-``server.domain.frt`` after every change that can move them (a message, a status change,
-a failed send). Recomputing rather than patching keeps them exact when history is
-imported out of order or a reply later fails to send.
+Incremental (docs/frt.md, "Incremental"): the conversation stores the pure clock's state
+(``server.domain.waits.ClockState``) and the last message id it folded, in ``clock_state``.
+A change folds only the messages written since: O(1) work per message however long the
+conversation. Every writer of messages holds the conversation's row lock (``_conv.locked``),
+so message ids grow in commit order within a conversation and "written since" is an id
+range. The whole timeline is replayed only when history changed: no state yet, a message
+dated before the last one folded (imports, late email), or a writer that clears
+``clock_state`` (a send that failed, or stopped failing).
+
+Deadlines (FRT ``sla_*``, NRT ``nrt_*``, with near-breach ``*_warn_at``) always come from
+the current calendar and targets; a cycle's figures, once measured, keep the calendar they
+were measured under (``calendar_id``), also through a replay.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from server.actions import cycles
 from server.actions._tx import Tx
 from server.domain.calendar import BusinessHours
-from server.domain.frt import (
-    ItemKind,
-    Segment,
-    TimelineItem,
-    compute_segments,
-    sla_deadline,
-    waiting_since,
-)
+from server.domain.frt import ItemKind, TimelineItem
 from server.domain.status import Status
-from server.metrics import FIRST_RESPONSE_SECONDS
+from server.domain.waits import (
+    NEAR_BREACH_FRACTION,
+    ClockState,
+    Cycle,
+    Kind,
+    deadline,
+    fixed,
+    open_wait,
+    replay,
+    step,
+)
+from server.exceptions import InvalidInput
 from server.storage import schema as t
 
-_ALWAYS = BusinessHours.always()
-_HOURS_CACHE: dict[str, BusinessHours] = {}  # parsed calendars by their JSON; few per install
+#: A customer's clock may run this far ahead of ours; a later ``sent_at`` is refused.
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+_STATE_VERSION = 1
+
+
+def refuse_future(sent_at: datetime | None, now: datetime) -> None:
+    """InvalidInput (422) for a customer message dated beyond the allowed clock skew."""
+    if sent_at is None or sent_at <= now + MAX_FUTURE_SKEW:
+        return
+    ahead = int((sent_at - now).total_seconds())
+    raise InvalidInput(
+        f"sent_at: {sent_at.isoformat()} is {ahead} s in the future; at most "
+        f"{int(MAX_FUTURE_SKEW.total_seconds())} s of clock skew is accepted"
+    )
 
 
 def hours_of(inbox: Any) -> BusinessHours:
-    if not inbox.business_hours:
-        return _ALWAYS
-    key = json.dumps(inbox.business_hours, sort_keys=True)
-    hours = _HOURS_CACHE.get(key)
-    if hours is None:
-        if len(_HOURS_CACHE) > 1000:
-            _HOURS_CACHE.clear()
-        hours = _HOURS_CACHE[key] = BusinessHours.from_json(inbox.business_hours)
-    return hours
+    return cycles.hours_from(inbox.business_hours)
 
 
 def timeline_item(row: Any, human_ids: set[int]) -> TimelineItem | None:
-    """Classify one stored message for the clock (see DESIGN.md's FRT definition)."""
+    """Classify one stored message for the clock (docs/frt.md, "What counts")."""
     at = row.sent_at
     if row.kind == "activity":
         status = (row.content_attributes or {}).get("status")
@@ -85,68 +101,142 @@ async def _human_agent_ids(tx: Tx, rows: Sequence[Any]) -> set[int]:
     return {int(r[0]) for r in found}
 
 
-def _target(inbox: Any, priority: str) -> float | None:
-    targets = inbox.frt_targets or {}
+def target(inbox: Any, kind: Kind, priority: str) -> float | None:
+    """The inbox's target for `kind` at this priority ("default" when none is set for it)."""
+    targets = (inbox.frt_targets if kind is Kind.FRT else inbox.nrt_targets) or {}
     value = targets.get(priority, targets.get("default"))
     return float(value) if value else None
 
 
 _m = t.messages.c
-#: Only what the clock reads, built once: bodies and email attributes can be large, and
-#: this runs on every message of a conversation.
+#: Only what the clock reads: bodies and email attributes can be large.
+_COLUMNS = (
+    _m.id,
+    _m.sent_at,
+    _m.kind,
+    _m.direction,
+    _m.sender_type,
+    _m.sender_id,
+    _m.is_auto,
+    _m.status,
+    sa.case((_m.kind == "activity", _m.content_attributes), else_=sa.null()).label(
+        "content_attributes"
+    ),
+)
 _TIMELINE = (
-    sa.select(
-        _m.id,
-        _m.sent_at,
-        _m.kind,
-        _m.direction,
-        _m.sender_type,
-        _m.sender_id,
-        _m.is_auto,
-        _m.status,
-        sa.case((_m.kind == "activity", _m.content_attributes), else_=sa.null()).label(
-            "content_attributes"
-        ),
-    )
+    sa.select(*_COLUMNS)
     .where(_m.conversation_id == sa.bindparam("cid"))
     .order_by(_m.sent_at, _m.id)
 )
+_SINCE = (
+    sa.select(*_COLUMNS)
+    .where(_m.conversation_id == sa.bindparam("cid"), _m.id > sa.bindparam("seen"))
+    .order_by(_m.id)
+)
+
+
+def _saved(value: Any) -> tuple[int, ClockState] | None:
+    if not isinstance(value, dict) or value.get("v") != _STATE_VERSION:
+        return None
+    return int(value["seen"]), ClockState.from_json(value["state"])
 
 
 async def recompute(tx: Tx, conversation: Any, inbox: Any, now: datetime) -> dict[str, Any]:
-    """Recompute cycles and the conversation's clock fields; returns the changed fields."""
-    rows = (await tx.conn.execute(_TIMELINE, {"cid": conversation.id})).all()
-    humans = await _human_agent_ids(tx, rows)
-    items = [i for i in (timeline_item(r, humans) for r in rows) if i is not None]
-    hours = hours_of(inbox)
-    segments = compute_segments(items, hours)
-    await _store_cycles(tx, conversation, inbox, segments, resolutions(items, segments))
-    return _clock_fields(conversation, inbox, items, segments, hours, now)
+    """Fold what changed into the clock; returns the conversation fields that move."""
+    saved = _saved(getattr(conversation, "clock_state", None))
+    if saved is not None:
+        seen, state = saved
+        rows = (await tx.conn.execute(_SINCE, {"cid": conversation.id, "seen": seen})).all()
+        if not any(state.last_at and r.sent_at < state.last_at for r in rows):
+            return await _fold(tx, conversation, inbox, now, seen, state, rows)
+    return await _replay(tx, conversation, inbox, now)
 
 
-def _clock_fields(
+async def _fold(
+    tx: Tx,
     conversation: Any,
     inbox: Any,
-    items: list[TimelineItem],
-    segments: list[Segment],
-    hours: BusinessHours,
     now: datetime,
+    seen: int,
+    state: ClockState,
+    rows: Sequence[Any],
 ) -> dict[str, Any]:
-    fields: dict[str, Any] = {"waiting_since": waiting_since(items), "sla_due_at": None}
-    current = segments[-1] if segments else None
-    if current is not None:
+    rows = sorted(rows, key=lambda r: (r.sent_at, r.id))
+    humans = await _human_agent_ids(tx, rows)
+    hours = hours_of(inbox)
+    before, changed = state, {}
+    for item in _items(rows, humans):
+        state, moved = step(state, item, fixed(hours))
+        changed.update({(c.kind, c.index): c for c in moved})
+    writer = cycles.Writer(tx, conversation, inbox, now, _statuses(rows))
+    await writer.fold(before, changed.values())
+    seen = max([seen, *(int(r.id) for r in rows)])
+    return _fields(conversation, inbox, state, seen, changed.values(), hours)
+
+
+async def _replay(tx: Tx, conversation: Any, inbox: Any, now: datetime) -> dict[str, Any]:
+    rows = (await tx.conn.execute(_TIMELINE, {"cid": conversation.id})).all()
+    humans = await _human_agent_ids(tx, rows)
+    writer = cycles.Writer(tx, conversation, inbox, now, _statuses(rows))
+    hours_for = await writer.calendars_for_replay()
+    state, result = replay(_items(rows, humans), hours_for)
+    await writer.replace_all(result)
+    seen = max((int(r.id) for r in rows), default=0)
+    return _fields(conversation, inbox, state, seen, result, hours_of(inbox))
+
+
+def _items(rows: Iterable[Any], humans: set[int]) -> list[TimelineItem]:
+    return [i for i in (timeline_item(r, humans) for r in rows) if i is not None]
+
+
+def _statuses(rows: Iterable[Any]) -> dict[str, str]:
+    return {str(r.id): r.status for r in rows if r.direction == "out"}
+
+
+def _fields(
+    conversation: Any,
+    inbox: Any,
+    state: ClockState,
+    seen: int,
+    changed: Iterable[Cycle],
+    hours: BusinessHours,
+) -> dict[str, Any]:
+    current = open_wait(state)
+    fields: dict[str, Any] = {
+        "clock_state": {"v": _STATE_VERSION, "seen": seen, "state": state.to_json()},
+        "waiting_since": None if current is None else current.started_at,
+    }
+    segments = [c for c in changed if c.kind is Kind.FRT]
+    if segments:
+        latest = max(segments, key=lambda c: c.index)
         fields.update(
-            first_response_at=current.responded_at,
-            first_response_message_id=_int(current.response_message_id),
-            first_responder_id=_int(current.responder_id),
-            frt_seconds=current.wall_seconds,
-            frt_business_seconds=current.business_seconds,
+            first_response_at=latest.responded_at,
+            first_response_message_id=_int(latest.response_message_id),
+            first_responder_id=_int(latest.responder_id),
+            frt_seconds=latest.wall_seconds,
+            frt_business_seconds=latest.business_seconds,
         )
-        target = _target(inbox, conversation.priority)
-        if current.is_waiting and target is not None:
-            fields["sla_due_at"] = sla_deadline(items, target, hours)
-    if fields["sla_due_at"] is not None and fields["sla_due_at"] != conversation.sla_due_at:
-        fields["sla_breached_at"] = None  # a new deadline: an earlier breach was another cycle
+    fields.update(deadlines(conversation, inbox, state, hours))
+    return fields
+
+
+def deadlines(
+    conversation: Any, inbox: Any, state: ClockState, hours: BusinessHours
+) -> dict[str, Any]:
+    """Due and near-breach instants for FRT (sla_*) and NRT (nrt_*), with their flags reset
+    when a deadline moves (a breach of an earlier cycle or calendar is not this one's)."""
+    fields: dict[str, Any] = {}
+    for kind, prefix in ((Kind.FRT, "sla"), (Kind.NRT, "nrt")):
+        seconds = target(inbox, kind, conversation.priority)
+        due = warn = None
+        if seconds is not None:
+            due = deadline(state, kind, seconds, hours)
+            warn = deadline(state, kind, seconds * NEAR_BREACH_FRACTION, hours)
+        fields[f"{prefix}_due_at"], fields[f"{prefix}_warn_at"] = due, warn
+        if due is not None and due != getattr(conversation, f"{prefix}_due_at", None):
+            fields[f"{prefix}_breached_at"] = None
+        if warn is not None and warn != getattr(conversation, f"{prefix}_warn_at", None):
+            fields[f"{prefix}_warned_at"] = None
     return fields
 
 
@@ -154,91 +244,23 @@ def _int(value: str | None) -> int | None:
     return None if value is None else int(value)
 
 
-def resolutions(items: list[TimelineItem], segments: list[Segment]) -> list[datetime | None]:
-    """When each segment was resolved: the first resolve at or after its start and before
-    the next segment's start (None while it is still open)."""
-    resolves = sorted(
-        i.at for i in items if i.kind == ItemKind.STATUS and i.status == Status.RESOLVED
-    )
-    out: list[datetime | None] = []
-    for n, seg in enumerate(segments):
-        until = segments[n + 1].started_at if n + 1 < len(segments) else None
-        out.append(
-            next(
-                (at for at in resolves if at >= seg.started_at and (until is None or at < until)),
-                None,
-            )
-        )
-    return out
+async def response_sent(tx: Tx, message: Any) -> None:
+    """A reply reached the provider: if it is a segment's first response, that response is
+    final now, and /metrics counts it (once: ``observed_at``)."""
+    await cycles.observe_sent(tx, message)
 
 
-def _cycle_row(
-    conversation: Any, inbox: Any, s: Segment, resolved: datetime | None
-) -> dict[str, Any]:
-    return {
-        "conversation_id": conversation.id,
-        "inbox_id": conversation.inbox_id,
-        "idx": s.index,
-        "channel": inbox.kind,
-        "started_at": s.started_at,
-        "start_message_id": _int(s.start_message_id),
-        "responded_at": s.responded_at,
-        "response_message_id": _int(s.response_message_id),
-        "responder_id": _int(s.responder_id),
-        "team_id": conversation.team_id,
-        "wall_seconds": s.wall_seconds,
-        "business_seconds": s.business_seconds,
-        "ended_unanswered_at": s.ended_unanswered_at,
-        "resolved_at": resolved,
-        "resolution_seconds": (resolved - s.started_at).total_seconds() if resolved else None,
-    }
+async def settings_changed(tx: Tx, inbox: Any) -> int:
+    """Business hours or targets changed: move the deadlines of every conversation that is
+    waiting now, at once (docs/frt.md, "Calendar changes"). Returns how many moved."""
+    from server.actions._conv import update_conversation  # _conv imports this module
 
-
-async def _store_cycles(
-    tx: Tx, conversation: Any, inbox: Any, segments: list[Segment], resolved: list[datetime | None]
-) -> None:
-    """Write only the cycles that changed (most messages change none)."""
-    r = t.response_cycles.c
-    stored = {
-        row.idx: dict(row._mapping)
-        for row in (
-            await tx.conn.execute(
-                sa.select(t.response_cycles).where(r.conversation_id == conversation.id)
-            )
-        ).all()
-    }
-    wanted = {
-        s.index: _cycle_row(conversation, inbox, s, r)
-        for s, r in zip(segments, resolved, strict=True)
-    }
-    gone = [idx for idx in stored if idx not in wanted]
-    if gone:
+    c = t.conversations.c
+    rows = (
         await tx.conn.execute(
-            sa.delete(t.response_cycles).where(
-                r.conversation_id == conversation.id, r.idx.in_(gone)
-            )
+            sa.select(t.conversations).where(c.inbox_id == inbox.id, c.waiting_since.is_not(None))
         )
-    new = [row for idx, row in wanted.items() if idx not in stored]
-    if new:
-        await tx.conn.execute(t.response_cycles.insert(), new)
-    for idx, row in wanted.items():
-        old = stored.get(idx)
-        _observe_new_response(tx, inbox.kind, old, row)
-        if old is not None and any(old[k] != v for k, v in row.items()):
-            await tx.conn.execute(
-                sa.update(t.response_cycles)
-                .where(r.conversation_id == conversation.id, r.idx == idx)
-                .values(**row)
-            )
-
-
-def _observe_new_response(
-    tx: Tx, channel: str, old: dict[str, Any] | None, row: dict[str, Any]
-) -> None:
-    """Count a first response once, when it happens (after the commit)."""
-    if row["responded_at"] is None or row["wall_seconds"] is None:
-        return
-    if old is not None and old.get("responded_at") is not None:
-        return
-    seconds = float(row["wall_seconds"])
-    tx.after_commit.append(lambda: FIRST_RESPONSE_SECONDS.labels(channel).observe(seconds))
+    ).all()
+    for row in rows:
+        await update_conversation(tx, row, {}, recompute_clock=True, inbox=inbox)
+    return len(rows)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from adapters.base import StatusUpdate
 from server import serialize
+from server.actions import cycles
 from server.actions._conv import reload, update_conversation
 from server.actions._tx import Tx, transaction
 from server.context import AppContext
@@ -212,7 +213,10 @@ async def _set_message(
     )
     if (status == "failed") != (msg.status == "failed"):  # a failed send is not a response
         conv = await reload(tx, row.conversation_id)
-        await update_conversation(tx, conv, {}, recompute_clock=True)
+        # history changed: the clock replays the timeline (docs/frt.md, "Incremental")
+        await update_conversation(tx, conv, {"clock_state": None}, recompute_clock=True)
+    if status in cycles.FINAL and msg.status not in cycles.FINAL:
+        await cycles.observe_sent(tx, row)  # a first response is final once sent
 
 
 def _moves_forward(current: str, new: str) -> bool:

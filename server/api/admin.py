@@ -46,6 +46,7 @@ class InboxBody(Body):
     config: dict[str, Any] = Field(default_factory=dict)
     business_hours: dict[str, Any] | None = None
     frt_targets: dict[str, int] | None = None
+    nrt_targets: dict[str, int] | None = None
     member_ids: list[int] = Field(default_factory=list)
 
 
@@ -54,6 +55,7 @@ class InboxPatch(Body):
     config: dict[str, Any] | None = None
     business_hours: dict[str, Any] | None = None
     frt_targets: dict[str, int] | None = None
+    nrt_targets: dict[str, int] | None = None
     is_active: bool | None = None
 
 
@@ -217,6 +219,7 @@ async def create_inbox(request: Request, body: InboxBody) -> Any:
         config=body.config,
         business_hours=body.business_hours,
         frt_targets=body.frt_targets,
+        nrt_targets=body.nrt_targets,
         member_ids=body.member_ids,
     )
 

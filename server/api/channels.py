@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.base import Attachment, ContactInfo, InboundMessage, WebhookRequest
-from server.actions import inbound
+from server.actions import clock, inbound
 from server.api.routing import Api, Body, read_limited
 from server.exceptions import InvalidInput, NotFound, Unauthorized
 from server.storage import schema as t
+from server.storage.schema import utcnow
 
 api = Api()
 TAG = "channels"
@@ -83,6 +84,7 @@ async def api_inbound(request: Request, body: ApiInbound) -> Any:
         raise Unauthorized("missing or wrong inbox token")
     if body.sent_at is not None and body.sent_at.tzinfo is None:
         raise InvalidInput("sent_at: needs a timezone (e.g. 2026-01-01T10:00:00Z)")
+    clock.refuse_future(body.sent_at, utcnow())
     try:
         files = tuple(
             Attachment(a.filename, a.content_type, base64.b64decode(a.data_base64, validate=True))

@@ -49,7 +49,7 @@ class Kind(StrEnum):
     NRT = "nrt"  # a wait: a follow-up after a human reply, until the next human reply
 
 
-HoursFor = Callable[[Kind, int], BusinessHours]
+HoursFor = Callable[["Cycle"], BusinessHours]  # the calendar that measures this cycle
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class ClockState:
 
 def fixed(hours: BusinessHours) -> HoursFor:
     """One calendar for every cycle."""
-    return lambda _kind, _index: hours
+    return lambda _cycle: hours
 
 
 def open_wait(state: ClockState) -> Cycle | None:
@@ -182,7 +182,7 @@ def _respond(
     pauses = state.pauses
     if state.paused_at is not None:
         pauses = (*pauses, (state.paused_at, item.at))
-    hours = hours_for(current.kind, current.index)
+    hours = hours_for(current)
     answered = replace(
         current,
         responded_at=item.at,

@@ -20,7 +20,8 @@ class EventType(StrEnum):
     MESSAGE_UPDATED = "message.updated"  # delivery status, edits
     CONTACT_UPDATED = "contact.updated"
     CONTACT_MERGED = "contact.merged"
-    SLA_BREACHED = "sla.breached"
+    SLA_BREACHED = "sla.breached"  # payload: conversation, metric (frt|nrt), due_at
+    SLA_NEAR_BREACH = "sla.near_breach"  # same payload; docs/frt.md "SLA events"
     INBOX_UPDATED = "inbox.updated"  # settings, membership
     AGENT_UPDATED = "agent.updated"  # role or state of an agent (sockets re-check access)
     INBOX_HEALTH = "inbox.health"  # a channel watcher connected, failed, or lags (admins)

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.engine import Connection
 
-from server.storage import search_index
+from server.storage import clock_migration, search_index
 from server.storage.db import Database
 from server.storage.schema import metadata
 
@@ -109,6 +109,7 @@ MIGRATIONS: list[Migration] = [
     _accounts,
     _automation,
     search_index.create,
+    clock_migration.migrate,
 ]
 
 

@@ -127,6 +127,7 @@ inboxes = sa.Table(
     sa.Column("secrets", sa.Text, nullable=True),  # Fernet-encrypted JSON, write-only over API
     sa.Column("business_hours", sa.JSON, nullable=True),  # null: 24/7
     sa.Column("frt_targets", sa.JSON, nullable=True),  # {"default": s, "urgent": s, ...}
+    sa.Column("nrt_targets", sa.JSON, nullable=True),  # next-response targets, same shape
     sa.Column("is_active", sa.Boolean, nullable=False, default=True),
     _created(),
 )
@@ -215,6 +216,14 @@ conversations = sa.Table(
     sa.Column("frt_business_seconds", sa.Float, nullable=True),
     sa.Column("sla_due_at", UTCDateTime, nullable=True, index=True),
     sa.Column("sla_breached_at", UTCDateTime, nullable=True),
+    # the response clock (docs/frt.md): its incremental state, NRT deadline, near-breach
+    sa.Column("clock_state", sa.JSON, nullable=True),
+    sa.Column("sla_warn_at", UTCDateTime, nullable=True, index=True),
+    sa.Column("sla_warned_at", UTCDateTime, nullable=True),
+    sa.Column("nrt_due_at", UTCDateTime, nullable=True, index=True),
+    sa.Column("nrt_breached_at", UTCDateTime, nullable=True),
+    sa.Column("nrt_warn_at", UTCDateTime, nullable=True, index=True),
+    sa.Column("nrt_warned_at", UTCDateTime, nullable=True),
     sa.Column("reply_window_closes_at", UTCDateTime, nullable=True),
     sa.Column("last_message_at", UTCDateTime, nullable=True, index=True),
     sa.Column("last_customer_message_at", UTCDateTime, nullable=True),
@@ -254,6 +263,7 @@ messages = sa.Table(
     sa.UniqueConstraint("inbox_id", "client_id", name="uq_messages_inbox_client"),
 )
 sa.Index("ix_messages_conversation_sent", messages.c.conversation_id, messages.c.sent_at)
+sa.Index("ix_messages_conversation_id", messages.c.conversation_id, messages.c.id)  # clock
 sa.Index("ix_messages_provider", messages.c.inbox_id, messages.c.provider_id)
 
 attachments = sa.Table(
@@ -318,7 +328,42 @@ response_cycles = sa.Table(
     sa.Column("ended_unanswered_at", UTCDateTime, nullable=True),
     sa.Column("resolved_at", UTCDateTime, nullable=True),  # the resolve that closed the cycle
     sa.Column("resolution_seconds", sa.Float, nullable=True),
+    sa.Column("calendar_id", Id, nullable=True),  # calendars.id it was measured under
+    sa.Column("observed_at", UTCDateTime, nullable=True),  # counted in /metrics (once)
     sa.UniqueConstraint("conversation_id", "idx", name="uq_cycles_conversation_idx"),
+)
+
+calendars = sa.Table(  # every business-hours calendar an inbox had (docs/frt.md)
+    "calendars",
+    metadata,
+    _pk(),
+    _fk("inbox_id", "inboxes.id", ondelete="CASCADE"),
+    sa.Column("digest", sa.String(64), nullable=False),  # sha256 of the canonical JSON
+    sa.Column("business_hours", sa.JSON, nullable=True),  # null: 24/7
+    _created(),
+)
+sa.Index("ix_calendars_inbox_digest", calendars.c.inbox_id, calendars.c.digest)
+
+response_waits = sa.Table(  # next-response waits (NRT), one row per wait (docs/frt.md)
+    "response_waits",
+    metadata,
+    _pk(),
+    _fk("conversation_id", "conversations.id", ondelete="CASCADE"),
+    _fk("inbox_id", "inboxes.id"),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("segment_idx", sa.Integer, nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("start_message_id", Id, nullable=True),
+    sa.Column("responded_at", UTCDateTime, nullable=True),
+    sa.Column("response_message_id", Id, nullable=True),
+    sa.Column("responder_id", Id, nullable=True),
+    sa.Column("team_id", Id, nullable=True),
+    sa.Column("wall_seconds", sa.Float, nullable=True),
+    sa.Column("business_seconds", sa.Float, nullable=True),
+    sa.Column("ended_unanswered_at", UTCDateTime, nullable=True),
+    sa.Column("calendar_id", Id, nullable=True),
+    sa.UniqueConstraint("conversation_id", "idx", name="uq_waits_conversation_idx"),
 )
 
 canned_responses = sa.Table(

@@ -287,7 +287,7 @@ def test_a_closed_cycle_keeps_its_own_calendar() -> None:
         reply(f"{MON}T17:40Z", "r2"),
     ]
     chosen = {(Kind.FRT, 0): BERLIN}
-    _, cycles = replay(timeline, lambda kind, i: chosen.get((kind, i), BusinessHours.always()))
+    _, cycles = replay(timeline, lambda c: chosen.get((c.kind, c.index), BusinessHours.always()))
     assert [(c.kind, c.business_seconds) for c in cycles] == [(Kind.FRT, 3600), (Kind.NRT, 1800)]
 
 
