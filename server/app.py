@@ -40,7 +40,7 @@ from server.api import (
 from server.api.auth import LoginThrottle
 from server.api.errors import HANDLERS
 from server.api.request_id import REQUEST_ID, RequestIdMiddleware, request_id_for
-from server.api.routing import Endpoint
+from server.api.routing import Endpoint, UrlGuard
 from server.bootstrap import ensure_admin
 from server.channels import ChannelManager
 from server.context import AppContext
@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         exception_handlers=HANDLERS,
         lifespan=_lifespan,
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(RequestIdMiddleware), Middleware(UrlGuard)],
     )
     app.sockets = {
         r.path: r.endpoint

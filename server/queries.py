@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from server.exceptions import InvalidInput
 from server.storage import schema as t
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
+NOT_A_CURSOR = "cursor: not a cursor this server issued"
 SORTS = ("recent", "waiting")
 
 
@@ -24,13 +26,49 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> list[Any]:
+    """The list inside a cursor; InvalidInput for anything this server did not issue."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
-        raise InvalidInput("cursor: not a cursor this server issued") from None
+    except (ValueError, RecursionError):
+        raise InvalidInput(NOT_A_CURSOR) from None
     if not isinstance(values, list):
-        raise InvalidInput("cursor: not a cursor this server issued")
+        raise InvalidInput(NOT_A_CURSOR)
     return values
+
+
+def recent_cursor(cursor: str) -> tuple[datetime, int]:
+    """``[last activity (ISO, aware), conversation id]``."""
+    match decode_cursor(cursor):
+        case [str() as at, int() as cid]:
+            return _cursor_time(at), _cursor_id(cid)
+    raise InvalidInput(NOT_A_CURSOR)
+
+
+def waiting_cursor(cursor: str) -> tuple[bool, datetime | None, int]:
+    """``[1 if not waiting else 0, waiting since (ISO, aware) or None, conversation id]``."""
+    match decode_cursor(cursor):
+        case [int() as flag, None, int() as cid] if flag == 1 and flag is not True:
+            return True, None, _cursor_id(cid)
+        case [int() as flag, str() as since, int() as cid] if flag == 0 and flag is not False:
+            return False, _cursor_time(since), _cursor_id(cid)
+    raise InvalidInput(NOT_A_CURSOR)
+
+
+def _cursor_id(value: int) -> int:
+    if isinstance(value, bool) or not 0 <= value < 2**63:
+        raise InvalidInput(NOT_A_CURSOR)
+    return value
+
+
+def _cursor_time(value: str) -> datetime:
+    """Aware, and convertible to UTC (the database column's zone)."""
+    try:
+        at = datetime.fromisoformat(value)
+        if at.tzinfo is None:
+            raise ValueError("naive")
+        return at.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(NOT_A_CURSOR) from None
 
 
 async def list_conversations(
@@ -108,16 +146,21 @@ def _assignee(query: Any, actor: Actor, who: str) -> Any:
         return query.where(c.assignee_id.is_(None))
     if who == "any":
         return query
-    if who.isdigit():
+    if _is_id(who):
         return query.where(c.assignee_id == int(who))
     raise InvalidInput(f"assignee: expected me, unassigned, any or an agent id, got {who!r}")
 
 
 def _int_param(params: dict[str, str], name: str) -> int:
     raw = params[name]
-    if not raw.isdigit():
-        raise InvalidInput(f"{name}: expected an integer, got {raw!r}")
+    if not _is_id(raw):
+        raise InvalidInput(f"{name}: expected an integer, got {raw[:40]!r}")
     return int(raw)
+
+
+def _is_id(raw: str) -> bool:
+    """ASCII digits that fit BIGINT (``"²".isdigit()`` is true, and int() refuses it)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 18
 
 
 def _paginate(query: Any, sort: str, cursor: str | None) -> Any:
@@ -126,31 +169,22 @@ def _paginate(query: Any, sort: str, cursor: str | None) -> Any:
         idle = sa.case((c.waiting_since.is_(None), 1), else_=0)
         query = query.order_by(idle, c.waiting_since, c.id)
         if cursor:
-            query = query.where(_after_waiting(idle, *decode_cursor(cursor)))
+            query = query.where(_after_waiting(idle, *waiting_cursor(cursor)))
         return query
     key = sa.func.coalesce(c.last_message_at, c.created_at)
     query = query.order_by(key.desc(), c.id.desc())
     if cursor:
-        at, cid = decode_cursor(cursor)
-        query = query.where(sa.or_(key < _dt(at), sa.and_(key == _dt(at), c.id < cid)))
+        at, cid = recent_cursor(cursor)
+        query = query.where(sa.or_(key < at, sa.and_(key == at, c.id < cid)))
     return query
 
 
-def _after_waiting(idle: Any, flag: int, since: str | None, cid: int) -> Any:
+def _after_waiting(idle: Any, flag: bool, since: datetime | None, cid: int) -> Any:
     c = t.conversations.c
     if flag:  # the cursor is already among the idle ones: only id order remains
         return sa.and_(idle == 1, c.id > cid)
-    later = sa.or_(c.waiting_since > _dt(since), sa.and_(c.waiting_since == _dt(since), c.id > cid))
+    later = sa.or_(c.waiting_since > since, sa.and_(c.waiting_since == since, c.id > cid))
     return sa.or_(idle == 1, sa.and_(idle == 0, later))
-
-
-def _dt(value: Any) -> Any:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput("cursor: not a cursor this server issued") from None
 
 
 def _next_cursor(row: Any, sort: str) -> str:

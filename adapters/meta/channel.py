@@ -5,16 +5,18 @@ One webhook URL per inbox (``/webhooks/{public key}``). A POST is verified with
 (403). Every entry and every item is processed in order; entries addressed to another
 page / phone number are dropped and logged. The 200 goes out only after every message of
 the batch is committed, so a failure makes Meta redeliver (dedupe is by message id).
+A signed body that is no payload, and malformed items inside one, are logged and
+acknowledged (adapters/meta/parse.py): a redelivery could not make them any better.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from adapters import storable
 from adapters.base import (
     AdapterContext,
     Attachment,
@@ -31,7 +33,7 @@ from adapters.base import (
 from adapters.meta import marker
 from adapters.meta.events import Incoming, MediaRef, Receipt
 from adapters.meta.net import Graph, fetch_bytes, refuse_private
-from adapters.meta.parse import PayloadInvalid, parse
+from adapters.meta.parse import PayloadInvalid, parse_batch
 from adapters.meta.signature import handshake, signature_ok
 
 log = logging.getLogger(__name__)
@@ -111,9 +113,15 @@ class MetaChannel:
             )
             return WebhookResponse(403, b"bad signature")
         try:
-            events = parse(json.loads(request.body))
-        except (ValueError, PayloadInvalid) as exc:
-            return WebhookResponse(400, f"not a Meta webhook payload: {exc}"[:200].encode())
+            events, dropped = parse_batch(storable.loads(request.body))
+        except (storable.PayloadRefused, PayloadInvalid) as exc:
+            # Signed by Meta, yet unusable: acknowledged, or Meta redelivers it for days.
+            log.warning("%s inbox %s: webhook body dropped: %s", self.kind, self.ctx.inbox_id, exc)
+            return WebhookResponse(200, b"EVENT_RECEIVED")
+        for note in dropped:  # acknowledged with the rest: a redelivery would not fix them
+            log.warning(
+                "%s inbox %s: malformed item skipped: %s", self.kind, self.ctx.inbox_id, note
+            )
         for event in events:
             if event.account_id != self.account_id:
                 log.warning(

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters import storable
+
 MEDIA_KINDS = ("photo", "document", "voice", "audio", "video", "video_note", "sticker", "animation")
 
 
@@ -41,69 +43,115 @@ class TgMessage:
 
 
 class UpdateInvalid(ValueError):
-    """Not a Telegram Update object."""
+    """Not a Telegram Update object (the one error ``parse_update`` raises)."""
+
+
+INT64 = 2**63 - 1
+#: Dates Telegram can really send: from 1970 to before the year 3000. Outside, the date is
+#: unknown (None: the server stamps the receipt time) rather than an overflow.
+MAX_DATE = 32_503_680_000
 
 
 def bot_id(token: str) -> str:
     """The numeric bot id is the part of the token before the colon (public, not secret)."""
     head = token.split(":", 1)[0]
-    return head if head.isdigit() else ""
+    return head if head.isascii() and head.isdigit() else ""
 
 
 def parse_update(update: Any) -> TgMessage | None:
-    """The message an update carries, or None for kinds we do not store (polls, joins…)."""
-    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+    """The message an update carries, or None for kinds we do not store (polls, joins…).
+
+    Raises UpdateInvalid, and nothing else, for anything that is not an update. Strings
+    are made storable (adapters/storable.py); fields of the wrong type count as absent.
+    """
+    if not isinstance(update, dict):
+        raise UpdateInvalid("expected an object with an integer update_id")
+    try:
+        update = storable.scrub(update)
+    except storable.PayloadRefused as exc:
+        raise UpdateInvalid(str(exc)) from None
+    update_id = _int(update.get("update_id"))
+    if update_id is None:
         raise UpdateInvalid("expected an object with an integer update_id")
     edited = "edited_message" in update and "message" not in update
     msg = update.get("message") or update.get("edited_message")
     if not isinstance(msg, dict) or not isinstance(msg.get("from"), dict):
         return None
-    sender, chat = msg["from"], msg.get("chat") or {}
+    sender, chat = msg["from"], _obj(msg.get("chat"))
     if sender.get("is_bot"):
         return None
+    user_id, message_id = _int(sender.get("id")), _int(msg.get("message_id"))
+    if user_id is None or message_id is None:
+        raise UpdateInvalid("expected integer message.from.id and message.message_id")
     files = _files(msg)
-    text = msg.get("text") or msg.get("caption")
+    text = _str(msg.get("text")) or _str(msg.get("caption"))
     if text is None and not files:
         return None
-    reply = msg.get("reply_to_message")
-    attrs: dict[str, Any] = {"telegram_message_id": msg.get("message_id")}
+    attrs: dict[str, Any] = {"telegram_message_id": message_id}
     if edited:
         attrs["edited"] = True
+    chat_id = _int(chat.get("id"))
     return TgMessage(
-        update_id=update["update_id"],
-        chat_id=int(chat.get("id", sender.get("id", 0))),
-        message_id=int(msg.get("message_id", 0)),
-        user_id=str(sender.get("id")),
+        update_id=update_id,
+        chat_id=user_id if chat_id is None else chat_id,
+        message_id=message_id,
+        user_id=str(user_id),
         name=_name(sender),
-        username=sender.get("username"),
+        username=_str(sender.get("username")),
         text=text,
         sent_at=_when(msg.get("edit_date") if edited else msg.get("date")),
         files=files,
         edited=edited,
-        reply_to=reply.get("message_id") if isinstance(reply, dict) else None,
+        reply_to=_int(_obj(msg.get("reply_to_message")).get("message_id")),
         attributes=attrs,
     )
+
+
+def update_id_of(update: Any) -> int | None:
+    """The update id, when there is a usable one (for logs and the polling offset)."""
+    return _int(update.get("update_id")) if isinstance(update, dict) else None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    """An integer that fits 64 bits (not a bool), else None."""
+    return value if type(value) is int and abs(value) <= INT64 else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _files(msg: dict[str, Any]) -> tuple[FileRef, ...]:
     for kind in MEDIA_KINDS:
         value = msg.get(kind)
-        if kind == "photo" and isinstance(value, list) and value:
-            best = max(value, key=lambda p: p.get("file_size") or p.get("width", 0))
-            return (
-                FileRef(
-                    "photo", str(best["file_id"]), "photo.jpg", "image/jpeg", best.get("file_size")
-                ),
-            )
-        if isinstance(value, dict) and value.get("file_id"):
+        if kind == "photo" and isinstance(value, list):
+            sizes = [p for p in value if isinstance(p, dict) and _str(p.get("file_id"))]
+            if sizes:
+                best = max(
+                    sizes, key=lambda p: _int(p.get("file_size")) or _int(p.get("width")) or 0
+                )
+                return (
+                    FileRef(
+                        "photo",
+                        best["file_id"],
+                        "photo.jpg",
+                        "image/jpeg",
+                        _int(best.get("file_size")),
+                    ),
+                )
+        if isinstance(value, dict) and _str(value.get("file_id")):
             return (
                 FileRef(
                     kind,
-                    str(value["file_id"]),
-                    value.get("file_name"),
-                    value.get("mime_type") or _default_mime(kind, value),
-                    value.get("file_size"),
-                    value.get("emoji"),
+                    value["file_id"],
+                    _str(value.get("file_name")),
+                    _str(value.get("mime_type")) or _default_mime(kind, value),
+                    _int(value.get("file_size")),
+                    _str(value.get("emoji")),
                 ),
             )
     return ()
@@ -118,12 +166,16 @@ def _default_mime(kind: str, value: dict[str, Any]) -> str:
 
 
 def _name(user: dict[str, Any]) -> str | None:
-    name = " ".join(str(user[k]) for k in ("first_name", "last_name") if user.get(k))
-    return name or user.get("username")
+    name = " ".join(v for k in ("first_name", "last_name") if (v := _str(user.get(k))))
+    return name or _str(user.get("username"))
 
 
 def _when(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, tz=UTC) if isinstance(value, int) else None
+    """Unix seconds as an aware datetime; None when absent or outside 1970-2999."""
+    seconds = _int(value)
+    if seconds is None or not 0 <= seconds < MAX_DATE:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def file_name(ref: FileRef, file_path: str | None) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from adapters.base import AdapterContext, ChannelError
+from adapters.telegram.parse import update_id_of
 
 log = logging.getLogger(__name__)
 LEASE_TTL = 60.0  # renewed every poll (<= poll timeout + request time, well under 60 s)
@@ -54,8 +55,12 @@ class Poller:
         offset = int(await self.ctx.state.get("offset") or 0)
         updates = await self._fetch(offset)
         self.ctx.health.report(connected=True, detail={"offset": offset})
-        for update in sorted(updates, key=lambda u: int(u.get("update_id", 0))):
+        # A malformed update is handled (logged and skipped) like any other, and the
+        # offset moves past it: otherwise getUpdates would return it forever.
+        for update in sorted(updates, key=lambda u: update_id_of(u) or 0):
             await self._handle(update)
-            offset = max(offset, int(update["update_id"]) + 1)
-            await self.ctx.state.set("offset", offset)
+            update_id = update_id_of(update)
+            if update_id is not None and update_id >= offset:
+                offset = update_id + 1
+                await self.ctx.state.set("offset", offset)
         return len(updates)

@@ -142,8 +142,8 @@ async def list_contacts(
             )
         )
     if cursor:
-        if not cursor.isdigit():
-            raise InvalidInput(f"cursor: expected a contact id, got {cursor!r}")
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
+            raise InvalidInput(f"cursor: expected a contact id, got {cursor[:40]!r}")
         query = query.where(k.id < int(cursor))
     rows = (await conn.execute(query.order_by(k.id.desc()).limit(limit + 1))).all()
     more = len(rows) > limit

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.base import Attachment, ContactInfo, InboundMessage, WebhookRequest
 from server.actions import clock, inbound
-from server.api.routing import Api, Body, read_limited
+from server.api.routing import Q_STR, Api, Body, read_limited
 from server.exceptions import InvalidInput, NotFound, Unauthorized
 from server.storage import schema as t
 from server.storage.schema import utcnow
@@ -129,6 +129,7 @@ async def webhook_post(request: Request) -> Response:
     auth="none",
     tag=TAG,
     summary="Channel webhook verification handshakes (Meta hub.challenge)",
+    query={k: Q_STR for k in ("hub.mode", "hub.verify_token", "hub.challenge")},
 )
 async def webhook_get(request: Request) -> Response:
     return await _webhook(request)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from server import queries
 from server.actions import contacts
 from server.api.auth import actor_from
-from server.api.routing import Api, Body, path_int, query_int
+from server.api.routing import Q_INT, Q_STR, Api, Body, path_int, query_int
 
 api = Api()
 TAG = "contacts"
@@ -47,6 +47,7 @@ async def patch_contact(request: Request, body: ContactPatch) -> Any:
     "/api/contacts/{id}/conversations",
     tag=TAG,
     summary="The contact's conversations across every channel the agent can see",
+    query={"status": Q_STR, "sort": Q_STR, "cursor": Q_STR, "limit": Q_INT},
 )
 async def contact_conversations(request: Request) -> Any:
     actor = await actor_from(request)
@@ -82,6 +83,7 @@ async def merge_contacts(request: Request, body: MergeBody) -> Any:
     "/api/contacts",
     tag=TAG,
     summary="Contacts the agent can see (q searches name, email, phone; cursor=<last id>)",
+    query={"q": Q_STR, "cursor": Q_STR, "limit": Q_INT},
 )
 async def list_contacts(request: Request) -> Any:
     actor = await actor_from(request)

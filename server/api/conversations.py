@@ -16,7 +16,16 @@ from server.actions.access import conversation_for
 from server.actions.attachments import upload
 from server.actions.replies import ReplyRequest, reply
 from server.api.auth import actor_from
-from server.api.routing import Api, Body, path_int, query_id, query_int, read_limited
+from server.api.routing import (
+    Q_INT,
+    Q_STR,
+    Api,
+    Body,
+    path_int,
+    query_id,
+    query_int,
+    read_limited,
+)
 from server.domain.status import Command
 from server.exceptions import IllegalState, InvalidInput, NotFound
 
@@ -60,6 +69,11 @@ class PriorityBody(Body):
     "assignee=me|unassigned|any|<id>, team_id, label, contact_id, q, sort=recent|waiting; "
     "cursor pagination)",
     tag=TAG,
+    query={
+        k: Q_STR
+        for k in ("status", "inbox_id", "assignee", "team_id", "label", "contact_id", "q", "sort")
+    }
+    | {"cursor": Q_STR, "limit": Q_INT},
 )
 async def list_conversations(request: Request) -> Any:
     actor = await actor_from(request)
@@ -80,6 +94,7 @@ async def get_conversation(request: Request) -> Any:
     "/api/conversations/{id}/messages",
     summary="Messages, newest page first (before=<message id>, limit)",
     tag=TAG,
+    query={"before": Q_INT, "limit": Q_INT},
 )
 async def list_messages(request: Request) -> Any:
     actor = await actor_from(request)
@@ -239,6 +254,7 @@ async def set_priority(request: Request, body: PriorityBody) -> Any:
     tag=TAG,
     summary="Upload a file for a reply: raw body, Content-Type, ?filename=; "
     "send it with the reply's attachment_ids",
+    query={"filename": Q_STR},
 )
 async def upload_attachment(request: Request) -> Any:
     actor = await actor_from(request)

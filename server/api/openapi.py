@@ -50,6 +50,10 @@ def _operation(e: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
                 "schema": {"type": "string" if p == "key" else "integer"},
             }
             for p in re.findall(r"{(\w+)}", e.path)
+        ]
+        + [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in e.query.items()
         ],
         "responses": {
             str(e.status): {"description": "success"},
@@ -76,15 +80,16 @@ def _operation(e: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
             },
         },
     )
-    if e.body is not None:
-        schema = e.body.model_json_schema(ref_template="#/components/schemas/{model}")
+    body = e.body or e.doc_body
+    if body is not None:
+        schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
         for name, sub in schema.pop("$defs", {}).items():
             schemas[name] = sub
-        schemas[e.body.__name__] = schema
+        schemas[body.__name__] = schema
         op["requestBody"] = {
             "required": True,
             "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{e.body.__name__}"}}
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}
             },
         }
     return op

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from server.actions.access import visible_inbox_ids
 from server.api.auth import actor_from
-from server.api.routing import Api
+from server.api.routing import Q_STR, Api
 from server.exceptions import InvalidInput
 from server.reporting.stats import GROUP_KEYS, SegmentRow, group
 from server.storage import schema as t
@@ -90,6 +90,7 @@ async def _labels(conn: Any, by: str) -> dict[Any, str]:
     summary="First-response and resolution time (median, p90, mean; wall-clock and "
     "business) per group_by=inbox|channel|agent|team over from..to, with the segments; "
     "format=csv",
+    query={k: Q_STR for k in ("from", "to", "group_by", "format", "inbox_id")},
 )
 async def frt_report(request: Request) -> Any:
     actor = await actor_from(request)

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import time
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.base import Attachment
-from server.api.routing import Body, path_int, query_id, query_int, read_limited
+from server.api.routing import (
+    Q_INT,
+    Body,
+    decode_json,
+    path_int,
+    query_id,
+    query_int,
+    read_limited,
+    validate_body,
+)
 from server.exceptions import InvalidInput, TooLarge, Unauthorized
 from server.storage.schema import utcnow
 from server.widget import actions, history, identity, prechat, sessions
@@ -180,6 +188,7 @@ async def get_session(request: Request) -> Any:
     auth="visitor",
     tag=TAG,
     summary="The visitor's public messages, newest page first (before, limit)",
+    query={"before": Q_INT, "limit": Q_INT},
 )
 async def list_messages(request: Request) -> Any:
     visitor = await visitor_of(request)
@@ -197,6 +206,7 @@ async def list_messages(request: Request) -> Any:
     status=201,
     summary="Send a message (JSON MessageBody; client_id makes retries idempotent; "
     "attachments as base64 within the inbox's size and type limits)",
+    doc_body=MessageBody,
 )
 async def post_message(request: Request) -> Any:
     ctx, cfg = request.app.state.ctx, _config(request)
@@ -221,27 +231,7 @@ async def _message_body(request: Request, max_bytes: int) -> MessageBody:
     if ctype != "application/json":
         raise InvalidInput(f"expected content-type application/json, got {ctype or 'none'}")
     raw = await read_limited(request, max_bytes * 4 // 3 + 65_536)
-    try:
-        return _validated(MessageBody, json.loads(raw or b"null"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, ValidationError):
-            raise
-        raise InvalidInput(f"body is not valid JSON: {exc}") from None
-
-
-def _validated(model: type[MessageBody], data: Any) -> MessageBody:
-    if not isinstance(data, dict):
-        raise InvalidInput("body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        fields = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors(include_url=False)
-        ]
-        raise InvalidInput(
-            "; ".join(f"{f['field']}: {f['message']}" for f in fields), details=fields
-        ) from None
+    return validate_body(MessageBody, decode_json(raw))
 
 
 def _files(body: MessageBody, rules: dict[str, Any]) -> list[Attachment]:
