@@ -56,7 +56,16 @@ from server.widget import routes as widget_routes
 from server.workers import account_mail, marker, outbox, timers
 
 log = logging.getLogger(__name__)
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def _web_dir() -> Path:
+    """The browser app: inside the package when installed from the wheel (setup.py puts it
+    there), else web/ at the root of a source checkout."""
+    here = Path(__file__).resolve().parent
+    return here / "web" if (here / "web" / "index.html").is_file() else here.parent / "web"
+
+
+WEB_DIR = _web_dir()
 VERSION = "0.1.0"
 
 #: Route groups in one explicit list. Extensions (realtime, widget, reports) append theirs.

@@ -10,6 +10,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 from server.exceptions import ConfigError
 from server.settings import Settings, load_settings
@@ -18,7 +19,10 @@ from server.settings import Settings, load_settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="switchboard")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the server (SWITCHBOARD_HOST/PORT)")
+    serve = sub.add_parser("serve", help="run the server")
+    # flags win over SWITCHBOARD_HOST / SWITCHBOARD_PORT, as with uvicorn and gunicorn
+    serve.add_argument("--host", help="address to listen on (default: SWITCHBOARD_HOST)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default: SWITCHBOARD_PORT)")
     sub.add_parser("migrate", help="bring the database schema up to date and exit")
     admin = sub.add_parser("create-admin", help="create an admin account")
     admin.add_argument("email")
@@ -29,11 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("keygen", help="print a new SWITCHBOARD_SECRET_KEY")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(**_overrides(args))
         return _COMMANDS[args.command](settings, args)
     except ConfigError as exc:
         print(f"switchboard: configuration error: {exc.message}", file=sys.stderr)
         return 2
+
+
+def _port(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {raw!r}")
+    return int(raw)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Command-line settings (only those given) over the environment's."""
+    given = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _tune_gc() -> None:
