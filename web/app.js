@@ -6,6 +6,7 @@ import { AgentSocket, SocketState } from './js/socket.js';
 import { renderLogin } from './js/views/login.js';
 import { InboxView } from './js/views/inbox.js';
 import { renderReports } from './js/views/reports.js';
+import { renderSearch } from './js/views/search.js';
 import { renderAdmin } from './js/views/admin.js';
 import { installShortcuts } from './js/shortcuts.js';
 import { notifyAssigned } from './js/notify.js';
@@ -166,6 +167,7 @@ function route() {
   if (app.view && app.view.destroy) app.view.destroy();
   app.view = null;
   if (section === 'reports') renderReports(main(), app, parts.slice(1));
+  else if (section === 'search') renderSearch(main(), app, parts.slice(1));
   else if (section === 'admin' && app.isAdmin) renderAdmin(main(), app, parts.slice(1));
   else location.hash = '#/inbox';
 }
