@@ -18,7 +18,9 @@ function args() {
 // Switchboard agent socket: hello, then message.created events carry the text we sent.
 function sbClient(url, token, lastId, onMessage, onFrame) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${url}/ws?token=${token}`, { perMessageDeflate: false });
+    const ws = new WebSocket(`${url}/ws`, {
+      perMessageDeflate: false, headers: { authorization: `Bearer ${token}` },
+    });
     ws.on("open", () => ws.send(JSON.stringify({ type: "hello", last_event_id: lastId })));
     ws.on("error", reject);
     const handle = (frame) => {

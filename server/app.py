@@ -41,6 +41,7 @@ from server.api.auth import LoginThrottle
 from server.api.errors import HANDLERS
 from server.api.request_id import REQUEST_ID, RequestIdMiddleware, request_id_for
 from server.api.routing import Endpoint, UrlGuard
+from server.api.security import SecurityMiddleware
 from server.bootstrap import ensure_admin
 from server.channels import ChannelManager
 from server.context import AppContext
@@ -146,7 +147,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         exception_handlers=HANDLERS,
         lifespan=_lifespan,
-        middleware=[Middleware(RequestIdMiddleware), Middleware(UrlGuard)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(SecurityMiddleware),
+            Middleware(UrlGuard),
+        ],
     )
     app.sockets = {
         r.path: r.endpoint

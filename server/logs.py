@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from server.api.request_id import REQUEST_ID
+from server.redact import RedactFilter
 from server.settings import Settings
 
 _FIELDS = ("conversation_id", "inbox_id", "request_id", "message_id")
@@ -43,6 +44,7 @@ class RequestIdFilter(logging.Filter):
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(RedactFilter())  # no credential in any line (server/redact.py)
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

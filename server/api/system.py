@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.actions.access import can_see_inbox
 from server.api.auth import actor_from
+from server.api.downloads import download_headers
 from server.api.routing import Api, path_int
 from server.exceptions import NotFound, SwitchboardError
 from server.storage import schema as t
@@ -80,15 +81,5 @@ async def attachment(request: Request) -> Response:
         ).first()
         if row is None or not await can_see_inbox(conn, actor, row.inbox_id):
             raise NotFound(f"attachment {att_id} not found")
-    inline = row.content_type.startswith("image/") and row.content_type != "image/svg+xml"
-    disposition = "inline" if inline else "attachment"
-    safe_name = row.filename.replace('"', "").replace("\r", "").replace("\n", "")
-    return Response(
-        row.data,
-        media_type=row.content_type if inline else "application/octet-stream",
-        headers={
-            "content-disposition": f'{disposition}; filename="{safe_name}"',
-            "x-content-type-options": "nosniff",
-            "content-security-policy": "default-src 'none'; sandbox",
-        },
-    )
+    media_type, headers = download_headers(row.filename, row.content_type, allow_inline=True)
+    return Response(row.data, media_type=media_type, headers=headers)

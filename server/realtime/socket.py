@@ -64,12 +64,12 @@ async def agent_socket(websocket: WebSocket) -> None:
 
 
 async def _authenticate(websocket: WebSocket) -> Actor | None:
-    """Bearer header, ``?token=`` (browsers cannot set headers on sockets) or cookie."""
+    """Bearer header or session cookie. Never a token in the URL: URLs reach access logs,
+    proxy logs and browser history (PROTOCOL.md, docs/security.md)."""
     ctx = websocket.app.state.ctx
     header = websocket.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     token = value.strip() if scheme.lower() == "bearer" else ""
-    token = token or websocket.query_params.get("token", "")
     by_cookie = not token
     token = token or websocket.cookies.get(COOKIE, "")
     actor = await actor_for_token(ctx, token) if token else None

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.base import Attachment
+from server.api.downloads import download_headers
 from server.api.routing import (
     Q_INT,
     Body,
@@ -289,12 +290,6 @@ async def get_attachment(request: Request) -> Any:
     visitor = await visitor_of(request)
     async with request.app.state.ctx.db.read() as conn:
         row = await history.attachment(conn, visitor, path_int(request, "id"))
-    safe = row.filename.replace('"', "").replace("\r", "").replace("\n", "")
-    return Response(
-        row.data,
-        media_type=row.content_type,
-        headers={
-            "content-disposition": f'attachment; filename="{safe}"',
-            "x-content-type-options": "nosniff",
-        },
-    )
+    # Always saved, never shown: the visitor's page is a site we do not control.
+    media_type, headers = download_headers(row.filename, row.content_type, allow_inline=False)
+    return Response(row.data, media_type=media_type, headers=headers)

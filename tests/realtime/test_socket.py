@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import httpx
-from websockets.asyncio.client import connect
 
 from tests.conftest import Running
 from tests.realtime.conftest import Team
@@ -32,12 +30,6 @@ async def test_live_events_arrive_with_increasing_ids(server: Running, team: Tea
     assert all(f["event"]["inbox_id"] == team.a["id"] for f in frames)
     assert frames[0]["id"] != frames[1]["id"]
     await sock.close()
-
-
-async def test_query_token_authenticates_like_a_browser(server: Running, team: Team) -> None:
-    async with connect(f"{server.ws_url}/ws?token={team.alice.token}") as ws:
-        await ws.send(json.dumps({"type": "hello", "last_event_id": None}))
-        assert json.loads(await ws.recv())["type"] == "ready"
 
 
 async def test_another_inboxs_events_never_arrive(server: Running, team: Team) -> None:
