@@ -24,10 +24,12 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server import metrics
+from server.actions import automation as automation_hooks
 from server.actions._tx import republish_pending
 from server.api import (
     account,
     admin,
+    automation,
     channels,
     contacts,
     conversations,
@@ -92,6 +94,8 @@ EXTRA_ROUTES.append(widget_routes.extra_routes)
 LIFECYCLE_HOOKS.append(widget_routes.LIFECYCLE)
 EXTRA_ROUTES.append(realtime_socket.routes)
 LIFECYCLE_HOOKS.append((realtime_lifecycle.start_hub, realtime_lifecycle.stop_hub))
+API_GROUPS.append(automation.api)  # issue 15
+LIFECYCLE_HOOKS.append(automation_hooks.LIFECYCLE)  # issue 15: after the hub (presence)
 
 
 def make_bus(settings: Settings) -> Bus:

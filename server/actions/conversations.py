@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server import serialize
+from server.actions import automation
 from server.actions._conv import add_activity, locked, update_conversation
 from server.actions._tx import transaction
 from server.actions.access import conversation_for
@@ -60,6 +61,7 @@ async def change_status(
             now,
         )
         row = await update_conversation(tx, conv, fields, recompute_clock=True, now=now)
+        row = await automation.on_status(tx, ctx, conv, row)  # issue 15: queues, rules
     return serialize.conversation(row)
 
 
@@ -93,6 +95,7 @@ async def assign(
             utcnow(),
         )
         row = await update_conversation(tx, conv, fields)
+        row = await automation.on_assign(tx, ctx, conv, row, actor.name)  # issue 15
     return serialize.conversation(row)
 
 
@@ -138,6 +141,7 @@ async def set_labels(
         labels = [x for x in (conv.labels or []) if x not in remove]
         labels += [x for x in add if x not in labels]
         row = await update_conversation(tx, conv, {"labels": labels})
+        row = await automation.on_update(tx, ctx, row)  # issue 15: rules
     return serialize.conversation(row)
 
 
@@ -150,6 +154,7 @@ async def set_priority(
         conv = await conversation_for(tx.conn, actor, conversation_id, lock=True)
         # priority selects the SLA target, so the deadline is recomputed
         row = await update_conversation(tx, conv, {"priority": priority}, recompute_clock=True)
+        row = await automation.on_update(tx, ctx, row)  # issue 15: rules
     return serialize.conversation(row)
 
 

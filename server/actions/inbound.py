@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.base import InboundMessage, IngestResult
 from server import serialize
+from server.actions import automation
 from server.actions._conv import locked, update_conversation, with_fields
 from server.actions._tx import Tx, transaction
 from server.actions.attachments import store_attachments
@@ -118,7 +119,7 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
         inbox_id=inbox_id,
         conversation_id=conversation.id,
     )
-    await update_conversation(
+    updated = await update_conversation(
         tx,
         conversation,
         _conversation_fields(conversation, msg, row, inbox),
@@ -131,6 +132,7 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
     tx.after_commit.append(lambda: MESSAGES_INGESTED.labels(channel).inc())
     return IngestResult(row.id, conversation.id, created=True)
 
+    await automation.on_inbound(tx, ctx, conversation, updated, row, created=created)  # issue 15
 
 async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
     ci = t.contact_identities.c

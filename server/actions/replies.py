@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server import serialize
+from server.actions import automation
 from server.actions._conv import load_inbox, update_conversation
 from server.actions._tx import Tx, transaction
 from server.actions.access import conversation_for
@@ -58,13 +59,14 @@ async def reply(ctx: AppContext, actor: Actor, req: ReplyRequest) -> tuple[dict[
         if not req.private:
             await _enqueue(tx, row)
             tx.after_commit.append(ctx.outbox_wakeup.set)
-        await update_conversation(
+        updated = await update_conversation(
             tx,
             conv,
             {"last_message_at": row.sent_at},
             recompute_clock=not req.private,
             now=row.sent_at,
         )
+        await automation.on_reply(tx, ctx, updated, row)  # issue 15: mentions, rules
     return serialize.message(row), True
 
 

@@ -97,6 +97,7 @@ def _automation(_ops: Operations, conn: Connection) -> None:
         s.notifications,
         s.notification_prefs,
         s.macros,
+        s.rule_webhooks,
     ):
         table.create(conn, checkfirst=True)
 

@@ -509,7 +509,9 @@ notifications = sa.Table(
     sa.Column("text", sa.String(1000), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False, default=dict),
     sa.Column("read_at", UTCDateTime, nullable=True),
+    sa.Column("once_key", sa.String(200), nullable=True),  # alerts every node sees: once
     _created(),
+    sa.UniqueConstraint("user_id", "once_key", name="uq_notifications_once"),
 )
 sa.Index("ix_notifications_user", notifications.c.user_id, notifications.c.id)
 
@@ -531,4 +533,21 @@ macros = sa.Table(
     _fk("owner_id", "users.id", ondelete="CASCADE"),
     _created(),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+rule_webhooks = sa.Table(  # durable outbox of rules' signed webhooks
+    "rule_webhooks",
+    metadata,
+    _pk(),
+    _fk("rule_id", "automation_rules.id", ondelete="CASCADE"),
+    _fk("conversation_id", "conversations.id", nullable=True, ondelete="CASCADE"),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the exact JSON bytes that are signed
+    sa.Column("state", sa.String(16), nullable=False),  # queued | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("claimed_until", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _created(),
+    sa.Column("sent_at", UTCDateTime, nullable=True),
 )
