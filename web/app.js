@@ -1,6 +1,6 @@
 // Boot, session, routing and the live connection. Views live in js/views/.
 import { api } from './js/api.js';
-import { h, replace, toast } from './js/dom.js';
+import { h, replace, toast, errorText, clearToasts } from './js/dom.js';
 import { Store, applyEvent } from './js/store.js';
 import { AgentSocket, SocketState } from './js/socket.js';
 import { renderLogin } from './js/views/login.js';
@@ -128,15 +128,20 @@ function startSocket() {
   presence.onchange = () => app.socket.setSticky('presence', { type: 'presence', status: presence.value });
 }
 
+// One banner while the connection is down and one "Reconnected." when it is back: a restart
+// or a network blip is said once, quietly; failed polls meanwhile are not shown to anyone.
 function socketStateChanged(state) {
   if (state === SocketState.LIVE) {
     setBanner(null);
     clearInterval(app.pollTimer);
     app.pollTimer = null;
+    if (app.wasDown) toast('Reconnected.');
+    app.wasDown = false;
     return;
   }
   if (state === SocketState.RETRYING) {
-    setBanner('Live updates unavailable — retrying. The inbox refreshes every few seconds meanwhile.');
+    app.wasDown = true;
+    setBanner('Reconnecting… Live updates are paused; the inbox refreshes every few seconds meanwhile.');
     if (!app.pollTimer) app.pollTimer = setInterval(() => app.refreshAll('poll'), POLL_MS);
   }
 }
@@ -148,6 +153,7 @@ function setBanner(text) {
 }
 
 function route() {
+  clearToasts(); // a toast belongs to the page it was raised on
   if (!app.store.me) return;
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const section = parts[0] || 'inbox';
@@ -174,7 +180,7 @@ function route() {
 
 window.addEventListener('hashchange', route);
 document.getElementById('logout').addEventListener('click', async () => {
-  try { await api.logout(); } catch (err) { toast(err.message, 'error'); }
+  try { await api.logout(); } catch (err) { toast(errorText(err), 'error'); }
   app.store.me = null;
   location.hash = '#/inbox';
   showLogin();

@@ -7,7 +7,8 @@ Shape (every key optional; defaults below)::
     hmac_secret: "<secret>"                     # write-only, needed unless verification is off
     pre_chat: {"enabled": bool, "fields": [{"name", "label", "type", "required",
                                             "options", "max_length"}]}
-    appearance: {"color": "#1f6feb", "title": "...", "greeting": "...", "reply_time": "..."}
+    appearance: {"color": "#1f6feb", "title": "...", "greeting": "...", "reply_time": "...",
+                 "offline_message": "...", "position": "right" | "left"}
     email_continuity: {"enabled": bool, "after_minutes": 5, "email_inbox_id": <email inbox>}
     attachments: {"max_bytes": 10485760, "types": ["image/png", ...]}
 """
@@ -139,7 +140,18 @@ def _appearance(raw: Any) -> dict[str, Any]:
         "reply_time": _text(
             "appearance.reply_time", raw.get("reply_time", "We usually reply in a few minutes"), 120
         ),
+        # shown in the widget header while nobody is available (empty: a text from the server)
+        "offline_message": _text(
+            "appearance.offline_message", raw.get("offline_message") or "", 200
+        ),
+        "position": _position(raw.get("position") or "right"),
     }
+
+
+def _position(value: Any) -> str:
+    if value not in ("right", "left"):
+        raise ConfigInvalid(f"appearance.position: expected right or left, got {value!r}")
+    return str(value)
 
 
 def _continuity(raw: Any) -> dict[str, Any]:

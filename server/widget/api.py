@@ -30,7 +30,7 @@ from server.api.routing import (
 from server.exceptions import InvalidInput, TooLarge, Unauthorized
 from server.storage.schema import utcnow
 from server.widget import actions, history, identity, prechat, sessions
-from server.widget.availability import availability
+from server.widget.availability import availability, emails_missed_replies, offline_text
 from server.widget.gate import WidgetApi, client_ip, limits, visitor_of
 from server.widget.presence import agents_online
 
@@ -103,7 +103,11 @@ async def widget_config(request: Request) -> Any:
         "identity_verification": cfg.get("identity_verification", "off"),
         "attachments": cfg.get("attachments"),
         "availability": availability(
-            inbox.business_hours, online, appearance.get("reply_time", ""), utcnow()
+            inbox.business_hours,
+            online,
+            appearance.get("reply_time", ""),
+            utcnow(),
+            offline=offline_text(emails_missed_replies(cfg), appearance.get("offline_message", "")),
         ),
     }
 

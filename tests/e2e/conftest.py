@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running
+from tests.support.api import eventually
 from tests.support.browser import launch_chromium
+
+
+async def socket_live(page: Page, timeout: float = 30.0) -> None:
+    """Wait until the app's socket is live (page.evaluate: the app's CSP forbids the eval that
+    wait_for_function needs)."""
+    await eventually(
+        lambda: page.evaluate("window.switchboard.socket?.state === 'live'"), timeout=timeout
+    )
 
 
 async def log_in(page: Page) -> None:

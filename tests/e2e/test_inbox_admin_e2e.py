@@ -16,7 +16,7 @@ from playwright.async_api import Page, expect
 from server.storage import schema as t
 from server.storage.schema import utcnow
 from tests.conftest import Running
-from tests.e2e.conftest import app_page
+from tests.e2e.conftest import app_page, socket_live
 from tests.support.api import create_api_inbox, post_inbound
 from tests.support.receiver import Receiver
 
@@ -235,7 +235,7 @@ async def test_admin_sees_a_watcher_failure_at_once(
     inbox = await create_api_inbox(admin, name="Mailroom")
     await page.goto(f"{server.base_url}/#/admin/inboxes/{inbox['id']}")
     await expect(page.locator("h1")).to_contain_text("Mailroom")
-    await page.wait_for_function("window.switchboard.socket.state === 'live'")
+    await socket_live(page)
     assert server.ctx.channels is not None
     reporter = server.ctx.channels.health.reporter(inbox["id"])
     reporter.report(connected=False, error="IMAP login refused")

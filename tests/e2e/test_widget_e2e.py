@@ -243,3 +243,53 @@ async def test_required_verification_refuses_forged_and_missing_signatures(sb: R
         await widget(tablet, "button.l").click()
         await widget(tablet, ".bu").get_by_text("verified hello").wait_for()
         await browser.close()
+
+
+def closed_today() -> dict[str, Any]:
+    """Business hours that are closed all of today (UTC) and open tomorrow 09:00-17:00."""
+    import datetime as dt
+
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    tomorrow = days[(dt.datetime.now(dt.UTC).weekday() + 1) % 7]
+    return {"timezone": "UTC", "weekly": {tomorrow: [["09:00", "17:00"]]}, "holidays": []}
+
+
+async def test_offline_header_promises_only_what_will_happen(sb: Running) -> None:
+    admin = await sb.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    async with HostSite(sb.base_url) as site, async_playwright() as pw:
+        plain = await create_webchat_inbox(admin, allowed_origins=[site.origin])
+        told = await create_webchat_inbox(
+            admin,
+            allowed_origins=[site.origin],
+            appearance={"offline_message": "We are at the trade fair until Monday"},
+            pre_chat={"enabled": True, "fields": [{"name": "email", "required": True}]},
+        )
+        for inbox in (plain, told):
+            patched = await admin.patch(
+                f"/api/admin/inboxes/{inbox['id']}", json={"business_hours": closed_today()}
+            )
+            assert patched.status_code == 200, patched.text
+        browser = await launch_chromium(pw)
+        page = await browser.new_page()
+        await page.goto(site.page_url(plain["public_key"]))
+        await widget(page, "button.l").click()
+        header = widget(page, ".hd")
+        await header.get_by_text("Offline").wait_for()
+        text = await header.text_content() or ""
+        # continuity is on by default but points at no email inbox: no email is promised
+        assert "email" not in text.lower(), text
+        assert "when we're back" in text
+        await widget(page, ".hd .bk").get_by_text("Back ").wait_for()
+
+        await page.goto(site.page_url(told["public_key"]))
+        await widget(page, "button.l").click()
+        await header.get_by_text("We are at the trade fair until Monday").wait_for()
+        await widget(page, "button.sd").click()
+        await widget(page, "#sb-f-email-e").get_by_text("Please fill this in.").wait_for()
+        await widget(page, "#sb-f-email").fill("not-an-address")
+        await widget(page, "button.sd").click()
+        await widget(page, "#sb-f-email-e").get_by_text("Please enter an email address").wait_for()
+        await widget(page, "#sb-f-email").fill("mia@example.test")
+        await widget(page, "button.sd").click()
+        await widget(page, "textarea").wait_for()
+        await browser.close()

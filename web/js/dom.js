@@ -39,16 +39,61 @@ export function option(value, label, selected) {
   return h('option', { value: String(value), selected: Boolean(selected), text: label });
 }
 
-/** A live region announcement plus a short-lived visible toast. */
+// At most this many toasts at once: a burst (an outage, a bulk change) must not bury the page.
+const MAX_TOASTS = 3;
+const TOAST_MS = 5000;
+
+/** A live region announcement plus a short-lived visible toast. The same text is shown once. */
 export function toast(message, kind = 'info') {
   if (kind === 'error') console.error(`UI error: ${message}`); // visible to tests and devtools
   const host = document.getElementById('toasts');
   if (!host) return;
+  for (const old of host.children) if (old.textContent === message) return;
+  while (host.children.length >= MAX_TOASTS) host.firstElementChild.remove();
   const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status', text: message });
   host.appendChild(el);
-  setTimeout(() => el.remove(), 5000);
+  setTimeout(() => el.remove(), TOAST_MS);
 }
 
-export function errorText(err) {
-  return (err && err.message) || String(err);
+/** Toasts belong to the page they were raised on: called when the route changes. */
+export function clearToasts() {
+  const host = document.getElementById('toasts');
+  if (host) clear(host);
+}
+
+const BY_STATUS = {
+  0: 'The server cannot be reached. Check your connection; the app keeps trying.',
+  401: 'Your session has ended. Please log in again.',
+  403: 'You do not have permission to do that.',
+  404: 'That item no longer exists, or you cannot see it.',
+  413: 'That is too large to send.',
+  429: 'Too many attempts. Wait a moment and try again.',
+};
+
+/** "config.bot_token: expected …" → "Bot token: expected …" (labels: field key → name). */
+function humanField(message, labels) {
+  const m = /^([A-Za-z_][\w.[\]]*):\s*(.*)$/s.exec(message || '');
+  if (!m) return message;
+  const path = m[1].replace(/^(config|body)\./, '');
+  const key = path.replace(/\[\d+\]/g, '');
+  const name = (labels && labels[key]) || key.split('.').pop().replace(/_/g, ' ');
+  const Name = `${name[0].toUpperCase()}${name.slice(1)}`;
+  let detail = m[2].trim().replace(/\.$/, '');
+  if (/^expected /.test(detail)) {
+    detail = detail.replace(/^expected /, '').replace(/, got (.*)$/, ' (not $1)');
+    return `${Name} should be ${detail}.`;
+  }
+  if (/^(required|needed)\b/.test(detail)) return `${Name} is ${detail}.`;
+  return `${Name}: ${detail}.`;
+}
+
+/** A sentence a person can act on, for any error: never a stack trace or a JS message. */
+export function errorText(err, labels) {
+  if (!err || typeof err.status !== 'number') {
+    console.warn('Unexpected error in the page', err); // the detail stays in devtools
+    return 'Something went wrong on this page. Reload it if this keeps happening.';
+  }
+  if (err.status >= 500) return 'The server had a problem with that. Please try again in a moment.';
+  if (BY_STATUS[err.status] && !(err.status === 404 && err.message)) return BY_STATUS[err.status];
+  return humanField(err.message, labels) || 'That did not work. Please check and try again.';
 }

@@ -44,7 +44,7 @@
       return r.json().catch(function () { return {}; }).then(function (data) {
         if (!r.ok) {
           var err = new Error((data.error && data.error.message) || "HTTP " + r.status);
-          err.status = r.status; throw err;
+          err.status = r.status; err.details = data.error && data.error.details; throw err;
         }
         return data;
       });
@@ -56,11 +56,17 @@
     var body = { form: form || {} };
     if (S.user) body.user = S.user;
     return call("POST", "sessions", body).then(function (data) {
-      S.token = data.token; save("token", S.token); S.sessionError = null;
+      S.token = data.token; save("token", S.token); S.sessionError = null; S.fieldErrors = {};
       S.lastEvent = null; save("last", null); S.msgs = [];
       if (S.attrs) setAttributes(S.attrs);
       return afterSession();
-    }, function (err) { S.sessionError = err.message; render(); throw err; });
+    }, function (err) {
+      // pre-chat answers are checked per field: each message goes under its own input
+      S.fieldErrors = {};
+      if (Array.isArray(err.details)) err.details.forEach(function (d) { S.fieldErrors[d.field] = fieldMessage(d.message); });
+      S.sessionError = Object.keys(S.fieldErrors).length ? null : err.message;
+      render(); throw err;
+    });
   }
   function afterSession() {
     return loadHistory().then(function () {
@@ -185,6 +191,26 @@
     S.typingSent = now; S.ws.send(JSON.stringify({ type: "typing", typing: true }));
   }
 
+  /* ---------- Texts ---------- */
+  var FIELD_MESSAGES = {
+    "required": "Please fill this in.",
+    "must be checked": "Please tick this box.",
+    "not an email address": "Please enter an email address, like name@example.com.",
+    "not a phone number": "Please enter a phone number."
+  };
+  function fieldMessage(m) {
+    if (FIELD_MESSAGES[m]) return FIELD_MESSAGES[m];
+    m = String(m || "Please check this answer.");
+    return m.charAt(0).toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? "" : ".");
+  }
+  function whenBack(iso) {  // "today at 09:00", "Monday at 09:00", in the visitor's own time
+    var at = new Date(iso), now = new Date();
+    var time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (at.toDateString() === now.toDateString()) return "today at " + time;
+    if (at - now < 6 * 864e5) return at.toLocaleDateString([], { weekday: "long" }) + " at " + time;
+    return at.toLocaleDateString([], { day: "numeric", month: "long" }) + " at " + time;
+  }
+
   /* ---------- DOM ---------- */
   function h(tag, props, kids) {
     var el = document.createElement(tag);
@@ -245,7 +271,9 @@
     "svg{vertical-align:middle;flex:none}.fm{padding:16px;overflow-y:auto;flex:1}",
     ".fm label{display:block;margin:10px 0 4px;font-weight:600}.fm input,.fm select{width:100%;",
     "padding:8px;border:1px solid #d0d7de;border-radius:6px}.er{color:#d1242f;font-size:12px;margin-top:6px}",
-    ".fm .sd{margin-top:14px;width:100%}.gr{color:#57606a;text-align:center;margin:8px 0 12px}"
+    ".fm .sd{margin-top:14px;width:100%}.gr{color:#57606a;text-align:center;margin:8px 0 12px}",
+    ":host(.left) .l{right:auto;left:20px}:host(.left) .p{right:auto;left:20px}.bk{display:block;font-size:12px;opacity:.9}",
+    ".fm [aria-invalid=true]{border-color:#d1242f}"
   ].join("");
   root.appendChild(style);
   var badge = h("span", { class: "b", hidden: "" });
@@ -267,7 +295,8 @@
       h("button", { class: "x", "aria-label": "Close chat", text: "\u00d7", onclick: function () { api.close(); } }),
       h("b", { text: ap.title || "Chat" }),
       h("div", { class: "st" }, [h("span", { class: "dot" }),
-        h("span", { text: (av.online ? "Online \u00b7 " : "Offline \u00b7 ") + (av.reply_time || "") })])
+        h("span", { text: (av.online ? "Online \u00b7 " : "Offline \u00b7 ") + (av.reply_time || "") })]),
+      !av.online && av.next_open_at ? h("span", { class: "bk", text: "Back " + whenBack(av.next_open_at) }) : null
     ]));
     if (!S.token) { panel.appendChild(startView()); return; }
     var list = h("div", { class: "ms" }, [h("div", { class: "gr", text: ap.greeting || "" })]);
@@ -366,8 +395,14 @@
         } else if (f.type === "checkbox") input = h("input", { type: "checkbox", name: f.name });
         else input = h("input", { type: f.type === "textarea" ? "text" : f.type, name: f.name, maxlength: f.max_length });
         inputs[f.name] = input;
-        box.appendChild(h("label", { text: f.label + (f.required ? " *" : "") }));
+        var id = "sb-f-" + f.name, err = (S.fieldErrors || {})[f.name];
+        input.id = id;
+        box.appendChild(h("label", { for: id, text: f.label + (f.required ? " *" : "") }));
         box.appendChild(input);
+        if (err) {
+          input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", id + "-e");
+          box.appendChild(h("div", { class: "er", id: id + "-e", text: err }));
+        }
       });
     }
     if (S.sessionError) box.appendChild(h("div", { class: "er", text: S.sessionError }));
@@ -427,6 +462,7 @@
     call("GET", "config").then(function (cfg) {
       S.cfg = cfg;
       host.style.setProperty("--c", (cfg.appearance && cfg.appearance.color) || "#1f6feb");
+      if (cfg.appearance && cfg.appearance.position === "left") host.classList.add("left");
       (pending || []).forEach(function (c) { api[c[0]].apply(api, c[1] || []); });
       var ready = S.token ? call("GET", "session").then(afterSession, function (err) {
         if (err.status === 401) { dropSession(); S.queue = []; persistQueue(); }

@@ -1,6 +1,6 @@
 // Conversation actions: assign agent/team, priority, labels, snooze, resolve/reopen.
 import { api } from '../api.js';
-import { h, option, replace, toast } from '../dom.js';
+import { h, option, replace, toast, errorText } from '../dom.js';
 import { snoozePresets, localInputValue } from '../time.js';
 
 const PRIORITIES = ['none', 'low', 'medium', 'high', 'urgent'];
@@ -10,7 +10,7 @@ async function run(store, promise, done) {
     const r = await promise;
     if (r && r.conversation) store.putConversation(r.conversation);
     if (done) toast(done);
-  } catch (err) { toast(err.message, 'error'); }
+  } catch (err) { toast(errorText(err), 'error'); }
 }
 
 export function renderActions(root, app, c) {

@@ -1,8 +1,9 @@
 // Admin settings: inboxes (channel settings, members, hours, FRT targets), agents, teams, canned.
 import { api } from '../api.js';
-import { h, option, replace, toast } from '../dom.js';
+import { h, option, replace, toast, errorText } from '../dom.js';
 import { channelInfo, CHANNEL_KINDS } from '../channels.js';
 import { renderInboxEditor } from './inbox_editor.js';
+import { channelForm, fieldLabels, fieldOfError } from './channel_fields.js';
 
 const SECTIONS = [['inboxes', 'Inboxes'], ['agents', 'Agents'], ['teams', 'Teams'], ['canned', 'Canned responses']];
 
@@ -19,7 +20,7 @@ export async function renderAdmin(root, app, parts) {
     else if (section === 'teams') await renderTeams(content, app);
     else if (section === 'canned') await renderCanned(content);
   } catch (err) {
-    replace(content, h('p', { class: 'form-error', role: 'alert', text: err.message }));
+    replace(content, h('p', { class: 'form-error', role: 'alert', text: errorText(err) }));
   }
 }
 
@@ -35,7 +36,7 @@ function field(id, label, control) {
 async function submitting(form, fn) {
   const btn = form.querySelector('button[type=submit]');
   if (btn) btn.disabled = true;
-  try { await fn(); } catch (err) { toast(err.message, 'error'); } finally { if (btn) btn.disabled = false; }
+  try { await fn(); } catch (err) { toast(errorText(err), 'error'); } finally { if (btn) btn.disabled = false; }
 }
 
 async function renderInboxes(root, app) {
@@ -50,16 +51,31 @@ async function renderInboxes(root, app) {
   });
   const name = h('input', { id: 'new-inbox-name', required: true });
   const kind = h('select', { id: 'new-inbox-kind' }, CHANNEL_KINDS.map((k) => option(k, channelInfo(k).name)));
-  const form = h('form', { class: 'form-grid' }, field('new-inbox-name', 'Name', name), field('new-inbox-kind', 'Channel', kind),
-    h('span'), h('div', {}, h('button', { type: 'submit', class: 'primary', text: 'Create inbox' })));
-  form.addEventListener('submit', (e) => { e.preventDefault(); submitting(form, async () => {
-    const created = await api.post('/api/admin/inboxes', { name: name.value, kind: kind.value, config: {} });
-    location.hash = `#/admin/inboxes/${created.id}`;
+  // The channel's own settings are asked here: most channels cannot be created without them.
+  const fieldsHost = h('div', { class: 'form-grid', id: 'new-inbox-fields' });
+  let fields = null;
+  const showFields = () => {
+    fields = channelForm(kind.value, { prefix: 'new-cfg', inboxes: items });
+    replace(fieldsHost, fields.grid);
+  };
+  kind.addEventListener('change', showFields);
+  showFields();
+  const error = h('p', { class: 'form-error', role: 'alert', id: 'new-inbox-error' });
+  const form = h('form', {}, h('div', { class: 'form-grid' }, field('new-inbox-name', 'Name', name), field('new-inbox-kind', 'Channel', kind)),
+    fieldsHost, error, h('button', { type: 'submit', class: 'primary', text: 'Create inbox' }));
+  form.addEventListener('submit', (e) => { e.preventDefault(); error.textContent = ''; submitting(form, async () => {
+    try {
+      const created = await api.post('/api/admin/inboxes', { name: name.value, kind: kind.value, config: fields.collect(false) });
+      location.hash = `#/admin/inboxes/${created.id}`;
+    } catch (err) {
+      error.textContent = errorText(err, { ...fieldLabels(kind.value), name: 'Name', kind: 'Channel' });
+      fields.markInvalid(fieldOfError(err.message));
+    }
   }); });
   replace(root, h('h1', { text: 'Inboxes' }),
     h('div', { class: 'card' }, items.length ? table(['Name', 'Channel', 'State', 'Secrets'], rows) : h('p', { class: 'muted', text: 'No inboxes yet.' })),
     h('div', { class: 'card' }, h('h2', { text: 'New inbox' }),
-      h('p', { class: 'muted small', text: 'Some channels need settings before they validate; you fill them in on the next page.' }), form));
+      h('p', { class: 'muted small', text: 'Pick a channel and fill in its settings; you can change them later.' }), form));
 }
 
 async function renderAgents(root, app) {
@@ -71,7 +87,7 @@ async function renderAgents(root, app) {
     h('td', {}, a.id === app.store.me.id ? null : h('button', { type: 'button', class: 'small',
       text: a.is_active ? 'Disable' : 'Enable',
       onclick: async () => {
-        try { await api.patch(`/api/admin/agents/${a.id}`, { is_active: !a.is_active }); renderAgents(root, app); } catch (err) { toast(err.message, 'error'); }
+        try { await api.patch(`/api/admin/agents/${a.id}`, { is_active: !a.is_active }); renderAgents(root, app); } catch (err) { toast(errorText(err), 'error'); }
       } }))));
   const name = h('input', { id: 'agent-name', required: true });
   const email = h('input', { id: 'agent-email', type: 'email', required: true });

@@ -1,7 +1,7 @@
 // Reply / note composer with /shortcut canned responses, the stale-reply guard and the
 // reply-window warning (WhatsApp/Messenger accept free text only within 24 h of the customer).
 import { api } from '../api.js';
-import { h, replace, toast } from '../dom.js';
+import { h, replace, toast, errorText } from '../dom.js';
 import { formatDuration, secondsUntil } from '../time.js';
 
 // Typing frames at most every 3 s, and "stopped" after 4 s idle.
@@ -20,6 +20,10 @@ export class Composer {
     this.conv = null;
     this.note = false;
     this.pending = null; // body held back by the stale-reply guard
+    // The stale-reply guard is pinned to the newest message the agent had seen when the draft
+    // started: a message that renders live while they type is still "new" to this draft.
+    this.draftSeenId = null;
+    this.arrived = []; // messages new to this draft, shown in the composer
     this.canned = null;
     this.build();
   }
@@ -44,7 +48,7 @@ export class Composer {
       h('div', { class: 'composer-foot' }, this.fileInput, attach, this.hint, h('span', { class: 'spacer' }), this.sendBtn));
     this.el.addEventListener('submit', (e) => { e.preventDefault(); this.submit(false); });
     this.text.addEventListener('keydown', (e) => this.onKey(e));
-    this.text.addEventListener('input', () => { this.updateSuggest(); this.typing(); });
+    this.text.addEventListener('input', () => { this.updateSuggest(); this.typing(); this.pinDraft(); });
   }
 
   setConversation(conv) {
@@ -52,6 +56,7 @@ export class Composer {
     this.conv = conv;
     if (changed) {
       this.text.value = '';
+      this.draftSeenId = null;
       this.files = [];
       this.renderFiles();
       this.clearStale();
@@ -149,7 +154,7 @@ export class Composer {
     for (const file of [...this.fileInput.files]) {
       try {
         this.files.push(await api.upload(conv.id, file));
-      } catch (err) { toast(`${file.name}: ${err.message}`, 'error'); }
+      } catch (err) { toast(`${file.name}: ${errorText(err)}`, 'error'); }
     }
     this.fileInput.value = '';
     this.renderFiles();
@@ -161,11 +166,51 @@ export class Composer {
         onclick: () => { this.files = this.files.filter((x) => x !== f); this.renderFiles(); } }))));
   }
 
-  clearStale() { this.staleEl.hidden = true; replace(this.staleEl); this.pending = null; }
+  clearStale() { this.staleEl.hidden = true; replace(this.staleEl); this.pending = null; this.arrived = []; }
+
+  /** A draft starts with its first character and ends when it is sent or emptied. */
+  pinDraft() {
+    if (!this.conv) return;
+    if (!this.text.value.trim()) { this.draftSeenId = null; this.clearStale(); return; }
+    if (this.draftSeenId === null) this.draftSeenId = this.store.lastMessageId(this.conv.id) ?? 0;
+  }
+
+  /** Called for every message of this conversation the store takes in (live or fetched). */
+  messageArrived(msg) {
+    if (!this.conv || this.draftSeenId === null || this.note || msg.id <= this.draftSeenId) return;
+    if (!isNewToMe(msg, this.store.me)) return;
+    if (this.arrived.some((m) => m.id === msg.id)) return;
+    this.arrived.push(msg);
+    this.showArrived(false);
+  }
+
+  /** The in-composer notice; confirming is one click on "Send anyway". */
+  showArrived(held) {
+    const list = this.arrived;
+    const n = list.length;
+    const last = list[n - 1];
+    const who = last.direction === 'in' ? 'the customer' : (this.store.agentName(last.sender_id) || 'another agent');
+    const quote = (last.text || '').length > 140 ? `${last.text.slice(0, 140)}…` : (last.text || 'an attachment');
+    this.staleEl.hidden = false;
+    replace(this.staleEl,
+      h('p', { class: 'stale-text' },
+        h('strong', { text: n === 1 ? 'New message while you were writing' : `${n} new messages while you were writing` }),
+        ` — ${who} wrote: “${quote}”`),
+      h('p', { class: 'small', text: held ? 'Your reply was not sent. Send it anyway, or review the conversation first.'
+        : 'Read it before sending; sending now will ask you to confirm.' }),
+      h('div', { class: 'row' },
+        held ? h('button', { type: 'button', id: 'send-anyway', class: 'small primary', text: 'Send anyway', onclick: () => this.submit(true) }) : null,
+        h('button', { type: 'button', class: 'small ghost', id: 'stale-review', text: 'I have read it', onclick: () => {
+          this.pane.threadEl.scrollTop = this.pane.threadEl.scrollHeight;
+          this.draftSeenId = this.store.lastMessageId(this.conv.id) ?? this.draftSeenId;
+          this.clearStale();
+          this.text.focus();
+        } })));
+  }
 
   body(force) {
     const body = { text: this.text.value, private: this.note, client_id: this.pendingClientId || clientId(),
-      last_seen_message_id: this.store.lastMessageId(this.conv.id), force,
+      last_seen_message_id: this.draftSeenId ?? this.store.lastMessageId(this.conv.id), force,
       attachment_ids: this.files.map((f) => f.id) };
     if (!this.note && this.closed && this.templateEl) {
       const t = this.templateEl;
@@ -198,11 +243,12 @@ export class Composer {
       this.files = [];
       this.renderFiles();
       this.pendingClientId = null;
+      this.draftSeenId = null;
       this.clearStale();
       if (this.app.socket) this.app.socket.send({ type: 'typing', conversation_id: this.conv.id, private: this.note, active: false });
     } catch (err) {
       if (err.code === 'stale_reply') this.showStale(err.details || {});
-      else toast(err.message, 'error');
+      else toast(errorText(err), 'error');
     } finally {
       this.sending = false;
       this.sendBtn.disabled = false;
@@ -212,14 +258,17 @@ export class Composer {
   showStale(details) {
     const fresh = details.messages || [];
     for (const m of fresh) this.store.putMessage(m);
-    const n = fresh.length || 1;
-    this.staleEl.hidden = false;
-    replace(this.staleEl,
-      h('span', { text: `${n} new message${n === 1 ? '' : 's'} arrived — review before sending.` }),
-      h('button', { type: 'button', id: 'send-anyway', class: 'small', text: 'Send anyway', onclick: () => this.submit(true) }),
-      h('button', { type: 'button', class: 'small ghost', text: 'Review', onclick: () => {
-        this.pane.threadEl.scrollTop = this.pane.threadEl.scrollHeight;
-        this.clearStale();
-      } }));
+    for (const m of fresh) if (!this.arrived.some((x) => x.id === m.id)) this.arrived.push(m);
+    if (!this.arrived.length) this.arrived.push({ direction: 'in', text: '' });
+    this.showArrived(true);
+    const btn = this.staleEl.querySelector('#send-anyway');
+    if (btn) btn.focus();
   }
+}
+
+/** A message that should make an agent re-read before replying: the customer's, or another
+ * person's public reply (the server's guard uses the same rule: server/actions/replies.py). */
+function isNewToMe(msg, me) {
+  if (msg.kind !== 'message') return false;
+  return msg.direction === 'in' || msg.sender_id == null || !me || msg.sender_id !== me.id;
 }

@@ -1,6 +1,6 @@
 // Contact side panel: details, identities on every channel, other conversations, merge.
 import { api } from '../api.js';
-import { h, replace, toast } from '../dom.js';
+import { h, replace, toast, errorText } from '../dom.js';
 import { channelInfo } from '../channels.js';
 import { clockTime } from '../time.js';
 
@@ -24,7 +24,7 @@ export class ContactPanel {
       const [contact, convs] = await Promise.all([api.contact(id), api.contactConversations(id)]);
       if (id === this.contactId) this.render(contact, convs.items || []);
     } catch (err) {
-      replace(this.root, h('p', { class: 'muted', text: `Contact unavailable: ${err.message}` }));
+      replace(this.root, h('p', { class: 'muted', text: `Contact unavailable: ${errorText(err)}` }));
     }
   }
 
@@ -58,7 +58,7 @@ export class ContactPanel {
         await api.mergeContact(contact.id, sid);
         toast('Contacts merged');
         await this.refresh();
-      } catch (err) { toast(err.message, 'error'); }
+      } catch (err) { toast(errorText(err), 'error'); }
     });
     replace(this.root,
       h('h3', { text: contact.name || contact.email || `Contact #${contact.id}` }),

@@ -1,6 +1,6 @@
 // The open conversation: header with actions, the thread, the composer and the contact panel.
 import { api } from '../api.js';
-import { h, replace, toast } from '../dom.js';
+import { h, replace, toast, errorText } from '../dom.js';
 import { channelInfo } from '../channels.js';
 import { slaBadge, waitingFor } from '../time.js';
 import { renderMessage } from './messages.js';
@@ -43,7 +43,7 @@ export class ConversationPane {
     if (this.app.socket) this.app.socket.setSticky('viewing', { type: 'viewing', conversation_id: id });
   }
 
-  async reload() {
+  async reload(quiet) {
     const id = this.id;
     try {
       const [conv, page] = await Promise.all([api.conversation(id), api.messages(id, { limit: 100 })]);
@@ -54,8 +54,10 @@ export class ConversationPane {
       this.renderHeader();
       this.renderThread(true);
       this.contact.show(conv.contact_id, conv.id);
+      return true;
     } catch (err) {
-      if (id === this.id) toast(`Could not open conversation: ${err.message}`, 'error');
+      if (id === this.id && !quiet) toast(`Could not open this conversation. ${errorText(err)}`, 'error');
+      return false;
     }
   }
 
@@ -145,7 +147,7 @@ export class ConversationPane {
     try {
       await api.retry(this.id, msg.id);
       toast('Retrying delivery…');
-    } catch (err) { toast(err.message, 'error'); }
+    } catch (err) { toast(errorText(err), 'error'); }
   }
 
   onChange(change) {
@@ -153,7 +155,11 @@ export class ConversationPane {
     if (change.kind === 'conversation' && change.id === this.id) this.renderHeader();
     if (change.kind === 'directory') this.renderHeader();
     if (change.kind === 'contact' && this.conv() && this.conv().contact_id === change.id) this.renderHeader();
-    if (change.kind === 'message' && change.conversationId === this.id) this.renderThread(false);
+    if (change.kind === 'message' && change.conversationId === this.id) {
+      this.renderThread(false);
+      const msg = (this.store.messages.get(this.id) || new Map()).get(change.id);
+      if (msg && change.created) this.composer.messageArrived(msg);
+    }
     if (change.kind === 'event' && change.event.type === 'contact.merged') this.contact.refresh();
   }
 
@@ -164,14 +170,18 @@ export class ConversationPane {
       this.store.presence.set(frame.user_id, frame.status);
       return;
     }
-    if (frame.conversation_id !== this.id || frame.user_id === this.store.me.id) return;
-    const peer = this.peers.get(frame.user_id) || { name: frame.user_name || frame.name };
+    if (frame.conversation_id !== this.id) return;
+    // The customer typing in the widget comes with contact_id instead of user_id (PROTOCOL.md).
+    const isContact = frame.sender_type === 'contact' || (frame.user_id == null && frame.contact_id != null);
+    if (!isContact && frame.user_id === this.store.me.id) return;
+    const key = isContact ? `contact:${frame.contact_id}` : frame.user_id;
+    const peer = this.peers.get(key) || { name: frame.user_name || frame.name, contact: isContact };
     const now = Date.now();
     if (frame.type === 'typing') peer.typing = frame.active === false ? 0 : now + TYPING_TTL_MS;
     if (frame.type === 'typing') peer.private = Boolean(frame.private);
     // Viewing lasts until the server says the agent left (active: false) or the socket closed.
     if (frame.type === 'viewing') peer.viewing = frame.active === false ? 0 : Infinity;
-    this.peers.set(frame.user_id, peer);
+    this.peers.set(key, peer);
     this.renderPeers();
   }
 
@@ -181,7 +191,11 @@ export class ConversationPane {
     const typing = [];
     const viewing = [];
     for (const [uid, p] of this.peers) {
-      const name = p.name || this.store.agentName(uid);
+      if (p.contact) {
+        if (p.typing > now) typing.push(`${this.customerName()} is typing…`);
+        continue;
+      }
+      const name = p.name || this.store.agentName(uid) || 'Another agent';
       if (p.typing > now) typing.push(p.private ? `${name} is writing a note` : `${name} is typing a reply`);
       else if (p.viewing > now) viewing.push(name);
     }
@@ -189,6 +203,14 @@ export class ConversationPane {
     if (viewing.length) parts.push(`${viewing.join(', ')} ${viewing.length === 1 ? 'is' : 'are'} viewing`);
     const text = parts.join(' · ');
     if (this.presenceEl.textContent !== text) this.presenceEl.textContent = text;
+  }
+
+  /** The customer as agents know them: their name, else "Customer" (never "null"). */
+  customerName() {
+    const c = this.conv();
+    const contact = c && this.store.contactOf(c);
+    const name = contact && (contact.name || contact.email);
+    return name ? `${name} (customer)` : 'The customer';
   }
 
   focusComposer(note) { if (this.id) this.composer.focus(note); }
@@ -200,6 +222,6 @@ export class ConversationPane {
       const r = await api.setStatus(c.id, c.status === 'resolved' ? 'open' : 'resolved');
       this.store.putConversation(r.conversation);
       toast(r.conversation.status === 'resolved' ? 'Resolved' : 'Reopened');
-    } catch (err) { toast(err.message, 'error'); }
+    } catch (err) { toast(errorText(err), 'error'); }
   }
 }

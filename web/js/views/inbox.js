@@ -1,6 +1,6 @@
 // The inbox screen: filters + conversation list on the left, the open conversation beside it.
 import { api } from '../api.js';
-import { h, option, replace, toast } from '../dom.js';
+import { h, option, replace, toast, errorText } from '../dom.js';
 import { channelInfo } from '../channels.js';
 import { slaBadge, waitingFor, clockTime, parseTime } from '../time.js';
 import { ConversationPane } from './conversation.js';
@@ -10,6 +10,8 @@ const STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 const FILTER_KEY = 'switchboard.filters';
 // Countdowns tick once a second; only the badge text changes, so rows never change size.
 const TICK_MS = 1000;
+// A background refresh that failed (say, mid-restart) is tried again after 3 s.
+const RETRY_REFRESH_MS = 3000;
 
 export class InboxView {
   constructor(root, app) {
@@ -34,6 +36,7 @@ export class InboxView {
     this.unsubscribe();
     this.offRefresh();
     clearInterval(this.ticker);
+    clearTimeout(this.retryRefresh);
     this.pane.destroy();
   }
 
@@ -84,12 +87,12 @@ export class InboxView {
   }
 
   params() {
-    const p = { ...this.filters };
-    if (!p.status) delete p.status;
-    return p;
+    // "Any status" is an explicit "all": an empty status would be dropped and mean "open".
+    return { ...this.filters, status: this.filters.status || 'all' };
   }
 
-  async load() {
+  /** quiet: a background poll while the connection is down reports nothing to the agent. */
+  async load(quiet) {
     const token = (this.loadToken = {});
     try {
       const page = await api.conversations(this.params());
@@ -101,8 +104,10 @@ export class InboxView {
       this.ids = page.items.map((c) => c.id);
       this.cursor = page.next_cursor;
       this.renderList();
+      return true;
     } catch (err) {
-      toast(`Could not load conversations: ${err.message}`, 'error');
+      if (!quiet) toast(`Could not load conversations. ${errorText(err)}`, 'error');
+      return false;
     }
   }
 
@@ -118,8 +123,12 @@ export class InboxView {
   /** Poll or resync: refetch the list and the open conversation. */
   async refresh(reason) {
     if (String(reason).startsWith('resync')) this.store.reset();
-    await this.load();
-    if (this.currentId) this.pane.reload();
+    // A background refresh never raises a toast: the banner speaks for an outage, and a
+    // refresh that failed (the server was still restarting) is simply tried again.
+    const listed = await this.load(true);
+    const opened = this.currentId ? await this.pane.reload(true) : true;
+    clearTimeout(this.retryRefresh);
+    if (!(listed && opened) && reason !== 'poll') this.retryRefresh = setTimeout(() => this.refresh('retry'), RETRY_REFRESH_MS);
   }
 
   open(id) {
@@ -152,11 +161,11 @@ export class InboxView {
   }
 
   onChange(change) {
-    if (change.kind === 'reset') { this.rows.clear(); return; }
+    if (change.kind === 'reset') { this.rows.clear(); this.ids = []; return; }
     if (change.kind === 'unread') { this.updateRow(change.id); return; }
     if (change.kind === 'directory') { this.renderList(); return; }
     if (change.kind === 'contact') {
-      for (const id of this.ids) if (this.store.conversations.get(id).contact_id === change.id) this.updateRow(id);
+      for (const id of this.known()) if (this.store.conversations.get(id).contact_id === change.id) this.updateRow(id);
       return;
     }
     if (change.kind !== 'conversation') return;
@@ -181,7 +190,14 @@ export class InboxView {
     }
   }
 
+  /** Ids whose conversation the store holds (a resync empties the store before the refetch). */
+  known() {
+    this.ids = this.ids.filter((id) => this.store.conversations.has(id));
+    return this.ids;
+  }
+
   sortIds() {
+    this.known();
     const conv = (id) => this.store.conversations.get(id);
     if (this.filters.sort === 'waiting') {
       const w = (id) => parseTime(conv(id).waiting_since) ?? Infinity;
@@ -193,7 +209,7 @@ export class InboxView {
   }
 
   renderList() {
-    const items = this.ids.map((id) => {
+    const items = this.known().map((id) => {
       const c = this.store.conversations.get(id);
       let row = this.rows.get(id);
       if (!row) { row = this.makeRow(id); this.rows.set(id, row); }

@@ -1,9 +1,9 @@
 // One inbox's settings: channel fields (secrets write-only), test connection, members,
 // business hours + holidays, first-response targets per priority, widget embed snippet.
 import { api } from '../api.js';
-import { h, option, replace, toast } from '../dom.js';
+import { h, option, replace, toast, errorText } from '../dom.js';
 import { channelInfo } from '../channels.js';
-import { CHANNEL_FIELDS, getPath, setPath } from './channel_fields.js';
+import { channelForm, fieldLabels, fieldOfError } from './channel_fields.js';
 
 const DAYS = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
 const PRIORITIES = ['urgent', 'high', 'medium', 'low', 'none'];
@@ -17,7 +17,7 @@ export async function renderInboxEditor(root, app, id) {
   replace(root,
     h('p', {}, h('a', { href: '#/admin/inboxes', text: '← All inboxes' })),
     h('h1', {}, h('span', { 'aria-hidden': 'true', text: `${ch.icon} ` }), inbox.name, h('span', { class: 'muted small', text: `  ${ch.name} · key ${inbox.public_key}` })),
-    settingsCard(inbox, reload),
+    settingsCard(inbox, reload, items),
     inbox.kind === 'webchat' ? embedCard(inbox) : null,
     testCard(inbox),
     membersCard(inbox, agents.items),
@@ -31,45 +31,19 @@ async function patch(inbox, body, message) {
     toast(message || 'Saved');
     return true;
   } catch (err) {
-    toast(err.message, 'error');
+    toast(errorText(err), 'error');
     return false;
   }
 }
 
-function settingsCard(inbox, reload) {
-  const fields = CHANNEL_FIELDS[inbox.kind] || [];
-  const config = inbox.config || {};
-  const controls = [];
-  const grid = h('div', { class: 'form-grid' });
+function settingsCard(inbox, reload, inboxes) {
+  const labels = fieldLabels(inbox.kind);
+  const fields = channelForm(inbox.kind, { config: inbox.config || {}, secretsSet: inbox.secrets_set || {}, inboxes });
   const nameInput = h('input', { id: 'inbox-name', value: inbox.name, required: true });
   const active = h('input', { type: 'checkbox', id: 'inbox-active', checked: inbox.is_active });
-  grid.append(h('label', { for: 'inbox-name', text: 'Name' }), nameInput,
-    h('label', { for: 'inbox-active', text: 'Active' }), h('div', {}, active));
-  const known = new Set(fields.map((f) => f[0].split('.')[0]));
-  // Settings the server holds that this form has no field for stay editable as JSON.
-  const pretty = (k) => k.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
-  const extra = Object.keys(config).filter((k) => !known.has(k)).map((k) => [k, pretty(k), 'json']);
-  for (const [key, label, type, extraArg] of [...fields, ...extra]) {
-    const fid = `cfg-${key.replace(/\./g, '-')}`;
-    const value = getPath(config, key);
-    let control;
-    if (type === 'secret') {
-      const set = Boolean((inbox.secrets_set || {})[key]);
-      control = h('input', { type: 'password', id: fid, autocomplete: 'new-password', placeholder: set ? 'Leave blank to keep' : 'Not set' });
-      grid.append(h('label', { for: fid }, label, h('span', { class: `secret-state ${set ? 'set' : 'unset'}`, text: set ? '● set' : '○ not set' })), control);
-    } else {
-      if (type === 'select') control = h('select', { id: fid }, option('', '(default)', value === undefined), extraArg.map((o) => option(o, o, o === value)));
-      else if (type === 'list') control = h('textarea', { id: fid, rows: 3, value: (value || []).join('\n') });
-      else if (type === 'json') control = h('textarea', { id: fid, rows: 5, class: 'mono', value: value === undefined ? '' : JSON.stringify(value, null, 1), placeholder: extraArg || '' });
-      else if (type === 'color') control = h('input', { type: 'color', id: fid, value: value || '#1f6feb' });
-      else control = h('input', { type: type === 'number' ? 'number' : 'text', id: fid, value: value ?? '' });
-      grid.append(h('label', { for: fid, text: label }), control);
-      if (type === 'list' && extraArg) grid.append(h('p', { class: 'hint', text: extraArg }));
-    }
-    control.dataset.initial = control.value;
-    controls.push({ key, type, control });
-  }
-  const error = h('p', { class: 'form-error', role: 'alert' });
+  const grid = h('div', { class: 'form-grid' }, h('label', { for: 'inbox-name', text: 'Name' }), nameInput,
+    h('label', { for: 'inbox-active', text: 'Active' }), h('div', {}, active), fields.grid);
+  const error = h('p', { class: 'form-error', role: 'alert', id: 'inbox-error' });
   const form = h('form', {}, grid, error, h('button', { type: 'submit', class: 'primary', id: 'save-inbox', text: 'Save settings' }));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -77,26 +51,17 @@ function settingsCard(inbox, reload) {
     const body = {};
     if (nameInput.value !== inbox.name) body.name = nameInput.value;
     if (active.checked !== inbox.is_active) body.is_active = active.checked;
-    const cfg = {};
-    try {
-      for (const { key, type, control } of controls) {
-        if (control.value === control.dataset.initial) continue; // only what changed is sent
-        if (type === 'secret') { if (control.value) cfg[key] = control.value; continue; }
-        const top = key.split('.')[0];
-        if (key.includes('.') && !(top in cfg)) cfg[top] = structuredClone(config[top] || {});
-        let v = control.value;
-        if (type === 'number') v = v === '' ? null : Number(v);
-        else if (type === 'list') v = v.split('\n').map((s) => s.trim()).filter(Boolean);
-        else if (type === 'json') v = v.trim() ? JSON.parse(v) : null;
-        if (key.includes('.')) setPath(cfg, key, v); else cfg[key] = v;
-      }
-    } catch (err) {
-      error.textContent = `Invalid JSON: ${err.message}`;
-      return;
-    }
+    const cfg = fields.collect(true);
     if (Object.keys(cfg).length) body.config = cfg;
     if (!Object.keys(body).length) { toast('Nothing changed'); return; }
-    if (await patch(inbox, body, 'Settings saved')) reload();
+    try {
+      await api.patch(`/api/admin/inboxes/${inbox.id}`, body);
+      toast('Settings saved');
+      reload();
+    } catch (err) {
+      error.textContent = errorText(err, { ...labels, name: 'Name' });
+      fields.markInvalid(fieldOfError(err.message));
+    }
   });
   return h('section', { class: 'card', 'aria-labelledby': 'settings-h' }, h('h2', { id: 'settings-h', text: 'Channel settings' }),
     h('p', { class: 'muted small', text: 'Secrets are stored encrypted and never shown again; type a new value to replace one.' }), form);
@@ -106,7 +71,7 @@ function embedCard(inbox) {
   const pre = h('pre', { class: 'snippet', id: 'embed-snippet', text: 'Loading…' });
   api.get(`/api/admin/inboxes/${inbox.id}/embed`).then((r) => {
     pre.textContent = typeof r === 'string' ? r : (r.snippet || r.html || JSON.stringify(r, null, 2));
-  }).catch((err) => { pre.textContent = `Unavailable: ${err.message}`; });
+  }).catch((err) => { pre.textContent = `Unavailable: ${errorText(err)}`; });
   return h('section', { class: 'card' }, h('h2', { text: 'Embed snippet' }),
     h('p', { class: 'muted small', text: 'Paste this before </body> on your site.' }), pre);
 }
@@ -124,7 +89,7 @@ function testCard(inbox) {
         text: `${c.ok ? '✓' : '✗'} ${c.name || c.check || ''}${c.detail || c.message ? ` — ${c.detail || c.message}` : ''}` }))
         : h('li', { text: r.ok === false ? '✗ Failed' : '✓ OK' }));
     } catch (err) {
-      replace(out, h('li', { class: 'fail', text: `✗ ${err.message}` }));
+      replace(out, h('li', { class: 'fail', text: `✗ ${errorText(err)}` }));
     } finally { btn.disabled = false; }
   });
   // Watcher status (IMAP IDLE, Telegram polling…) comes from /readyz, keyed by inbox id.
@@ -148,7 +113,7 @@ function membersCard(inbox, agents) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const ids = [...form.querySelectorAll('input:checked')].map((b) => Number(b.value));
-    try { await api.put(`/api/admin/inboxes/${inbox.id}/members`, { user_ids: ids }); toast('Members saved'); } catch (err) { toast(err.message, 'error'); }
+    try { await api.put(`/api/admin/inboxes/${inbox.id}/members`, { user_ids: ids }); toast('Members saved'); } catch (err) { toast(errorText(err), 'error'); }
   });
   return h('section', { class: 'card' }, h('h2', { text: 'Members' }),
     h('p', { class: 'muted small', text: 'Agents who see and answer this inbox. Admins see every inbox.' }), form);

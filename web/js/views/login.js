@@ -1,5 +1,5 @@
 import { api } from '../api.js';
-import { h, replace } from '../dom.js';
+import { h, replace, errorText } from '../dom.js';
 
 export function renderLogin(root, onLoggedIn) {
   const error = h('p', { class: 'form-error', role: 'alert', id: 'login-error' });
@@ -21,7 +21,7 @@ export function renderLogin(root, onLoggedIn) {
       const me = await api.me();
       await onLoggedIn(me);
     } catch (err) {
-      error.textContent = err.status === 401 || err.status === 400 ? 'Wrong email or password.' : err.message;
+      error.textContent = err.status === 401 || err.status === 400 ? 'Wrong email or password.' : errorText(err);
     } finally {
       button.disabled = false;
     }

@@ -1,7 +1,7 @@
 // Reports: live counts, first-response time per group as an SVG chart + table, CSV export,
 // and a drill-down to the conversations behind each figure.
 import { api } from '../api.js';
-import { h, option, replace, toast } from '../dom.js';
+import { h, option, replace, toast, errorText } from '../dom.js';
 import { formatDuration, localInputValue } from '../time.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -40,7 +40,7 @@ export function renderReports(root, app) {
     try {
       const data = await api.get('/api/reports/frt', p);
       renderFrt(data, business.value === 'business', chart, tableHost, drill, app);
-    } catch (err) { toast(`Report failed: ${err.message}`, 'error'); }
+    } catch (err) { toast(`Report failed: ${errorText(err)}`, 'error'); }
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   group.addEventListener('change', load);
@@ -54,7 +54,7 @@ async function loadLive(host) {
     const live = await api.get('/api/reports/live');
     replace(host, [['open', 'Open'], ['unassigned', 'Unassigned'], ['waiting', 'Waiting'], ['breaching', 'Breaching SLA']].map(([k, l]) =>
       h('div', { class: 'kpi', id: `kpi-${k}` }, h('div', { class: 'value', text: String(live[k] ?? 0) }), h('div', { class: 'label', text: l }))));
-  } catch (err) { replace(host, h('p', { class: 'muted', text: `Live counts unavailable: ${err.message}` })); }
+  } catch (err) { replace(host, h('p', { class: 'muted', text: `Live counts unavailable: ${errorText(err)}` })); }
 }
 
 function renderFrt(data, businessClock, chartHost, tableHost, drill, app) {
