@@ -19,12 +19,13 @@ from adapters.base import (
     OutboundMessage,
     PermanentError,
     SendResult,
+    StatusUpdate,
 )
 from adapters.email import probe
 from adapters.email.compose import ComposeError, Sender, compose_reply, domain_of
 from adapters.email.config import EmailConfig, normalise, parse_config
 from adapters.email.imap_watcher import ImapWatcher, RawMail
-from adapters.email.parse import MailContext, parse_or_quarantine, quarantine
+from adapters.email.parse import MailContext, failed_sends, parse_or_quarantine, quarantine
 from adapters.email.smtp_inbound import InboundSmtp
 from adapters.email.smtp_send import send_mail
 
@@ -95,7 +96,10 @@ class EmailAdapter:
                 await asyncio.wait_for(task, timeout=4)
 
     def mail_context(
-        self, received_at: datetime | None = None, truncated_from: int | None = None
+        self,
+        received_at: datetime | None = None,
+        truncated_from: int | None = None,
+        delivery: str | None = None,
     ) -> MailContext:
         address = self.config.address if self.config else ""
         return MailContext(
@@ -103,6 +107,7 @@ class EmailAdapter:
             own_domain=domain_of(address),
             received_at=received_at,
             truncated_from=truncated_from,
+            delivery=delivery,
         )
 
     async def ingest_raw(
@@ -123,7 +128,7 @@ class EmailAdapter:
         running: set[asyncio.Task[None]] = set()
         try:
             for mail in mails:
-                mc = self.mail_context(mail.received_at, mail.truncated_from)
+                mc = self.mail_context(mail.received_at, mail.truncated_from, mail.delivery)
                 msg = parse_or_quarantine(mail.raw, mc)
                 threaded = bool(msg.thread_refs or msg.conversation_token or msg.is_echo)
                 while running and (threaded or len(running) >= BATCH_CONCURRENCY):
@@ -140,7 +145,7 @@ class EmailAdapter:
 
     async def _store(self, raw: bytes, mc: MailContext, msg: InboundMessage) -> None:
         try:
-            await self.ctx.ingest(msg)
+            result = await self.ctx.ingest(msg)
         except Exception as exc:  # one hostile mail must not block the mailbox
             if msg.content_attributes.get("quarantined"):
                 raise
@@ -151,6 +156,21 @@ class EmailAdapter:
                 type(exc).__name__,
             )
             await self.ctx.ingest(_requarantine(raw, mc, exc, msg))
+            return
+        if result.created:
+            await self._report_bounce(msg, mc)
+
+    async def _report_bounce(self, msg: InboundMessage, mc: MailContext) -> None:
+        """A bounce about one of our replies marks that reply failed, with the reason.
+
+        Only our own ids are reported (a bounce about someone else's mail names nothing we
+        sent). Reported after the bounce is committed: the bounce itself is never lost.
+        """
+        for provider_id, reason in failed_sends(msg, mc.own_domain):
+            try:
+                await self.ctx.report_status(StatusUpdate(provider_id, "failed", error=reason))
+            except Exception:  # the bounce is stored and visible; the mark is best effort
+                log.warning("inbox %s: could not mark %s failed", self.ctx.inbox_id, provider_id)
 
     async def _ingest_arrived(self, raw: bytes) -> None:
         await self.ingest_raw(raw, datetime.now(UTC))  # arrival time, like INTERNALDATE

@@ -52,6 +52,7 @@ class RawMail:
     raw: bytes
     received_at: datetime | None  # IMAP INTERNALDATE
     truncated_from: int | None  # full size when only max_message_bytes were fetched
+    delivery: str | None = None  # "<mailbox> <uidvalidity>/<uid>": where it was read
 
 
 # Commits every mail of a batch (in any order it likes) and returns only then.
@@ -233,17 +234,21 @@ class ImapWatcher:
             response = await client.uid("fetch", uid_set(batch), part)
             _check(response, "UID FETCH")
             fetched = sorted(parse_fetch(response.lines), key=lambda f: f.uid)
-            await self._deliver(fetched, limit)
+            await self._deliver(fetched, limit, cursor)
             cursor = {**cursor, "last_uid": max(batch)}
             await self.ctx.state.set(CURSOR_KEY, cursor)  # only after every ingest returned
             self._detail["backlog"] = max(0, self._detail.get("backlog", 0) - len(batch))
         return cursor
 
-    async def _deliver(self, fetched: list[Fetched], limit: int) -> None:
+    async def _deliver(self, fetched: list[Fetched], limit: int, cursor: dict[str, Any]) -> None:
         # a body-less entry was expunged between SEARCH and FETCH: nothing left to ingest
+        where = f"{cursor['mailbox']} {cursor['uidvalidity']}"
         mails = [
             RawMail(
-                f.body, f.internaldate, f.size if f.size is not None and f.size > limit else None
+                f.body,
+                f.internaldate,
+                f.size if f.size is not None and f.size > limit else None,
+                f"{where}/{f.uid}",
             )
             for f in fetched
             if f.body is not None

@@ -25,6 +25,7 @@ from adapters.email.bodies import Bodies, collect_bodies
 from adapters.email.compose import is_own_message_id
 from adapters.email.headers import eight_bit_charset, header, header_as_written, message_ids
 from adapters.email.quoting import split_reply
+from adapters.email.reports import RecipientStatus
 
 MAX_SUBJECT = 998  # RFC 5322 line limit; the column holds 1000
 MAX_REFS = 100  # the server matches the newest 50; a 5,000-id References is hostile
@@ -87,6 +88,21 @@ def parse_message(raw: bytes, mc: MailContext) -> InboundMessage:
         is_echo=_is_echo(external_id, sender, mc),
         content_attributes=attrs,
     )
+
+
+def failed_sends(msg: InboundMessage, own_domain: str) -> list[tuple[str, str]]:
+    """(our Message-ID, reason) for each of our mails a bounce reports as failed."""
+    bounce = msg.content_attributes.get("email", {}).get("bounce") or {}
+    if not bounce.get("failed"):
+        return []
+    failed = [r for r in bounce["recipients"] if r["action"] in ("failed", "")]
+    reason = "; ".join(_sentence(r) for r in failed)[:1000] or "the mail bounced"
+    ours = [i for i in bounce["refers_to"] if is_own_message_id(i, own_domain)]
+    return [(i, reason) for i in ours]
+
+
+def _sentence(recipient: dict[str, str]) -> str:
+    return RecipientStatus(**recipient).sentence()
 
 
 def is_malformed(bodies: Bodies) -> bool:

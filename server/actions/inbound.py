@@ -20,6 +20,7 @@ from server.actions import automation
 from server.actions._conv import locked, update_conversation, with_fields
 from server.actions._tx import Tx, transaction
 from server.actions.attachments import store_attachments
+from server.actions.repeated_ids import reuses_id, under_own_key
 from server.context import AppContext
 from server.crypto import new_token
 from server.domain.status import Command, Status, transition
@@ -42,6 +43,9 @@ async def ingest(ctx: AppContext, inbox_id: int, msg: InboundMessage) -> IngestR
         # constraint, so they are looked up first.
         if attempt > 0 or msg.is_echo:
             existing = await _find_existing(ctx, inbox_id, msg)
+            if existing is not None and await reuses_id(ctx, existing, msg):
+                msg = under_own_key(msg)  # issue 14: a reused id with other content is kept
+                continue
             if existing is not None:
                 return existing
         try:

@@ -23,11 +23,35 @@ export function renderMessage(msg, ctx) {
     h('time', { datetime: msg.created_at, text: clockTime(msg.sent_at || msg.created_at) }));
   const body = msg.html ? emailBody(msg) : h('div', { class: 'msg-text', text: msg.text || '' });
   return h('li', { class: cls, dataset: { id: String(msg.id) }, 'aria-label': note ? 'Private note' : null },
-    head, body, attachments(msg), delivery(msg, ctx));
+    head, mailNotices(msg), body, attachments(msg), delivery(msg, ctx));
+}
+
+/** The raw source of a malformed email: stored as one of its attachments (index given by
+ *  the email adapter, adapters/email/README.md), shown as a link instead of a file. */
+function rawSource(msg) {
+  const index = msg.content_attributes?.email?.raw_source;
+  return Number.isInteger(index) ? (msg.attachments || [])[index] : null;
+}
+
+/** Small notices about how an email arrived: malformed MIME, a reused Message-ID. */
+function mailNotices(msg) {
+  const attrs = msg.content_attributes || {};
+  const items = [];
+  if (attrs.email?.malformed) {
+    const source = rawSource(msg);
+    items.push(h('p', { class: 'mail-notice muted small' },
+      h('span', { text: 'This email was malformed; you are seeing our best reconstruction of it. ' }),
+      source?.url ? h('a', { href: source.url, download: source.filename || 'original-source.eml', text: 'Download the original' }) : null));
+  }
+  if (attrs.repeated_external_id) {
+    items.push(h('p', { class: 'mail-notice muted small', text: 'This email has the same Message-ID as an earlier, different email. Both are kept.' }));
+  }
+  return items.length ? h('div', { class: 'mail-notices' }, items) : null;
 }
 
 function attachments(msg) {
-  const list = msg.attachments || [];
+  const source = rawSource(msg);
+  const list = (msg.attachments || []).filter((a) => a !== source);
   if (!list.length) return null;
   return h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, list.map((a) => {
     const size = a.size ? ` (${formatBytes(a.size)})` : '';
@@ -68,9 +92,13 @@ function emailBody(msg) {
   const write = (remote) => {
     frame.srcdoc = emailDocument(msg, remote);
   };
-  frame.addEventListener('load', () => {
+  const fit = () => {
     const doc = frame.contentDocument;
     if (doc && doc.documentElement) frame.style.height = `${Math.min(2000, doc.documentElement.scrollHeight + 4)}px`;
+  };
+  frame.addEventListener('load', () => {
+    fit();
+    frame.contentDocument?.addEventListener('toggle', fit, true); // a forwarded mail opened or closed
   });
   write(false);
   const wrap = h('div', { class: 'email' }, frame);
@@ -96,6 +124,7 @@ function emailDocument(msg, remote) {
   }
   const imgSrc = remote ? `${location.origin} data: https: http:` : `${location.origin} data:`;
   const head = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${imgSrc}; style-src 'unsafe-inline'; font-src data:">`
-    + '<base target="_blank"><style>body{font:14px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;overflow-wrap:anywhere}img{max-width:100%;height:auto}</style>';
+    + '<base target="_blank"><style>body{font:14px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;overflow-wrap:anywhere}img{max-width:100%;height:auto}'
+    + 'details.sb-forward{border-left:3px solid #d0d7de;padding-left:10px;margin:8px 0}details.sb-forward>summary{cursor:pointer;color:#57606a}</style>';
   return `<!doctype html><html><head>${head}</head><body>${parsed.body.innerHTML}</body></html>`;
 }
