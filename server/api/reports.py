@@ -1,5 +1,6 @@
-"""Reports: first-response figures per inbox, channel, agent or team, with the segments
-behind every figure, as JSON or CSV; live counts."""
+"""Reports: first-response (FRT) and next-response (NRT) figures per inbox, channel, agent
+or team, with the segments or waits behind every figure, as JSON or CSV; live counts.
+The figures are defined in docs/frt.md."""
 
 from __future__ import annotations
 
@@ -44,10 +45,15 @@ def _period(request: Request) -> tuple[datetime, datetime]:
 
 
 async def _segments(
-    conn: Any, visible: set[int] | None, start: datetime, end: datetime, inbox_id: str | None
+    conn: Any,
+    visible: set[int] | None,
+    start: datetime,
+    end: datetime,
+    inbox_id: str | None,
+    table: sa.Table = t.response_cycles,
 ) -> list[SegmentRow]:
-    r = t.response_cycles.c
-    query = sa.select(t.response_cycles).where(r.started_at >= start, r.started_at < end)
+    r = table.c
+    query = sa.select(table).where(r.started_at >= start, r.started_at < end)
     if visible is not None:
         query = query.where(r.inbox_id.in_(visible))
     if inbox_id:
@@ -70,7 +76,7 @@ async def _segments(
             iso(x.responded_at),
             x.wall_seconds,
             x.business_seconds,
-            x.resolution_seconds,
+            getattr(x, "resolution_seconds", None),
         )
         for x in rows
     ]
@@ -93,37 +99,61 @@ async def _labels(conn: Any, by: str) -> dict[Any, str]:
     query={k: Q_STR for k in ("from", "to", "group_by", "format", "inbox_id")},
 )
 async def frt_report(request: Request) -> Any:
+    return await _report(request, t.response_cycles, "segments")
+
+
+@api.route(
+    "GET",
+    "/api/reports/nrt",
+    tag=TAG,
+    summary="Next-response time (median, p90, mean; wall-clock and business) per "
+    "group_by=inbox|channel|agent|team over from..to, with the waits; format=csv",
+)
+async def nrt_report(request: Request) -> Any:
+    return await _report(request, t.response_waits, "waits")
+
+
+async def _report(request: Request, table: sa.Table, rows_key: str) -> Any:
     actor = await actor_from(request)
     by = request.query_params.get("group_by", "inbox")
     if by not in GROUP_KEYS:
         raise InvalidInput(f"group_by: expected one of {', '.join(GROUP_KEYS)}, got {by!r}")
     start, end = _period(request)
+    inbox_id = request.query_params.get("inbox_id")
+    frt = table is t.response_cycles
     async with request.app.state.ctx.db.read() as conn:
         visible = await visible_inbox_ids(conn, actor)
-        segments = await _segments(conn, visible, start, end, request.query_params.get("inbox_id"))
-        groups = group(segments, by, await _labels(conn, by))
+        segments = await _segments(conn, visible, start, end, inbox_id, table)
+        groups = group(segments, by, await _labels(conn, by), resolution=frt)
     if request.query_params.get("format") == "csv":
-        return _csv(segments)
+        return _csv(segments, "first-response.csv" if frt else "next-response.csv", frt)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "group_by": by,
         "groups": groups,
-        "segments": [vars(s) for s in segments],
+        rows_key: [_row(s, frt) for s in segments],
     }
 
 
-def _csv(segments: list[SegmentRow]) -> Response:
+def _row(segment: SegmentRow, frt: bool) -> dict[str, Any]:
+    data = vars(segment).copy()
+    if not frt:
+        del data["resolution_seconds"]
+    return data
+
+
+def _csv(segments: list[SegmentRow], filename: str, frt: bool) -> Response:
     out = io.StringIO()
-    fields = list(SegmentRow.__dataclass_fields__)
+    fields = [f for f in SegmentRow.__dataclass_fields__ if frt or f != "resolution_seconds"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
     for seg in segments:
-        writer.writerow(vars(seg))
+        writer.writerow(_row(seg, frt))
     return Response(
         out.getvalue(),
         media_type="text/csv",
-        headers={"content-disposition": 'attachment; filename="first-response.csv"'},
+        headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 
 

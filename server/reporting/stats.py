@@ -1,4 +1,9 @@
-"""Pure statistics for first-response reports (no I/O): median, p90, mean per group."""
+"""Pure statistics for response-time reports (no I/O): median, p90, mean per group.
+
+Figures are seconds rounded to 0.1 s (``PRECISION``): interpolation and sums of floats
+leave noise such as 249299.99999999997 that means nothing to a reader, and a tenth of a
+second is finer than any response time anyone acts on.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,12 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+PRECISION = 1  # decimal places of seconds in reported figures
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, PRECISION)
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float | None:
@@ -23,9 +34,9 @@ def percentile(sorted_values: Sequence[float], q: float) -> float | None:
 def summary(values: Iterable[float | None]) -> dict[str, float | None]:
     data = sorted(v for v in values if v is not None)
     return {
-        "median": percentile(data, 0.5),
-        "p90": percentile(data, 0.9),
-        "mean": sum(data) / len(data) if data else None,
+        "median": rounded(percentile(data, 0.5)),
+        "p90": rounded(percentile(data, 0.9)),
+        "mean": rounded(math.fsum(data) / len(data)) if data else None,
     }
 
 
@@ -67,8 +78,11 @@ GROUP_KEYS: dict[str, Callable[[SegmentRow], Any]] = {
 }
 
 
-def group(segments: Sequence[SegmentRow], by: str, labels: dict[Any, str]) -> list[dict[str, Any]]:
-    """Figures per group; unanswered segments count in ``count`` but not in the times."""
+def group(
+    segments: Sequence[SegmentRow], by: str, labels: dict[Any, str], *, resolution: bool = True
+) -> list[dict[str, Any]]:
+    """Figures per group; unanswered segments count in ``count`` but not in the times.
+    ``resolution=False`` for NRT waits, which have no resolution of their own."""
     key_of = GROUP_KEYS[by]
     buckets: dict[Any, list[SegmentRow]] = {}
     for seg in segments:
@@ -77,17 +91,17 @@ def group(segments: Sequence[SegmentRow], by: str, labels: dict[Any, str]) -> li
     for key, rows in sorted(buckets.items(), key=lambda kv: str(kv[0])):
         wall = summary(r.wall_seconds for r in rows)
         business = summary(r.business_seconds for r in rows)
-        resolution = summary(r.resolution_seconds for r in rows)
-        out.append(
-            {
-                "key": key,
-                "label": labels.get(key, "—" if key is None else str(key)),
-                "count": len(rows),
-                "answered": sum(1 for r in rows if r.responded_at),
-                **wall,
-                **{f"business_{k}": v for k, v in business.items()},
-                "resolved": sum(1 for r in rows if r.resolution_seconds is not None),
-                **{f"resolution_{k}": v for k, v in resolution.items()},
-            }
-        )
+        figures = {
+            "key": key,
+            "label": labels.get(key, "—" if key is None else str(key)),
+            "count": len(rows),
+            "answered": sum(1 for r in rows if r.responded_at),
+            **wall,
+            **{f"business_{k}": v for k, v in business.items()},
+        }
+        if resolution:
+            figures["resolved"] = sum(1 for r in rows if r.resolution_seconds is not None)
+            times = summary(r.resolution_seconds for r in rows)
+            figures.update({f"resolution_{k}": v for k, v in times.items()})
+        out.append(figures)
     return out

@@ -7,6 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Running
 from tests.support.api import create_api_inbox, eventually, post_inbound
+from tests.support.receiver import Receiver
 
 
 async def _samples(
@@ -53,6 +54,48 @@ async def test_metrics_follow_ingest_response_and_delivery(
     assert _get(after, "switchboard_delivery_seconds_count", channel="api") >= 1
     assert ("switchboard_outbox_depth", (("state", "queued"),)) in after
     assert ("switchboard_sockets_open", ()) in after
+
+
+async def test_a_first_response_is_counted_once_when_its_send_succeeds(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    """docs/frt.md, "Metrics": a reply whose send fails is no response; the reply that is
+    then sent is, and the histogram sees that segment exactly once."""
+    frt = "switchboard_first_response_seconds"
+    async with Receiver() as receiver:
+        receiver.script.append(410)  # the integration refuses the first reply for good
+        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+        before = await _samples(server.client())
+        cid = (await post_inbound(server.client(), inbox)).json()["conversation_id"]
+        url = f"/api/conversations/{cid}/messages"
+        first = (await admin.post(url, json={"text": "refused"})).json()["message"]
+        assert (await _status(admin, cid, first["id"], "failed"))["error"]
+        failed = await _samples(server.client())
+        assert _get(failed, f"{frt}_count", channel="api") == _get(
+            before, f"{frt}_count", channel="api"
+        )
+        second = (await admin.post(url, json={"text": "accepted"})).json()["message"]
+        await _status(admin, cid, second["id"], "sent")
+        more = await admin.post(url, json={"text": "and a follow-up"})  # no first response
+        await _status(admin, cid, more.json()["message"]["id"], "sent")
+        after = await _samples(server.client())
+    conv = (await admin.get(f"/api/conversations/{cid}")).json()
+    assert conv["first_response_message_id"] == second["id"]
+    count = _get(after, f"{frt}_count", channel="api") - _get(before, f"{frt}_count", channel="api")
+    total = _get(after, f"{frt}_sum", channel="api") - _get(before, f"{frt}_sum", channel="api")
+    assert count == 1
+    assert round(total, 6) == round(conv["frt_seconds"], 6)
+
+
+async def _status(
+    admin: httpx.AsyncClient, cid: int, message_id: int, status: str
+) -> dict[str, object]:
+    async def reached() -> dict[str, object] | None:
+        items = (await admin.get(f"/api/conversations/{cid}/messages")).json()["items"]
+        message = next((m for m in items if m["id"] == message_id), None)
+        return message if message and message["status"] == status else None
+
+    return await eventually(reached, timeout=20)  # type: ignore[no-any-return]
 
 
 async def test_request_ids_are_echoed_or_made(server: Running) -> None:
