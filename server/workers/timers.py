@@ -1,7 +1,8 @@
-"""Time-driven changes: snoozes that end and SLA deadlines that pass.
+"""Time-driven changes: snoozes that end and SLA alarms that come due.
 
-Checks every second (``TICK``): a breach is visible to agents within a second of its
-deadline, and the query is an indexed range scan, cheap enough to run that often.
+Checks every second (``TICK``): a near breach or breach (FRT and NRT, docs/frt.md "SLA
+events") is visible to agents within a second of its instant, and each alarm is an indexed
+range scan, cheap enough to run that often.
 """
 
 from __future__ import annotations
