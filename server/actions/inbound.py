@@ -20,6 +20,7 @@ from server.actions import automation
 from server.actions._conv import locked, update_conversation, with_fields
 from server.actions._tx import Tx, transaction
 from server.actions.attachments import store_attachments
+from server.actions.identity_names import note_name
 from server.actions.repeated_ids import reuses_id, under_own_key
 from server.context import AppContext
 from server.crypto import new_token
@@ -151,6 +152,7 @@ async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
         )
     ).first()
     if found is not None:
+        await note_name(tx, inbox.kind, info, msg.sent_at or utcnow())  # issue 14
         if found.merged_into_id is None:
             return int(found.contact_id)
         return await _follow_merges(tx, int(found.merged_into_id))

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.engine import Connection
 
-from server.storage import clock_migration, search_index
+from server.storage import clock_migration, identity_name_migration, search_index
 from server.storage.db import Database
 from server.storage.schema import metadata
 
@@ -111,6 +111,7 @@ MIGRATIONS: list[Migration] = [
     _automation,
     search_index.create,
     clock_migration.migrate,
+    identity_name_migration.migrate,
 ]
 
 

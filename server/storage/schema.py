@@ -190,6 +190,9 @@ contact_identities = sa.Table(
     sa.Column("external_id", sa.String(500), nullable=False),
     sa.Column("verified", sa.Boolean, nullable=False, default=False),
     _created(),
+    # the display name this identity last wrote under, and when (server/actions/identity_names.py)
+    sa.Column("name", sa.String(200), nullable=True),
+    sa.Column("name_seen_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("channel", "scope", "external_id", name="uq_identity"),
 )
 

@@ -165,3 +165,37 @@ async def _true(value: bool) -> bool:
 async def _status(get: Any, status: str) -> dict[str, Any] | None:
     found: dict[str, Any] = await get()
     return found if found["status"] == status else None
+
+
+async def test_a_contact_name_follows_newer_mail_but_not_over_an_agents_edit(
+    server: Running, admin: httpx.AsyncClient, mailbox: Mailbox, smtp_peer: SmtpPeer
+) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+
+    async def contact_name(count: int) -> str | None:
+        convs = await conversations(admin, inbox["id"])
+        if len(convs) < count:
+            return None
+        contact = await admin.get(f"/api/contacts/{convs[0]['contact_id']}")
+        name: str | None = contact.json().get("contact", contact.json())["name"]
+        return name
+
+    await mailbox.append(mail("n1@example.org", to=mailbox.address, sender="j.smith <js@x.org>"))
+    assert await eventually(lambda: contact_name(1)) == "j.smith"
+    newer = mail("n2@example.org", to=mailbox.address, sender="Jane Smith <js@x.org>", body="2")
+    await mailbox.append(newer)
+    await eventually(lambda: _is(contact_name(2), "Jane Smith"))
+
+    contact_id = (await conversations(admin, inbox["id"]))[0]["contact_id"]
+    edited = await admin.patch(f"/api/contacts/{contact_id}", json={"name": "Jane (VIP)"})
+    assert edited.status_code == 200, edited.text
+    await mailbox.append(mail("n3@example.org", to=mailbox.address, sender="J S <js@x.org>"))
+    await mailbox.append(mail("n4@example.org", to=mailbox.address, sender="Bob <bob@x.org>"))
+    await _settled(admin, inbox["id"], 4)
+    convs = await conversations(admin, inbox["id"])
+    names = {(c.get("contact") or {}).get("name") for c in convs}
+    assert names == {"Jane (VIP)", "Bob"}
+
+
+async def _is(value: Any, expected: str) -> bool:
+    return bool(await value == expected)
