@@ -8,6 +8,8 @@ import { InboxView } from './js/views/inbox.js';
 import { renderReports } from './js/views/reports.js';
 import { renderSearch } from './js/views/search.js';
 import { renderAdmin } from './js/views/admin.js';
+import { renderAccount, agentUpdated, sessionEnded } from './js/views/account.js';
+import { renderPublicPage } from './js/views/invite.js';
 import { installShortcuts } from './js/shortcuts.js';
 import { notifyAssigned } from './js/notify.js';
 
@@ -44,6 +46,7 @@ function showLogin() {
   stopSession();
   document.getElementById('topbar').hidden = true;
   setBanner(null);
+  if (renderPublicPage(main(), async (me) => startSession(me))) return; // invite, reset (js/views/invite.js)
   renderLogin(main(), async (me) => startSession(me));
 }
 
@@ -54,6 +57,9 @@ async function startSession(me) {
   document.getElementById('topbar').hidden = false;
   document.getElementById('nav-admin').hidden = !app.isAdmin;
   replace(document.getElementById('whoami'), h('span', { text: me.user.name }));
+  // Two-factor required and not set up yet: the account page only, no socket (docs/accounts.md).
+  app.setupOnly = Boolean(me.account && me.account.two_factor_setup_required);
+  if (app.setupOnly) { location.hash = '#/account'; route(); return; }
   store.onUnknownInbox = refreshInboxes;
   await loadDirectory();
   startSocket();
@@ -111,6 +117,7 @@ function startSocket() {
   app.socket = new AgentSocket({
     onEvent: (event) => {
       if (event.type === 'inbox.updated') refreshInboxes();
+      if (event.type === 'agent.updated') agentUpdated(app, event);
       const before = event.payload && event.payload.conversation
         ? store.conversations.get(event.payload.conversation.id) : null;
       applyEvent(store, event);
@@ -122,6 +129,7 @@ function startSocket() {
       for (const fn of app.ephemeralListeners) fn(frame);
     },
     onState: (state) => socketStateChanged(state),
+    onRevoked: () => { app.store.me = null; showLogin(); sessionEnded(); }, // 4401: logged out at once
   });
   app.socket.start();
   const presence = document.getElementById('presence');
@@ -154,7 +162,7 @@ function setBanner(text) {
 
 function route() {
   clearToasts(); // a toast belongs to the page it was raised on
-  if (!app.store.me) return;
+  if (!app.store.me) { showLogin(); return; }
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const section = parts[0] || 'inbox';
   for (const a of document.querySelectorAll('[data-nav]')) {
@@ -172,7 +180,8 @@ function route() {
   }
   if (app.view && app.view.destroy) app.view.destroy();
   app.view = null;
-  if (section === 'reports') renderReports(main(), app, parts.slice(1));
+  if (section === 'account' || app.setupOnly) renderAccount(main(), app, parts.slice(1));
+  else if (section === 'reports') renderReports(main(), app, parts.slice(1));
   else if (section === 'search') renderSearch(main(), app, parts.slice(1));
   else if (section === 'admin' && app.isAdmin) renderAdmin(main(), app, parts.slice(1));
   else location.hash = '#/inbox';

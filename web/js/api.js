@@ -50,9 +50,10 @@ export const api = {
   post: (path, body) => request('POST', path, body ?? {}),
   patch: (path, body) => request('PATCH', path, body),
   put: (path, body) => request('PUT', path, body),
+  del: (path) => request('DELETE', path),
   qs,
 
-  login: (email, password) => request('POST', '/api/auth/login', { email, password }),
+  login: (email, password, code) => request('POST', '/api/auth/login', code ? { email, password, code } : { email, password }),
   logout: () => request('POST', '/api/auth/logout', {}),
   me: () => request('GET', '/api/me'),
   conversations: (params) => request('GET', '/api/conversations' + qs(params)),

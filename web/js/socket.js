@@ -17,8 +17,8 @@ export function backoffDelay(attempt) {
 const PING_MS = 25000;
 
 export class AgentSocket {
-  constructor({ onEvent, onResync, onEphemeral, onState }) {
-    this.handlers = { onEvent, onResync, onEphemeral, onState };
+  constructor({ onEvent, onResync, onEphemeral, onState, onRevoked }) {
+    this.handlers = { onEvent, onResync, onEphemeral, onState, onRevoked };
     this.lastEventId = null;
     this.state = SocketState.STOPPED;
     this.attempt = 0;
@@ -62,9 +62,11 @@ export class AgentSocket {
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', last_event_id: this.lastEventId }));
     ws.onmessage = (e) => this.receive(e.data);
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       clearInterval(this.pinger);
       if (this.ws === ws) this.ws = null;
+      // 4401: this session was revoked (logout elsewhere, password change): no retry.
+      if (e.code === 4401 && this.handlers.onRevoked) { this.stop(); this.handlers.onRevoked(); return; }
       if (!this.stopped) this.scheduleRetry();
     };
     ws.onerror = () => {}; // onclose follows and schedules the retry

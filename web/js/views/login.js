@@ -1,26 +1,42 @@
 import { api } from '../api.js';
 import { h, replace, errorText } from '../dom.js';
 
+// Two-factor step and password help (docs/accounts.md).
+const TWO_FACTOR = {
+  code: 'Code from your authenticator app, or a recovery code',
+  ask: 'Enter the six-digit code from your authenticator app, or one of your recovery codes.',
+  wrong: 'That code is not right. Check the time on your phone, or use a recovery code.',
+  forgot: 'Forgot your password?',
+};
+
 export function renderLogin(root, onLoggedIn) {
   const error = h('p', { class: 'form-error', role: 'alert', id: 'login-error' });
   const email = h('input', { type: 'email', id: 'login-email', name: 'email', autocomplete: 'username', required: true });
   const password = h('input', { type: 'password', id: 'login-password', name: 'password', autocomplete: 'current-password', required: true });
   const button = h('button', { type: 'submit', class: 'primary', text: 'Log in' });
+  const code = h('input', { id: 'login-code', name: 'code', autocomplete: 'one-time-code', inputmode: 'text', maxlength: 64 });
+  const codeRow = h('div', { hidden: true, id: 'login-code-row' }, h('label', { for: 'login-code', text: TWO_FACTOR.code }), code);
   const form = h('form', { class: 'login-card', 'aria-labelledby': 'login-title' },
     h('h1', { id: 'login-title', text: 'Switchboard' }),
     h('p', { class: 'muted', text: 'Sign in to your team inbox' }),
     h('label', { for: 'login-email', text: 'Email' }), email,
     h('label', { for: 'login-password', text: 'Password' }), password,
-    error, button);
+    codeRow, error, button, h('p', {}, h('a', { href: '#/forgot', id: 'forgot-link', text: TWO_FACTOR.forgot })));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     error.textContent = '';
     button.disabled = true;
     try {
-      await api.login(email.value.trim(), password.value);
+      await api.login(email.value.trim(), password.value, code.value.trim() || undefined);
       const me = await api.me();
       await onLoggedIn(me);
     } catch (err) {
+      if (err.code === 'totp_required' || (err.details && err.details.reason === 'totp_wrong')) {
+        codeRow.hidden = false;
+        error.textContent = err.code === 'totp_required' ? TWO_FACTOR.ask : TWO_FACTOR.wrong;
+        code.focus();
+        return;
+      }
       error.textContent = err.status === 401 || err.status === 400 ? 'Wrong email or password.' : errorText(err);
     } finally {
       button.disabled = false;
