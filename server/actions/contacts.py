@@ -1,13 +1,22 @@
-"""Contacts: edit, and merge two contacts into one (identities and conversations move)."""
+"""Contacts: identity scopes, reads and edits within the actor's inboxes, and merging two
+contacts into one (identities and conversations move).
+
+Where a contact is reached from decides what an agent may see of it (docs/security.md):
+an identity is unique per (channel, scope, external id), and every channel whose ids are
+not world-wide addresses is scoped per inbox, so an integration on inbox A that names an
+``external_id`` used on inbox B gets a contact of its own, never B's.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.base import ContactInfo
 from server import serialize
 from server.actions._conv import update_conversation
 from server.actions._tx import transaction
@@ -15,9 +24,28 @@ from server.actions.access import visible_inbox_ids
 from server.actors import Actor
 from server.context import AppContext
 from server.events.types import EventType
-from server.exceptions import InvalidInput, NotFound
+from server.exceptions import Forbidden, InvalidInput, NotFound
 from server.storage import schema as t
 from server.storage.schema import utcnow
+
+#: Channels whose ids are world-wide addresses: the same address is the same person in
+#: every inbox (an email address). Every other channel's ids mean something only inside
+#: one inbox (an integration's customer id, a site's user id) unless its adapter scopes
+#: them itself (a Telegram bot, a Meta page).
+GLOBAL_IDENTITY_CHANNELS = frozenset({"email"})
+
+
+def inbox_scope(inbox_id: int) -> str:
+    """The identity scope of ids that are unique only within one inbox."""
+    return f"inbox:{inbox_id}"
+
+
+def scoped_identity(inbox: Any, info: ContactInfo) -> ContactInfo:
+    """The identity an inbound message is filed under: per inbox unless the channel's ids
+    are global addresses or the adapter gave a scope of its own."""
+    if info.scope or inbox.kind in GLOBAL_IDENTITY_CHANNELS:
+        return info
+    return dataclasses.replace(info, scope=inbox_scope(int(inbox.id)))
 
 
 async def contact_for(conn: AsyncConnection, actor: Actor, contact_id: int) -> Any:
@@ -46,7 +74,51 @@ async def contact_detail(conn: AsyncConnection, actor: Actor, contact_id: int) -
             sa.select(t.contact_identities).where(t.contact_identities.c.contact_id == contact_id)
         )
     ).all()
+    visible = await visible_inbox_ids(conn, actor)
+    if visible is not None:
+        kinds = await _visible_kinds(conn, contact_id, visible)
+        idents = [i for i in idents if _identity_visible(i, kinds, visible)]
     return serialize.contact(row, list(idents))
+
+
+async def _visible_kinds(conn: AsyncConnection, contact_id: int, visible: set[int]) -> set[str]:
+    """Channel kinds of the inboxes through which the actor reaches this contact."""
+    c, i = t.conversations.c, t.inboxes.c
+    rows = await conn.execute(
+        sa.select(i.kind)
+        .join(t.conversations, c.inbox_id == i.id)
+        .where(c.contact_id == contact_id, c.inbox_id.in_(visible))
+        .distinct()
+    )
+    return {str(r[0]) for r in rows}
+
+
+def _identity_visible(ident: Any, kinds: set[str], visible: set[int]) -> bool:
+    """An identity of another inbox (its scope names it) or of a channel the actor does
+    not reach this contact through is not shown: it is what that inbox knows."""
+    if str(ident.scope).startswith("inbox:"):
+        return ident.scope in {inbox_scope(n) for n in visible}
+    return ident.channel in kinds
+
+
+async def _require_whole(conn: AsyncConnection, actor: Actor, contact_id: int) -> None:
+    """Merging moves every conversation of a contact: an agent may merge only contacts
+    whose conversations are all in inboxes it can see (else it would attach another
+    inbox's conversations to a contact it knows, or the reverse)."""
+    visible = await visible_inbox_ids(conn, actor)
+    if visible is None:
+        return
+    c = t.conversations.c
+    hidden = (
+        await conn.execute(
+            sa.select(c.id).where(c.contact_id == contact_id, c.inbox_id.not_in(visible)).limit(1)
+        )
+    ).first()
+    if hidden is not None:
+        raise Forbidden(
+            "This contact also has conversations in inboxes you cannot see, "
+            "so only an admin can merge it."
+        )
 
 
 async def update_contact(
@@ -81,6 +153,8 @@ async def merge(ctx: AppContext, actor: Actor, target_id: int, source_id: int) -
     async with transaction(ctx) as tx:
         target = await contact_for(tx.conn, actor, target_id)
         source = await contact_for(tx.conn, actor, source_id)
+        await _require_whole(tx.conn, actor, target_id)
+        await _require_whole(tx.conn, actor, source_id)
         await tx.conn.execute(
             sa.update(t.contact_identities)
             .where(t.contact_identities.c.contact_id == source_id)

@@ -20,6 +20,7 @@ from server.actions import automation
 from server.actions._conv import locked, update_conversation, with_fields
 from server.actions._tx import Tx, transaction
 from server.actions.attachments import store_attachments
+from server.actions.contacts import scoped_identity
 from server.actions.identity_names import note_name
 from server.actions.repeated_ids import reuses_id, under_own_key
 from server.context import AppContext
@@ -141,7 +142,7 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
 
 async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
     ci = t.contact_identities.c
-    info = msg.contact
+    info = scoped_identity(inbox, msg.contact)  # per inbox unless global (actions/contacts.py)
     found = (
         await tx.conn.execute(
             sa.select(ci.contact_id, t.contacts.c.merged_into_id)

@@ -15,7 +15,12 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy.engine import Connection
 
-from server.storage import clock_migration, identity_name_migration, search_index
+from server.storage import (
+    clock_migration,
+    identity_name_migration,
+    identity_scope_migration,
+    search_index,
+)
 from server.storage.db import Database
 from server.storage.schema import metadata
 
@@ -112,6 +117,7 @@ MIGRATIONS: list[Migration] = [
     search_index.create,
     clock_migration.migrate,
     identity_name_migration.migrate,
+    identity_scope_migration.migrate,  # issue 11, hole 1
 ]
 
 

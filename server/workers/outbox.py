@@ -142,7 +142,9 @@ async def _recipient(conn: Any, conv: Any) -> ContactInfo:
         await conn.execute(
             sa.select(t.contact_identities)
             .where(ci.contact_id == conv.contact_id, ci.channel == inbox.kind)
-            .order_by(ci.id.desc())
+            # this inbox's own identity first: a merged contact's id on another inbox
+            # is not this integration's to see (docs/security.md)
+            .order_by((ci.scope == f"inbox:{conv.inbox_id}").desc(), ci.id.desc())
             .limit(1)
         )
     ).first()
