@@ -25,7 +25,6 @@ from starlette.websockets import WebSocket
 
 from server import metrics
 from server.actions import automation as automation_hooks
-from server.actions._tx import republish_pending
 from server.api import (
     account,
     admin,
@@ -213,7 +212,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
             "(change it after logging in)",
             flush=True,
         )
-    await republish_pending(ctx)
+    ctx.publish_backlog.pending = True  # left by a crash: drained in order (workers/marker.py)
     tasks: list[asyncio.Task[Any]] = [asyncio.create_task(marker.run(ctx), name="marker")]
     assert ctx.channels is not None
     await ctx.channels.start_all()

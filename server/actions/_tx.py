@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.context import AppContext
 from server.events.types import EPHEMERAL, Event
+from server.log_throttle import Throttle
 from server.metrics import EVENTS_PUBLISHED
 from server.storage import schema as t
 
 log = logging.getLogger(__name__)
+_throttled = Throttle(log)
 
 
 @dataclass
@@ -89,23 +91,41 @@ async def transaction(ctx: AppContext) -> AsyncIterator[Tx]:
 async def publish_committed(ctx: AppContext, events: list[Event]) -> None:
     """Hand committed events to the bus, then mark them published.
 
-    If the process dies between commit and publish, ``republish_pending`` at the next
-    start publishes them (the Redis bus deduplicates by ``db_id``).
+    If the bus fails, or earlier events of this process still wait for it, the events stay
+    pending in the database and the republisher (workers/marker.py) publishes them in
+    commit order as soon as the bus is back (server/events/backlog.py). If the process
+    dies between commit and publish, ``republish_pending`` at the next start publishes
+    them (the Redis bus deduplicates by ``db_id``).
     """
+    backlog = ctx.publish_backlog
+    if backlog.defers:
+        backlog.defer()  # older events wait: these go after them
+        return
     try:
         await ctx.bus.publish(events)
-    except Exception:
-        log.exception("bus publish failed; events stay pending for republish")
+    except Exception as exc:
+        backlog.defer()
+        _throttled.warning(
+            "publish", "bus publish failed (%s); events wait for republish", _reason(exc)
+        )
         return
+    await _published(ctx, events, batched=True)
+
+
+async def _published(ctx: AppContext, events: list[Event], *, batched: bool) -> None:
     for event in events:
         EVENTS_PUBLISHED.labels(event.type).inc()
     ids = [e.db_id for e in events if e.db_id is not None]
     if not ids:
         return
-    if ctx.unmarked is not None:
+    if batched and ctx.unmarked is not None:
         ctx.unmarked.extend(ids)  # batched: one UPDATE for many actions (workers/marker.py)
         return
     await mark_published(ctx, ids)
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 async def mark_published(ctx: AppContext, ids: list[int]) -> None:
@@ -113,17 +133,28 @@ async def mark_published(ctx: AppContext, ids: list[int]) -> None:
         await conn.execute(sa.update(t.events).where(t.events.c.id.in_(ids)).values(published=True))
 
 
-async def republish_pending(ctx: AppContext, limit: int = 10_000) -> int:
+async def republish_pending(ctx: AppContext, limit: int = 1_000) -> int:
+    """Publish up to ``limit`` unpublished events, oldest first; the number published.
+
+    Raises when the bus (or the database) fails: the caller retries. Events published a
+    moment ago whose marking is still batched (``ctx.unmarked``) are left alone.
+    """
+    skip = set(ctx.unmarked or ())
     async with ctx.db.read() as conn:
         rows = (
             await conn.execute(
                 sa.select(t.events)
                 .where(t.events.c.published.is_(False))
                 .order_by(t.events.c.id)
-                .limit(limit)
+                .limit(limit + len(skip))
             )
         ).all()
-    events = [Event(r.type, r.payload, r.inbox_id, r.conversation_id, db_id=r.id) for r in rows]
+    events = [
+        Event(r.type, r.payload, r.inbox_id, r.conversation_id, db_id=r.id)
+        for r in rows
+        if r.id not in skip
+    ][:limit]
     if events:
-        await publish_committed(ctx, events)
+        await ctx.bus.publish(events)
+        await _published(ctx, events, batched=False)  # marked now: the next round skips them
     return len(events)

@@ -26,6 +26,8 @@ from server.storage.schema import utcnow
 RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 CLAIM_SECONDS = 120  # a claimed delivery that is not finished by then is retried elsewhere
 NODE_DEAD_AFTER = 15  # seconds without a heartbeat (sent every 5 s): its claims are void
+# Claims are held by a process incarnation (ctx.incarnation: node id + boot id), so an
+# earlier incarnation of this very node id is known dead at once: its claims are void.
 
 
 def backoff(attempt: int) -> float:
@@ -44,12 +46,16 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
             n.node_id == o.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)
         )
     )
+    predecessor = sa.and_(
+        o.claimed_by.startswith(f"{ctx.node_id}/", autoescape=True),
+        o.claimed_by != ctx.incarnation,
+    )
     due = (
         sa.select(o.id)
         .where(
             o.state == "queued",
             o.next_attempt_at <= now,
-            sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive),
+            sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive, predecessor),
         )
         .order_by(o.next_attempt_at)
         .limit(limit)
@@ -64,7 +70,7 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
             sa.update(t.outbox)
             .where(o.id.in_(ids))
             .values(
-                claimed_by=ctx.node_id,
+                claimed_by=ctx.incarnation,
                 claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
                 attempts=o.attempts + 1,
                 updated_at=now,
@@ -303,10 +309,10 @@ async def heartbeat(ctx: AppContext) -> None:
     n = t.nodes.c
     async with ctx.db.write() as conn:
         done = await conn.execute(
-            sa.update(t.nodes).where(n.node_id == ctx.node_id).values(seen_at=now)
+            sa.update(t.nodes).where(n.node_id == ctx.incarnation).values(seen_at=now)
         )
         if done.rowcount == 0:
-            await conn.execute(t.nodes.insert().values(node_id=ctx.node_id, seen_at=now))
+            await conn.execute(t.nodes.insert().values(node_id=ctx.incarnation, seen_at=now))
         await conn.execute(sa.delete(t.nodes).where(n.seen_at < now - timedelta(days=1)))
         s = t.inbox_state.c  # receipts for messages that never got their provider id
         await conn.execute(

@@ -17,6 +17,14 @@ class ResyncRequired(Exception):
     """The requested resume point is no longer (or never was) in the stream's history."""
 
 
+#: What a subscription yields when it finds the stream lost or reset under it (Redis
+#: restarted without its data, or lost its newest entries): events may have vanished
+#: before this point, so no resume point from before it can be proven. Its id is where
+#: the subscription goes on reading; its payload says why. Audience "internal": the hub
+#: acts on it (every socket gets ``resync_required``) and never forwards it.
+STREAM_RESET = "stream.reset"
+
+
 class Subscription(Protocol):
     def __aiter__(self) -> AsyncIterator[StreamEvent]: ...
 
@@ -33,7 +41,8 @@ class Bus(Protocol):
         ...
 
     def subscribe(self) -> Subscription:
-        """Every event published from now on, on any node, in stream order."""
+        """Every event published from now on, on any node, in stream order — or, where
+        the stream was lost under it, a ``STREAM_RESET`` marker in place of the gap."""
         ...
 
     async def replay(self, after_id: str) -> list[StreamEvent]:

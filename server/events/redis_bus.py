@@ -20,6 +20,13 @@ Three promises, each kept by Redis itself:
   and adds nothing.
 * **Bounded history.** ``XADD ... MAXLEN ~ history`` trims the oldest entries (``~``
   lets Redis trim whole radix-tree nodes: cheap, and never below ``history``).
+* **Explicit gaps, also at run time.** A Redis that restarts without its data (or with
+  an older snapshot) loses events that some node may not have read yet. Every reader
+  checks, after each reconnect and every ``CHECK_EVERY`` seconds, that the stream is the
+  one it was reading (the ``since`` marker is unchanged) and did not lose entries past
+  its cursor; if not, it yields a ``STREAM_RESET`` marker and the hub tells every socket
+  to resync (PROTOCOL.md). The publish script recreates the marker in the same atomic
+  step as the first ``XADD`` into a new stream, so no id of a new stream is below it.
 * **Explicit gaps.** ``replay`` raises ResyncRequired when anything after the client's
   id was trimmed (below the first kept entry after a trim, or below
   ``max-deleted-entry-id``), when the id is from before this
@@ -38,9 +45,11 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisError, ResponseError
 
-from server.events.bus import ResyncRequired
+from server.events.bus import STREAM_RESET, ResyncRequired
 from server.events.types import Event, StreamEvent
 
 log = logging.getLogger(__name__)
@@ -51,7 +60,9 @@ SINCE = f"{PREFIX}:events:since"
 DEDUPE_TTL = 7 * 86_400  # a week: far longer than any crash-to-restart gap
 BLOCK_MS = 5_000  # XREAD BLOCK: long enough to be idle, short enough to notice close()
 READ_COUNT = 500  # entries per XREAD: bounds one batch's memory while keeping up
-RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # reconnect backoff for the reader
+RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0)  # reader reconnect backoff: capped at 1 s, so
+# live delivery resumes within a second of Redis coming back
+CHECK_EVERY = 5.0  # seconds between a reader's checks that its stream was not reset
 # The reader's socket timeout must outlast a BLOCK that returns empty: redis-py 8 defaults
 # to 5 s, exactly BLOCK_MS, and every idle read then "timed out" into the retry backoff,
 # holding back events for seconds (found by bench/ws_nodes.py).
@@ -61,12 +72,24 @@ READ_SOCKET_TIMEOUT = BLOCK_MS / 1000 + 10
 # raises at 100), which used to kill the sockets of the storm.
 POOL_SIZE = 50
 POOL_WAIT = 20.0  # seconds a command waits for a pooled connection before it fails
+# A pooled connection that died with Redis fails its next command ("Connection closed by
+# server"); redis-py retries such a command on a fresh connection. Three tries within
+# ~0.2 s hide a dead connection and a blip, and fail fast when Redis is really down.
+COMMAND_RETRY = Retry(ExponentialBackoff(cap=0.1, base=0.02), 3)
+COMMAND_TIMEOUT = 5.0  # seconds: a frozen Redis fails a command instead of hanging it
+CONNECT_TIMEOUT = 2.0
 
-# KEYS[1] = stream, KEYS[2..] = dedupe keys of the events that have a db_id (in order).
-# ARGV[1] = maxlen, ARGV[2] = ttl, then per event: "1"/"0" (has a dedupe key), data.
+# KEYS[1] = stream, KEYS[2] = since marker, KEYS[3..] = dedupe keys of the events that
+# have a db_id (in order). ARGV[1] = maxlen, ARGV[2] = ttl, then per event: "1"/"0" (has a
+# dedupe key), data. A stream without a since marker is new (Redis lost its data): the
+# marker is set before the first XADD, from the same clock, so it is below every new id.
 _PUBLISH = """
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local now = redis.call('TIME')
+  redis.call('SET', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000) .. '-0', 'NX')
+end
 local ids = {}
-local k = 2
+local k = 3
 for i = 3, #ARGV, 2 do
   local id = false
   local key = nil
@@ -133,6 +156,8 @@ class RedisSubscription:
 
     The cursor is fixed when the reader starts (``ready()`` returns once it is), and the
     reader reconnects with backoff from the same cursor, so a Redis blip loses nothing.
+    A Redis that came back without the entries past the cursor is noticed (``_verify``)
+    and reported with a ``STREAM_RESET`` marker instead of passing over the gap.
     """
 
     def __init__(self, bus: RedisBus) -> None:
@@ -140,6 +165,7 @@ class RedisSubscription:
         self._queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
         self._ready = asyncio.Event()
         self._closing = False
+        self._since: str | None = None  # the stream this reader reads (its since marker)
         self._client: aioredis.Redis = aioredis.from_url(
             bus.url, socket_timeout=READ_SOCKET_TIMEOUT
         )
@@ -170,12 +196,19 @@ class RedisSubscription:
         client = self._client
         cursor: str | None = None
         failures = 0
+        loop = asyncio.get_running_loop()
+        checked = 0.0
         try:
             while not self._closing:
                 try:
                     if cursor is None:
+                        self._since = await self._bus.ensure_since()
                         cursor = await self._bus.last_id()
+                        checked = loop.time()
                         self._ready.set()
+                    elif failures or loop.time() - checked >= CHECK_EVERY:
+                        cursor = await self._verify(cursor)
+                        checked = loop.time()
                     cursor = await self._read_batch(client, cursor)
                     failures = 0
                 except RedisError as exc:
@@ -187,6 +220,18 @@ class RedisSubscription:
                     await asyncio.sleep(delay)
         finally:
             await client.aclose()
+
+    async def _verify(self, cursor: str) -> str:
+        """The cursor to read on from: the same one, or after a reset the new head."""
+        reason = await self._bus.discontinuity(cursor, self._since)
+        if reason is None:
+            return cursor
+        self._since = await self._bus.ensure_since()
+        head = await self._bus.last_id()
+        log.warning("%s: every socket is told to resync (new head %s)", reason, head)
+        marker = Event(STREAM_RESET, {"reason": reason}, audience="internal")
+        self._queue.put_nowait(StreamEvent(head, marker))
+        return head
 
     async def _read_batch(self, client: aioredis.Redis, cursor: str) -> str:
         reply: Any = await client.xread({STREAM: cursor}, count=READ_COUNT, block=BLOCK_MS)
@@ -207,7 +252,12 @@ class RedisBus:
         self.url = url
         self.history = history
         pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=POOL_SIZE, timeout=POOL_WAIT
+            url,
+            max_connections=POOL_SIZE,
+            timeout=POOL_WAIT,
+            retry=COMMAND_RETRY,
+            socket_timeout=COMMAND_TIMEOUT,
+            socket_connect_timeout=CONNECT_TIMEOUT,
         )
         self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool too
         self._publish = self._redis.register_script(_PUBLISH)
@@ -220,9 +270,33 @@ class RedisBus:
 
     async def start(self) -> None:
         await self._redis.ping()
+        await self.ensure_since()
+
+    async def ensure_since(self, *, renew: bool = False) -> str:
+        """The stream's since marker, set now if the stream is new (Redis lost its data)
+        or ``renew`` says its history can no longer be trusted.
+
+        It marks when this stream began; an id below it is from a stream Redis lost.
+        """
         seconds, micros = await self._redis.time()
-        # Marks when this stream began; an id below it is from a stream Redis lost.
-        await self._redis.set(SINCE, f"{int(seconds) * 1000 + int(micros) // 1000}-0", nx=True)
+        now = f"{int(seconds) * 1000 + int(micros) // 1000}-0"
+        await self._redis.set(SINCE, now, nx=not renew)
+        return text_of(await self._redis.get(SINCE))
+
+    async def discontinuity(self, cursor: str, since: str | None) -> str | None:
+        """Why a reader at ``cursor`` of the stream marked ``since`` may have missed
+        events (None: it cannot have)."""
+        now = await self._redis.get(SINCE)
+        if now is None:
+            return "the event stream was lost (Redis restarted without its data)"
+        if text_of(now) != since:
+            return "the event stream was reset"
+        last = (await self._stream_info())["last"]
+        if (parse_stream_id(cursor) or (0, 0)) > last:
+            # Resumes from the lost ids must fail too, on every node: a new marker.
+            await self.ensure_since(renew=True)
+            return "the event stream lost its newest events (Redis restarted from a snapshot)"
+        return None
 
     async def stop(self) -> None:
         for sub in list(self._subscriptions):
@@ -232,7 +306,9 @@ class RedisBus:
     async def publish(self, events: Sequence[Event]) -> list[str]:
         if not events:
             return []
-        keys = [STREAM] + [f"{PREFIX}:published:{e.db_id}" for e in events if e.db_id is not None]
+        keys = [STREAM, SINCE] + [
+            f"{PREFIX}:published:{e.db_id}" for e in events if e.db_id is not None
+        ]
         argv: list[Any] = [self.history, DEDUPE_TTL]
         for event in events:
             argv += ["1" if event.db_id is not None else "0", _encode(event)]
@@ -280,7 +356,7 @@ class RedisBus:
         """
         try:
             info = await self._redis.xinfo_stream(STREAM)
-        except RedisError:  # no stream yet: nothing was ever published
+        except ResponseError:  # no stream yet: nothing was ever published
             return {"deleted": (0, 0), "last": (0, 0), "first": (0, 0), "trimmed": False}
         first = info.get("first-entry")
         return {

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.context import AppContext
-from server.events.bus import Subscription
+from server.events.bus import STREAM_RESET, Subscription
 from server.events.types import EPHEMERAL, Event, EventType, StreamEvent
 from server.realtime import frames
 from server.realtime.client_queue import (
@@ -128,6 +128,8 @@ class Hub:
                 self._revoke_local(
                     payload.get("token_id"), payload.get("user_id"), payload.get("keep_token_id")
                 )
+            elif event.type == STREAM_RESET:
+                self.resync_all(item.id, str(event.payload.get("reason", "stream reset")))
             return
         if event.type == EventType.PRESENCE:
             self._note_presence(event.payload)
@@ -186,6 +188,20 @@ class Hub:
                 self._replays.clear()
             self._replays[key] = packed
         return packed
+
+    def resync_all(self, head: str, reason: str) -> None:
+        """The stream was lost under this node: no socket's resume point can be proven.
+
+        A live socket gets ``resync_required`` in order with its events (what follows is
+        read from ``head`` on); one still starting (its replay may straddle the loss) is
+        closed with 1012 and resumes, where the replay check tells it to resync.
+        """
+        frame = frames.resync_required(reason, head)
+        for conn in list(self.connections.values()):
+            if conn.live and conn.audience is not None:
+                conn.offer(None, frame)
+            else:
+                conn.request_close(RESTART_CLOSE_CODE, "event stream reset, resume")
 
     # Ephemeral events --------------------------------------------------------------
 

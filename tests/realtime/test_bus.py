@@ -54,7 +54,7 @@ async def subscribed(bus: Bus) -> Subscription:
     return sub
 
 
-async def take(sub: Subscription, count: int) -> list[StreamEvent]:
+async def take(sub: Subscription, count: int, timeout: float = 10) -> list[StreamEvent]:
     got: list[StreamEvent] = []
 
     async def collect() -> None:
@@ -63,7 +63,7 @@ async def take(sub: Subscription, count: int) -> list[StreamEvent]:
             if len(got) == count:
                 return
 
-    await asyncio.wait_for(collect(), timeout=10)
+    await asyncio.wait_for(collect(), timeout=timeout)
     return got
 
 
@@ -183,3 +183,96 @@ async def test_a_burst_of_commands_waits_for_the_pool_instead_of_failing(
     """500 concurrent presence-sized writes (a reconnect storm) all succeed."""
     results = await asyncio.gather(*(bus.publish([ev(n)]) for n in range(500)))
     assert len({ids[0] for ids in results}) == 500
+
+
+@pytest.fixture
+def own_redis() -> Any:
+    """A redis-server of this test's own: it gets killed (the session's must not be)."""
+    from tests.support.services import RedisServer
+
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def kill_and_restart(redis: Any) -> None:
+    """SIGKILL, then a new redis-server on the same port: every connection died and the
+    data is gone (persistence is off), exactly what a crashed Redis looks like."""
+    import os
+    import signal
+
+    os.kill(redis.pid, signal.SIGKILL)
+    redis.stop()  # reaps it (SIGKILL is not instant), keeping the port
+    redis.start()
+
+
+async def test_pooled_connections_that_died_with_redis_are_retried(own_redis: Any) -> None:
+    bus = RedisBus(own_redis.url)
+    await bus.start()
+    try:
+        await asyncio.gather(*(bus.publish([ev(n)]) for n in range(10)))  # fill the pool
+        kill_and_restart(own_redis)
+        for n in range(10):  # each would meet a dead pooled connection first
+            assert len(await bus.publish([ev(n)])) == 1
+        assert len(await bus.replay("0")) == 10
+    finally:
+        await bus.stop()
+
+
+async def test_a_subscriber_reports_a_stream_lost_in_a_restart(own_redis: Any) -> None:
+    """Events a node had not read when Redis died are gone: the reader says so with a
+    STREAM_RESET marker (its id: where reading goes on) instead of passing the gap."""
+    from server.events.bus import STREAM_RESET
+
+    bus = RedisBus(own_redis.url)
+    await bus.start()
+    sub = await subscribed(bus)
+    try:
+        [before] = await bus.publish([ev(1)])
+        assert [g.id for g in await take(sub, 1)] == [before]
+        kill_and_restart(own_redis)
+        await eventually_published(bus, ev(2))  # lands in the new stream, maybe unseen
+        [reset] = await take(sub, 1)
+        assert reset.event.type == STREAM_RESET and reset.event.audience == "internal"
+        [after] = await bus.publish([ev(3)])
+        assert [g.id for g in await take(sub, 1)] == [after]  # read on from the new head
+        with pytest.raises(ResyncRequired):  # a resume from the old stream cannot be proven
+            await bus.replay(before)
+    finally:
+        await sub.close()
+        await bus.stop()
+
+
+async def test_a_subscriber_reports_newest_entries_lost(own_redis: Any) -> None:
+    """A stream that came back shorter than what a reader already read (a Redis restored
+    from an older snapshot) is a reset too; here the stream is cut by hand."""
+    from server.events.bus import STREAM_RESET
+    from server.events.redis_bus import STREAM
+
+    bus = RedisBus(own_redis.url)
+    await bus.start()
+    sub = await subscribed(bus)
+    try:
+        ids = await bus.publish([ev(1), ev(2)])
+        await take(sub, 2)
+        await bus.redis.delete(STREAM)  # the reader's cursor is now past the stream
+        [reset] = await take(sub, 1, timeout=30)  # noticed by the periodic check
+        assert reset.event.type == STREAM_RESET
+        with pytest.raises(ResyncRequired):
+            await bus.replay(ids[0])
+    finally:
+        await sub.close()
+        await bus.stop()
+
+
+async def eventually_published(bus: RedisBus, event: Event) -> str:
+    for _ in range(100):
+        try:
+            [event_id] = await bus.publish([event])
+            return event_id
+        except Exception:
+            await asyncio.sleep(0.05)
+    raise AssertionError("Redis did not come back")
