@@ -32,6 +32,7 @@ from server.api import (
     channels,
     contacts,
     conversations,
+    imports,
     openapi,
     reports,
     search,
@@ -79,6 +80,7 @@ API_GROUPS = [
     channels.api,
     reports.api,
     search.api,
+    imports.api,
     system.api,
     account.api,
 ]

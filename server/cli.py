@@ -1,4 +1,4 @@
-"""``switchboard`` command: serve, migrate, create-admin, backup, keygen."""
+"""``switchboard`` command: serve, migrate, create-admin, backup, keygen, import."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     backup = sub.add_parser("backup", help="online backup of the SQLite database")
     backup.add_argument("target", type=Path)
     sub.add_parser("keygen", help="print a new SWITCHBOARD_SECRET_KEY")
+    imp = sub.add_parser("import", help="import conversation history (docs/import.md)")
+    imp.add_argument("file", type=Path, help="JSON Lines: one conversation per line")
+    imp.add_argument("--inbox", type=int, required=True, help="the inbox id to import into")
+    imp.add_argument("--format", choices=("switchboard", "chatwoot"), default="switchboard")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(**_overrides(args))
@@ -157,12 +161,19 @@ def _keygen(_settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from server.importers.cli import run_import
+
+    return run_import(settings, args.file, args.inbox, args.format)
+
+
 _COMMANDS = {
     "serve": _serve,
     "migrate": _migrate,
     "create-admin": _create_admin,
     "backup": _backup,
     "keygen": _keygen,
+    "import": _import,
 }
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from server.storage import (
     clock_migration,
     identity_name_migration,
     identity_scope_migration,
+    import_schema,
     search_index,
 )
 from server.storage.db import Database
@@ -117,6 +118,7 @@ MIGRATIONS: list[Migration] = [
     search_index.create,
     clock_migration.migrate,
     identity_name_migration.migrate,
+    import_schema.create,
     identity_scope_migration.migrate,  # issue 11, hole 1
 ]
 
