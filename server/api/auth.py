@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection
 
 from server.actions import accounts, audit
@@ -102,6 +103,12 @@ async def actor_for_token(ctx: AppContext, token: str) -> Actor | None:
     if row is None or row.kind == "setup":
         return None
     return _actor(row)
+
+
+async def current_role(conn: AsyncConnection, actor: Actor) -> Actor:
+    """The actor with its role as stored now (a socket re-reads it once registered)."""
+    role = (await conn.execute(sa.select(t.users.c.role).where(t.users.c.id == actor.id))).scalar()
+    return actor if role is None or role == actor.role else replace(actor, role=role)
 
 
 async def token_still_valid(ctx: AppContext, actor: Actor) -> bool:

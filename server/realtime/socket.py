@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.actions.access import conversation_for, visible_inbox_ids
 from server.actors import Actor
-from server.api.auth import COOKIE, actor_for_token
+from server.api.auth import COOKIE, actor_for_token, current_role
 from server.events.bus import ResyncRequired
 from server.events.types import EventType
 from server.exceptions import NotFound
@@ -124,6 +124,9 @@ async def _receive_text(websocket: WebSocket) -> str | None:
 
 async def _start(hub: Hub, conn: Connection, hello: frames.Hello) -> None:
     async with hub.ctx.db.read() as db:
+        # Read again now that the socket is registered: a role change committed since the
+        # handshake was announced before this socket could hear it (agent.updated).
+        conn.actor = await current_role(db, conn.actor)
         visible = await visible_inbox_ids(db, conn.actor)
     hub.set_audience(conn, Audience(conn.actor.id, visible is None, visible or set()))
     await _resume(hub, conn, hello.last_event_id)
