@@ -19,6 +19,8 @@ from starlette.responses import JSONResponse, Response
 
 from adapters.base import Attachment, ContactInfo, InboundMessage, WebhookRequest
 from server.actions import clock, inbound
+from server.api.auth import RateLimiter
+from server.api.errors import error_body
 from server.api.routing import Q_STR, Api, Body, read_limited
 from server.exceptions import InvalidInput, NotFound, Unauthorized
 from server.storage import schema as t
@@ -50,6 +52,14 @@ class ApiInbound(Body):
     attachments: list[ApiAttachment] = Field(default_factory=list, max_length=20)
 
 
+def _bad_tokens(ctx: Any) -> RateLimiter:
+    """Wrong inbox tokens per address: 20 a minute, then 429 with Retry-After."""
+    found = ctx.extras.get("api_channel_bad_tokens")
+    if not isinstance(found, RateLimiter):
+        found = ctx.extras["api_channel_bad_tokens"] = RateLimiter(limit=20, window=60.0)
+    return found
+
+
 async def _inbox_by_key(request: Request, kind: str | None = None) -> Any:
     key = request.path_params["key"]
     async with request.app.state.ctx.db.read() as conn:
@@ -78,9 +88,12 @@ async def _inbox_by_key(request: Request, kind: str | None = None) -> Any:
 async def api_inbound(request: Request, body: ApiInbound) -> Any:
     ctx = request.app.state.ctx
     inbox = await _inbox_by_key(request, "api")
+    bad, address = _bad_tokens(ctx), request.client.host if request.client else "?"
+    bad.ensure(address)  # wrong tokens are throttled per address (docs/security.md)
     expected = ctx.secrets.decrypt_json(inbox.secrets).get("inbound_token", "")
     given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
+        bad.hit(address)
         raise Unauthorized("missing or wrong inbox token")
     if body.sent_at is not None and body.sent_at.tzinfo is None:
         raise InvalidInput("sent_at: needs a timezone (e.g. 2026-01-01T10:00:00Z)")
@@ -151,4 +164,10 @@ async def _webhook(request: Request) -> Response:
         body,
     )
     result = await handler(hook)
+    if result.status >= 400:  # the documented error shape, as on every other endpoint
+        code = {400: "invalid_input", 401: "unauthorized", 403: "forbidden"}.get(
+            result.status, "webhook_refused"
+        )
+        message = result.body.decode("utf-8", "replace")[:200] or "refused"
+        return JSONResponse(error_body(code, message), status_code=result.status)
     return Response(result.body, status_code=result.status, media_type=result.content_type)
