@@ -53,7 +53,8 @@ class Desk:
     inbox: dict[str, Any]
 
     async def online(self, *agents: Agent) -> list[AgentSocket]:
-        return [await AgentSocket.open(self.server.ws_url, a.token) for a in agents]
+        # max_queue None: nobody reads these sockets, and a full queue would stall the close
+        return [await AgentSocket.open(self.server.ws_url, a.token, max_queue=None) for a in agents]
 
     async def routing(self, policy: str) -> dict[str, Any]:
         r = await self.admin.put(

@@ -115,7 +115,5 @@ async def test_settings_are_admin_only_and_validated(desk: Desk) -> None:
     assert r.status_code == 422
     r = await desk.admin.put("/api/admin/inboxes/999999/routing", json={"policy": "off"})
     assert r.status_code == 404
-    r = await desk.admin.put(
-        f"/api/admin/agents/{desk.ana.id}/capacity", json={"max_open": -1}
-    )
+    r = await desk.admin.put(f"/api/admin/agents/{desk.ana.id}/capacity", json={"max_open": -1})
     assert r.status_code == 422
