@@ -192,6 +192,7 @@ async def use_link(ctx: AppContext, token: str, purpose: str, password: str) -> 
                     c.purpose == purpose,
                     c.used_at.is_(None),
                     c.expires_at > utcnow(),
+                    c.user_id.in_(sa.select(t.users.c.id).where(t.users.c.is_active.is_(True))),
                 )
                 .values(used_at=utcnow())
                 .returning(c.user_id)

@@ -53,3 +53,15 @@ def test_only_failures_count_and_a_success_clears_its_pair() -> None:
         throttle.failed("a@example.test", "10.0.0.1")
     throttle.succeeded("a@example.test", "10.0.0.1")
     assert throttle.pair.retry_after("a@example.test|10.0.0.1") == 0
+
+
+async def test_reset_requests_from_one_address_are_bounded_with_retry_after(
+    server: Running,
+) -> None:
+    anon = server.client()
+    answers = [
+        await anon.post("/api/auth/password-reset", json={"email": f"x{n}@example.test"})
+        for n in range(21)
+    ]
+    assert [a.status_code for a in answers] == [202] * 20 + [429]
+    assert int(answers[-1].headers["retry-after"]) >= 1
