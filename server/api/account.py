@@ -223,6 +223,7 @@ async def recovery_codes(request: Request, body: PasswordBody) -> Any:
     summary="Who an invite link is for (404 when used, expired or unknown)",
 )
 async def invite_info(request: Request, body: LinkBody) -> Any:
+    _limit(request, "invite")
     row = await accounts.link_owner(request.app.state.ctx, body.token, "invite")
     return {"email": row.email, "name": row.name}
 
