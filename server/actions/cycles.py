@@ -144,7 +144,9 @@ class Writer:
     async def _observe_if_final(self, cycle: Cycle) -> None:
         message_id = cycle.response_message_id
         if cycle.kind is Kind.FRT and message_id and self.statuses.get(message_id) in FINAL:
-            await _observe(self.tx, self.conversation.id, int(message_id), self.now)
+            # a reply sent before it became the response (an earlier one failed later);
+            # only our own sends count, never imported history
+            await _observe(self.tx, self.conversation.id, int(message_id), self.now, sent=True)
 
 
 async def calendar_id(tx: Tx, inbox: Any) -> int:
@@ -176,16 +178,23 @@ async def observe_sent(tx: Tx, message: Any) -> None:
     await _observe(tx, message.conversation_id, int(message.id), utcnow())
 
 
-async def _observe(tx: Tx, conversation_id: int, message_id: int, now: datetime) -> None:
+async def _observe(
+    tx: Tx, conversation_id: int, message_id: int, now: datetime, *, sent: bool = False
+) -> None:
+    """Count the segment answered by `message_id` unless it was counted; ``sent``: only if
+    the message went through our outbox."""
     c = t.response_cycles.c
+    where = [
+        c.conversation_id == conversation_id,
+        c.response_message_id == message_id,
+        c.observed_at.is_(None),
+    ]
+    if sent:
+        where.append(sa.exists().where(t.outbox.c.message_id == message_id))
     counted = (
         await tx.conn.execute(
             sa.update(t.response_cycles)
-            .where(
-                c.conversation_id == conversation_id,
-                c.response_message_id == message_id,
-                c.observed_at.is_(None),
-            )
+            .where(*where)
             .values(observed_at=now)
             .returning(c.channel, c.wall_seconds)
         )
