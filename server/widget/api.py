@@ -266,6 +266,7 @@ def _files(body: MessageBody, rules: dict[str, Any]) -> list[Attachment]:
 )
 async def seen(request: Request, body: SeenBody) -> Any:
     visitor = await visitor_of(request)
+    limits(request.app.state.ctx).seen_per_visitor.check(f"v{visitor.session_id}")
     return {"marked": await actions.mark_seen(request.app.state.ctx, visitor, body.message_id)}
 
 
@@ -275,10 +276,12 @@ async def seen(request: Request, body: SeenBody) -> Any:
     body=AttributesBody,
     auth="visitor",
     tag=TAG,
-    summary="Custom attributes from the host page (merged into the contact)",
+    summary="Custom attributes from the host page (merged into the contact; at most 50 "
+    "names of 100 characters, string values of 1,000, 16 KiB in all; 10 calls a minute)",
 )
 async def set_attributes(request: Request, body: AttributesBody) -> Any:
     visitor = await visitor_of(request)
+    limits(request.app.state.ctx).attributes_per_visitor.check(f"v{visitor.session_id}")
     merged = await sessions.set_attributes(request.app.state.ctx, visitor, body.attributes)
     return {"attributes": merged}
 

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.api.auth import RateLimiter
-from server.api.errors import error_body
+from server.api.errors import error_body, retry_after
 from server.api.routing import Api, Endpoint, _wrap
 from server.context import AppContext
 from server.exceptions import Forbidden, NotFound, SwitchboardError, Unauthorized
@@ -36,13 +36,24 @@ def origin_allowed(allowed: Sequence[str], origin: str | None) -> bool:
 
 
 class Limits:
-    """Per visitor and per IP; in process memory (see RateLimiter for the multi-node note)."""
+    """Per visitor and per IP; in process memory (see RateLimiter for the multi-node note).
+
+    Every widget route is reachable without a login: each one that writes or sends is
+    rate limited here, and its sizes and counts are capped in bounds.py
+    (docs/security.md lists them).
+    """
 
     def __init__(self) -> None:
         self.sessions_per_ip = RateLimiter(limit=20, window=60.0)
         self.messages_per_visitor = RateLimiter(limit=30, window=60.0)
         self.messages_per_ip = RateLimiter(limit=120, window=60.0)
         self.typing_per_session = RateLimiter(limit=20, window=10.0)  # not 20 events/s
+        self.attributes_per_visitor = RateLimiter(limit=10, window=60.0)  # a page sets them once
+        self.seen_per_visitor = RateLimiter(limit=60, window=60.0)  # one per message shown
+        self.frames_per_socket = RateLimiter(limit=60, window=10.0)  # above: dropped unread
+        # Wrong visitor tokens: 20 a minute per address, then 429 even for a right one, so
+        # tokens cannot be guessed (they are 256-bit anyway) nor the lookup used as a load.
+        self.bad_tokens_per_ip = RateLimiter(limit=20, window=60.0)
 
 
 def limits(ctx: AppContext) -> Limits:
@@ -82,9 +93,23 @@ async def visitor_of(request: Request) -> Visitor:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing visitor token: create a session first")
     inbox = request.state.inbox
-    visitor = await visitor_for_token(request.app.state.ctx, inbox.id, token.strip())
+    visitor = await checked_visitor(request.app.state.ctx, inbox.id, token.strip(), request)
     require_verified(inbox, visitor)
     return visitor
+
+
+async def checked_visitor(
+    ctx: AppContext, inbox_id: int, token: str, conn: HTTPConnection
+) -> Visitor:
+    """The token's visitor; wrong tokens count against the caller's address."""
+    bad = limits(ctx).bad_tokens_per_ip
+    key = client_ip(conn)
+    bad.ensure(key)
+    try:
+        return await visitor_for_token(ctx, inbox_id, token)
+    except Unauthorized:
+        bad.hit(key)
+        raise
 
 
 def require_verified(inbox: Any, visitor: Visitor) -> None:
@@ -121,8 +146,11 @@ def _gated(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
                 Response(status_code=204) if request.method == "OPTIONS" else await inner(request)
             )
         except SwitchboardError as exc:
+            retry = {"Retry-After": str(retry_after(exc))} if exc.status == 429 else None
             response = JSONResponse(
-                error_body(exc.code, exc.message, exc.details), status_code=exc.status
+                error_body(exc.code, exc.message, exc.details),
+                status_code=exc.status,
+                headers=retry,
             )
         response.headers.update(_cors(origin, allowed))
         return response

@@ -24,6 +24,7 @@ from server.events.types import EventType
 from server.exceptions import Unauthorized
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.widget import bounds
 
 CHANNEL = "webchat"
 _PROFILE_KEYS = ("name", "email", "phone")
@@ -198,14 +199,18 @@ async def touch(ctx: AppContext, visitor: Visitor) -> None:
 async def set_attributes(
     ctx: AppContext, visitor: Visitor, attributes: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Host-page attributes (plan, cart value…) merged into the contact's attributes."""
+    """Host-page attributes (plan, cart value…) merged into the contact's attributes,
+    within bounds.py's caps. Only the entries that changed are stored and broadcast
+    (``attributes_changed``): a page re-sending its set costs one read."""
     async with transaction(ctx) as tx:
         row = (
             await tx.conn.execute(
                 sa.select(t.contacts.c.attributes).where(t.contacts.c.id == visitor.contact_id)
             )
         ).one()
-        merged = {**(row.attributes or {}), **attributes}
+        merged, changed = bounds.merge(row.attributes or {}, attributes)
+        if not changed:
+            return merged
         await tx.conn.execute(
             sa.update(t.contacts)
             .where(t.contacts.c.id == visitor.contact_id)
@@ -213,7 +218,7 @@ async def set_attributes(
         )
         await tx.emit(
             EventType.CONTACT_UPDATED,
-            {"contact": {"id": visitor.contact_id, "attributes": merged}},
+            {"contact": {"id": visitor.contact_id, "attributes_changed": changed}},
             inbox_id=visitor.inbox_id,
         )
     return merged

@@ -33,7 +33,13 @@ from server.exceptions import RateLimited, SwitchboardError
 from server.widget import actions, history, sessions
 from server.widget.fanout import VisitorFanout, VisitorSink
 from server.widget.filter import VisitorFilter
-from server.widget.gate import check_origin, inbox_by_key, limits, require_verified
+from server.widget.gate import (
+    check_origin,
+    checked_visitor,
+    inbox_by_key,
+    limits,
+    require_verified,
+)
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0  # a socket that never says hello holds a slot for nothing
@@ -62,7 +68,7 @@ async def _admit(ws: WebSocket) -> tuple[sessions.Visitor, Any] | None:
     await ws.accept()
     try:
         hello = await asyncio.wait_for(ws.receive_json(), HELLO_TIMEOUT)
-        visitor = await sessions.visitor_for_token(ctx, inbox.id, str(hello.get("token", "")))
+        visitor = await checked_visitor(ctx, inbox.id, str(hello.get("token", "")), ws)
         require_verified(inbox, visitor)
     except (TimeoutError, ValueError, AttributeError, SwitchboardError) as exc:
         reason = exc.message if isinstance(exc, SwitchboardError) else "expected a hello frame"
@@ -137,15 +143,18 @@ async def _handle(
     frame: dict[str, Any],
 ) -> None:
     kind = frame.get("type")
+    lim = limits(ctx)
+    lim.frames_per_socket.check(f"s{visitor.session_id}:{id(ws)}")
     if kind == "ping":
         await _send(ws, {"type": "pong"})
     elif kind == "typing":
-        limits(ctx).typing_per_session.check(str(visitor.session_id))
+        lim.typing_per_session.check(str(visitor.session_id))
         async with ctx.db.read() as conn:
             conversation_id = await history.latest_conversation_id(conn, visitor)
         if conversation_id is not None:
             await actions.publish_typing(ctx, visitor, conversation_id, bool(frame.get("typing")))
     elif kind == "seen" and isinstance(frame.get("message_id"), int):
+        lim.seen_per_visitor.check(f"v{visitor.session_id}")
         await actions.mark_seen(ctx, visitor, frame["message_id"])
     else:
         await _send(ws, {"type": "error", "message": f"unknown frame type {kind!r}"})

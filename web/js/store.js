@@ -115,7 +115,11 @@ export function applyEvent(store, event) {
       return false;
     case 'contact.updated':
       if (p.contact) {
-        store.contacts.set(p.contact.id, p.contact);
+        // A visitor's attributes arrive as the entries that changed (attributes_changed).
+        const old = store.contacts.get(p.contact.id) || {};
+        const { attributes_changed: changed, ...fields } = p.contact;
+        const attributes = changed ? { ...(old.attributes || {}), ...changed } : (fields.attributes || old.attributes);
+        store.contacts.set(p.contact.id, { ...old, ...fields, attributes });
         store.emit({ kind: 'contact', id: p.contact.id });
       }
       store.emit({ kind: 'event', event });
