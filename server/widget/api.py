@@ -222,6 +222,8 @@ async def post_message(request: Request) -> Any:
     rules = cfg.get("attachments") or {"max_bytes": 0, "types": []}
     body = await _message_body(request, rules["max_bytes"])
     files = _files(body, rules)
+    for _ in files:
+        lim.files_per_visitor.check(f"v{visitor.session_id}")
     if not body.text.strip() and not files:
         raise InvalidInput("text: a message needs text or an attachment")
     message, created = await actions.send_message(ctx, visitor, body.client_id, body.text, files)

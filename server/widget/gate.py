@@ -50,6 +50,9 @@ class Limits:
         self.typing_per_session = RateLimiter(limit=20, window=10.0)  # not 20 events/s
         self.attributes_per_visitor = RateLimiter(limit=10, window=60.0)  # a page sets them once
         self.seen_per_visitor = RateLimiter(limit=60, window=60.0)  # one per message shown
+        # Files are the one thing that fills a disk: 30 an hour per visitor, each within the
+        # inbox's max_bytes, whatever the message rate allows.
+        self.files_per_visitor = RateLimiter(limit=30, window=3600.0)
         self.frames_per_socket = RateLimiter(limit=60, window=10.0)  # above: dropped unread
         # Wrong visitor tokens: 20 a minute per address, then 429 even for a right one, so
         # tokens cannot be guessed (they are 256-bit anyway) nor the lookup used as a load.

@@ -112,3 +112,17 @@ async def test_wrong_api_channel_tokens_are_throttled(
         assert (await post_inbound(client, inbox, token="wrong")).status_code == 401
     limited = await post_inbound(client, inbox)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+
+
+async def test_visitor_files_are_rate_limited(server: Running, admin: httpx.AsyncClient) -> None:
+    inbox = await create_webchat_inbox(
+        admin, attachments={"max_bytes": 1000, "types": ["text/plain"]}
+    )
+    visitor = Visitor(server.client(), inbox["public_key"])
+    assert (await visitor.start()).status_code == 201
+    file = {"filename": "a.txt", "content_type": "text/plain", "data_base64": "aGk="}
+    for _ in range(6):  # 30 files an hour
+        sent = await visitor.send("", attachments=[file] * 5)
+        assert sent.status_code in (200, 201), sent.text
+    refused = await visitor.send("", attachments=[file])
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
