@@ -55,7 +55,7 @@ def redact(details: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in details.items():
         if is_secret(key):
-            out[key] = "(set)" if value not in (None, "") else "(cleared)"
+            out[key] = "(set)" if value not in (None, "") else "(not set)"
         elif isinstance(value, Mapping):
             out[key] = redact(value)
         else:
@@ -73,7 +73,7 @@ async def record(
     origin: Origin | None = None,
 ) -> None:
     """Append one entry in the caller's transaction."""
-    who = origin or _ORIGIN.get() or Origin(None, "system", None)
+    who = origin or _ORIGIN.get() or Origin(None, None, None)  # None: the system
     await conn.execute(
         t.audit_log.insert().values(
             at=utcnow(),

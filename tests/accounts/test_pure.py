@@ -78,7 +78,7 @@ def test_audit_details_never_keep_secret_values() -> None:
     }
     assert redact(details) == {
         "password": "(set)",
-        "config": {"bot_token": "(set)", "webhook_secret": "(cleared)", "name": "x"},
+        "config": {"bot_token": "(set)", "webhook_secret": "(not set)", "name": "x"},
         "role": "admin",
     }
 
