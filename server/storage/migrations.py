@@ -80,14 +80,14 @@ def _accounts(ops: Operations, conn: Connection) -> None:
             if name not in have:
                 column = s.metadata.tables[table].c[name]
                 ops.add_column(table, sa.Column(name, column.type, nullable=True))
-    for table in (
+    for new_table in (
         s.account_links,
         s.recovery_codes,
         s.audit_log,
         s.workspace_settings,
         s.account_mail,
     ):
-        table.create(conn, checkfirst=True)
+        new_table.create(conn, checkfirst=True)
 
 
 def _automation(_ops: Operations, conn: Connection) -> None:
