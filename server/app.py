@@ -32,6 +32,8 @@ from server.api import (
     channels,
     contacts,
     conversations,
+    csat,
+    csat_page,
     imports,
     openapi,
     reports,
@@ -81,6 +83,7 @@ API_GROUPS = [
     reports.api,
     search.api,
     imports.api,
+    csat.api,
     system.api,
     account.api,
 ]
@@ -94,6 +97,7 @@ API_GROUPS += widget_routes.API_GROUPS
 EXTRA_ROUTES.append(widget_routes.extra_routes)
 LIFECYCLE_HOOKS.append(widget_routes.LIFECYCLE)
 EXTRA_ROUTES.append(realtime_socket.routes)
+EXTRA_ROUTES.append(csat_page.routes)  # the survey page customers open (docs/csat.md)
 LIFECYCLE_HOOKS.append((realtime_lifecycle.start_hub, realtime_lifecycle.stop_hub))
 API_GROUPS.append(automation.api)  # issue 15
 LIFECYCLE_HOOKS.append(automation_hooks.LIFECYCLE)  # issue 15: after the hub (presence)

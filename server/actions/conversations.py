@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server import serialize
-from server.actions import automation
+from server.actions import automation, csat
 from server.actions._conv import add_activity, locked, update_conversation
 from server.actions._tx import transaction
 from server.actions.access import conversation_for
@@ -62,6 +62,7 @@ async def change_status(
         )
         row = await update_conversation(tx, conv, fields, recompute_clock=True, now=now)
         row = await automation.on_status(tx, ctx, conv, row)  # issue 15: queues, rules
+        await csat.on_resolved(tx, ctx, row)  # docs/csat.md: ask the customer
     return serialize.conversation(row)
 
 

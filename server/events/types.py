@@ -24,6 +24,7 @@ class EventType(StrEnum):
     SLA_NEAR_BREACH = "sla.near_breach"  # same payload; docs/frt.md "SLA events"
     INBOX_UPDATED = "inbox.updated"  # settings, membership
     AGENT_UPDATED = "agent.updated"  # role or state of an agent (sockets re-check access)
+    CSAT_ANSWERED = "csat.answered"  # payload: survey (docs/csat.md)
     INBOX_HEALTH = "inbox.health"  # a channel watcher connected, failed, or lags (admins)
     TYPING = "typing"  # ephemeral: not stored
     PRESENCE = "presence"  # ephemeral: not stored

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from server.storage import (
     clock_migration,
+    csat_schema,
     identity_name_migration,
     identity_scope_migration,
     import_schema,
@@ -120,6 +121,7 @@ MIGRATIONS: list[Migration] = [
     identity_name_migration.migrate,
     import_schema.create,
     identity_scope_migration.migrate,  # issue 11, hole 1
+    csat_schema.create,
 ]
 
 
