@@ -68,6 +68,7 @@ async def update_user(
         before = (await tx.conn.execute(sa.select(t.users).where(t.users.c.id == user_id))).first()
         if before is None:
             raise NotFound(f"agent {user_id} not found")
+        await _keep_an_admin(tx.conn, before, values)
         if values:
             await tx.conn.execute(
                 sa.update(t.users).where(t.users.c.id == user_id).values(**values)
@@ -91,6 +92,19 @@ async def update_user(
             },
         )
     return serialize.user(row)
+
+
+async def _keep_an_admin(conn: Any, before: Any, values: Mapping[str, Any]) -> None:
+    """Refuse to demote or disable the last active admin (nobody could manage the team)."""
+    leaves = values.get("role", before.role) != "admin" or values.get("is_active") is False
+    if before.role != "admin" or not before.is_active or not leaves:
+        return
+    u = t.users.c
+    others = await conn.execute(
+        sa.select(u.id).where(u.role == "admin", u.is_active.is_(True), u.id != before.id).limit(1)
+    )
+    if others.first() is None:
+        raise Conflict("role: this is the last active admin; make someone else an admin first")
 
 
 async def _agent_event(conn: Any, row: Any) -> dict[str, Any]:

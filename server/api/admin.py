@@ -9,7 +9,7 @@ from pydantic import Field
 from starlette.requests import Request
 
 from server import serialize
-from server.actions import admin
+from server.actions import admin, removal
 from server.actions.access import require_admin
 from server.api import account
 from server.api.auth import actor_from
@@ -179,6 +179,19 @@ async def update_team(request: Request, body: TeamPatch) -> Any:
 
 
 @api.route(
+    "DELETE",
+    "/api/admin/teams/{id}",
+    tag=TAG,
+    auth="admin",
+    summary="Delete a team (its conversations stay, with no team)",
+)
+async def delete_team(request: Request) -> Any:
+    await _admin(request)
+    await removal.delete_team(request.app.state.ctx, path_int(request, "id"))
+    return {"ok": True}
+
+
+@api.route(
     "GET",
     "/api/admin/inboxes",
     tag=TAG,
@@ -237,6 +250,19 @@ async def update_inbox(request: Request, body: InboxPatch) -> Any:
     return await admin.update_inbox(
         request.app.state.ctx, path_int(request, "id"), body.model_dump(exclude_unset=True)
     )
+
+
+@api.route(
+    "DELETE",
+    "/api/admin/inboxes/{id}",
+    tag=TAG,
+    auth="admin",
+    summary="Delete an inbox that has no conversations (409 otherwise: disable it instead)",
+)
+async def delete_inbox(request: Request) -> Any:
+    await _admin(request)
+    await removal.delete_inbox(request.app.state.ctx, path_int(request, "id"))
+    return {"ok": True}
 
 
 @api.route(

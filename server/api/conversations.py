@@ -9,7 +9,7 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server import queries
+from server import previews, queries
 from server.actions import conversations as conv_actions
 from server.actions import delivery
 from server.actions.access import conversation_for
@@ -79,7 +79,9 @@ async def list_conversations(request: Request) -> Any:
     actor = await actor_from(request)
     limit = query_int(request, "limit", 25)
     async with request.app.state.ctx.db.read() as conn:
-        return await queries.list_conversations(conn, actor, dict(request.query_params), limit)
+        page = await queries.list_conversations(conn, actor, dict(request.query_params), limit)
+        await previews.attach(conn, page["items"])  # the list rows' last-message line
+    return page
 
 
 @api.route("GET", "/api/conversations/{id}", summary="A conversation with its FRT cycles", tag=TAG)
