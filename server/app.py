@@ -40,6 +40,7 @@ from server.api import (
     search,
     session,
     system,
+    trends,
 )
 from server.api.auth import LoginThrottle
 from server.api.errors import HANDLERS
@@ -84,6 +85,7 @@ API_GROUPS = [
     search.api,
     imports.api,
     csat.api,
+    trends.api,
     system.api,
     account.api,
 ]

@@ -1,0 +1,195 @@
+"""Report trends over time (docs/reports.md): volume, FRT, NRT, resolution, SLA and CSAT
+per day, week or month, the previous period beside, and a heatmap by hour of the week."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.actions.access import visible_inbox_ids
+from server.api.auth import actor_from
+from server.api.routing import Api
+from server.exceptions import InvalidInput
+from server.reporting import trends
+from server.storage import schema as t
+from server.storage.csat_schema import csat_surveys
+from server.storage.schema import utcnow
+
+api = Api()
+
+
+@api.route(
+    "GET",
+    "/api/reports/trends",
+    tag="reports",
+    summary="Trends from..to per interval=day|week|month in tz (IANA zone, default the "
+    "inbox's or UTC): new, reopened and resolved conversations, FRT/NRT/resolution median "
+    "and p90 (seconds), SLA within target (%), CSAT; previous period; heatmap; format=csv",
+)
+async def trend_report(request: Request) -> Any:
+    actor = await actor_from(request)
+    params = request.query_params
+    interval = params.get("interval", "day")
+    if interval not in trends.INTERVALS:
+        raise InvalidInput(f"interval: expected one of {', '.join(trends.INTERVALS)}")
+    inbox_id = _inbox_param(params.get("inbox_id"))
+    start, end = _period(params.get("from"), params.get("to"))
+    prev_start, _ = trends.previous_period(start, end)
+    async with request.app.state.ctx.db.read() as conn:
+        visible = await visible_inbox_ids(conn, actor)
+        tz = _zone(params.get("tz") or await _inbox_zone(conn, inbox_id))
+        data = await _rows(conn, visible, inbox_id, prev_start, end)
+    try:
+        series = trends.series(start, end, interval, tz, *data)
+    except ValueError as exc:
+        raise InvalidInput(f"interval: {exc}") from None
+    if params.get("format") == "csv":
+        return _csv(series)
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "interval": interval,
+        "tz": tz.key,
+        "series": series,
+        "totals": trends.totals(start, end, *data),
+        "previous": trends.totals(prev_start, start, *data),
+        "heatmap": trends.heatmap(
+            (c.started_at for c in data[1] if start <= c.started_at < end), tz
+        ),
+    }
+
+
+def _inbox_param(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not (raw.isascii() and raw.isdigit()):
+        raise InvalidInput(f"inbox_id: expected an integer, got {raw!r}")
+    return int(raw)
+
+
+def _period(raw_from: str | None, raw_to: str | None) -> tuple[datetime, datetime]:
+    def parse(name: str, raw: str | None, default: datetime) -> datetime:
+        if raw is None:
+            return default
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"{name}: expected an ISO date or datetime, got {raw!r}") from None
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+    end = parse("to", raw_to, utcnow())
+    start = parse("from", raw_from, end - timedelta(days=30))
+    if start >= end:
+        raise InvalidInput("from: must be before to")
+    return start, end
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"tz: {name!r} is not a time zone name (e.g. Europe/Warsaw)") from None
+
+
+async def _inbox_zone(conn: Any, inbox_id: int | None) -> str | None:
+    if inbox_id is None:
+        return None
+    row = (
+        await conn.execute(sa.select(t.inboxes.c.business_hours).where(t.inboxes.c.id == inbox_id))
+    ).first()
+    hours = row.business_hours if row is not None else None
+    return hours.get("timezone") if isinstance(hours, dict) else None
+
+
+async def _rows(
+    conn: Any, visible: set[int] | None, inbox_id: int | None, start: datetime, end: datetime
+) -> tuple[list[datetime], list[trends.Cycle], list[trends.Wait], list[trends.Rating]]:
+    def scoped(query: Any, column: Any) -> Any:
+        if visible is not None:
+            query = query.where(column.in_(visible))
+        return query if inbox_id is None else query.where(column == inbox_id)
+
+    c, r, w, s = t.conversations.c, t.response_cycles.c, t.response_waits.c, csat_surveys.c
+    new = await conn.execute(
+        scoped(sa.select(c.created_at).where(c.created_at >= start, c.created_at < end), c.inbox_id)
+    )
+    targets = {
+        row.id: row.frt_targets or {}
+        for row in await conn.execute(sa.select(t.inboxes.c.id, t.inboxes.c.frt_targets))
+    }
+    cycle_rows = await conn.execute(
+        scoped(
+            sa.select(
+                r.inbox_id,
+                r.idx,
+                r.started_at,
+                r.wall_seconds,
+                r.business_seconds,
+                r.resolved_at,
+                r.resolution_seconds,
+                c.priority,
+            )
+            .join(t.conversations, c.id == r.conversation_id)
+            .where(
+                sa.or_(
+                    sa.and_(r.started_at >= start, r.started_at < end),
+                    sa.and_(r.resolved_at >= start, r.resolved_at < end),
+                )
+            ),
+            r.inbox_id,
+        )
+    )
+    waits = await conn.execute(
+        scoped(
+            sa.select(w.started_at, w.wall_seconds).where(
+                w.started_at >= start, w.started_at < end
+            ),
+            w.inbox_id,
+        )
+    )
+    ratings = await conn.execute(
+        scoped(
+            sa.select(s.sent_at, s.rating).where(
+                s.sent_at >= start, s.sent_at < end, s.state == "sent"
+            ),
+            s.inbox_id,
+        )
+    )
+    return (
+        [row.created_at for row in new],
+        [_cycle(row, targets.get(row.inbox_id, {})) for row in cycle_rows],
+        [trends.Wait(row.started_at, row.wall_seconds) for row in waits],
+        [trends.Rating(row.sent_at, row.rating) for row in ratings],
+    )
+
+
+def _cycle(row: Any, targets: dict[str, Any]) -> trends.Cycle:
+    target = targets.get(row.priority, targets.get("default"))
+    return trends.Cycle(
+        row.started_at,
+        row.idx,
+        row.wall_seconds,
+        row.business_seconds,
+        row.resolved_at,
+        row.resolution_seconds,
+        float(target) if target else None,
+    )
+
+
+def _csv(series: list[dict[str, Any]]) -> Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(series[0]) if series else ["start"])
+    writer.writeheader()
+    writer.writerows(series)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"content-disposition": 'attachment; filename="trends.csv"'},
+    )
