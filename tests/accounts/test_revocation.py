@@ -96,3 +96,15 @@ async def test_a_demoted_admin_loses_admin_visibility_on_an_open_socket_at_once(
     )
     # the first message event she gets after the demotion is the one in her own inbox
     assert frame["event"]["payload"]["message"]["text"] == "marker"
+
+
+async def test_the_last_active_admin_cannot_be_demoted_or_disabled(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    me = (await admin.get("/api/me")).json()["user"]
+    for change in ({"role": "agent"}, {"is_active": False}):
+        refused = await admin.patch(f"/api/admin/agents/{me['id']}", json=change)
+        assert refused.status_code == 409, refused.text
+    await agent_login(server, admin, "second@example.test", role="admin")
+    allowed = await admin.patch(f"/api/admin/agents/{me['id']}", json={"role": "agent"})
+    assert allowed.status_code == 200
