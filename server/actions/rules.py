@@ -219,17 +219,25 @@ async def _record(
 
 
 async def run_once(
-    ctx: AppContext, trigger: str, conversation_id: int, rule: Rule, once_key: str
+    ctx: AppContext,
+    trigger: str,
+    conversation_id: int,
+    rule: Rule,
+    once_key: str,
+    now: datetime | None = None,
 ) -> bool:
-    """Run one rule on one conversation once per ``once_key`` across every node."""
+    """Run one rule on one conversation once per ``once_key`` across every node.
+
+    The conversation row is locked first; a rule whose conditions do not hold leaves no
+    trace (it may hold on a later pass). The claim row's unique key makes a second node,
+    or a later pass, give up."""
     try:
         async with transaction(ctx) as tx:
-            run_id = await _claim(tx, rule, conversation_id, trigger, once_key)
             conversation = await reload(tx, conversation_id)
-            snap = await snapshot(tx, conversation)
+            snap = await snapshot(tx, conversation, now=now)
             if not evaluate([rule], trigger, snap):
-                await _finish(tx, run_id, "skipped", [])
                 return False
+            run_id = await _claim(tx, rule, conversation_id, trigger, once_key)
             _row, status, results = await _run_one(tx, ctx, rule, conversation, 1)
             await _finish(tx, run_id, status, results)
     except IntegrityError:
@@ -286,7 +294,7 @@ async def run_timers(ctx: AppContext, now: datetime | None = None) -> int:
     fired = 0
     for rule, conversation_id, since in due:
         key = f"wait:{since.isoformat()}"
-        fired += await run_once(ctx, "waiting_longer", conversation_id, rule, key)
+        fired += await run_once(ctx, "waiting_longer", conversation_id, rule, key, now)
     return fired
 
 
