@@ -11,7 +11,8 @@
     │   └── StaleReply         newer messages arrived since the author last looked
     ├── InvalidInput           the body or query is malformed (422)
     ├── TooLarge               body / frame / attachment above its limit (413)
-    └── RateLimited            too many requests (429)
+    ├── RateLimited            too many requests (429)
+    └── DatabaseUnavailable    the database is down, frozen or refusing (503, Retry-After)
 
 Third-party exceptions are mapped into this tree at the module that calls the library;
 the HTTP layer maps this tree to status codes in one place (server/api/errors.py).
@@ -87,3 +88,17 @@ class TwoFactorRequired(Unauthorized):
     """The password was right; the account also needs its second factor (401)."""
 
     code = "totp_required"
+
+
+class DatabaseUnavailable(SwitchboardError):
+    """The database did not answer (stopped, frozen, unreachable): retry later.
+
+    Raised by server/storage/db.py for driver and pool failures of that kind, so every
+    endpoint answers 503 with Retry-After instead of a 500 or a hang.
+    """
+
+    code = "database_unavailable"
+    status = 503
+
+    def __init__(self, message: str = "the database is unavailable; retry shortly") -> None:
+        super().__init__(message, details={"retry_after": 5})

@@ -22,6 +22,7 @@ from server.actions import assignment, notifications, rule_webhooks, rules
 from server.actions._tx import Tx
 from server.context import AppContext
 from server.events.types import EventType
+from server.exceptions import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 TICK = 1.0  # seconds between timer passes: "waiting longer than X" fires within a second
@@ -156,6 +157,8 @@ async def _timer(ctx: AppContext) -> None:
             tick += 1
         except asyncio.CancelledError:
             raise
+        except DatabaseUnavailable:
+            pass  # logged once per interval by server/storage/db.py
         except Exception:
             log.exception("automation timer pass failed")
         await asyncio.sleep(TICK)

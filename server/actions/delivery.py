@@ -28,6 +28,9 @@ CLAIM_SECONDS = 120  # a claimed delivery that is not finished by then is retrie
 NODE_DEAD_AFTER = 15  # seconds without a heartbeat (sent every 5 s): its claims are void
 # Claims are held by a process incarnation (ctx.incarnation: node id + boot id), so an
 # earlier incarnation of this very node id is known dead at once: its claims are void.
+# So are this incarnation's own: its one outbox loop claims only when none of its
+# deliveries is in flight (one whose outcome a database outage kept from being recorded
+# is retried at once, not after CLAIM_SECONDS).
 
 
 def backoff(attempt: int) -> float:
@@ -46,16 +49,13 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
             n.node_id == o.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)
         )
     )
-    predecessor = sa.and_(
-        o.claimed_by.startswith(f"{ctx.node_id}/", autoescape=True),
-        o.claimed_by != ctx.incarnation,
-    )
+    this_node = o.claimed_by.startswith(f"{ctx.node_id}/", autoescape=True)
     due = (
         sa.select(o.id)
         .where(
             o.state == "queued",
             o.next_attempt_at <= now,
-            sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive, predecessor),
+            sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive, this_node),
         )
         .order_by(o.next_attempt_at)
         .limit(limit)

@@ -23,7 +23,7 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 async def switchboard_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, SwitchboardError)
-    headers = {"Retry-After": str(retry_after(exc))} if exc.status == 429 else None
+    headers = {"Retry-After": str(retry_after(exc))} if exc.status in (429, 503) else None
     return JSONResponse(
         error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
     )

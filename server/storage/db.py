@@ -4,6 +4,14 @@ SQLite (the embedded default) allows one writer at a time. Instead of letting co
 writers collide on "database is locked", writes in this process queue on an asyncio lock
 and open with BEGIN IMMEDIATE; WAL mode lets readers proceed meanwhile. PostgreSQL needs
 neither: its writers run concurrently.
+
+An unreachable database is one error, ours: a driver or pool failure that means "the
+database did not answer" (refused, lost connection, timed out, frozen, shutting down,
+locked or full) leaves ``read()``/``write()`` as ``DatabaseUnavailable`` (503 with
+Retry-After at the HTTP boundary) and is logged once per kind per interval, not with a
+traceback per request. Timeouts bound every wait on PostgreSQL, so a frozen server
+(SIGSTOP) fails requests instead of hanging them; ``check()`` answers readiness within
+its deadline whatever the database does (README "Operations").
 """
 
 from __future__ import annotations
@@ -20,11 +28,29 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from server.exceptions import DatabaseUnavailable
+from server.log_throttle import Throttle
 from server.storage import search_index
 from server.storage.sqlite_conn import SyncSqliteConnection
 
 log = logging.getLogger(__name__)
+_throttled = Throttle(log)
 CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints (see sqlite_conn.py)
+CONNECT_TIMEOUT = 3.0  # s: a loopback or LAN connect takes milliseconds
+STATEMENT_TIMEOUT = 10.0  # s, server side: a runaway statement is cancelled
+COMMAND_TIMEOUT = 12.0  # s, client side (a little longer): a frozen server fails, not hangs
+POOL_TIMEOUT = 5.0  # s waiting for a pooled connection (all may be stuck on a frozen server)
+# SQLSTATE classes that mean "not available now": 08 connection exception, 53 insufficient
+# resources (too many connections, disk full), 57 operator intervention (shutdown,
+# starting up, statement cancelled by the timeout).
+_UNAVAILABLE_SQLSTATE = ("08", "53", "57")
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "disk is full",
+    "disk i/o error",
+    "unable to open database",
+    "readonly database",
+)
 
 
 def async_url(url: str) -> str:
@@ -53,11 +79,11 @@ class Database:
         if self.is_sqlite:
             self.sync_engine = self._sqlite_engine(pool_size)
         else:
-            self.engine = create_async_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size * 2
-            )
+            self.engine = _postgres_engine(self.url, pool_size)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._checkpointer: asyncio.Task[None] | None = None
+        self._ping: asyncio.Task[None] | None = None
+        self._failing = False
 
     def _sqlite_engine(self, pool_size: int) -> Engine:
         path = self.url.split(":///", 1)[1]
@@ -71,6 +97,33 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction: commits on success, rolls back on any exception."""
+        async with self._mapped(), self._write() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection (a consistent snapshot)."""
+        async with self._mapped(), self._read() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _mapped(self) -> AsyncIterator[None]:
+        """Failures that mean "the database did not answer" become DatabaseUnavailable."""
+        try:
+            yield
+        except Exception as exc:
+            kind = unavailability(exc)
+            if kind is None:
+                raise
+            self._failing = True
+            _throttled.warning(kind, "database unavailable: %s (%s)", kind, _brief(exc))
+            raise DatabaseUnavailable() from exc
+        if self._failing:
+            self._failing = False
+            log.warning("database answers again")
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
         if self.sync_engine is None:
             assert self.engine is not None
             async with self.engine.begin() as conn:
@@ -84,8 +137,7 @@ class Database:
                     yield cast(AsyncConnection, SyncSqliteConnection(sync))
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only connection (a consistent snapshot)."""
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
         if self.sync_engine is None:
             assert self.engine is not None
             async with self.engine.connect() as conn:
@@ -99,6 +151,8 @@ class Database:
         return "sqlite" if self.is_sqlite else "postgresql"
 
     async def dispose(self) -> None:
+        if self._ping is not None:
+            self._ping.cancel()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -111,6 +165,22 @@ class Database:
     async def ping(self) -> None:
         async with self.read() as conn:
             await conn.execute(sa.text("SELECT 1"))
+
+    async def check(self, within: float) -> str:
+        """Readiness: "ok" or why not, within ``within`` s whatever the database does.
+
+        One ping at a time: a ping still waiting on a frozen server is shared by the
+        next checks (never one more stuck connection per probe), and ends on its own
+        when the timeouts fire.
+        """
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.create_task(self.ping(), name="db-ping")
+            self._ping.add_done_callback(_retrieve)
+        done, _ = await asyncio.wait({self._ping}, timeout=within)
+        if not done:
+            return "timeout"
+        exc = self._ping.exception()
+        return "ok" if exc is None else f"error: {type(exc).__name__}"
 
     def _start_checkpointer(self) -> None:
         if self._checkpointer is None:
@@ -126,6 +196,56 @@ class Database:
                 await asyncio.to_thread(_checkpoint, engine)
             except Exception:  # a busy checkpoint is retried on the next round
                 log.debug("WAL checkpoint skipped", exc_info=True)
+
+
+def _postgres_engine(url: str, pool_size: int) -> AsyncEngine:
+    # pre-ping: a pooled connection that died with a restarted server is replaced
+    # transparently instead of failing the next request
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_timeout=POOL_TIMEOUT,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": CONNECT_TIMEOUT,
+            "command_timeout": COMMAND_TIMEOUT,
+            "server_settings": {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000))},
+        },
+    )
+
+
+def unavailability(exc: BaseException) -> str | None:
+    """The failure kind if ``exc`` means the database did not answer; None otherwise."""
+    if isinstance(exc, sa.exc.TimeoutError):
+        return "no pooled connection free in time"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, OSError):
+        return "cannot connect"
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return "connection lost"
+    inner = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    state = getattr(inner, "sqlstate", None)
+    if isinstance(state, str) and state[:2] in _UNAVAILABLE_SQLSTATE:
+        return f"refused (SQLSTATE {state})"
+    if isinstance(exc, sa.exc.OperationalError):
+        text = str(exc.orig).lower()
+        if any(marker in text for marker in _SQLITE_UNAVAILABLE):
+            return text[:60]
+    return None
+
+
+def _brief(exc: BaseException) -> str:
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    return f"{type(cause).__name__}: {cause}"[:200]
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """A ping nobody waited for any more still has its outcome read (no "never
+    retrieved" warnings); readiness reported it already."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _checkpoint(engine: Engine) -> None:

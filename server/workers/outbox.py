@@ -24,27 +24,37 @@ from adapters.base import (
 )
 from server.actions import delivery
 from server.context import AppContext
+from server.exceptions import DatabaseUnavailable
 from server.metrics import DELIVERIES, DELIVERY_SECONDS, STATE
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 60.0  # one attempt; below CLAIM_SECONDS so a hung send is retried elsewhere
+OUTAGE_PAUSE = 1.0  # s between rounds while the database is away (a send's outcome that
+# could not be recorded is retried with the same delivery id once its claim lapses)
 
 
 async def run(ctx: AppContext) -> None:
     while True:
         try:
-            rows = await delivery.claim(ctx)
+            await _round(ctx)
         except asyncio.CancelledError:
             raise
+        except DatabaseUnavailable:  # logged once per interval by server/storage/db.py
+            await asyncio.sleep(OUTAGE_PAUSE)
         except Exception:
-            log.exception("outbox claim failed")
-            rows = []
-        if rows:
-            await asyncio.gather(*(deliver(ctx, row) for row in rows))
-            continue
-        await _sleep(ctx)
+            log.exception("outbox round failed")
+            await asyncio.sleep(OUTAGE_PAUSE)
+
+
+async def _round(ctx: AppContext) -> None:
+    """Deliver what is due now, or sleep until something is (or a wake-up)."""
+    rows = await delivery.claim(ctx)
+    if rows:
+        await asyncio.gather(*(deliver(ctx, row) for row in rows))
+        return
+    await _sleep(ctx)
 
 
 async def _sleep(ctx: AppContext) -> None:
@@ -94,6 +104,8 @@ async def deliver(ctx: AppContext, row: Any) -> None:
         await delivery.mark_retry(
             ctx, row.id, f"no answer within {SEND_TIMEOUT:.0f} s", ctx.settings.outbox_max_attempts
         )
+    except DatabaseUnavailable:
+        raise  # nothing can be recorded now; the claim lapses and the row is retried
     except Exception as exc:
         log.exception("delivery of outbox %s (message %s) failed", row.id, row.message_id)
         await delivery.mark_retry(

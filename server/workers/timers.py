@@ -12,6 +12,7 @@ import logging
 
 from server.actions import conversations, delivery, sla
 from server.context import AppContext
+from server.exceptions import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 TICK = 1.0
@@ -29,6 +30,8 @@ async def run(ctx: AppContext) -> None:
             await sla.mark_breaches(ctx)
         except asyncio.CancelledError:
             raise
+        except DatabaseUnavailable:
+            pass  # logged once per interval by server/storage/db.py
         except Exception:
             log.exception("timer tick failed")
         await asyncio.sleep(TICK)
