@@ -141,6 +141,8 @@ async def test_required_two_factor_gives_a_setup_only_session(
     client = server.client(setup_only)
     blocked = await client.get("/api/conversations")
     assert blocked.status_code == 403
+    refused = await AgentSocket.open(server.ws_url, setup_only, hello=False)
+    assert (await refused.closed())[0] == 4401  # no live events before 2FA is on
     assert (await client.get("/api/me")).json()["account"]["two_factor_setup_required"]
     own = (await client.post("/api/account/totp/setup")).json()["secret"]
     enabled = await client.post("/api/account/totp/enable", json={"code": pyotp.TOTP(own).now()})
