@@ -222,6 +222,8 @@ async def create_inbox(
 ) -> dict[str, Any]:
     plain, secrets = split_config(kind, config)
     _check_hours(business_hours)
+    clock.check_targets("frt_targets", frt_targets)
+    clock.check_targets("nrt_targets", nrt_targets)
     async with transaction(ctx) as tx:
         row = (
             await tx.conn.execute(
@@ -305,6 +307,8 @@ _CLOCK_FIELDS = ("business_hours", "frt_targets", "nrt_targets")
 
 def _inbox_values(ctx: AppContext, row: Any, fields: Mapping[str, Any]) -> dict[str, Any]:
     values = {k: fields[k] for k in ("name", "is_active", *_CLOCK_FIELDS[1:]) if k in fields}
+    for name in _CLOCK_FIELDS[1:]:
+        clock.check_targets(name, values.get(name))
     if "business_hours" in fields:
         _check_hours(fields["business_hours"])
         values["business_hours"] = fields["business_hours"]

@@ -101,6 +101,19 @@ async def _human_agent_ids(tx: Tx, rows: Sequence[Any]) -> set[int]:
     return {int(r[0]) for r in found}
 
 
+#: Keys of ``frt_targets`` / ``nrt_targets``: a priority, or "default" for the others.
+TARGET_KEYS = ("default", "none", "low", "medium", "high", "urgent")
+
+
+def check_targets(name: str, targets: Any) -> None:
+    """InvalidInput (422) unless `targets` maps priorities to whole seconds above zero."""
+    for key, value in (targets or {}).items():
+        if key not in TARGET_KEYS:
+            raise InvalidInput(f"{name}.{key}: expected one of {', '.join(TARGET_KEYS)}")
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise InvalidInput(f"{name}.{key}: expected whole seconds above 0, got {value!r}")
+
+
 def target(inbox: Any, kind: Kind, priority: str) -> float | None:
     """The inbox's target for `kind` at this priority ("default" when none is set for it)."""
     targets = (inbox.frt_targets if kind is Kind.FRT else inbox.nrt_targets) or {}
@@ -253,14 +266,11 @@ async def response_sent(tx: Tx, message: Any) -> None:
 async def settings_changed(tx: Tx, inbox: Any) -> int:
     """Business hours or targets changed: move the deadlines of every conversation that is
     waiting now, at once (docs/frt.md, "Calendar changes"). Returns how many moved."""
-    from server.actions._conv import update_conversation  # _conv imports this module
+    from server.actions._conv import locked, update_conversation  # _conv imports this module
 
     c = t.conversations.c
-    rows = (
-        await tx.conn.execute(
-            sa.select(t.conversations).where(c.inbox_id == inbox.id, c.waiting_since.is_not(None))
-        )
-    ).all()
+    waiting = sa.select(t.conversations).where(c.inbox_id == inbox.id, c.waiting_since.is_not(None))
+    rows = (await tx.conn.execute(locked(tx, waiting.order_by(c.id)))).all()
     for row in rows:
         await update_conversation(tx, row, {}, recompute_clock=True, inbox=inbox)
     return len(rows)

@@ -95,8 +95,20 @@ class Database:
         return engine
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: commits on success, rolls back on any exception."""
+    async def write(self, *, unbounded: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: commits on success, rolls back on any exception.
+
+        ``unbounded``: no statement timeout (migrations rewrite whole tables), on a
+        connection of its own that is closed afterwards.
+        """
+        if unbounded and self.engine is not None:
+            engine = _postgres_engine(self.url, 1, bounded=False)
+            try:
+                async with self._mapped(), engine.begin() as conn:
+                    yield conn
+            finally:
+                await engine.dispose()
+            return
         async with self._mapped(), self._write() as conn:
             yield conn
 
@@ -198,20 +210,20 @@ class Database:
                 log.debug("WAL checkpoint skipped", exc_info=True)
 
 
-def _postgres_engine(url: str, pool_size: int) -> AsyncEngine:
+def _postgres_engine(url: str, pool_size: int, *, bounded: bool = True) -> AsyncEngine:
     # pre-ping: a pooled connection that died with a restarted server is replaced
     # transparently instead of failing the next request
+    limits: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
+    if bounded:
+        limits["command_timeout"] = COMMAND_TIMEOUT
+        limits["server_settings"] = {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000))}
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_timeout=POOL_TIMEOUT,
         pool_pre_ping=True,
-        connect_args={
-            "timeout": CONNECT_TIMEOUT,
-            "command_timeout": COMMAND_TIMEOUT,
-            "server_settings": {"statement_timeout": str(int(STATEMENT_TIMEOUT * 1000))},
-        },
+        connect_args=limits,
     )
 
 

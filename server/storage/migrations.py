@@ -148,5 +148,5 @@ def _upgrade(conn: Connection) -> tuple[int, int]:
 
 async def migrate(db: Database) -> tuple[int, int]:
     """Bring the schema up to date; returns (version before, version after)."""
-    async with db.write() as conn:
+    async with db.write(unbounded=True) as conn:  # no statement timeout: tables are rewritten
         return await conn.run_sync(_upgrade)
