@@ -32,9 +32,9 @@ def accepted_step(secret: str, code: str, now: datetime, last_step: int | None) 
 
     A step at or before ``last_step`` is refused: each code logs in once (RFC 6238 §5.2).
     """
-    digits = "".join(code.split())
-    if len(digits) != 6 or not digits.isdigit():
+    if not looks_like_totp(code):
         return None
+    digits = "".join(code.split())
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
@@ -62,4 +62,6 @@ def recovery_hash(code: str) -> str:
 
 def looks_like_totp(code: str) -> bool:
     digits = "".join(code.split())
-    return len(digits) == 6 and digits.isdigit()
+    # ASCII only: str.isdigit() is also true for other scripts' digits ("١٢٣"), which
+    # compare_digest cannot compare.
+    return len(digits) == 6 and digits.isascii() and digits.isdigit()

@@ -39,7 +39,18 @@ def test_a_code_is_good_once_and_never_an_earlier_one() -> None:
     assert twofactor.accepted_step(SECRET, code_at(30), NOW, step) == step + 1
 
 
-@pytest.mark.parametrize("code", ["", "12345", "1234567", "abcdef", "12 34 5x"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "",
+        "12345",
+        "1234567",
+        "abcdef",
+        "12 34 5x",
+        "١٢٣٤٥٦",
+        "\uff11\uff12\uff13\uff14\uff15\uff16",
+    ],
+)
 def test_malformed_codes_are_refused(code: str) -> None:
     assert twofactor.accepted_step(SECRET, code, NOW, None) is None
 
