@@ -86,3 +86,20 @@ async def test_a_target_change_moves_open_deadlines_at_once(
     assert (await _conversation(admin, cid))["sla_due_at"] == "2026-01-05T10:00:00Z"
     await admin.patch(f"/api/admin/inboxes/{inbox['id']}", json={"frt_targets": {"default": 60}})
     assert (await _conversation(admin, cid))["sla_due_at"] == "2026-01-05T09:01:00Z"
+
+
+async def test_targets_are_whole_seconds_per_priority(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    inbox = await create_api_inbox(admin)
+    url = f"/api/admin/inboxes/{inbox['id']}"
+    negative = await admin.patch(url, json={"frt_targets": {"default": -5}})
+    assert negative.status_code == 422
+    assert negative.json()["error"]["message"] == (
+        "frt_targets.default: expected whole seconds above 0, got -5"
+    )
+    unknown = await admin.patch(url, json={"nrt_targets": {"soon": 60}})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["message"].startswith("nrt_targets.soon: expected one of")
+    cid = (await post_inbound(server.client(), inbox)).json()["conversation_id"]
+    assert (await _conversation(admin, cid))["sla_due_at"] is None  # nothing was stored
