@@ -7,6 +7,7 @@ import { renderLogin } from './js/views/login.js';
 import { InboxView } from './js/views/inbox.js';
 import { renderReports } from './js/views/reports.js';
 import { renderSearch } from './js/views/search.js';
+import { renderTrends, renderCsat } from './js/views/trends.js';
 import { renderAdmin } from './js/views/admin.js';
 import { renderAccount, agentUpdated, sessionEnded } from './js/views/account.js';
 import { renderPublicPage } from './js/views/invite.js';
@@ -181,6 +182,8 @@ function route() {
   if (app.view && app.view.destroy) app.view.destroy();
   app.view = null;
   if (section === 'account' || app.setupOnly) renderAccount(main(), app, parts.slice(1));
+  else if (section === 'reports' && parts[1] === 'trends') renderTrends(main(), app);
+  else if (section === 'reports' && parts[1] === 'csat') renderCsat(main(), app);
   else if (section === 'reports') renderReports(main(), app, parts.slice(1));
   else if (section === 'search') renderSearch(main(), app, parts.slice(1));
   else if (section === 'admin' && app.isAdmin) renderAdmin(main(), app, parts.slice(1));

@@ -1,6 +1,7 @@
 // Reports: live counts, first-response time per group as an SVG chart + table, CSV export,
 // and a drill-down to the conversations behind each figure.
 import { api } from '../api.js';
+import { reportTabs } from './trends.js';
 import { h, option, replace, toast, errorText } from '../dom.js';
 import { formatDuration, localInputValue } from '../time.js';
 
@@ -30,7 +31,7 @@ export function renderReports(root, app) {
   const form = h('form', { class: 'row' },
     h('label', {}, 'From ', from), h('label', {}, 'To ', to), h('label', {}, 'Group by ', group), h('label', {}, 'Clock ', business),
     h('button', { type: 'submit', class: 'primary', text: 'Update' }), csv);
-  replace(root, h('div', { class: 'page' }, h('h1', { text: 'Reports' }), kpis,
+  replace(root, h('div', { class: 'page' }, reportTabs('frt'), h('h1', { text: 'Reports' }), kpis,
     h('section', { class: 'card' }, h('h2', { text: 'First-response time' }), form, chart, tableHost), drill));
 
   const params = () => ({ from: new Date(from.value).toISOString(), to: new Date(to.value).toISOString(), group_by: group.value });

@@ -1,0 +1,257 @@
+// Reports → Trends and Satisfaction: figures over time in the team's time zone, the
+// previous period beside them, when customers write (heatmap), and CSAT per agent/team/…
+// Every figure says its unit; every chart has axes and a text table next to it.
+import { api } from '../api.js';
+import { h, option, replace, errorText } from '../dom.js';
+import { formatDuration } from '../time.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const T = {
+  trends: 'Trends', satisfaction: 'Customer satisfaction', from: 'From', to: 'To', every: 'Per',
+  day: 'Day', week: 'Week', month: 'Month', zone: 'Time zone', inbox: 'Inbox', allInboxes: 'All inboxes',
+  update: 'Update', csv: 'Export CSV', loading: 'Loading…', noData: 'Nothing happened in this period.',
+  previous: 'previous period', volume: 'Conversations', frt: 'First-response time (median)',
+  heatmap: 'When customers write (segments started, by hour of the week, in the chosen time zone)',
+  table: 'Figures per period', groupBy: 'Group by', agent: 'Agent', team: 'Team', channel: 'Channel', label: 'Label',
+  csatEmpty: 'No surveys were sent in this period. Turn surveys on for an inbox below.',
+  settings: 'Satisfaction surveys per inbox', enabled: 'Ask customers after a resolve', language: 'Language',
+  question: 'Question (empty: the standard one)', save: 'Save', saved: 'Saved.',
+  days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
+  kpis: [['new', 'New conversations', 'count'], ['resolved', 'Resolved', 'count'],
+    ['frt_median_seconds', 'First response, median', 'seconds'], ['nrt_median_seconds', 'Next response, median', 'seconds'],
+    ['sla_within_percent', 'Within FRT target', 'percent'], ['csat_average', 'Satisfaction, average (1–5)', 'rating']],
+  columns: [['start', 'Period'], ['new', 'New'], ['reopened', 'Reopened'], ['resolved', 'Resolved'],
+    ['frt_median_seconds', 'FRT median'], ['frt_p90_seconds', 'FRT p90'], ['nrt_median_seconds', 'NRT median'],
+    ['resolution_median_seconds', 'Resolution median'], ['sla_within_percent', 'Within target (%)'],
+    ['csat_average', 'CSAT (1–5)']],
+  csatColumns: [['label', ''], ['sent', 'Surveys sent'], ['answered', 'Answered'], ['response_rate_percent', 'Response rate (%)'],
+    ['average_rating', 'Average (1–5)'], ['satisfied_percent', 'Satisfied, 4–5 (%)']],
+  languages: [['en', 'English'], ['pl', 'Polski'], ['el', 'Ελληνικά']],
+  unnamed: { agent: 'Nobody assigned', team: 'No team', label: 'No label' },
+};
+
+function svg(tag, attrs, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function show(value, unit) {
+  if (value === null || value === undefined) return '—';
+  if (unit === 'seconds') return formatDuration(value);
+  if (unit === 'percent') return `${value.toLocaleString()} %`;
+  if (unit === 'rating') return value.toLocaleString(undefined, { maximumFractionDigits: 2 });
+  return value.toLocaleString();
+}
+
+function unitOf(key) {
+  if (key.endsWith('_seconds')) return 'seconds';
+  if (key.endsWith('_percent')) return 'percent';
+  if (key.startsWith('csat_average') || key === 'average_rating') return 'rating';
+  return 'count';
+}
+
+export function reportTabs(current) {
+  const tab = (href, text, name) => h('a', { href, text, 'aria-current': current === name ? 'page' : null });
+  return h('nav', { class: 'report-tabs', 'aria-label': 'Reports' },
+    tab('#/reports', 'First response', 'frt'), tab('#/reports/trends', T.trends, 'trends'),
+    tab('#/reports/csat', T.satisfaction, 'csat'));
+}
+
+function dayInput(id, date) {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60e3);
+  return h('input', { type: 'date', id, value: local.toISOString().slice(0, 10) });
+}
+
+/** From the start of the first day to the end of the last, in the browser's time zone. */
+function dayStart(value, plusDays = 0) {
+  const d = new Date(`${value}T00:00:00`);
+  d.setDate(d.getDate() + plusDays);
+  return d.toISOString();
+}
+
+function periodForm(app, extra) {
+  const now = new Date();
+  const from = dayInput('trend-from', new Date(now.getTime() - 27 * 86400e3));
+  const to = dayInput('trend-to', now);
+  const inbox = h('select', { id: 'trend-inbox' }, option('', T.allInboxes), (app.store.inboxes || []).map((i) => option(i.id, i.name)));
+  const csv = h('a', { class: 'button', id: 'trend-csv', text: T.csv });
+  const form = h('form', { class: 'row filters' }, h('label', {}, `${T.from} `, from), h('label', {}, `${T.to} `, to),
+    extra, h('label', {}, `${T.inbox} `, inbox), h('button', { type: 'submit', class: 'primary', text: T.update }), csv);
+  const params = () => {
+    const p = { from: dayStart(from.value), to: dayStart(to.value, 1) };
+    if (inbox.value) p.inbox_id = inbox.value;
+    return p;
+  };
+  return { form, params, csv };
+}
+
+export function renderTrends(root, app) {
+  const interval = h('select', { id: 'trend-interval' }, option('day', T.day), option('week', T.week), option('month', T.month));
+  const zone = h('input', { id: 'trend-tz', value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC', size: 16 });
+  const { form, params, csv } = periodForm(app, [h('label', {}, `${T.every} `, interval), h('label', {}, `${T.zone} `, zone)]);
+  const status = h('p', { id: 'trend-status', class: 'muted', 'aria-live': 'polite' });
+  const body = h('div', { id: 'trend-body' });
+  replace(root, h('div', { class: 'page' }, reportTabs('trends'), h('h1', { text: T.trends }), form, status, body));
+
+  async function load() {
+    const p = { ...params(), interval: interval.value, tz: zone.value };
+    csv.href = `/api/reports/trends${api.qs({ ...p, format: 'csv' })}`;
+    csv.setAttribute('download', 'trends.csv');
+    status.textContent = T.loading;
+    status.className = 'muted';
+    try {
+      const data = await api.get('/api/reports/trends', p);
+      status.textContent = '';
+      drawTrends(body, data);
+    } catch (err) {
+      status.textContent = errorText(err, { tz: T.zone, interval: T.every, from: T.from, to: T.to });
+      status.className = 'error';
+      replace(body);
+    }
+  }
+  form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  interval.addEventListener('change', load);
+  load();
+}
+
+function drawTrends(host, data) {
+  const empty = !data.totals.new && !data.totals.segments && !data.totals.resolved;
+  replace(host,
+    h('div', { class: 'kpis', id: 'trend-kpis' }, T.kpis.map(([key, label, unit]) => kpi(key, label, unit, data.totals, data.previous))),
+    empty ? h('p', { class: 'muted', text: T.noData }) : [
+      h('section', { class: 'card' }, h('h2', { text: T.volume }), barChart(data.series, ['new', 'resolved'], 'count')),
+      h('section', { class: 'card' }, h('h2', { text: T.frt }), barChart(data.series, ['frt_median_seconds'], 'seconds')),
+      h('section', { class: 'card' }, h('h2', { text: T.heatmap }), heatmap(data.heatmap)),
+    ],
+    h('section', { class: 'card' }, h('h2', { text: T.table }), table(data.series, T.columns)));
+}
+
+function kpi(key, label, unit, now, before) {
+  const value = now[key];
+  const old = before[key];
+  let delta = null;
+  if (typeof value === 'number' && typeof old === 'number' && old !== 0) {
+    const change = Math.round(((value - old) / Math.abs(old)) * 100);
+    delta = h('div', { class: 'delta', text: `${change > 0 ? '▲' : change < 0 ? '▼' : '='} ${Math.abs(change)} % vs ${T.previous} (${show(old, unit)})` });
+  }
+  return h('div', { class: 'kpi', id: `kpi-${key}` }, h('div', { class: 'value', text: show(value, unit) }), h('div', { class: 'label', text: label }), delta);
+}
+
+/** Grouped bars per bucket, a value axis with round steps and units, and a legend. */
+function barChart(series, keys, unit) {
+  const width = 800; const height = 220; const left = 70; const bottom = 40; const plotW = width - left - 10; const plotH = height - bottom - 10;
+  const top = Math.max(1, ...series.flatMap((b) => keys.map((k) => b[k] || 0)));
+  const ticks = niceTicks(top);
+  const max = ticks[ticks.length - 1];
+  const names = { new: 'New', resolved: 'Resolved', frt_median_seconds: 'Median first response' };
+  const s = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height + 24}`, role: 'img',
+    'aria-label': `${keys.map((k) => names[k]).join(' and ')} per period` });
+  for (const v of ticks) {
+    const y = 10 + plotH - (v / max) * plotH;
+    s.append(svg('line', { class: 'grid', x1: left, x2: width - 10, y1: y, y2: y }),
+      svg('text', { class: 'axis', x: left - 6, y: y + 4, 'text-anchor': 'end' }, show(v, unit)));
+  }
+  const slot = plotW / Math.max(1, series.length);
+  const barW = Math.max(2, (slot * 0.8) / keys.length);
+  series.forEach((b, i) => {
+    keys.forEach((k, j) => {
+      const v = b[k] || 0;
+      const hgt = (v / max) * plotH;
+      const x = left + i * slot + slot * 0.1 + j * barW;
+      const rect = svg('rect', { class: `bar series-${j}`, x, y: 10 + plotH - hgt, width: barW - 1, height: Math.max(0, hgt) });
+      rect.append(svg('title', {}, `${b.start}: ${names[k]} ${show(b[k], unit)}`));
+      s.append(rect);
+    });
+    if (series.length <= 14 || i % Math.ceil(series.length / 14) === 0) {
+      s.append(svg('text', { class: 'axis', x: left + i * slot + slot / 2, y: height - bottom + 24, 'text-anchor': 'middle' }, b.start.slice(5)));
+    }
+  });
+  keys.forEach((k, j) => {
+    s.append(svg('rect', { class: `bar series-${j}`, x: left + j * 180, y: height + 6, width: 12, height: 12 }),
+      svg('text', { class: 'axis', x: left + j * 180 + 18, y: height + 16 }, names[k]));
+  });
+  return s;
+}
+
+function niceTicks(top) {
+  const raw = top / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw) || raw;
+  const out = [];
+  for (let v = 0; v <= top + step * 0.999; v += step) out.push(Math.round(v * 100) / 100);
+  return out.length > 1 ? out : [0, step];
+}
+
+function heatmap(grid) {
+  const max = Math.max(1, ...grid.flat());
+  const head = h('tr', {}, h('th', { scope: 'col', text: '' }), Array.from({ length: 24 }, (_, hr) => h('th', { scope: 'col', text: String(hr) })));
+  const rows = grid.map((row, d) => h('tr', {}, h('th', { scope: 'row', text: T.days[d] }),
+    row.map((n) => h('td', { class: 'heat', title: String(n), dataset: { level: String(Math.ceil((n / max) * 4)) }, text: n ? String(n) : '' }))));
+  return h('div', { class: 'table-scroll' }, h('table', { class: 'heatmap', id: 'trend-heatmap' }, h('thead', {}, head), h('tbody', {}, rows)));
+}
+
+function table(rows, columns) {
+  const head = h('tr', {}, columns.map(([, label]) => h('th', { scope: 'col', text: label })));
+  const body = rows.map((r) => h('tr', {}, columns.map(([key]) => h('td', { text: key === 'start' || key === 'label' ? String(r[key]) : show(r[key], unitOf(key)) }))));
+  return h('div', { class: 'table-scroll' }, h('table', { class: 'data' }, h('thead', {}, head), h('tbody', {}, body)));
+}
+
+export function renderCsat(root, app) {
+  const group = h('select', { id: 'csat-group' }, ['agent', 'team', 'inbox', 'channel', 'label'].map((g) => option(g, T[g] || g)));
+  const { form, params, csv } = periodForm(app, h('label', {}, `${T.groupBy} `, group));
+  const status = h('p', { id: 'csat-status', class: 'muted', 'aria-live': 'polite' });
+  const body = h('div', { id: 'csat-body' });
+  const settings = h('section', { class: 'card', id: 'csat-settings' });
+  replace(root, h('div', { class: 'page' }, reportTabs('csat'), h('h1', { text: T.satisfaction }), form, status, body,
+    app.isAdmin ? settings : null));
+
+  async function load() {
+    const p = { ...params(), group_by: group.value };
+    csv.href = `/api/reports/csat${api.qs({ ...p, format: 'csv' })}`;
+    csv.setAttribute('download', `csat-by-${group.value}.csv`);
+    status.textContent = T.loading;
+    status.className = 'muted';
+    try {
+      const data = await api.get('/api/reports/csat', p);
+      status.textContent = data.groups.length ? '' : T.csatEmpty;
+      const columns = [[T.csatColumns[0][0], T[group.value] || group.value], ...T.csatColumns.slice(1)];
+      const rows = data.groups.map((g) => ({ ...g, label: g.key === null ? (T.unnamed[group.value] || '—') : g.label }));
+      replace(body, data.groups.length ? table(rows, columns) : null);
+    } catch (err) {
+      status.textContent = errorText(err);
+      status.className = 'error';
+    }
+  }
+  form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
+  group.addEventListener('change', load);
+  load();
+  if (app.isAdmin) loadSettings(settings, app);
+}
+
+async function loadSettings(host, app) {
+  const inboxes = app.store.inboxes || [];
+  replace(host, h('h2', { text: T.settings }), inboxes.map((inbox) => settingsRow(inbox)));
+}
+
+function settingsRow(inbox) {
+  const enabled = h('input', { type: 'checkbox', id: `csat-on-${inbox.id}` });
+  const language = h('select', { id: `csat-lang-${inbox.id}` }, T.languages.map(([v, l]) => option(v, l)));
+  const question = h('input', { id: `csat-q-${inbox.id}`, maxlength: 500, size: 40 });
+  const note = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const form = h('form', { class: 'row filters csat-inbox', dataset: { inbox: String(inbox.id) } },
+    h('strong', { text: inbox.name }), h('label', {}, enabled, ` ${T.enabled}`), h('label', {}, `${T.language} `, language),
+    h('label', {}, `${T.question} `, question), h('button', { type: 'submit', text: T.save }), note);
+  api.get(`/api/admin/inboxes/${inbox.id}/csat`).then((s) => {
+    enabled.checked = s.enabled; language.value = s.language; question.value = s.question || '';
+  }).catch((err) => { note.textContent = errorText(err); });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api.put(`/api/admin/inboxes/${inbox.id}/csat`, { enabled: enabled.checked, language: language.value, question: question.value || null });
+      note.textContent = T.saved;
+    } catch (err) { note.textContent = errorText(err, { question: T.question }); }
+  });
+  return form;
+}
