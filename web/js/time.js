@@ -28,6 +28,11 @@ export function waitingFor(iso, now = Date.now()) {
 
 /** The SLA badge for a conversation: {text, level: ok|warn|breach|met} or null. */
 export function slaBadge(conv, now = Date.now()) {
+  const nrtLeft = conv.waiting_since ? secondsUntil(conv.nrt_due_at, now) : null;
+  if (nrtLeft !== null) { // a follow-up waits for the next reply (docs/frt.md, NRT)
+    if (nrtLeft <= 0) return { text: `Next reply overdue ${formatDuration(-nrtLeft)}`, level: 'breach' };
+    return { text: `Next reply ${formatDuration(nrtLeft)} left`, level: nrtLeft < 600 ? 'warn' : 'ok' };
+  }
   if (conv.first_response_at && conv.frt_seconds !== null && conv.frt_seconds !== undefined) {
     return { text: `FRT ${formatDuration(conv.frt_seconds)}`, level: 'met' };
   }

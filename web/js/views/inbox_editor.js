@@ -22,7 +22,8 @@ export async function renderInboxEditor(root, app, id) {
     testCard(inbox),
     membersCard(inbox, agents.items),
     hoursCard(inbox, reload),
-    targetsCard(inbox, reload));
+    targetsCard(inbox, reload),
+    targetsCard(inbox, reload, 'nrt_targets'));
 }
 
 async function patch(inbox, body, message) {
@@ -150,10 +151,17 @@ function hoursCard(inbox, reload) {
   return h('section', { class: 'card' }, h('h2', { text: 'Business hours' }), form);
 }
 
-function targetsCard(inbox, reload) {
-  const targets = inbox.frt_targets || {};
+// Response-time targets per priority (docs/frt.md, "Targets, deadlines and SLA events").
+const TARGET_CARDS = {
+  frt_targets: { id: 'frt', title: 'First-response targets', note: 'The SLA countdown in the inbox uses the target for the conversation\'s priority.' },
+  nrt_targets: { id: 'nrt', title: 'Next-response targets', note: 'After a reply, how long a customer who writes again may wait for the next reply, by priority.' },
+};
+
+function targetsCard(inbox, reload, key = 'frt_targets') {
+  const card = TARGET_CARDS[key];
+  const targets = inbox[key] || {};
   const inputs = PRIORITIES.map((p) => {
-    const input = h('input', { type: 'number', min: 1, id: `frt-${p}`, value: targets[p] ? Math.round(targets[p] / 60) : '', placeholder: 'no target' });
+    const input = h('input', { type: 'number', min: 1, id: `${card.id}-${p}`, value: targets[p] ? Math.round(targets[p] / 60) : '', placeholder: 'no target' });
     return { p, input };
   });
   const form = h('form', { class: 'form-grid' },
@@ -163,8 +171,8 @@ function targetsCard(inbox, reload) {
     e.preventDefault();
     const value = {};
     for (const { p, input } of inputs) if (input.value) value[p] = Math.round(Number(input.value) * 60);
-    if (await patch(inbox, { frt_targets: value }, 'Targets saved')) reload();
+    if (await patch(inbox, { [key]: value }, 'Targets saved')) reload();
   });
-  return h('section', { class: 'card' }, h('h2', { text: 'First-response targets' }),
-    h('p', { class: 'muted small', text: 'The SLA countdown in the inbox uses the target for the conversation\'s priority.' }), form);
+  return h('section', { class: 'card' }, h('h2', { text: card.title }),
+    h('p', { class: 'muted small', text: card.note }), form);
 }
