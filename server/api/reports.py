@@ -157,6 +157,15 @@ def _csv(segments: list[SegmentRow], filename: str, frt: bool) -> Response:
     )
 
 
+c = t.conversations.c
+#: The cycle waiting now is past its deadline: a breach of an earlier cycle does not count
+#: (the deadline columns are set only while their kind of cycle waits).
+_BREACHING = sa.or_(
+    sa.and_(c.sla_due_at.is_not(None), c.sla_breached_at.is_not(None)),
+    sa.and_(c.nrt_due_at.is_not(None), c.nrt_breached_at.is_not(None)),
+)
+
+
 @api.route(
     "GET", "/api/reports/live", tag=TAG, summary="Live counts: open, unassigned, waiting, breaching"
 )
@@ -174,9 +183,7 @@ async def live(request: Request) -> Any:
                     sa.func.count(),
                     sa.func.count().filter(c.assignee_id.is_(None)),
                     sa.func.count().filter(c.waiting_since.is_not(None)),
-                    sa.func.count().filter(
-                        c.sla_breached_at.is_not(None), c.waiting_since.is_not(None)
-                    ),
+                    sa.func.count().filter(c.waiting_since.is_not(None), _BREACHING),
                 ).where(scope)
             )
         ).one()

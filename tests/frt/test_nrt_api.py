@@ -117,19 +117,25 @@ async def test_near_breach_and_breach_fire_once_for_frt_and_nrt(
     await sla.mark_breaches(server.ctx, now=frt_warn + second)
     await sla.mark_breaches(server.ctx, now=frt_warn + second)  # fired already: nothing
     assert await _alarms(server, cid) == [("sla.near_breach", "frt", _z(frt_due))]
+    await sla.mark_breaches(server.ctx, now=frt_due + second)
+    assert (await admin.get("/api/reports/live")).json()["breaching"] == 1
 
     await admin.post(f"/api/conversations/{cid}/messages", json={"text": "on it"})
     await _customer(server, inbox, "and another question")
     conv = (await admin.get(f"/api/conversations/{cid}")).json()
     nrt_due, nrt_warn = _at(conv["nrt_due_at"]), _at(conv["nrt_warn_at"])
     assert conv["sla_due_at"] is None and (nrt_due - nrt_warn).total_seconds() == 120
+    # waiting again, on a new deadline: the first response's breach is history
+    assert (await admin.get("/api/reports/live")).json()["breaching"] == 0
     await sla.mark_breaches(server.ctx, now=nrt_warn + second)
     await sla.mark_breaches(server.ctx, now=nrt_due + second)
     await sla.mark_breaches(server.ctx, now=nrt_due + 2 * second)
     assert await _alarms(server, cid) == [
         ("sla.near_breach", "frt", _z(frt_due)),
+        ("sla.breached", "frt", _z(frt_due)),
         ("sla.near_breach", "nrt", _z(nrt_due)),
         ("sla.breached", "nrt", _z(nrt_due)),
     ]
     conv = (await admin.get(f"/api/conversations/{cid}")).json()
-    assert conv["nrt_breached_at"] is not None and conv["sla_breached_at"] is None
+    assert conv["nrt_breached_at"] is not None
+    assert (await admin.get("/api/reports/live")).json()["breaching"] == 1
