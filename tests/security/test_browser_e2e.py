@@ -13,6 +13,7 @@ from playwright.async_api import ConsoleMessage, expect
 
 from tests.conftest import Running
 from tests.e2e.conftest import app_page
+from tests.support.api import eventually
 from tests.support.ports import free_port
 
 ATTACK = """<!doctype html><script>
@@ -60,7 +61,12 @@ async def test_app_runs_under_its_csp_and_a_same_site_page_cannot_log_out(
         page.on("console", watch)
         await page.reload()
         await expect(page.locator("#whoami")).to_contain_text("Admin")
-        await page.wait_for_function("window.switchboard.socket.state === 'live'")
+        state = "window.switchboard.socket && window.switchboard.socket.state"
+
+        async def live() -> bool:  # evaluate, not wait_for_function: the CSP forbids eval
+            return bool(await page.evaluate(state) == "live")
+
+        await eventually(live, timeout=30)
         assert violations == []
 
         attacker = await page.context.new_page()

@@ -58,7 +58,7 @@ async def test_watcher_refuses_a_loopback_imap_host_when_guarded(
         state = body["checks"].get("watchers", {}).get(str(inbox["id"]), {})
         return state.get("error") if not state.get("connected") else None
 
-    error = await eventually(watcher_error)
+    error = await eventually(watcher_error, timeout=60)
     assert "private address" in error
 
 
@@ -87,7 +87,7 @@ async def test_readyz_details_are_for_admins_only(
         body = (await admin.get("/readyz")).json()
         return body["checks"].get("watchers", {}).get(str(inbox["id"]), {}).get("error")
 
-    assert str(dead_port) in await eventually(admin_sees_error)
+    assert str(dead_port) in await eventually(admin_sees_error, timeout=60)
     anonymous = await server.client().get("/readyz")
     assert anonymous.json() == {"ok": anonymous.status_code == 200}
     assert str(dead_port) not in anonymous.text
