@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server import account_queries
-from server.actions import accounts
+from server.actions import accounts, two_factor
 from server.actions.access import require_admin
 from server.actors import Actor
 from server.api import auth
@@ -168,7 +168,7 @@ async def revoke_token(request: Request) -> Any:
 )
 async def totp_setup(request: Request) -> Any:
     actor = await actor_from(request)
-    secret, uri = await accounts.begin_totp(request.app.state.ctx, actor)
+    secret, uri = await two_factor.begin_totp(request.app.state.ctx, actor)
     return {"secret": secret, "otpauth_uri": uri}
 
 
@@ -181,7 +181,7 @@ async def totp_setup(request: Request) -> Any:
 )
 async def totp_enable(request: Request, body: CodeBody) -> Any:
     actor = await actor_from(request)
-    codes = await accounts.enable_totp(request.app.state.ctx, actor, body.code)
+    codes = await two_factor.enable_totp(request.app.state.ctx, actor, body.code)
     return {"recovery_codes": codes}
 
 
@@ -194,7 +194,7 @@ async def totp_enable(request: Request, body: CodeBody) -> Any:
 )
 async def totp_disable(request: Request, body: PasswordBody) -> Any:
     actor = await actor_from(request)
-    await accounts.disable_totp(request.app.state.ctx, actor, body.password)
+    await two_factor.disable_totp(request.app.state.ctx, actor, body.password)
     return {"ok": True}
 
 
@@ -207,7 +207,7 @@ async def totp_disable(request: Request, body: PasswordBody) -> Any:
 )
 async def recovery_codes(request: Request, body: PasswordBody) -> Any:
     actor = await actor_from(request)
-    codes = await accounts.new_recovery_codes(request.app.state.ctx, actor, body.password)
+    codes = await two_factor.new_recovery_codes(request.app.state.ctx, actor, body.password)
     return {"recovery_codes": codes}
 
 
@@ -240,7 +240,7 @@ async def accept_invite(request: Request, body: LinkPassword) -> Any:
     ctx = request.app.state.ctx
     _limit(request, "invite")
     user_id = await accounts.use_link(ctx, body.token, "invite", body.password)
-    setup_only = await accounts.two_factor_required(ctx)
+    setup_only = await two_factor.two_factor_required(ctx)
     device = auth.Device(auth.client_address(request) or "?", request.headers.get("user-agent", ""))
     token = await auth.issue_token(
         ctx,
@@ -352,7 +352,7 @@ async def reinvite(request: Request) -> Any:
 @api.route("GET", "/api/admin/security", auth="admin", tag=TAG, summary="Workspace security")
 async def get_security(request: Request) -> Any:
     await _admin(request)
-    return {"require_two_factor": await accounts.two_factor_required(request.app.state.ctx)}
+    return {"require_two_factor": await two_factor.two_factor_required(request.app.state.ctx)}
 
 
 @api.route(
@@ -366,7 +366,7 @@ async def get_security(request: Request) -> Any:
 async def put_security(request: Request, body: SecurityBody) -> Any:
     actor = await _admin(request)
     ctx = request.app.state.ctx
-    revoked = await accounts.set_two_factor_required(ctx, actor, body.require_two_factor)
+    revoked = await two_factor.set_two_factor_required(ctx, actor, body.require_two_factor)
     for token_id in revoked:
         await close_sockets(request, token_id=token_id)
     return {"require_two_factor": body.require_two_factor}

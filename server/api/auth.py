@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import HTTPConnection
 
-from server.actions import accounts, audit
+from server.actions import accounts, audit, two_factor
 from server.actors import Actor
 from server.context import AppContext
 from server.crypto import new_token, token_hash, verify_password
@@ -157,10 +157,10 @@ async def login(
     if row.totp_enabled_at is not None:
         if not code:
             raise TwoFactorRequired("enter the code from your authenticator app")
-        if not await accounts.second_factor_ok(ctx, row, code):
+        if not await two_factor.second_factor_ok(ctx, row, code):
             raise Unauthorized("wrong two-factor code", details={"reason": "totp_wrong"})
     setup_only = row.totp_enabled_at is None and not row.is_bot
-    setup_only = setup_only and await accounts.two_factor_required(ctx)
+    setup_only = setup_only and await two_factor.two_factor_required(ctx)
     token = await issue_token(
         ctx,
         row.id,

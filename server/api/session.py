@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server import serialize
-from server.actions import accounts
+from server.actions import two_factor
 from server.actions.access import visible_inbox_ids
 from server.api import auth
 from server.api.auth import COOKIE, actor_from
@@ -105,13 +105,13 @@ async def me(request: Request) -> Any:
         if visible is not None:
             query = query.where(t.inboxes.c.id.in_(visible))
         inboxes = [dict(r._mapping) for r in (await conn.execute(query.order_by(t.inboxes.c.id)))]
-    two_factor = user.totp_enabled_at is not None
-    setup = not two_factor and not user.is_bot
-    setup = setup and await accounts.two_factor_required(request.app.state.ctx)
+    has_2fa = user.totp_enabled_at is not None
+    setup = not has_2fa and not user.is_bot
+    setup = setup and await two_factor.two_factor_required(request.app.state.ctx)
     return {
         "user": serialize.user(user),
         "inboxes": inboxes,
-        "account": {"two_factor": two_factor, "two_factor_setup_required": setup},
+        "account": {"two_factor": has_2fa, "two_factor_setup_required": setup},
     }
 
 
