@@ -134,11 +134,11 @@ async def _ingest_in(tx: Tx, ctx: AppContext, inbox_id: int, msg: InboundMessage
         created=created,
         inbox=inbox,
     )
+    await automation.on_inbound(tx, ctx, conversation, updated, row, created=created)  # issue 15
     channel = inbox.kind
     tx.after_commit.append(lambda: MESSAGES_INGESTED.labels(channel).inc())
     return IngestResult(row.id, conversation.id, created=True)
 
-    await automation.on_inbound(tx, ctx, conversation, updated, row, created=created)  # issue 15
 
 async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
     ci = t.contact_identities.c
