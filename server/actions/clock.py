@@ -57,6 +57,15 @@ def refuse_future(sent_at: datetime | None, now: datetime) -> None:
     )
 
 
+def received_time(sent_at: datetime | None, now: datetime) -> datetime:
+    """When an inbound message counts as written: the channel's own timestamp, or `now` when
+    there is none or it lies beyond the clock-skew allowance in the future (a sender's wrong
+    clock, e.g. an email's Date header); docs/frt.md, "Timestamps"."""
+    if sent_at is None or sent_at > now + MAX_FUTURE_SKEW:
+        return now
+    return sent_at
+
+
 def hours_of(inbox: Any) -> BusinessHours:
     return cycles.hours_from(inbox.business_hours)
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.base import InboundMessage, IngestResult
 from server import serialize
-from server.actions import automation
+from server.actions import automation, clock
 from server.actions._conv import locked, update_conversation, with_fields
 from server.actions._tx import Tx, transaction
 from server.actions.attachments import store_attachments
@@ -306,7 +306,7 @@ async def _insert_message(
                 external_id=msg.external_id,
                 status="sent" if echo else "received",
                 content_attributes=dict(msg.content_attributes),
-                sent_at=msg.sent_at or now,
+                sent_at=clock.received_time(msg.sent_at, now),
                 created_at=now,
             )
             .returning(t.messages)
