@@ -290,7 +290,7 @@ async def set_capacity(
     ctx: AppContext, user_id: int, max_open: int | None, inbox_limits: dict[str, int]
 ) -> dict[str, Any]:
     for key, value in inbox_limits.items():
-        if not key.isdigit() or value < 0:
+        if not (key.isascii() and key.isdigit() and len(key) <= 18) or value < 0:
             raise InvalidInput(
                 f"inbox_limits: expected inbox id → limit ≥ 0, got {key!r}: {value!r}"
             )

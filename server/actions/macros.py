@@ -119,9 +119,7 @@ async def delete(ctx: AppContext, actor: Actor, macro_id: int) -> None:
         await tx.conn.execute(sa.delete(t.macros).where(t.macros.c.id == macro_id))
 
 
-async def run(
-    ctx: AppContext, actor: Actor, conversation_id: int, macro_id: int
-) -> dict[str, Any]:
+async def run(ctx: AppContext, actor: Actor, conversation_id: int, macro_id: int) -> dict[str, Any]:
     async with transaction(ctx) as tx:
         conv = await conversation_for(tx.conn, actor, conversation_id, lock=True)
         macro = await _visible(tx.conn, actor, macro_id)

@@ -117,9 +117,7 @@ async def save(
 
 async def list_rules(ctx: AppContext) -> list[dict[str, Any]]:
     async with ctx.db.read() as conn:
-        rows = await conn.execute(
-            sa.select(t.automation_rules).order_by(t.automation_rules.c.id)
-        )
+        rows = await conn.execute(sa.select(t.automation_rules).order_by(t.automation_rules.c.id))
         return [serialize(ctx, r) for r in rows]
 
 

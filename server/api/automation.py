@@ -3,7 +3,7 @@ rules (admins), notifications (every agent), macros."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
@@ -24,7 +24,9 @@ class PolicyBody(Body):
 
 class CapacityBody(Body):
     max_open: int | None = Field(default=None, ge=0, le=10_000)
-    inbox_limits: dict[str, int] = Field(default_factory=dict, max_length=1000)
+    inbox_limits: dict[str, Annotated[int, Field(ge=0, le=10_000)]] = Field(
+        default_factory=dict, max_length=1000
+    )
 
 
 class RuleBody(Body):
@@ -37,7 +39,7 @@ class RuleBody(Body):
 
 
 class ReadBody(Body):
-    ids: list[int] | None = Field(default=None, max_length=1000)
+    ids: list[Annotated[int, Field(ge=1, le=2**62)]] | None = Field(default=None, max_length=1000)
 
 
 class PrefsBody(Body):
@@ -208,9 +210,7 @@ async def mark_read(request: Request, body: ReadBody) -> Any:
     return await notifications.mark_read(request.app.state.ctx, actor, body.ids)
 
 
-@api.route(
-    "GET", "/api/notifications/preferences", tag=TAG, summary="My notification preferences"
-)
+@api.route("GET", "/api/notifications/preferences", tag=TAG, summary="My notification preferences")
 async def get_prefs(request: Request) -> Any:
     actor = await actor_from(request)
     return {"prefs": await notifications.get_prefs(request.app.state.ctx, actor)}

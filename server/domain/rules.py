@@ -41,6 +41,7 @@ MAX_REPEATS = 2
 MAX_SUBJECT = 500
 MAX_CONDITIONS = 20
 MAX_ACTIONS = 10
+MAX_ID = 2**62  # ids are 64-bit in the database; larger numbers name nothing
 MAX_DEPTH = 3  # rule-caused changes may trigger rules this many levels deep, then stop
 
 
@@ -253,6 +254,8 @@ def _action(data: Any, where: str) -> Action:
             raise RuleError(f"{where}.{name}", f"expected {typ.__name__}, got {value!r}")
         if isinstance(value, str) and not 0 < len(value) <= 10_000:
             raise RuleError(f"{where}.{name}", "expected 1 to 10000 characters")
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise RuleError(f"{where}.{name}", f"expected a number from 1 to {MAX_ID}")
     if kind == "set_priority" and params["priority"] not in PRIORITIES:
         raise RuleError(f"{where}.priority", f"expected one of {', '.join(PRIORITIES)}")
     if kind == "snooze" and not 1 <= params["minutes"] <= 525_600:
