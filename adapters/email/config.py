@@ -9,10 +9,11 @@ from typing import Any
 from adapters.base import ConfigInvalid
 from adapters.email.compose import valid_address
 
-IMAP_SECURITY = ("ssl", "none")  # aioimaplib has no STARTTLS; port 993 (implicit TLS) is usual
+IMAP_SECURITY = ("ssl", "starttls", "none")  # STARTTLS: adapters/email/tls.py
 SMTP_SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {
     ("imap", "ssl"): 993,
+    ("imap", "starttls"): 143,
     ("imap", "none"): 143,
     ("smtp", "ssl"): 465,
     ("smtp", "starttls"): 587,
@@ -39,6 +40,7 @@ _FIELDS = {
     "timeout",
     "max_message_bytes",
     "validate_certs",
+    "tls_trusted_fingerprint",
     "inbound_smtp_host",
     "inbound_smtp_port",
 }
@@ -64,6 +66,7 @@ class EmailConfig:
     timeout: float = 30.0
     max_message_bytes: int = 25 * 1_048_576  # the common mail-server size limit
     validate_certs: bool = True
+    tls_trusted_fingerprint: str = ""  # SHA-256 hex of the one certificate trusted (tls.py)
     inbound_smtp_host: str = "127.0.0.1"  # the optional SMTP endpoint (an MTA delivers here)
     inbound_smtp_port: int = 0  # 0: no SMTP endpoint
 
@@ -99,6 +102,16 @@ def _host(config: Mapping[str, Any], key: str) -> str:
     return value
 
 
+def _fingerprint(config: Mapping[str, Any]) -> str:
+    raw = str(config.get("tls_trusted_fingerprint") or "")
+    value = "".join(raw.split()).replace(":", "").lower()
+    if value and (len(value) != 64 or any(ch not in "0123456789abcdef" for ch in value)):
+        raise ConfigInvalid(
+            f"tls_trusted_fingerprint: expected a SHA-256 fingerprint (64 hex digits), got {raw!r}"
+        )
+    return value
+
+
 def parse_config(config: Mapping[str, Any]) -> EmailConfig:
     unknown = set(config) - _FIELDS
     if unknown:
@@ -127,6 +140,7 @@ def parse_config(config: Mapping[str, Any]) -> EmailConfig:
         timeout=_number(config, "timeout", 30.0, 1, 300),
         max_message_bytes=int(_number(config, "max_message_bytes", 25 * 1_048_576, 1024, 1 << 31)),
         validate_certs=bool(config.get("validate_certs", True)),
+        tls_trusted_fingerprint=_fingerprint(config),
         inbound_smtp_host=_host(config, "inbound_smtp_host") or "127.0.0.1",
         inbound_smtp_port=int(_number(config, "inbound_smtp_port", 0, 0, 65535)),
     )

@@ -23,7 +23,6 @@ import contextlib
 import enum
 import logging
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import aioimaplib
 from adapters.base import AdapterContext
 from adapters.email.config import EmailConfig
 from adapters.email.imap_proto import Fetched, parse_fetch, parse_search, parse_select, uid_set
+from adapters.email.tls import imap_client
 from adapters.outbound_guard import refuse_private_host
 
 log = logging.getLogger(__name__)
@@ -162,17 +162,9 @@ class ImapWatcher:
         cfg = self.config
         self._lost.clear()
         await refuse_private_host(cfg.imap_host, bool(self.ctx.settings.get("allow_private_urls")))
-        client: aioimaplib.IMAP4
-        if cfg.imap_security == "ssl":
-            client = aioimaplib.IMAP4_SSL(
-                host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout, ssl_context=_ssl(cfg)
-            )
-        else:
-            client = aioimaplib.IMAP4(host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout)
-        client.protocol.conn_lost_cb = lambda _exc: self._lost.set()
+        client = await imap_client(cfg, conn_lost_cb=lambda _exc: self._lost.set())
         _watch_exists(client, self._new_mail)
         try:
-            await client.wait_hello_from_server()
             login = await client.login(cfg.imap_username, cfg.imap_password)
             if login.result != "OK":
                 raise PermissionError(f"IMAP login refused: {_text(login.lines)}")
@@ -340,12 +332,6 @@ def _batches(uids: list[int], sizes: dict[int, int]) -> list[list[int]]:
     if current:
         batches.append(current)
     return batches
-
-
-def _ssl(cfg: EmailConfig) -> ssl.SSLContext:
-    from adapters.email.smtp_send import tls_context
-
-    return tls_context(cfg)
 
 
 def _quote(mailbox: str) -> str:

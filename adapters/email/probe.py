@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aioimaplib
@@ -15,7 +18,14 @@ import aiosmtplib
 
 from adapters.base import ChannelError
 from adapters.email.config import EmailConfig
-from adapters.email.smtp_send import tls_context
+from adapters.email.tls import (
+    CertificateNotTrusted,
+    check_pin,
+    close_imap,
+    imap_client,
+    peer_fingerprint,
+    tls_context,
+)
 from adapters.outbound_guard import refuse_private_host
 
 Check = dict[str, Any]
@@ -76,30 +86,59 @@ async def _imap_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
     checks = await _network("imap", cfg.imap_host, cfg.imap_port, cfg.timeout, allow_private)
     if not all(c["ok"] for c in checks):
         return checks
-    client: aioimaplib.IMAP4
     try:
-        if cfg.imap_security == "ssl":
-            client = aioimaplib.IMAP4_SSL(
-                host=cfg.imap_host,
-                port=cfg.imap_port,
-                timeout=cfg.timeout,
-                ssl_context=tls_context(cfg),
-            )
-        else:
-            client = aioimaplib.IMAP4(host=cfg.imap_host, port=cfg.imap_port, timeout=cfg.timeout)
-        await client.wait_hello_from_server()
+        client = await imap_client(cfg)
     except Exception as exc:  # each failure is reported, none escapes
-        name = "imap.tls" if cfg.imap_security == "ssl" else "imap.greeting"
-        return [*checks, _check(name, False, _err(exc))]
+        name = "imap.tls" if cfg.imap_security != "none" else "imap.greeting"
+        return [*checks, _check(name, False, await _tls_failure(cfg, exc, _imap_seen))]
     try:
-        if cfg.imap_security == "ssl":
-            checks.append(_check("imap.tls", True, "TLS handshake completed"))
+        if cfg.imap_security != "none":
+            how = "STARTTLS" if cfg.imap_security == "starttls" else "TLS"
+            checks.append(_check("imap.tls", True, f"{how} handshake completed"))
         return checks + await _imap_login_and_select(client, cfg)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.logout(), timeout=2)
-        if client.protocol.transport is not None:
-            client.protocol.transport.close()
+        close_imap(client)
+
+
+async def _tls_failure(
+    cfg: EmailConfig, exc: BaseException, seen: Callable[[EmailConfig], Awaitable[str | None]]
+) -> str:
+    """The error; for an untrusted certificate also its fingerprint, so an admin can
+    choose to trust exactly that certificate (``tls_trusted_fingerprint``)."""
+    if not _about_the_certificate(exc):
+        return _err(exc)
+    try:
+        found = await seen(replace(cfg, validate_certs=False, tls_trusted_fingerprint=""))
+    except Exception:  # the second look failed too: the first error is the answer
+        found = None
+    if not found:
+        return f"the server's certificate is not trusted ({_err(exc)})"
+    return (
+        f"the server's certificate is not trusted ({_err(exc)}). Its SHA-256 fingerprint is "
+        f"{found}. If this is your own server's certificate, trust exactly this certificate "
+        "by setting tls_trusted_fingerprint to that value."
+    )
+
+
+def _about_the_certificate(exc: BaseException | None) -> bool:
+    """Also when a library wrapped the TLS error in its own (aiosmtplib does)."""
+    for _ in range(5):
+        if exc is None:
+            return False
+        if isinstance(exc, ssl.SSLCertVerificationError | CertificateNotTrusted):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+async def _imap_seen(cfg: EmailConfig) -> str | None:
+    client = await imap_client(cfg)
+    try:
+        return peer_fingerprint(client.protocol.transport.get_extra_info("ssl_object"))
+    finally:
+        close_imap(client)
 
 
 async def _imap_login_and_select(client: aioimaplib.IMAP4, cfg: EmailConfig) -> list[Check]:
@@ -138,7 +177,23 @@ async def _smtp_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
     checks = await _network("smtp", cfg.smtp_host, cfg.smtp_port, cfg.timeout, allow_private)
     if not all(c["ok"] for c in checks):
         return checks
-    smtp = aiosmtplib.SMTP(
+    smtp = _smtp_client(cfg)
+    try:
+        await smtp.connect()
+        if cfg.smtp_security == "ssl":
+            check_pin(cfg, smtp.get_transport_info("ssl_object"))
+    except Exception as exc:
+        name = "smtp.tls" if cfg.smtp_security == "ssl" else "smtp.greeting"
+        return [*checks, _check(name, False, await _tls_failure(cfg, exc, _smtp_seen))]
+    try:
+        return checks + await _smtp_session(smtp, cfg)
+    finally:
+        with contextlib.suppress(Exception):
+            await smtp.quit()
+
+
+def _smtp_client(cfg: EmailConfig) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
         hostname=cfg.smtp_host,
         port=cfg.smtp_port,
         timeout=cfg.timeout,
@@ -146,13 +201,15 @@ async def _smtp_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
         start_tls=False,
         tls_context=tls_context(cfg) if cfg.smtp_security == "ssl" else None,
     )
+
+
+async def _smtp_seen(cfg: EmailConfig) -> str | None:
+    smtp = _smtp_client(cfg)
     try:
         await smtp.connect()
-    except Exception as exc:
-        name = "smtp.tls" if cfg.smtp_security == "ssl" else "smtp.greeting"
-        return [*checks, _check(name, False, _err(exc))]
-    try:
-        return checks + await _smtp_session(smtp, cfg)
+        if cfg.smtp_security == "starttls":
+            await smtp.starttls(tls_context=tls_context(cfg))
+        return peer_fingerprint(smtp.get_transport_info("ssl_object"))
     finally:
         with contextlib.suppress(Exception):
             await smtp.quit()
@@ -163,8 +220,10 @@ async def _smtp_session(smtp: aiosmtplib.SMTP, cfg: EmailConfig) -> list[Check]:
     if cfg.smtp_security == "starttls":
         try:
             await smtp.starttls(tls_context=tls_context(cfg))
+            check_pin(cfg, smtp.get_transport_info("ssl_object"))
         except Exception as exc:
-            return [_check("smtp.tls", False, f"STARTTLS failed: {_err(exc)}")]
+            detail = await _tls_failure(cfg, exc, _smtp_seen)
+            return [_check("smtp.tls", False, f"STARTTLS failed: {detail}")]
     if cfg.smtp_security != "none":
         checks.append(_check("smtp.tls", True, "TLS established"))
     if not cfg.smtp_username:

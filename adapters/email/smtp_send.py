@@ -5,22 +5,14 @@ Message-ID), 5xx is permanent and carries the server's own reason for the agent.
 
 from __future__ import annotations
 
-import ssl
 from email.message import EmailMessage
 
 import aiosmtplib
 
 from adapters.base import PermanentError, TransientError
 from adapters.email.config import EmailConfig
+from adapters.email.tls import check_pin, tls_context
 from adapters.outbound_guard import refuse_private_host
-
-
-def tls_context(config: EmailConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if not config.validate_certs:  # self-signed test servers; an explicit admin choice
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 async def send_mail(
@@ -36,25 +28,34 @@ async def send_mail(
         raise PermanentError("this inbox has no SMTP server configured (smtp_host)")
     await refuse_private_host(config.smtp_host, allow_private)
     try:
-        await aiosmtplib.send(
-            msg,
-            sender=sender,
-            recipients=recipients,
-            hostname=config.smtp_host,
-            port=config.smtp_port,
-            username=config.smtp_username or None,
-            password=config.smtp_password or None,
-            timeout=config.timeout,
-            use_tls=config.smtp_security == "ssl",
-            start_tls=config.smtp_security == "starttls",
-            tls_context=tls_context(config) if config.smtp_security != "none" else None,
-        )
+        await _deliver(config, msg, sender, recipients)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         raise _classify_recipients(exc) from None
     except aiosmtplib.SMTPResponseException as exc:
         raise _classify(exc.code, exc.message) from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise TransientError(f"SMTP connection failed: {_describe(exc)}") from None
+
+
+async def _deliver(
+    config: EmailConfig, msg: EmailMessage, sender: str, recipients: list[str]
+) -> None:
+    """Connect (TLS or STARTTLS as configured), check a pinned certificate, then log in
+    and send: credentials never reach a server whose certificate is not the trusted one."""
+    smtp = aiosmtplib.SMTP(
+        hostname=config.smtp_host,
+        port=config.smtp_port,
+        timeout=config.timeout,
+        use_tls=config.smtp_security == "ssl",
+        start_tls=config.smtp_security == "starttls",
+        tls_context=tls_context(config) if config.smtp_security != "none" else None,
+    )
+    async with smtp:
+        if config.smtp_security != "none":
+            check_pin(config, smtp.get_transport_info("ssl_object"))
+        if config.smtp_username:
+            await smtp.login(config.smtp_username, config.smtp_password)
+        await smtp.send_message(msg, sender=sender, recipients=recipients)
 
 
 def _classify(code: int, message: str) -> TransientError | PermanentError:

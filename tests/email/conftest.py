@@ -6,8 +6,11 @@ to answer 4xx, 5xx, or drop the connection after DATA.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import os
+import ssl
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import policy
@@ -158,3 +161,102 @@ def mail(
 
 
 CORPUS = Path(__file__).parent / "corpus"
+
+
+@dataclass
+class TlsCert:
+    cert: Path
+    key: Path
+    fingerprint: str  # AB:CD:… (SHA-256 of the DER certificate)
+
+
+def make_cert(directory: Path, name: str = "localhost") -> TlsCert:
+    """A self-signed certificate, as a self-hosted mail server would have."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-days",
+            "2",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    key.chmod(0o644)  # Dovecot's config reader runs unprivileged when we are not root
+    return TlsCert(cert, key, ":".join(digest[i : i + 2] for i in range(0, 64, 2)))
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> TlsCert:
+    return make_cert(tmp_path_factory.mktemp("tls"))
+
+
+class TlsDovecot(DovecotServer):
+    """Dovecot offering STARTTLS on its IMAP port (ssl = yes, not required)."""
+
+    def __init__(self, cert: TlsCert) -> None:
+        self.cert = cert
+        super().__init__()
+
+    def _before_start(self) -> None:
+        super()._before_start()
+        text = self.config_path.read_text().replace(
+            "ssl = no\n",
+            f"ssl = yes\nssl_cert = <{self.cert.cert}\nssl_key = <{self.cert.key}\n",
+        )
+        self.config_path.write_text(text)
+
+
+TLS_USERS = 6
+
+
+@pytest.fixture(scope="session")
+def tls_dovecot(tls_cert: TlsCert) -> Iterator[TlsDovecot]:
+    server = TlsDovecot(tls_cert)
+    for i in range(TLS_USERS):
+        server.add_user(f"secure{i}@example.test", PASSWORD)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+_tls_users = itertools.count()
+
+
+@pytest.fixture
+def tls_mailbox(tls_dovecot: TlsDovecot) -> Mailbox:
+    n = next(_tls_users)
+    assert n < TLS_USERS, "raise TLS_USERS in tests/email/conftest.py"
+    return Mailbox(tls_dovecot, f"secure{n}@example.test")
+
+
+@pytest.fixture
+def tls_smtp_peer(tls_cert: TlsCert) -> Iterator[SmtpPeer]:
+    """aiosmtpd that requires STARTTLS before MAIL FROM: a delivery proves TLS was used."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls_cert.cert, tls_cert.key)
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True
+    )
+    controller.start()
+    try:
+        yield SmtpPeer(port, recorder)
+    finally:
+        controller.stop()

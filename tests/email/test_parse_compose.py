@@ -231,11 +231,12 @@ def test_quote_split_keeps_a_quote_only_message_whole() -> None:
     ("config", "error"),
     [
         ({}, "address"),
-        ({"address": "s@example.com", "imap_security": "starttls"}, "imap_security"),
+        ({"address": "s@example.com", "imap_security": "tls-please"}, "imap_security"),
         ({"address": "s@example.com", "imap_idle_seconds": 1800}, "imap_idle_seconds"),
         ({"address": "s@example.com", "smtp_host": "bad host"}, "smtp_host"),
         ({"address": "s@example.com", "imap_host": "imap.example.com"}, "imap_password"),
         ({"address": "s@example.com", "nope": 1}, "unknown"),
+        ({"address": "s@example.com", "tls_trusted_fingerprint": "AB:CD"}, "64 hex digits"),
     ],
 )
 def test_config_errors_name_the_field(config: dict[str, object], error: str) -> None:
