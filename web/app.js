@@ -62,6 +62,7 @@ async function startSession(me) {
   app.setupOnly = Boolean(me.account && me.account.two_factor_setup_required);
   if (app.setupOnly) { location.hash = '#/account'; route(); return; }
   store.onUnknownInbox = refreshInboxes;
+  store.onUnknownAgent = refreshDirectory;
   await loadDirectory();
   startSocket();
   route();
@@ -86,6 +87,14 @@ function refreshInboxes() {
     app.store.inboxes = me.inboxes || [];
     app.store.emit({ kind: 'directory' });
   }).catch(() => {}).finally(() => { setTimeout(() => { inboxRefresh = null; }, 10000); });
+}
+
+/** An agent or team we have no name for (added after login): reload the directory once. */
+let directoryRefresh = null;
+function refreshDirectory() {
+  if (directoryRefresh) return;
+  directoryRefresh = loadDirectory().then(() => app.store.emit({ kind: 'directory' }))
+    .catch(() => {}).finally(() => { setTimeout(() => { directoryRefresh = null; }, 10000); });
 }
 
 function stopSession() {

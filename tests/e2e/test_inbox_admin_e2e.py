@@ -158,8 +158,8 @@ async def test_merge_a_duplicate_contact(
     await page.goto(f"{server.base_url}/#/inbox/{first['conversation_id']}")
     await expect(page.locator(".contact-pane")).to_contain_text("Conversations (1)")
     page.once("dialog", lambda dialog: dialog.accept())
-    await page.fill("#merge-source", str(source["contact_id"]))
-    await page.click(".merge button[type=submit]")
+    await page.fill("#merge-search", "m2")  # found by name, not typed in as an id
+    await page.locator("#merge-results li").get_by_role("button").click()
     await expect(page.locator(".contact-pane")).to_contain_text("Conversations (2)")
     moved = (await admin.get(f"/api/conversations/{second['conversation_id']}")).json()
     assert moved["contact_id"] == target["contact_id"]

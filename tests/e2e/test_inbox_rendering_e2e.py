@@ -155,7 +155,7 @@ async def test_without_live_updates_a_banner_shows_and_the_inbox_polls(
         await page.fill("#login-email", ADMIN_EMAIL)
         await page.fill("#login-password", ADMIN_PASSWORD)
         await page.click("form.login-card button[type=submit]")
-        await expect(page.locator("#banner")).to_contain_text("Live updates unavailable")
+        await expect(page.locator("#banner")).to_contain_text("Live updates are paused")
         await post_inbound(server.client(), inbox, text="Polled in", contact="poll")
         await expect(page.locator("#conv-list")).to_contain_text("Customer poll", timeout=15000)
         await page.screenshot(path=str(SHOTS / "10-offline-banner.png"))

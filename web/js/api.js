@@ -51,6 +51,7 @@ export const api = {
   patch: (path, body) => request('PATCH', path, body),
   put: (path, body) => request('PUT', path, body),
   del: (path) => request('DELETE', path),
+  del: (path) => request('DELETE', path),
   qs,
 
   login: (email, password, code) => request('POST', '/api/auth/login', code ? { email, password, code } : { email, password }),

@@ -76,7 +76,11 @@ function humanField(message, labels) {
   if (!m) return message;
   const path = m[1].replace(/^(config|body)\./, '');
   const key = path.replace(/\[\d+\]/g, '');
-  const name = (labels && labels[key]) || key.split('.').pop().replace(/_/g, ' ');
+  // the longest known prefix names it: "pre_chat.fields.options" → the "Pre-chat form" field
+  const parts = key.split('.');
+  let name = null;
+  for (let n = parts.length; n > 0 && !name; n -= 1) name = labels && labels[parts.slice(0, n).join('.')];
+  name = name || parts[parts.length - 1].replace(/_/g, ' ');
   const Name = `${name[0].toUpperCase()}${name.slice(1)}`;
   let detail = m[2].trim().replace(/\.$/, '');
   if (/^expected /.test(detail)) {

@@ -79,6 +79,7 @@ export class Store {
     if (id === null || id === undefined) return null;
     if (this.me && this.me.id === id) return `${this.me.name} (you)`;
     const a = this.agents.find((x) => x.id === id);
+    if (!a && this.onUnknownAgent) this.onUnknownAgent(id); // created after login: refetch
     return a ? a.name : `Agent #${id}`;
   }
 

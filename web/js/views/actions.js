@@ -17,7 +17,9 @@ export function renderActions(root, app, c) {
   const store = app.store;
   const presence = store.presence || new Map();
   const agentLabel = (a) => `${presence.get(a.id) === 'online' ? '● ' : ''}${a.id === store.me.id ? `${a.name} (you)` : a.name}`;
-  const agents = store.agents.filter((a) => a.is_active !== false);
+  // Only agents who can see this inbox can be assigned (admins see every inbox).
+  const canSee = (a) => a.role === 'admin' || !a.inbox_ids || a.inbox_ids.includes(c.inbox_id);
+  const agents = store.agents.filter((a) => a.is_active !== false && canSee(a));
   if (c.assignee_id && !agents.some((a) => a.id === c.assignee_id)) agents.push({ id: c.assignee_id, name: store.agentName(c.assignee_id) });
 
   const assignee = h('select', { id: 'assign-agent', onchange: () => run(store,
@@ -55,11 +57,13 @@ export function renderActions(root, app, c) {
   custom.addEventListener('change', () => { if (custom.value) doSnooze(new Date(custom.value).toISOString()); });
 
   const resolved = c.status === 'resolved';
+  const snoozed = c.status === 'snoozed';
+  const done = resolved ? 'Reopened: the conversation is open again.'
+    : (snoozed ? 'Unsnoozed: the conversation is open again.' : 'Resolved.');
   const resolve = h('button', { type: 'button', id: 'resolve', class: resolved ? '' : 'primary',
-    text: resolved ? 'Reopen' : (c.status === 'snoozed' ? 'Unsnooze' : 'Resolve'),
-    title: resolved ? 'Reopen' : 'Resolve (e)',
-    onclick: () => run(store, api.setStatus(c.id, resolved || c.status === 'snoozed' ? 'open' : 'resolved'),
-      resolved ? 'Reopened' : 'Done') });
+    text: resolved ? 'Reopen' : (snoozed ? 'Unsnooze' : 'Resolve'),
+    title: resolved ? 'Reopen' : (snoozed ? 'Open it again now' : 'Resolve (e)'),
+    onclick: () => run(store, api.setStatus(c.id, resolved || snoozed ? 'open' : 'resolved'), done) });
 
   const field = (label, control) => h('label', { class: 'action' }, h('span', { class: 'action-label', text: label }), control);
   replace(root,

@@ -4,6 +4,9 @@ import { h, replace, toast, errorText } from '../dom.js';
 import { channelInfo } from '../channels.js';
 import { clockTime } from '../time.js';
 
+const REFRESH_DEBOUNCE_MS = 300;
+const SEARCH_DEBOUNCE_MS = 250;
+
 export class ContactPanel {
   constructor(root, app) {
     this.root = root;
@@ -28,6 +31,58 @@ export class ContactPanel {
     }
   }
 
+  /** Refetch soon (several changes in a row — resolve, then an event — make one request). */
+  refreshSoon() {
+    clearTimeout(this.soon);
+    this.soon = setTimeout(() => { if (this.contactId) this.refresh(); }, REFRESH_DEBOUNCE_MS);
+  }
+
+  /** Merge by search, with likely duplicates (same email, phone or name) offered first. */
+  mergeSection(contact) {
+    const results = h('ul', { class: 'plain merge-results', id: 'merge-results', 'aria-live': 'polite' });
+    const suggestions = h('ul', { class: 'plain merge-results', id: 'merge-suggestions' });
+    const search = h('input', { type: 'search', id: 'merge-search', placeholder: 'Name, email or phone', autocomplete: 'off' });
+    const candidate = (c) => h('li', { class: 'merge-candidate' },
+      h('span', {}, h('strong', { text: c.name || c.email || c.phone || 'Unnamed contact' }),
+        h('span', { class: 'muted small', text: ` ${[c.email, c.phone].filter(Boolean).join(' · ')}` })),
+      h('button', { type: 'button', class: 'small', text: 'Merge', 'aria-label': `Merge ${c.name || c.email || 'this contact'} into this one`,
+        onclick: () => this.merge(contact, c) }));
+    const find = async (q) => ((await api.get('/api/contacts', { q, limit: 8 })).items || []).filter((c) => c.id !== contact.id);
+    let timer = null;
+    search.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const q = search.value.trim();
+        if (q.length < 2) { replace(results); return; }
+        try {
+          const found = await find(q);
+          replace(results, found.length ? found.map(candidate) : h('li', { class: 'muted small', text: 'No other contact matches.' }));
+        } catch (err) { replace(results, h('li', { class: 'muted small', text: errorText(err) })); }
+      }, SEARCH_DEBOUNCE_MS);
+    });
+    const keys = [contact.email, contact.phone].filter(Boolean);
+    Promise.all(keys.map(find)).then((lists) => {
+      const seen = new Map();
+      for (const c of lists.flat()) seen.set(c.id, c);
+      replace(suggestions, [...seen.values()].map(candidate));
+      suggestions.previousSibling.hidden = seen.size === 0;
+    }).catch(() => {});
+    return h('section', { class: 'merge' },
+      h('h4', { text: 'Merge a duplicate into this contact' }),
+      h('p', { class: 'small muted', hidden: true, text: 'Likely duplicates (same email or phone):' }), suggestions,
+      h('label', { for: 'merge-search', class: 'small', text: 'Find another contact' }), search, results);
+  }
+
+  async merge(target, source) {
+    const name = source.name || source.email || 'this contact';
+    if (!confirm(`Merge ${name} into ${target.name || target.email || 'this contact'}? Its channels and conversations move here.`)) return;
+    try {
+      await api.mergeContact(target.id, source.id);
+      toast('Contacts merged.');
+      await this.refresh();
+    } catch (err) { toast(errorText(err), 'error'); }
+  }
+
   render(contact, convs) {
     const dl = h('dl', { class: 'facts' });
     const fact = (k, v) => { if (v) dl.append(h('dt', { text: k }), h('dd', { text: String(v) })); };
@@ -45,21 +100,7 @@ export class ContactPanel {
         h('a', { href: `#/inbox/${c.id}` }, `${ch.icon} #${c.id} · ${c.status}`),
         h('span', { class: 'muted small', text: ` ${clockTime(c.last_message_at)}` }));
     });
-    const source = h('input', { type: 'number', id: 'merge-source', min: 1, placeholder: 'Contact id', 'aria-label': 'Duplicate contact id' });
-    const merge = h('form', { class: 'merge' },
-      h('label', { for: 'merge-source', class: 'small', text: 'Merge a duplicate contact into this one' }),
-      h('div', { class: 'row' }, source, h('button', { type: 'submit', text: 'Merge' })));
-    merge.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      const sid = Number(source.value);
-      if (!sid) return;
-      if (!confirm(`Merge contact #${sid} into ${contact.name || `#${contact.id}`}? Its identities and conversations move here.`)) return;
-      try {
-        await api.mergeContact(contact.id, sid);
-        toast('Contacts merged');
-        await this.refresh();
-      } catch (err) { toast(errorText(err), 'error'); }
-    });
+    const merge = this.mergeSection(contact);
     replace(this.root,
       h('h3', { text: contact.name || contact.email || `Contact #${contact.id}` }),
       h('p', { class: 'muted small', text: `Contact #${contact.id}` }),

@@ -7,6 +7,7 @@ import { renderMessage } from './messages.js';
 import { renderActions } from './actions.js';
 import { Composer } from './composer.js';
 import { ContactPanel } from './contact.js';
+import { onboardingChecklist } from './onboarding.js';
 
 // "X is typing" fades after 6 s without a refresh: senders repeat every few seconds while typing.
 const TYPING_TTL_MS = 6000;
@@ -26,8 +27,12 @@ export class ConversationPane {
   destroy() { this.unsubscribe(); this.offEphemeral(); }
 
   empty() {
-    replace(this.root, h('div', { class: 'placeholder' },
-      h('p', { text: 'Select a conversation' }), h('p', { class: 'muted small', text: 'j / k to move, ? for shortcuts' })));
+    const placeholder = h('div', { class: 'placeholder' },
+      h('p', { text: 'Select a conversation' }), h('p', { class: 'muted small', text: 'j / k to move, ? for shortcuts' }));
+    replace(this.root, placeholder);
+    onboardingChecklist(this.app).then((card) => {
+      if (card && !this.id && placeholder.isConnected) placeholder.prepend(card);
+    });
   }
 
   async show(id) {
@@ -54,6 +59,7 @@ export class ConversationPane {
       this.renderHeader();
       this.renderThread(true);
       this.contact.show(conv.contact_id, conv.id);
+      this.panelState = `${conv.status}:${conv.contact_id}`;
       return true;
     } catch (err) {
       if (id === this.id && !quiet) toast(`Could not open this conversation. ${errorText(err)}`, 'error');
@@ -152,7 +158,14 @@ export class ConversationPane {
 
   onChange(change) {
     if (!this.id) return;
-    if (change.kind === 'conversation' && change.id === this.id) this.renderHeader();
+    if (change.kind === 'conversation' && change.id === this.id) {
+      this.renderHeader();
+      // The contact panel lists this conversation's status: snooze/resolve/reopen show there too.
+      const c = this.conv();
+      const seen = `${c.status}:${c.contact_id}`;
+      if (this.panelState && this.panelState !== seen) this.contact.refreshSoon();
+      this.panelState = seen;
+    }
     if (change.kind === 'directory') this.renderHeader();
     if (change.kind === 'contact' && this.conv() && this.conv().contact_id === change.id) this.renderHeader();
     if (change.kind === 'message' && change.conversationId === this.id) {
@@ -160,7 +173,8 @@ export class ConversationPane {
       const msg = (this.store.messages.get(this.id) || new Map()).get(change.id);
       if (msg && change.created) this.composer.messageArrived(msg);
     }
-    if (change.kind === 'event' && change.event.type === 'contact.merged') this.contact.refresh();
+    if (change.kind === 'event' && change.event.type === 'contact.merged') this.contact.refreshSoon();
+    if (change.kind === 'contact' && this.conv() && this.conv().contact_id === change.id) this.contact.refreshSoon();
   }
 
   onEphemeral(frame) {

@@ -163,6 +163,7 @@ export class InboxView {
   onChange(change) {
     if (change.kind === 'reset') { this.rows.clear(); this.ids = []; return; }
     if (change.kind === 'unread') { this.updateRow(change.id); return; }
+    if (change.kind === 'message') { this.messageArrived(change.id, change.conversationId); return; }
     if (change.kind === 'directory') { this.renderList(); return; }
     if (change.kind === 'contact') {
       for (const id of this.known()) if (this.store.conversations.get(id).contact_id === change.id) this.updateRow(id);
@@ -225,6 +226,7 @@ export class InboxView {
     const link = h('a', { href: `#/inbox/${id}`, class: 'conv-link' },
       h('span', { class: 'chan', 'aria-hidden': 'true' }),
       h('span', { class: 'who' }), h('span', { class: 'unread' }), h('span', { class: 'when' }),
+      h('span', { class: 'preview' }, h('span', { class: 'dir' }), h('span', { class: 'preview-text' })),
       h('span', { class: 'meta' }), h('span', { class: 'sla' }));
     return h('li', { class: 'conv-row', dataset: { id: String(id) } }, link);
   }
@@ -245,9 +247,40 @@ export class InboxView {
     if (c.priority && c.priority !== 'none') bits.push(c.priority);
     if (c.labels && c.labels.length) bits.push(c.labels.map((l) => `#${l}`).join(' '));
     q('.meta').textContent = bits.join(' · ');
+    this.fillPreview(row, this.lastMessage(c));
     row.classList.toggle('selected', c.id === this.currentId);
     row.classList.toggle('has-unread', unread > 0);
     this.fillTimers(row, c);
+  }
+
+  /** The last message: an arrow for its direction (named for screen readers) and its text. */
+  fillPreview(row, last) {
+    const dir = row.querySelector('.dir');
+    const text = row.querySelector('.preview-text');
+    if (!last) { dir.textContent = ''; text.textContent = ''; return; }
+    const note = last.kind === 'note';
+    const incoming = last.direction === 'in';
+    dir.textContent = note ? '✎' : (incoming ? '↙' : '↗');
+    dir.dataset.dir = note ? 'note' : last.direction;
+    const who = note ? 'Note' : (incoming ? 'Customer' : (last.sender_id === this.store.me.id ? 'You' : (this.store.agentName(last.sender_id) || 'Agent')));
+    dir.setAttribute('aria-label', `${who}:`);
+    dir.title = note ? 'Private note' : (incoming ? 'From the customer' : 'Reply to the customer');
+    const body = last.text || (last.attachments ? `${last.attachments} attachment${last.attachments === 1 ? '' : 's'}` : '');
+    text.textContent = incoming ? body : `${who}: ${body}`;
+  }
+
+  /** The newer of the list's preview and the newest message the socket brought. */
+  lastMessage(c) {
+    const known = this.store.messagesOf(c.id).filter((m) => m.kind === 'message' || m.kind === 'note');
+    const m = known[known.length - 1];
+    if (!m || (c.last_message && c.last_message.id >= m.id)) return c.last_message;
+    return { id: m.id, direction: m.direction, kind: m.kind, sender_type: m.sender_type,
+      sender_id: m.sender_id, text: (m.text || '').replace(/\s+/g, ' ').slice(0, 160), attachments: (m.attachments || []).length };
+  }
+
+  /** A message the socket brought: its row's last-message line follows. */
+  messageArrived(id, conversationId) {
+    this.updateRow(conversationId);
   }
 
   fillTimers(row, c) {

@@ -23,7 +23,8 @@ export async function renderInboxEditor(root, app, id) {
     membersCard(inbox, agents.items),
     hoursCard(inbox, reload),
     targetsCard(inbox, reload),
-    targetsCard(inbox, reload, 'nrt_targets'));
+    targetsCard(inbox, reload, 'nrt_targets'),
+    deleteCard(inbox));
 }
 
 async function patch(inbox, body, message) {
@@ -175,4 +176,17 @@ function targetsCard(inbox, reload, key = 'frt_targets') {
   });
   return h('section', { class: 'card' }, h('h2', { text: card.title }),
     h('p', { class: 'muted small', text: card.note }), form);
+}
+
+function deleteCard(inbox) {
+  const btn = h('button', { type: 'button', class: 'danger', id: 'delete-inbox', text: 'Delete this inbox', onclick: async () => {
+    if (!confirm(`Delete the inbox “${inbox.name}”? This cannot be undone.`)) return;
+    try {
+      await api.del(`/api/admin/inboxes/${inbox.id}`);
+      toast('Inbox deleted');
+      location.hash = '#/admin/inboxes';
+    } catch (err) { toast(errorText(err), 'error'); }
+  } });
+  return h('section', { class: 'card' }, h('h2', { text: 'Delete' }),
+    h('p', { class: 'muted small', text: 'Only an inbox without conversations can be deleted. To stop one that has history, untick “Active” above: its channel stops and its conversations stay.' }), btn);
 }
