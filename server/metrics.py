@@ -33,7 +33,8 @@ DELIVERY_SECONDS = Histogram(
 )
 FIRST_RESPONSE_SECONDS = Histogram(
     "switchboard_first_response_seconds",
-    "First-response time of answered segments (wall-clock), observed when the response happens",
+    "First-response time of answered segments (wall-clock), observed once, when the reply is"
+    " sent (docs/frt.md, Metrics)",
     ["channel"],
     buckets=(30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 86400, 259200),
 )
