@@ -20,6 +20,6 @@ def read(metadata: str | None) -> tuple[int, int] | None:
     if not metadata or not metadata.startswith(PREFIX):
         return None
     head, _, part = metadata[len(PREFIX) :].partition(":")
-    if not head.isdigit() or not part.isdigit():
+    if not (head + part).isascii() or not head.isdigit() or not part.isdigit():  # not "²"
         return None
     return int(head), int(part)

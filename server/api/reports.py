@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from server.actions.access import visible_inbox_ids
 from server.api.auth import actor_from
-from server.api.routing import Q_STR, Api
+from server.api.routing import Q_STR, YEARS, Api
 from server.exceptions import InvalidInput
 from server.reporting.stats import GROUP_KEYS, SegmentRow, group
 from server.storage import schema as t
@@ -35,6 +35,8 @@ def _period(request: Request) -> tuple[datetime, datetime]:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInput(f"{name}: expected an ISO date or datetime, got {raw!r}") from None
+        if not YEARS[0] <= value.year <= YEARS[1]:  # date arithmetic below must not overflow
+            raise InvalidInput(f"{name}: expected a year from {YEARS[0]} to {YEARS[1]}")
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     end = parse("to", utcnow())
@@ -57,7 +59,7 @@ async def _segments(
     if visible is not None:
         query = query.where(r.inbox_id.in_(visible))
     if inbox_id:
-        if not inbox_id.isdigit():
+        if not (inbox_id.isascii() and inbox_id.isdigit() and len(inbox_id) <= 18):
             raise InvalidInput(f"inbox_id: expected an integer, got {inbox_id!r}")
         query = query.where(r.inbox_id == int(inbox_id))
     rows = (await conn.execute(query.order_by(r.started_at).limit(MAX_SEGMENTS))).all()
@@ -108,6 +110,7 @@ async def frt_report(request: Request) -> Any:
     tag=TAG,
     summary="Next-response time (median, p90, mean; wall-clock and business) per "
     "group_by=inbox|channel|agent|team over from..to, with the waits; format=csv",
+    query={k: Q_STR for k in ("from", "to", "group_by", "format", "inbox_id")},
 )
 async def nrt_report(request: Request) -> Any:
     return await _report(request, t.response_waits, "waits")

@@ -71,7 +71,7 @@ class MemoryBus:
         if event_id == "0":
             return 0
         epoch, _, seq = event_id.partition("-")
-        if epoch != self.epoch or not seq.isdigit():
+        if epoch != self.epoch or not (seq.isascii() and seq.isdigit()):  # not "²"
             raise ResyncRequired(f"event id {event_id!r} is not from this server's history")
         return int(seq)
 

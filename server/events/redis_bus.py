@@ -111,7 +111,7 @@ return ids
 def parse_stream_id(value: str) -> tuple[int, int] | None:
     """``"<ms>-<seq>"`` → (ms, seq); None for anything else."""
     ms, sep, seq = value.partition("-")
-    if not sep or not ms.isdigit() or not seq.isdigit():
+    if not sep or not (ms + seq).isascii() or not ms.isdigit() or not seq.isdigit():
         return None
     return int(ms), int(seq)
 

@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 
 from adapters import storable
 from adapters.email.parse import MailContext, parse_or_quarantine
+from adapters.meta import marker
 from adapters.meta.events import Incoming, Receipt
 from adapters.meta.parse import PayloadInvalid, parse
 from adapters.telegram.parse import TgMessage, UpdateInvalid, parse_update
 from server.api.routing import decode_json, unstorable, validate_body
+from server.events.redis_bus import parse_stream_id
 from server.exceptions import InvalidInput
 from server.queries import recent_cursor, waiting_cursor
 from server.widget import prechat
@@ -255,6 +257,18 @@ def test_cursor_decoding_gives_typed_values_or_invalid_input(cursor: str) -> Non
         times = [v for v in values if isinstance(v, datetime)]
         assert all(t.tzinfo is not None for t in times)
         assert isinstance(values[-1], int) and 0 <= values[-1] < 2**63
+
+
+@FUZZ
+@given(
+    value=st.text(max_size=30)
+    | st.builds(lambda a, b: f"{a}-{b}", st.text("0123456789²٣", max_size=5), st.text(max_size=5))
+)
+def test_stream_ids_and_send_markers_parse_or_are_none(value: str) -> None:
+    parsed = parse_stream_id(value)
+    assert parsed is None or all(isinstance(n, int) for n in parsed)
+    ours = marker.read(f"{marker.PREFIX}{value}")
+    assert ours is None or all(isinstance(n, int) for n in ours)
 
 
 # -- request bodies: widget attributes and the pre-chat form --------------------------------

@@ -61,6 +61,10 @@ async def test_crafted_cursors_and_ids_answer_422(
         ("/api/contacts", {"cursor": "9" * 30}),
         (f"/api/conversations/{cid}/messages", {"before": "²"}),
         (f"/api/conversations/{cid}/messages", {"limit": "¹"}),
+        ("/api/reports/frt", {"inbox_id": "²"}),
+        ("/api/reports/frt", {"inbox_id": "9" * 30}),
+        ("/api/reports/frt", {"to": "0001-01-05"}),  # "from" defaults to 30 days earlier
+        ("/api/reports/frt", {"from": "0001-01-01", "to": "9999-12-31T23:59:59-14:00"}),
     ]:
         await _assert_422(await admin.get(path, params=params))
     await _assert_422(await admin.get("/api/conversations/²"))
