@@ -15,6 +15,8 @@ _QUOTE_START = re.compile(
     re.IGNORECASE,
 )
 _SIGNATURE = re.compile(r"^(-- |--|Sent from my \w+.*)$")
+# A forwarded mail typed into the body is content, not history: nothing after it is cut.
+_FORWARDED = re.compile(r"^\s*-{2,}\s*(Forwarded message|Begin forwarded message:?)\s*-*\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ def split_reply(text: str) -> ReplySplit:
 
 def _quote_start(lines: list[str]) -> int:
     for i, line in enumerate(lines):
+        if _FORWARDED.match(line):
+            return len(lines)
         if _QUOTE_START.match(line):
             return i
         if line.startswith(">") and all(not x.strip() or x.startswith(">") for x in lines[i:]):

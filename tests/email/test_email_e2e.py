@@ -105,3 +105,36 @@ async def test_each_shape_as_the_agent_sees_it(
 
         await _open(page, server, by["Problème de facture"], "raw-8bit-headers")
         await expect(page.locator("body")).to_contain_text("Élodie François")
+
+
+async def test_quoted_text_is_collapsed_in_plain_and_html_mail(
+    server: Running, admin: httpx.AsyncClient, mailbox: Mailbox, smtp_peer: SmtpPeer
+) -> None:
+    inbox = await create_email_inbox(admin, email_config(mailbox, smtp_peer))
+    for name in ("quoted_reply", "html_gmail_quote"):
+        await mailbox.append((CORPUS / f"{name}.eml").read_bytes())
+
+    async def stored() -> list[dict[str, Any]] | None:
+        found = await all_messages(admin, inbox["id"])
+        return found if len(found) >= 2 else None
+
+    found = await eventually(stored, timeout=20)
+    plain = next(m for m in found if not m["html"])
+    html = next(m for m in found if m["html"])
+    SHOTS.mkdir(exist_ok=True)
+    async with app_page(server, login=True) as page:
+        await _open(page, server, plain, "quoted-plain")
+        item = page.locator(f'li.msg[data-id="{plain["id"]}"]')
+        await expect(item.get_by_text("Thanks, that worked!")).to_be_visible()
+        await expect(item.get_by_text("Try turning it off and on.")).to_be_hidden()
+        await item.get_by_text("Show quoted text").click()
+        await expect(item.get_by_text("Try turning it off and on.")).to_be_visible()
+
+        await _open(page, server, html, "quoted-html")
+        frame = page.locator(f'li.msg[data-id="{html["id"]}"]').frame_locator(".email-frame")
+        await expect(frame.get_by_text("Thanks, the refund arrived.")).to_be_visible()
+        await expect(frame.get_by_text("We have sent the refund today.")).to_be_hidden()
+        assert await frame.locator("details.sb-quote").count() == 1  # outermost quote only
+        await frame.get_by_text("Show quoted text").click()
+        await expect(frame.get_by_text("We have sent the refund today.")).to_be_visible()
+        await page.screenshot(path=str(SHOTS / "email-quoted-html-open.png"))

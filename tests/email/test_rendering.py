@@ -187,3 +187,21 @@ def test_generated_attachment_names_have_proper_extensions() -> None:
 )
 def test_extension(ctype: str, ext: str) -> None:
     assert extension(ctype) == ext
+
+
+def test_quoted_history_is_split_from_what_the_customer_wrote() -> None:
+    email = parsed("quoted_reply").content_attributes["email"]
+    assert email["visible_text"] == "Thanks, that worked!"
+    assert email["quoted_text"].startswith("On Mon, 2 Mar 2026")
+    assert email["signature"] == "-- \nCara\nACME"
+
+
+def test_a_mail_forwarded_in_the_body_is_not_taken_for_quoted_history() -> None:
+    email = parsed("plain_forwarded_inline").content_attributes["email"]
+    assert "Parcel 55 left the depot." in email["visible_text"]
+    assert email["quoted_text"] is None
+
+
+def test_html_quote_markers_survive_sanitizing_for_the_inbox_to_collapse() -> None:
+    html = shown(parsed("html_gmail_quote"))
+    assert '<div class="gmail_quote">' in html and '<blockquote class="gmail_quote">' in html

@@ -21,9 +21,18 @@ export function renderMessage(msg, ctx) {
     note ? h('span', { class: 'note-tag', text: 'Private note' }) : null,
     h('span', { class: 'msg-who', text: who || '' }),
     h('time', { datetime: msg.created_at, text: clockTime(msg.sent_at || msg.created_at) }));
-  const body = msg.html ? emailBody(msg) : h('div', { class: 'msg-text', text: msg.text || '' });
+  const body = msg.html ? emailBody(msg) : textBody(msg);
   return h('li', { class: cls, dataset: { id: String(msg.id) }, 'aria-label': note ? 'Private note' : null },
     head, mailNotices(msg), body, attachments(msg), delivery(msg, ctx));
+}
+
+/** Plain text; an email's quoted history (split by adapters/email/quoting.py) collapsed. */
+function textBody(msg) {
+  const email = msg.content_attributes?.email;
+  if (!email?.quoted_text || !email.visible_text) return h('div', { class: 'msg-text', text: msg.text || '' });
+  const shown = [email.visible_text, email.signature].filter(Boolean).join('\n\n');
+  return h('div', { class: 'msg-text' }, shown,
+    h('details', { class: 'quoted' }, h('summary', { text: 'Show quoted text' }), h('div', { text: email.quoted_text })));
 }
 
 /** The raw source of a malformed email: stored as one of its attachments (index given by
@@ -122,9 +131,29 @@ function emailDocument(msg, remote) {
       img.removeAttribute('data-remote-src');
     }
   }
+  collapseQuotes(parsed);
   const imgSrc = remote ? `${location.origin} data: https: http:` : `${location.origin} data:`;
   const head = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${imgSrc}; style-src 'unsafe-inline'; font-src data:">`
     + '<base target="_blank"><style>body{font:14px/1.5 system-ui,sans-serif;margin:0;color:#1b1f24;overflow-wrap:anywhere}img{max-width:100%;height:auto}'
+    + 'details.sb-quote>summary{cursor:pointer;color:#57606a;margin:8px 0}'
     + 'details.sb-forward{border-left:3px solid #d0d7de;padding-left:10px;margin:8px 0}details.sb-forward>summary{cursor:pointer;color:#57606a}</style>';
   return `<!doctype html><html><head>${head}</head><body>${parsed.body.innerHTML}</body></html>`;
+}
+
+const QUOTES = 'div.gmail_quote, blockquote.gmail_quote, blockquote[type="cite"]';
+
+/** Quoted history in HTML mail (Gmail, Apple Mail, Thunderbird markers, kept by
+ *  server/sanitize.py) goes behind "Show quoted text", outermost quotes only. */
+function collapseQuotes(doc) {
+  const outermost = [...doc.body.querySelectorAll(QUOTES)].filter((q) => !q.parentElement.closest(QUOTES));
+  for (const quote of outermost) {
+    const before = quote.previousElementSibling;
+    const prefix = before && before.classList.contains('moz-cite-prefix') ? before : null;
+    const box = doc.createElement('details');
+    box.className = 'sb-quote';
+    const summary = doc.createElement('summary');
+    summary.textContent = 'Show quoted text';
+    (prefix || quote).before(box);
+    box.append(summary, ...(prefix ? [prefix] : []), quote);
+  }
 }
