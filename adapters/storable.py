@@ -9,8 +9,11 @@ would store U+0000; it is removed on both so both databases hold the same messag
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
+
+from adapters.base import Attachment, ContactInfo, InboundMessage
 
 #: Real payloads nest about 8 deep; beyond this a payload is malformed, and every
 #: recursive walk of it (json.loads included) stays far below Python's recursion limit.
@@ -77,3 +80,47 @@ def too_deep(payload: Any) -> bool:
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
     return False
+
+
+def _opt(value: str | None) -> str | None:
+    return None if value is None else text(value)
+
+
+def contact(info: ContactInfo) -> ContactInfo:
+    return dataclasses.replace(
+        info,
+        external_id=text(info.external_id),
+        scope=text(info.scope),
+        name=_opt(info.name),
+        email=_opt(info.email),
+        phone=_opt(info.phone),
+        avatar_url=_opt(info.avatar_url),
+    )
+
+
+def _attachment(att: Attachment) -> Attachment:
+    return dataclasses.replace(
+        att,
+        filename=text(att.filename),
+        content_type=text(att.content_type),
+        content_id=_opt(att.content_id),
+    )
+
+
+def inbound(msg: InboundMessage) -> InboundMessage:
+    """Every text of an inbound message made storable: the one boundary every channel's
+    messages pass (server/channels.py hands each adapter's ``ingest`` through here), so
+    mail, chat and DMs are stored alike on SQLite and PostgreSQL."""
+    return dataclasses.replace(
+        msg,
+        external_id=text(msg.external_id),
+        contact=contact(msg.contact),
+        text=_opt(msg.text),
+        html=_opt(msg.html),
+        subject=_opt(msg.subject),
+        attachments=tuple(_attachment(a) for a in msg.attachments),
+        thread_refs=tuple(text(r) for r in msg.thread_refs),
+        conversation_token=_opt(msg.conversation_token),
+        content_attributes=_scrub(dict(msg.content_attributes)),
+        channel_data=_scrub(dict(msg.channel_data)),
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from adapters import storable
 from adapters.base import (
     Adapter,
     AdapterContext,
@@ -220,7 +221,7 @@ class ChannelManager:
         inbox_id = int(row.id)
 
         async def ingest(msg: InboundMessage) -> IngestResult:
-            return await inbound.ingest(self.ctx, inbox_id, msg)
+            return await inbound.ingest(self.ctx, inbox_id, storable.inbound(msg))
 
         async def report_status(update: StatusUpdate) -> None:
             await delivery.apply_status(self.ctx, inbox_id, update)
