@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ from adapters.email.compose import ComposeError, Sender, compose_reply, domain_o
 from adapters.email.config import EmailConfig, normalise, parse_config
 from adapters.email.imap_watcher import ImapWatcher, RawMail
 from adapters.email.parse import MailContext, failed_sends, parse_or_quarantine, quarantine
+from adapters.email.signature import render_signature, signature_values, with_signature
 from adapters.email.smtp_inbound import InboundSmtp
 from adapters.email.smtp_send import send_mail
 
@@ -180,7 +182,7 @@ class EmailAdapter:
             raise PermanentError(f"the inbox configuration is invalid: {self._config_error}")
         sender = Sender(self.config.address, self.config.from_name or self.ctx.inbox_name)
         try:
-            mail, provider_id = compose_reply(message, sender, datetime.now(UTC))
+            mail, provider_id = compose_reply(self._signed(message), sender, datetime.now(UTC))
         except ComposeError as exc:
             raise PermanentError(str(exc)) from None
         recipient = message.recipient.email or message.recipient.external_id
@@ -188,6 +190,15 @@ class EmailAdapter:
             self.config, mail, self.config.address, [recipient], allow_private=self._allow_private
         )
         return SendResult(provider_id)
+
+    def _signed(self, message: OutboundMessage) -> OutboundMessage:
+        """The reply with the inbox's signature under it (email only, never chat)."""
+        assert self.config is not None
+        if not self.config.signature:
+            return message
+        values = signature_values(message.author_name, self.ctx.inbox_name, self.config.address)
+        signature = render_signature(self.config.signature, values)
+        return replace(message, text=with_signature(message.text, signature))
 
     async def test_connection(self) -> dict[str, Any]:
         if self.config is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.base import ConfigInvalid
 from adapters.email.compose import valid_address
+from adapters.email.signature import check_signature
 
 IMAP_SECURITY = ("ssl", "starttls", "none")  # STARTTLS: adapters/email/tls.py
 SMTP_SECURITY = ("ssl", "starttls", "none")
@@ -41,6 +42,7 @@ _FIELDS = {
     "max_message_bytes",
     "validate_certs",
     "tls_trusted_fingerprint",
+    "signature",
     "inbound_smtp_host",
     "inbound_smtp_port",
 }
@@ -67,6 +69,7 @@ class EmailConfig:
     max_message_bytes: int = 25 * 1_048_576  # the common mail-server size limit
     validate_certs: bool = True
     tls_trusted_fingerprint: str = ""  # SHA-256 hex of the one certificate trusted (tls.py)
+    signature: str = ""  # under every email reply, with variables (signature.py)
     inbound_smtp_host: str = "127.0.0.1"  # the optional SMTP endpoint (an MTA delivers here)
     inbound_smtp_port: int = 0  # 0: no SMTP endpoint
 
@@ -141,6 +144,7 @@ def parse_config(config: Mapping[str, Any]) -> EmailConfig:
         max_message_bytes=int(_number(config, "max_message_bytes", 25 * 1_048_576, 1024, 1 << 31)),
         validate_certs=bool(config.get("validate_certs", True)),
         tls_trusted_fingerprint=_fingerprint(config),
+        signature=check_signature(str(config.get("signature") or "")),
         inbound_smtp_host=_host(config, "inbound_smtp_host") or "127.0.0.1",
         inbound_smtp_port=int(_number(config, "inbound_smtp_port", 0, 0, 65535)),
     )
