@@ -9,7 +9,8 @@ Why each piece (docs/security.md has the admin's view):
   tightens it with its own (web/js/views/messages.js): inline styles are how mail is
   styled, and remote images load once an agent allows them.
 * ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``: no clickjacking.
-* ``nosniff``, ``Referrer-Policy: same-origin``; HSTS only when served over https.
+* ``nosniff``, ``Referrer-Policy: same-origin``; HSTS only when served over https (the
+  request's scheme, or an ``https://`` SWITCHBOARD_PUBLIC_URL behind a TLS proxy).
 * **CSRF**: a cookie rides along on any same-site request, whatever its body (a body-less
   POST needs no preflight), so every POST/PUT/PATCH/DELETE that carries the session cookie
   and no bearer token must come from our own origin: ``Sec-Fetch-Site`` must say
@@ -113,9 +114,13 @@ class SecurityMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        defaults = security_headers(scope.get("scheme", "http"))
+        public_url = _public_url(scope)
+        # Behind a TLS proxy the hop to us is plain http; the public URL says how people
+        # reach the app.
+        https = scope.get("scheme") == "https" or public_url.startswith("https://")
+        defaults = security_headers("https" if https else "http")
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if csrf_refused(scope["method"], scope["path"], headers, _public_url(scope)):
+        if csrf_refused(scope["method"], scope["path"], headers, public_url):
             await _refuse(send, defaults)
             return
 

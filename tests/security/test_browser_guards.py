@@ -7,10 +7,19 @@ same host (``Sec-Fetch-Site: same-site``), a cross-site page, and our own page.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.conftest import Running
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    Running,
+    make_settings,
+    start_server,
+)
+from tests.conftest import _set_admin_password as set_admin_password
 from tests.support.api import create_api_inbox, post_inbound
 
 EVIL = "http://127.0.0.1:1"  # same host, another port: same-site, not same-origin
@@ -99,3 +108,23 @@ async def test_same_origin_and_bearer_requests_pass(
     logout = await admin.post("/api/auth/logout", headers=own)
     assert logout.status_code == 200
     assert (await admin.get("/api/me")).status_code == 401
+
+
+async def test_behind_a_tls_proxy_the_public_url_decides(tmp_path: Path) -> None:
+    public = "https://support.example.test"
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'p.db'}", public_url=public)
+    running = await start_server(settings)
+    try:
+        await set_admin_password(running)
+        admin = await running.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        page = await admin.get("/")
+        assert page.headers["strict-transport-security"].startswith("max-age=")
+        proxied = {"origin": public, "sec-fetch-site": "same-origin"}
+        assert (
+            await admin.post("/api/auth/tokens", json={"name": "a"}, headers=proxied)
+        ).is_success
+        other = {"origin": "https://evil.example.test"}
+        refused = await admin.post("/api/auth/tokens", json={"name": "b"}, headers=other)
+        assert refused.status_code == 403
+    finally:
+        await running.stop()
