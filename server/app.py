@@ -35,6 +35,7 @@ from server.api import (
     csat,
     csat_page,
     imports,
+    outreach,
     openapi,
     reports,
     search,
@@ -86,6 +87,7 @@ API_GROUPS = [
     imports.api,
     csat.api,
     trends.api,
+    outreach.api,
     system.api,
     account.api,
 ]

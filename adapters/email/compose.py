@@ -74,6 +74,10 @@ def reply_subject(subject: str | None) -> str:
     return subject if subject.lower().startswith(("re:", "aw:", "sv:")) else f"Re: {subject}"
 
 
+def opening_subject(subject: str | None) -> str:
+    return clean(subject)[:900] or "(no subject)"
+
+
 def _address(name: str, addr: str) -> Address:
     local, _, domain = addr.partition("@")
     return Address(display_name=clean(name)[:200], username=local, domain=domain)
@@ -101,7 +105,8 @@ def compose_reply(out: OutboundMessage, sender: Sender, now: datetime) -> tuple[
     msg["Reply-To"] = _address(
         sender.inbox_name, plus_address(sender.address, out.conversation_token)
     )
-    msg["Subject"] = reply_subject(out.subject)
+    # an email that opens a conversation (docs/outreach.md) answers nothing: no "Re:"
+    msg["Subject"] = reply_subject(out.subject) if out.thread_refs else opening_subject(out.subject)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = f"<{provider_id}>"
     _threading(msg, out.thread_refs)

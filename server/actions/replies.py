@@ -203,3 +203,9 @@ async def _enqueue(tx: Tx, row: Any) -> None:
             updated_at=now,
         )
     )
+
+
+#: Shared with agent-started conversations (server/actions/outreach.py): the same insert
+#: and outbox row as a reply, so an opening message is delivered, retried and shown alike.
+insert_reply = _insert
+enqueue_delivery = _enqueue
