@@ -109,3 +109,17 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_defused() -> None:
     lines = audit_csv([entry]).splitlines()
     assert lines[0].startswith("id,at,actor_id")
     assert "'=HYPERLINK" in lines[1]
+
+
+def test_nothing_in_the_server_updates_or_deletes_audit_entries() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "server"
+    writes = ("update(t.audit_log", "delete(t.audit_log", "audit_log.update(", "audit_log.delete(")
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if any(w in line.replace(" ", "") for w in writes)
+    ]
+    assert offenders == []
