@@ -1,5 +1,5 @@
 """Credentials out of log lines (pure): tokens in URLs, bearer headers, secrets in
-``key=value`` pairs.
+``key=value`` pairs, passwords in ``scheme://user:password@host`` URLs.
 
 A log line is kept for weeks and read by many; a session token in it is a session anyone
 can take over. Every record that reaches our log handler passes through
@@ -21,11 +21,14 @@ _PARAM = re.compile(
     r"(?P<sep>=|%3D)(?P<value>[^&\s\"';,]+)"
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
+#: user:password@ in a URL (a database, Redis or SMTP URL printed in an error)
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*):[^/\s@]+@")
 
 
 def redact(text: str) -> str:
     """``text`` with every credential-looking value replaced by ``[redacted]``."""
     text = _PARAM.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    text = _USERINFO.sub(lambda m: f"{m[1]}:{MASK}@", text)
     return _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
 
 

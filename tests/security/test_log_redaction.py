@@ -88,6 +88,11 @@ def test_redact_masks_credentials_but_not_public_keys() -> None:
     assert redact("GET /ws?token=abc123&x=1") == "GET /ws?token=[redacted]&x=1"
     assert redact("Authorization: Bearer abcdefghijkl") == "Authorization: Bearer [redacted]"
     assert redact("/api/widget/pk_123/config?key=pk_123") == "/api/widget/pk_123/config?key=pk_123"
+    assert (
+        redact("cannot reach postgresql://sb:pg-Secret1@db:5432/sb")
+        == "cannot reach postgresql://sb:[redacted]@db:5432/sb"
+    )
+    assert redact("smtp://user@host:587 at 10:30") == "smtp://user@host:587 at 10:30"
 
 
 async def test_a_valid_session_token_in_the_socket_url_is_refused(
