@@ -7,6 +7,7 @@ import { renderLogin } from './js/views/login.js';
 import { InboxView } from './js/views/inbox.js';
 import { renderReports } from './js/views/reports.js';
 import { renderSearch } from './js/views/search.js';
+import { openNewConversation } from './js/views/new_conversation.js';
 import { renderTrends, renderCsat } from './js/views/trends.js';
 import { renderAdmin } from './js/views/admin.js';
 import { renderAccount, agentUpdated, sessionEnded } from './js/views/account.js';
@@ -207,5 +208,6 @@ document.getElementById('logout').addEventListener('click', async () => {
   showLogin();
 });
 document.getElementById('help-btn').addEventListener('click', () => document.getElementById('help').showModal());
+document.getElementById('new-conversation-btn').addEventListener('click', () => openNewConversation(app));
 installShortcuts(app);
 boot();
