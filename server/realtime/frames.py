@@ -59,7 +59,7 @@ def parse(text: str) -> ClientFrame:
     """One text frame → a ClientFrame, or FrameError saying precisely what is wrong."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
         raise FrameError("invalid_json", "expected a JSON object, got invalid JSON") from None
     if not isinstance(data, dict):
         raise FrameError("invalid_frame", f"expected a JSON object, got {type(data).__name__}")

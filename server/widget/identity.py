@@ -71,7 +71,7 @@ def _b64url(part: str) -> bytes:
 def _jwt_json(part: str, what: str) -> dict[str, object]:
     try:
         value = json.loads(_b64url(part))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):  # RecursionError: nested too deep
         raise IdentityRefused(f"token {what} is not base64url JSON") from None
     if not isinstance(value, dict):
         raise IdentityRefused(f"token {what} is not a JSON object")

@@ -121,7 +121,7 @@ async def _read(ws: WebSocket, ctx: AppContext, visitor: sessions.Visitor) -> No
     while True:
         try:
             frame = json.loads(await ws.receive_text())
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python goes
             await _send(ws, {"type": "error", "message": "frames must be JSON objects"})
             continue
         except WebSocketDisconnect:

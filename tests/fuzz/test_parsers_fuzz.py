@@ -27,7 +27,8 @@ from server.api.routing import decode_json, unstorable, validate_body
 from server.events.redis_bus import parse_stream_id
 from server.exceptions import InvalidInput
 from server.queries import recent_cursor, waiting_cursor
-from server.widget import prechat
+from server.realtime import frames
+from server.widget import identity, prechat
 from server.widget.api import AttributesBody, SessionBody
 
 EXAMPLES = int(os.environ.get("SWITCHBOARD_FUZZ_EXAMPLES", "1")) * 100
@@ -269,6 +270,37 @@ def test_stream_ids_and_send_markers_parse_or_are_none(value: str) -> None:
     assert parsed is None or all(isinstance(n, int) for n in parsed)
     ours = marker.read(f"{marker.PREFIX}{value}")
     assert ours is None or all(isinstance(n, int) for n in ours)
+
+
+# -- sockets and widget identity ----------------------------------------------------------
+
+DEEP_TEXT = st.integers(1, 5000).map(lambda n: "[" * n + "]" * n)
+
+
+@FUZZ
+@given(text=st.text() | st.builds(json.dumps, JSON) | DEEP_TEXT)
+def test_socket_frames_parse_or_are_frame_errors(text: str) -> None:
+    with contextlib.suppress(frames.FrameError):
+        frames.parse(text)
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@FUZZ
+@given(
+    parts=st.lists(
+        st.text(max_size=20)
+        | st.builds(_b64, DEEP_TEXT)
+        | st.builds(_b64, st.builds(json.dumps, JSON)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_widget_jwts_verify_or_are_refused(parts: list[str]) -> None:
+    with contextlib.suppress(identity.IdentityRefused):
+        identity.verify_jwt("optional", "widget-secret", ".".join(parts), 1_800_000_000)
 
 
 # -- request bodies: widget attributes and the pre-chat form --------------------------------

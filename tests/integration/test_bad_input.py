@@ -112,6 +112,19 @@ async def test_deeply_nested_json_answers_422_everywhere(
     assert (await admin.get(f"/api/conversations/{cid}")).status_code == 200
 
 
+async def test_nested_json_in_a_widget_jwt_is_refused_not_a_500(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    chat = await create_webchat_inbox(
+        admin, identity_verification="optional", hmac_secret="widget-secret-0123456789"
+    )
+    nested = base64.urlsafe_b64encode(b"[" * 1450 + b"]" * 1450).decode().rstrip("=")
+    body = {"user": {"jwt": f"{nested}.e30.c2ln"}}
+    response = await server.client().post(f"/api/widget/{chat['public_key']}/sessions", json=body)
+    assert response.status_code == 401, response.text
+    assert "not base64url JSON" in response.json()["error"]["message"]
+
+
 async def test_nul_and_surrogates_answer_422_the_same_on_both_databases(
     server: Running, admin: httpx.AsyncClient
 ) -> None:
