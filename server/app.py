@@ -42,6 +42,7 @@ from server.api import (
     session,
     system,
     trends,
+    views,
 )
 from server.api.auth import LoginThrottle
 from server.api.errors import HANDLERS
@@ -88,6 +89,7 @@ API_GROUPS = [
     csat.api,
     trends.api,
     outreach.api,
+    views.api,
     system.api,
     account.api,
 ]

@@ -315,3 +315,5 @@ async def list_messages(
 has_label = _has_label
 assignee_filter = _assignee
 int_param = _int_param
+#: The conversation list's filters, shared with saved views' counts (server/view_counts.py).
+scope_filters = _scope

@@ -22,6 +22,7 @@ from server.storage import (
     identity_scope_migration,
     import_schema,
     search_index,
+    views_schema,
 )
 from server.storage.db import Database
 from server.storage.schema import metadata
@@ -122,6 +123,7 @@ MIGRATIONS: list[Migration] = [
     import_schema.create,
     identity_scope_migration.migrate,  # issue 11, hole 1
     csat_schema.create,
+    views_schema.create,
 ]
 
 
