@@ -3,11 +3,12 @@ the admin's invites, two-factor switch and audit log (docs/accounts.md)."""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import Field
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -19,7 +20,9 @@ from server.api import auth
 from server.api.auth import actor_from
 from server.api.routing import Api, Body, path_int, query_id, query_int
 from server.api.session import set_session_cookie
+from server.context import AppContext
 
+log = logging.getLogger(__name__)
 api = Api()
 TAG = "account"
 PASSWORD = Field(min_length=8, max_length=1024)
@@ -27,7 +30,6 @@ RESET_ANSWER = {
     "ok": True,
     "message": "If an account uses this address, a link to reset its password is on its way.",
 }
-_background: set[asyncio.Task[Any]] = set()  # reset requests run after the answer
 
 
 class PasswordChange(Body):
@@ -270,12 +272,20 @@ def _session_days(request: Request) -> timedelta:
 async def request_reset(request: Request, body: ResetRequest) -> Any:
     _limit(request, "reset")
     ctx, url = request.app.state.ctx, base_url(request)
-    # The lookup and the mail happen after the answer: a known and an unknown address get
-    # the same answer in the same time (no user enumeration, docs/accounts.md).
-    task = asyncio.create_task(accounts.request_reset(ctx, body.email, url))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return RESET_ANSWER
+    # The lookup and the mail run only once the answer has been sent: a known and an
+    # unknown address get the same answer in the same time (docs/accounts.md).
+    return JSONResponse(
+        RESET_ANSWER,
+        status_code=202,
+        background=BackgroundTask(_reset_quietly, ctx, body.email, url),
+    )
+
+
+async def _reset_quietly(ctx: AppContext, email: str, url: str) -> None:
+    try:
+        await accounts.request_reset(ctx, email, url)
+    except Exception:  # after the answer: nobody to tell but the log (never the address)
+        log.exception("a password reset request could not be recorded")
 
 
 @api.route(
@@ -372,7 +382,14 @@ async def put_security(request: Request, body: SecurityBody) -> Any:
     return {"require_two_factor": body.require_two_factor}
 
 
-@api.route("GET", "/api/admin/audit", auth="admin", tag=TAG, summary="The audit log, newest first")
+@api.route(
+    "GET",
+    "/api/admin/audit",
+    auth="admin",
+    tag=TAG,
+    summary="The audit log, newest first",
+    query={"before": {"type": "integer"}, "limit": {"type": "integer"}},
+)
 async def audit_log(request: Request) -> Any:
     await _admin(request)
     before = query_id(request, "before")
