@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.context import AppContext
 from server.events.types import EPHEMERAL, Event
+from server.exceptions import DatabaseUnavailable
 from server.log_throttle import Throttle
 from server.metrics import EVENTS_PUBLISHED
 from server.storage import schema as t
+from server.storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 _throttled = Throttle(log)
@@ -78,10 +81,19 @@ def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
 @asynccontextmanager
 async def transaction(ctx: AppContext) -> AsyncIterator[Tx]:
     """Run a write transaction; publish its events once it committed."""
-    async with ctx.db.write() as conn:
-        tx = Tx(conn)
-        yield tx
-        await tx.flush_events()
+    tx: Tx | None = None
+    try:
+        async with ctx.db.write() as conn:
+            tx = Tx(conn)
+            yield tx
+            await tx.flush_events()
+    except DatabaseUnavailable:
+        if tx is not None and tx.events:
+            # The connection failed at or after COMMIT: the rows may be committed (the
+            # client retries and is told "already there"), their events unpublished. The
+            # republisher looks once the database answers (server/events/backlog.py).
+            ctx.publish_backlog.defer()
+        raise
     if tx.events:
         await publish_committed(ctx, tx.events)
     for callback in tx.after_commit:
@@ -158,3 +170,17 @@ async def republish_pending(ctx: AppContext, limit: int = 1_000) -> int:
         await ctx.bus.publish(events)
         await _published(ctx, events, batched=False)  # marked now: the next round skips them
     return len(events)
+
+
+async def has_strays(ctx: AppContext, older_than: float) -> bool:
+    """Whether an event committed more than ``older_than`` seconds ago is unpublished
+    (its process died between commit and publish)."""
+    e = t.events.c
+    before = utcnow() - timedelta(seconds=older_than)
+    async with ctx.db.read() as conn:
+        row = (
+            await conn.execute(
+                sa.select(e.id).where(e.published.is_(False), e.created_at < before).limit(1)
+            )
+        ).first()
+    return row is not None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from server.actions._tx import mark_published, republish_pending
+from server.actions._tx import has_strays, mark_published, republish_pending
 from server.context import AppContext
 from server.log_throttle import Throttle
 
@@ -25,13 +25,16 @@ _throttled = Throttle(log)
 FLUSH_EVERY = 0.5  # seconds: bounds the republish window after a crash
 RETRY_EVERY = 0.25  # seconds between republish attempts while the bus is down: short,
 # so delivery resumes within a blink of Redis coming back; each attempt is one cheap call
+SWEEP_EVERY = 5.0  # seconds between looks for strays: events committed by a process that
+STRAY_AFTER = 10.0  # died before publishing them, older than this (the marker's own
+# batches are marked within FLUSH_EVERY), republished by whichever node looks first
 
 
 async def run(ctx: AppContext) -> None:
     ctx.unmarked = []
     ctx.publish_backlog.drained_by_worker = True
     try:
-        await asyncio.gather(_flush_loop(ctx), _republish_loop(ctx))
+        await asyncio.gather(_flush_loop(ctx), _republish_loop(ctx), _sweep_loop(ctx))
     finally:
         ctx.publish_backlog.drained_by_worker = False
         ids, ctx.unmarked = ctx.unmarked or [], None
@@ -69,6 +72,16 @@ async def _republish_loop(ctx: AppContext) -> None:
         except Exception as exc:  # the bus or the database is still away: try again soon
             _throttled.warning("republish", "republishing waits for the bus: %s", exc)
             await asyncio.sleep(RETRY_EVERY)
+
+
+async def _sweep_loop(ctx: AppContext) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY)
+        try:
+            if await has_strays(ctx, STRAY_AFTER):
+                ctx.publish_backlog.defer()
+        except Exception as exc:  # the database is away: the next sweep looks again
+            _throttled.warning("sweep", "looking for unpublished events failed: %s", exc)
 
 
 async def drain(ctx: AppContext) -> None:
