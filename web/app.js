@@ -91,11 +91,19 @@ function refreshInboxes() {
 }
 
 /** An agent or team we have no name for (added after login): reload the directory once. */
-let directoryRefresh = null;
+// At most one reload per 3 s; a request meanwhile is served once that window ends.
+const DIRECTORY_MIN_MS = 3000;
+let directoryBusy = false;
+let directoryAgain = false;
 function refreshDirectory() {
-  if (directoryRefresh) return;
-  directoryRefresh = loadDirectory().then(() => app.store.emit({ kind: 'directory' }))
-    .catch(() => {}).finally(() => { setTimeout(() => { directoryRefresh = null; }, 10000); });
+  if (directoryBusy) { directoryAgain = true; return; }
+  directoryBusy = true;
+  loadDirectory().then(() => app.store.emit({ kind: 'directory' })).catch(() => {}).finally(() => {
+    setTimeout(() => {
+      directoryBusy = false;
+      if (directoryAgain) { directoryAgain = false; refreshDirectory(); }
+    }, DIRECTORY_MIN_MS);
+  });
 }
 
 function stopSession() {
@@ -127,7 +135,8 @@ function startSocket() {
   const store = app.store;
   app.socket = new AgentSocket({
     onEvent: (event) => {
-      if (event.type === 'inbox.updated') refreshInboxes();
+      if (event.type === 'inbox.updated') { refreshInboxes(); refreshDirectory(); } // membership decides the assignee menu
+      if (event.type === 'agent.updated') refreshDirectory();
       if (event.type === 'agent.updated') agentUpdated(app, event);
       const before = event.payload && event.payload.conversation
         ? store.conversations.get(event.payload.conversation.id) : null;

@@ -154,7 +154,6 @@ async def test_merge_a_duplicate_contact(
     first = (await post_inbound(client, inbox, text="From phone", contact="m1")).json()
     second = (await post_inbound(client, inbox, text="From laptop", contact="m2")).json()
     target = (await admin.get(f"/api/conversations/{first['conversation_id']}")).json()
-    source = (await admin.get(f"/api/conversations/{second['conversation_id']}")).json()
     await page.goto(f"{server.base_url}/#/inbox/{first['conversation_id']}")
     await expect(page.locator(".contact-pane")).to_contain_text("Conversations (1)")
     page.once("dialog", lambda dialog: dialog.accept())

@@ -4,6 +4,7 @@ inbox (list previews, assignee menu, contact panel, merge, toasts, report axes).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -139,7 +140,8 @@ async def test_reports_csv_names_and_chart_axes(
     async with page.expect_download() as download:
         await page.click("#report-csv")
     saved = await (await download.value).path()
-    rows = list(csv.DictReader(io.StringIO(Path(saved).read_text())))
+    text = await asyncio.to_thread(Path(saved).read_text)
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert {r["inbox"] for r in rows} == {"Shop"}
     assert {r["responder"] for r in rows} == {"Admin", ""}
     assert {r["channel"] for r in rows} == {"API"}

@@ -100,7 +100,8 @@ export class ConversationPane {
         const open = this.layoutEl.classList.toggle('show-contact');
         toggle.setAttribute('aria-expanded', String(open));
       } });
-    replace(this.headerEl, toggle,
+    const back = h('a', { href: '#/inbox', id: 'back-to-list', class: 'back-to-list', 'aria-label': 'Back to the conversation list', text: '‹ All' });
+    replace(this.headerEl, back, toggle,
       h('h2', { id: 'conv-title' }, h('span', { class: 'chan', title: ch.name, 'aria-hidden': 'true', text: ch.icon }), ' ', name),
       h('p', { class: 'muted small' },
         `${ch.name} · ${this.store.inboxName(c.inbox_id)} · #${c.id}`, c.subject ? ` · ${c.subject}` : ''),
