@@ -53,7 +53,8 @@ class ApiInbound(Body):
 
 
 def _bad_tokens(ctx: Any) -> RateLimiter:
-    """Wrong inbox tokens per address: 20 a minute, then 429 with Retry-After."""
+    """Wrong inbox tokens (and refused webhook signatures) per address: 20 a minute,
+    then 429 with Retry-After (docs/security.md)."""
     found = ctx.extras.get("api_channel_bad_tokens")
     if not isinstance(found, RateLimiter):
         found = ctx.extras["api_channel_bad_tokens"] = RateLimiter(limit=20, window=60.0)
@@ -150,6 +151,8 @@ async def webhook_get(request: Request) -> Response:
 
 async def _webhook(request: Request) -> Response:
     ctx = request.app.state.ctx
+    bad, address = _bad_tokens(ctx), "hook:" + (request.client.host if request.client else "?")
+    bad.ensure(address)  # refused (unverified) webhooks are throttled per address
     inbox = await _inbox_by_key(request)
     adapter = await ctx.channels.get(inbox.id) if ctx.channels else None
     handler = getattr(adapter, "handle_webhook", None)
@@ -164,6 +167,8 @@ async def _webhook(request: Request) -> Response:
         body,
     )
     result = await handler(hook)
+    if result.status in (401, 403):
+        bad.hit(address)
     if result.status >= 400:  # the documented error shape, as on every other endpoint
         code = {400: "invalid_input", 401: "unauthorized", 403: "forbidden"}.get(
             result.status, "webhook_refused"

@@ -14,8 +14,17 @@ from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, 
 from tests.conftest import _set_admin_password as set_admin_password
 from tests.email.conftest import dovecot, mailbox, smtp_peer
 from tests.realtime.conftest import _close_sockets, team
+from tests.social.conftest import graph, telegram_api
 
-__all__ = ["_close_sockets", "dovecot", "mailbox", "smtp_peer", "team"]
+__all__ = [
+    "_close_sockets",
+    "dovecot",
+    "graph",
+    "mailbox",
+    "smtp_peer",
+    "team",
+    "telegram_api",
+]
 
 
 @pytest.fixture

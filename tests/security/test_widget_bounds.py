@@ -1,17 +1,24 @@
 """Hole 5: what an anonymous visitor can make the server store or send is bounded — custom
 attributes capped in size and count (413/422 with a clear message) and rate (429 with
 Retry-After), only changed entries broadcast; read receipts rate limited; wrong visitor
-tokens (REST and socket) and wrong API-channel inbox tokens throttled per address."""
+tokens (REST and socket), wrong API-channel inbox tokens and refused webhooks throttled
+per address."""
 
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import connect
 
-from tests.conftest import Running
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, start_server
+from tests.conftest import _set_admin_password as set_admin_password
 from tests.realtime.wsclient import AgentSocket
+from tests.social.conftest import social_settings
+from tests.social.helpers import TG_SECRET, create_inbox, payload, telegram_post
+from tests.social.standins import FakeGraph, FakeTelegram
 from tests.support.api import create_api_inbox, post_inbound
 from tests.widget.helpers import Visitor, create_webchat_inbox
 
@@ -126,3 +133,26 @@ async def test_visitor_files_are_rate_limited(server: Running, admin: httpx.Asyn
         assert sent.status_code in (200, 201), sent.text
     refused = await visitor.send("", attachments=[file])
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+
+
+async def test_refused_webhooks_are_throttled_per_address(
+    tmp_path: Path, graph: FakeGraph, telegram_api: FakeTelegram
+) -> None:
+    settings = social_settings(tmp_path, f"sqlite:///{tmp_path / 'hooks.db'}", graph, telegram_api)
+    running = await start_server(settings)  # type: ignore[arg-type]
+    try:
+        await set_admin_password(running)
+        admin = await running.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        bot = await create_inbox(
+            admin, "telegram", {"bot_token": telegram_api.token, "secret_token": TG_SECRET}
+        )
+        client = running.client()
+        update = payload(
+            "telegram_text", UPDATE_ID=1, MESSAGE_ID=11, USER_ID=5, TS=int(time.time()), TEXT="hi"
+        )
+        for _ in range(20):
+            assert (await telegram_post(client, bot, update, secret="wrong")).status_code == 403
+        limited = await telegram_post(client, bot, update)  # right secret, same address
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    finally:
+        await running.stop()
