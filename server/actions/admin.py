@@ -112,7 +112,9 @@ async def _agent_event(conn: Any, row: Any) -> dict[str, Any]:
     members = await conn.execute(
         sa.select(t.inbox_members.c.inbox_id).where(t.inbox_members.c.user_id == row.id)
     )
-    return {"user": serialize.user(row), "inbox_ids": sorted(int(r[0]) for r in members)}
+    # What the agent directory shows every agent (/api/agents): no email address.
+    user = {k: getattr(row, k) for k in ("id", "name", "role", "is_active", "is_bot")}
+    return {"user": user, "inbox_ids": sorted(int(r[0]) for r in members)}
 
 
 async def create_team(ctx: AppContext, name: str, member_ids: list[int]) -> dict[str, Any]:
