@@ -164,6 +164,7 @@ async def delete_rule(request: Request) -> Any:
     tag=TAG,
     auth="admin",
     summary="A rule's latest runs with the outcome of every action (failures included)",
+    query={"limit": {"type": "integer"}},
 )
 async def rule_runs(request: Request) -> Any:
     await _admin(request)
@@ -180,6 +181,11 @@ async def rule_runs(request: Request) -> Any:
     "/api/notifications",
     tag=TAG,
     summary="My notifications, newest first (unread=1, before=<id>, limit) and the unread count",
+    query={
+        "unread": {"type": "string"},
+        "before": {"type": "integer"},
+        "limit": {"type": "integer"},
+    },
 )
 async def list_notifications(request: Request) -> Any:
     actor = await actor_from(request)

@@ -77,6 +77,7 @@ async def answer(request: Request, body: AnswerBody) -> Any:
     tag="reports",
     summary="CSAT per group_by=agent|team|inbox|channel|label over from..to: surveys sent, "
     "answered, response rate %, average rating, satisfied % (4-5), distribution; format=csv",
+    query={k: {"type": "string"} for k in ("from", "to", "group_by", "format", "inbox_id")},
 )
 async def report(request: Request) -> Any:
     actor = await actor_from(request)

@@ -21,6 +21,23 @@ TAG = "search"
     "snoozed|resolved, kind=all|message|note, inbox_id, channel, assignee, team_id, label, "
     "from, to; cursor); each hit has a snippet of plain-text segments, hits marked",
     tag=TAG,
+    query={
+        k: {"type": "string"}
+        for k in (
+            "q",
+            "status",
+            "kind",
+            "inbox_id",
+            "channel",
+            "assignee",
+            "team_id",
+            "label",
+            "from",
+            "to",
+            "cursor",
+            "limit",
+        )
+    },
 )
 async def search_messages(request: Request) -> Any:
     actor = await actor_from(request)
