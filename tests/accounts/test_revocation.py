@@ -108,3 +108,17 @@ async def test_the_last_active_admin_cannot_be_demoted_or_disabled(
     await agent_login(server, admin, "second@example.test", role="admin")
     allowed = await admin.patch(f"/api/admin/agents/{me['id']}", json={"role": "agent"})
     assert allowed.status_code == 200
+
+
+async def test_a_role_change_tells_other_agents_no_email_address(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    _, watcher = await agent_login(server, admin, "wes@example.test")
+    other, _ = await agent_login(server, admin, "xena@example.test")
+    sock = await AgentSocket.open(server.ws_url, watcher)
+    await admin.patch(f"/api/admin/agents/{other['id']}", json={"role": "admin"})
+    frame = await sock.until(
+        lambda f: f["type"] == "event" and f["event"]["type"] == "agent.updated"
+    )
+    assert frame["event"]["payload"]["user"]["role"] == "admin"
+    assert "xena@example.test" not in str(frame)
