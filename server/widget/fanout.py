@@ -24,7 +24,7 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from server.context import AppContext
-from server.events.bus import Subscription
+from server.events.bus import STREAM_RESET, Subscription
 from server.events.types import StreamEvent
 
 log = logging.getLogger(__name__)
@@ -153,9 +153,12 @@ class VisitorFanout:
                 await self._task
         if self._sub is not None:
             await self._sub.close()
-        for sinks in self._sinks.values():
-            for sink in sinks:
-                sink.close(SERVICE_RESTART)
+        self._close_all(SERVICE_RESTART)
+
+    def _close_all(self, code: int) -> None:
+        for sinks in list(self._sinks.values()):
+            for sink in list(sinks):
+                sink.close(code)
 
     def register(self, inbox_id: int, sink: VisitorSink) -> None:
         self._sinks[inbox_id].add(sink)
@@ -169,6 +172,9 @@ class VisitorFanout:
 
     async def _run(self, sub: Subscription) -> None:
         async for item in sub:
+            if item.event.type == STREAM_RESET:  # the stream was lost: no resume is proven
+                self._close_all(SERVICE_RESTART)  # visitors resume and are told to resync
+                continue
             inbox_id = item.event.inbox_id
             if inbox_id is None:
                 continue

@@ -127,3 +127,42 @@ async def test_a_short_redis_blip_loses_no_event_silently(
     tmp_path: Path, database_url: str, own_redis: RedisServer
 ) -> None:
     await _run_outage(tmp_path, database_url, own_redis, down=0.2)
+
+
+async def test_a_visitor_socket_is_told_to_resync_when_redis_lost_the_stream(
+    tmp_path: Path, database_url: str, own_redis: RedisServer
+) -> None:
+    """The widget's socket keeps the same promise: its live stream was cut, so it is
+    closed with 1012 and its resume gets resync_required (then refetches history)."""
+    import json
+
+    import websockets
+
+    from tests.widget.helpers import Visitor, create_webchat_inbox
+
+    server = await start_server(make_settings(tmp_path, database_url, redis_url=own_redis.url))
+    try:
+        await set_admin_password(server)
+        admin = await server.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        inbox = await create_webchat_inbox(admin)
+        visitor = Visitor(server.client(), inbox["public_key"])
+        await visitor.start()
+        await visitor.send("hi")
+        url = f"{server.ws_url}/widget/ws?key={inbox['public_key']}"
+        hello = {"type": "hello", "token": visitor.token, "last_event_id": None}
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps(hello))
+            ready = json.loads(await ws.recv())
+            assert ready["type"] == "ready", ready
+            assert own_redis.pid is not None
+            os.kill(own_redis.pid, signal.SIGKILL)
+            own_redis.stop()
+            own_redis.start()
+            await asyncio.wait_for(ws.wait_closed(), 30)
+            assert ws.close_code == 1012
+        async with websockets.connect(url) as ws:
+            await ws.send(json.dumps({**hello, "last_event_id": ready["last_event_id"]}))
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert first["type"] == "resync_required", first
+    finally:
+        await server.stop()
