@@ -19,9 +19,10 @@ SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 
-@pytest.fixture(params=["phone", "desktop"])
+@pytest.fixture(params=["phone", "tablet", "desktop"])
 async def page(request: pytest.FixtureRequest, server: Running) -> AsyncIterator[Page]:
-    async with app_page(server, login=True, phone=request.param == "phone") as opened:
+    size = {"tablet": {"width": 820, "height": 1180}}.get(request.param, {})
+    async with app_page(server, login=True, phone=request.param == "phone", **size) as opened:
         yield opened
 
 
@@ -49,7 +50,8 @@ async def no_sideways_scroll(page: Page) -> None:
 async def test_a_whole_conversation_on_this_screen(
     page: Page, server: Running, admin: httpx.AsyncClient
 ) -> None:
-    size = "phone" if (page.viewport_size or {}).get("width", 0) < 500 else "desktop"
+    width = (page.viewport_size or {}).get("width", 0)
+    size = "phone" if width < 500 else "tablet" if width < 1000 else "desktop"
     agent = await create_agent(admin, "ana@example.test", name="Ana Agent")
     inbox = await create_api_inbox(admin, name="Shop", members=[agent["id"]])
     cid = (

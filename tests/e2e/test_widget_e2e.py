@@ -261,7 +261,10 @@ async def test_offline_header_promises_only_what_will_happen(sb: Running) -> Non
         told = await create_webchat_inbox(
             admin,
             allowed_origins=[site.origin],
-            appearance={"offline_message": "We are at the trade fair until Monday"},
+            appearance={
+                "offline_message": "We are at the trade fair until Monday",
+                "position": "left",
+            },
             pre_chat={"enabled": True, "fields": [{"name": "email", "required": True}]},
         )
         for inbox in (plain, told):
@@ -282,6 +285,8 @@ async def test_offline_header_promises_only_what_will_happen(sb: Running) -> Non
         await widget(page, ".hd .bk").get_by_text("Back ").wait_for()
 
         await page.goto(site.page_url(told["public_key"]))
+        box = await widget(page, "button.l").bounding_box()
+        assert box and box["x"] < 100  # moved to the left by a form field, no JSON
         await widget(page, "button.l").click()
         await header.get_by_text("We are at the trade fair until Monday").wait_for()
         await widget(page, "button.sd").click()

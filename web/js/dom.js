@@ -91,6 +91,22 @@ function humanField(message, labels) {
   return `${Name}: ${detail}.`;
 }
 
+/** The server's field checks (pydantic) in plain words. */
+function pydanticText(message) {
+  const rules = [
+    [/^Field required$/, 'required'],
+    [/^String should match pattern/, 'not in the expected format'],
+    [/^String should have at least (\d+) characters?$/, 'too short: at least $1 characters are needed'],
+    [/^String should have at most (\d+) characters?$/, 'too long: at most $1 characters'],
+    [/^Input should be a valid integer.*$/, 'expected a whole number'],
+    [/^Input should be a valid number.*$/, 'expected a number'],
+    [/^Input should be (.*)$/, 'expected $1'],
+    [/^Extra inputs are not permitted$/, 'not something this form accepts'],
+  ];
+  for (const [re, text] of rules) if (re.test(message)) return message.replace(re, text);
+  return message;
+}
+
 /** A sentence a person can act on, for any error: never a stack trace or a JS message. */
 export function errorText(err, labels) {
   if (!err || typeof err.status !== 'number') {
@@ -99,5 +115,9 @@ export function errorText(err, labels) {
   }
   if (err.status >= 500) return 'The server had a problem with that. Please try again in a moment.';
   if (BY_STATUS[err.status] && !(err.status === 404 && err.message)) return BY_STATUS[err.status];
+  const first = Array.isArray(err.details) && err.details[0];
+  if (first && first.field !== undefined && first.message) {
+    return humanField(`${first.field}: ${pydanticText(first.message)}`, labels);
+  }
   return humanField(err.message, labels) || 'That did not work. Please check and try again.';
 }
