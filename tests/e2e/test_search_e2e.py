@@ -54,3 +54,24 @@ async def test_find_a_message_by_its_words(
 async def _cid(admin: httpx.AsyncClient) -> int:
     found = (await admin.get("/api/search", params={"q": "refund"})).json()
     return int(found["items"][0]["conversation_id"])
+
+
+async def test_search_speaks_polish_with_its_plural_forms(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    inbox = await create_api_inbox(admin, name="Sklep")
+    for n in range(3):
+        await post_inbound(server.client(), inbox, text=f"Gdzie jest paczka {n}?", contact=f"k{n}")
+    async with app_page(server, login=True) as page:
+        await page.evaluate("localStorage.setItem('switchboard.language', 'pl')")
+        await page.goto(f"{server.base_url}/#/search")
+        await page.reload()  # the language is chosen when the app starts
+        await expect(page.locator("#search-summary")).to_contain_text("Wpisz słowo")
+        await page.fill("#search-q", "paczka")
+        await page.press("#search-q", "Enter")
+        await expect(page.locator("#search-summary")).to_have_text("3 wyniki")  # few, not many
+        await page.fill("#search-q", "paczka 1")
+        await page.press("#search-q", "Enter")
+        await expect(page.locator("#search-summary")).to_have_text("1 wynik")
+        SHOTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SHOTS / "search-polish.png"))

@@ -4,41 +4,26 @@ import { api } from '../api.js';
 import { h, option, replace, errorText } from '../dom.js';
 import { channelInfo } from '../channels.js';
 import { clockTime } from '../time.js';
-
-const T = {
-  title: 'Search',
-  label: 'Search messages and notes',
-  placeholder: 'Words from a message, e.g. refund order',
-  submit: 'Search',
-  status: 'Status', kind: 'Type', inbox: 'Inbox', from: 'From', to: 'To',
-  anyStatus: 'Any status', open: 'Open', pending: 'Pending', snoozed: 'Snoozed', resolved: 'Resolved',
-  anyKind: 'Messages and notes', messages: 'Messages only', notes: 'Notes only', anyInbox: 'All my inboxes',
-  hint: 'Type a word or two from a message. Case and accents do not matter, and the last word may be unfinished.',
-  loading: 'Searching…',
-  none: 'No message or note matches these words with these filters.',
-  more: 'Show more results',
-  note: 'Note', incoming: 'From the customer', outgoing: 'Reply',
-  count: (n, more) => (more ? `More than ${n} results` : n === 1 ? '1 result' : `${n} results`),
-};
+import { t, tn } from '../i18n.js';
 
 export function renderSearch(root, app) {
-  const input = h('input', { type: 'search', id: 'search-q', placeholder: T.placeholder, 'aria-label': T.label, autocomplete: 'off' });
-  const status = h('select', { id: 'search-status' }, option('all', T.anyStatus), option('open', T.open),
-    option('pending', T.pending), option('snoozed', T.snoozed), option('resolved', T.resolved));
-  const kind = h('select', { id: 'search-kind' }, option('all', T.anyKind), option('message', T.messages), option('note', T.notes));
-  const inbox = h('select', { id: 'search-inbox' }, option('', T.anyInbox),
+  const input = h('input', { type: 'search', id: 'search-q', placeholder: t('search.placeholder'), 'aria-label': t('search.label'), autocomplete: 'off' });
+  const status = h('select', { id: 'search-status' }, option('all', t('search.anyStatus')), option('open', t('status.open')),
+    option('pending', t('status.pending')), option('snoozed', t('status.snoozed')), option('resolved', t('status.resolved')));
+  const kind = h('select', { id: 'search-kind' }, option('all', t('search.anyKind')), option('message', t('search.messagesOnly')), option('note', t('search.notesOnly')));
+  const inbox = h('select', { id: 'search-inbox' }, option('', t('search.anyInbox')),
     (app.store.inboxes || []).map((i) => option(i.id, i.name)));
   const from = h('input', { type: 'date', id: 'search-from' });
   const to = h('input', { type: 'date', id: 'search-to' });
-  const summary = h('p', { id: 'search-summary', class: 'muted', 'aria-live': 'polite', text: T.hint });
+  const summary = h('p', { id: 'search-summary', class: 'muted', 'aria-live': 'polite', text: t('search.hint') });
   const list = h('ol', { id: 'search-results', class: 'search-results' });
-  const more = h('button', { type: 'button', id: 'search-more', hidden: true, text: T.more });
+  const more = h('button', { type: 'button', id: 'search-more', hidden: true, text: t('search.more') });
   const form = h('form', { class: 'search-form', role: 'search' },
-    h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'primary', text: T.submit })),
+    h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'primary', text: t('search.submit') })),
     h('div', { class: 'row filters' },
-      h('label', {}, `${T.status} `, status), h('label', {}, `${T.kind} `, kind),
-      h('label', {}, `${T.inbox} `, inbox), h('label', {}, `${T.from} `, from), h('label', {}, `${T.to} `, to)));
-  replace(root, h('div', { class: 'page' }, h('h1', { text: T.title }), form, summary, list, more));
+      h('label', {}, `${t('search.status')} `, status), h('label', {}, `${t('search.kind')} `, kind),
+      h('label', {}, `${t('search.inbox')} `, inbox), h('label', {}, `${t('search.from')} `, from), h('label', {}, `${t('search.to')} `, to)));
+  replace(root, h('div', { class: 'page' }, h('h1', { text: t('search.title') }), form, summary, list, more));
   input.focus();
 
   let cursor = null;
@@ -51,9 +36,9 @@ export function renderSearch(root, app) {
     return p;
   };
   async function load(append) {
-    if (!input.value.trim()) { replace(list); summary.textContent = T.hint; more.hidden = true; return; }
+    if (!input.value.trim()) { replace(list); summary.textContent = t('search.hint'); more.hidden = true; return; }
     if (!append) { cursor = null; shown = 0; replace(list); }
-    summary.textContent = T.loading;
+    summary.textContent = t('search.loading');
     list.setAttribute('aria-busy', 'true');
     try {
       const page = await api.get('/api/search', { ...params(), ...(cursor ? { cursor } : {}) });
@@ -61,9 +46,9 @@ export function renderSearch(root, app) {
       shown += page.items.length;
       cursor = page.next_cursor;
       more.hidden = !cursor;
-      summary.textContent = shown ? T.count(shown, Boolean(cursor)) : T.none;
+      summary.textContent = !shown ? t('search.none') : cursor ? tn('search.countMore', shown) : tn('search.count', shown);
     } catch (err) {
-      summary.textContent = errorText(err, { q: T.label });
+      summary.textContent = errorText(err, { q: t('search.label') });
       summary.className = 'error';
     } finally {
       list.removeAttribute('aria-busy');
@@ -82,7 +67,7 @@ function nextDay(value) {
 
 function hitRow(item) {
   const { icon, name } = channelInfo(item.channel);
-  const who = item.kind === 'note' ? T.note : item.direction === 'in' ? T.incoming : T.outgoing;
+  const who = item.kind === 'note' ? t('search.note') : item.direction === 'in' ? t('search.incoming') : t('search.outgoing');
   const snippet = h('p', { class: 'snippet' },
     item.snippet.map((s) => (s.hit ? h('mark', { text: s.text }) : s.text)));
   return h('li', { class: `search-hit kind-${item.kind}` },
