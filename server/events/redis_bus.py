@@ -262,6 +262,7 @@ class RedisBus:
         self._redis: aioredis.Redis = aioredis.Redis.from_pool(pool)  # closes the pool too
         self._publish = self._redis.register_script(_PUBLISH)
         self._subscriptions: set[RedisSubscription] = set()
+        self._published_last = "0"  # the newest id this process published (see discontinuity)
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -291,11 +292,20 @@ class RedisBus:
             return "the event stream was lost (Redis restarted without its data)"
         if text_of(now) != since:
             return "the event stream was reset"
-        last = (await self._stream_info())["last"]
-        if (parse_stream_id(cursor) or (0, 0)) > last:
-            # Resumes from the lost ids must fail too, on every node: a new marker.
-            await self.ensure_since(renew=True)
-            return "the event stream lost its newest events (Redis restarted from a snapshot)"
+        info = await self._stream_info()
+        # What this node read last, and published last, must still be there (unless
+        # trimmed): a Redis restored from an older snapshot lost them, and new entries
+        # may already sit above them. Then resumes from the lost ids must fail too, on
+        # every node: a new marker, which every reader notices within CHECK_EVERY.
+        for mark in (cursor, self._published_last):
+            position = parse_stream_id(mark or "0") or (0, 0)
+            if position == (0, 0) or position < info["first"]:
+                continue
+            if position > info["last"] or not await self._redis.xrange(
+                STREAM, min=mark, max=mark, count=1
+            ):
+                await self.ensure_since(renew=True)
+                return "the event stream lost entries (Redis restarted from an older snapshot)"
         return None
 
     async def stop(self) -> None:
@@ -312,8 +322,11 @@ class RedisBus:
         argv: list[Any] = [self.history, DEDUPE_TTL]
         for event in events:
             argv += ["1" if event.db_id is not None else "0", _encode(event)]
-        ids = await self._publish(keys=keys, args=argv)
-        return [text_of(i) for i in ids]
+        ids = [text_of(i) for i in await self._publish(keys=keys, args=argv)]
+        newest = max(ids, key=lambda i: parse_stream_id(i) or (0, 0))
+        if (parse_stream_id(newest) or (0, 0)) > (parse_stream_id(self._published_last) or (0, 0)):
+            self._published_last = newest
+        return ids
 
     def subscribe(self) -> RedisSubscription:
         sub = RedisSubscription(self)

@@ -276,3 +276,31 @@ async def eventually_published(bus: RedisBus, event: Event) -> str:
         except Exception:
             await asyncio.sleep(0.05)
     raise AssertionError("Redis did not come back")
+
+
+async def test_a_subscriber_reports_entries_lost_below_newer_ones(own_redis: Any) -> None:
+    """A Redis restored from an older snapshot lost what this node read (or published)
+    last, and new entries may already be above it: still a reset. The lost entry is cut
+    by hand (XDEL) and a newer one added, so the stream's head is past the reader."""
+    from server.events.bus import STREAM_RESET
+    from server.events.redis_bus import STREAM
+
+    bus = RedisBus(own_redis.url)
+    await bus.start()
+    sub = await subscribed(bus)
+    try:
+        ids = await bus.publish([ev(1), ev(2)])
+        await take(sub, 2)
+        await bus.redis.xdel(STREAM, ids[1])
+        other = RedisBus(own_redis.url)  # another node publishes on
+        await other.start()
+        [newer] = await other.publish([ev(3)])
+        await other.stop()
+        got = await take(sub, 2, timeout=30)  # the newer entry, then the periodic check
+        assert [g.id for g in got][:1] == [newer]
+        assert got[1].event.type == STREAM_RESET
+        with pytest.raises(ResyncRequired):
+            await bus.replay(ids[0])
+    finally:
+        await sub.close()
+        await bus.stop()
