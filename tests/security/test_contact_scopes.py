@@ -5,6 +5,7 @@ old global scope had shared. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -16,7 +17,8 @@ from server.storage import identity_scope_migration
 from server.storage import schema as t
 from tests.conftest import Running
 from tests.realtime.conftest import Team
-from tests.support.api import post_inbound
+from tests.support.api import create_api_inbox, eventually, post_inbound
+from tests.support.receiver import Receiver
 
 
 async def _conversation(server: Running, inbox: dict[str, Any], contact: str, **extra: Any) -> Any:
@@ -127,3 +129,26 @@ async def test_migration_splits_contacts_the_global_scope_shared(
     assert (
         await _contact_of(team.carol.http, await _conversation(server, team.b, "shared")) == split
     )
+
+
+async def test_a_reply_names_the_inboxs_own_identity_of_a_merged_contact(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    async with Receiver() as receiver:
+        a = await create_api_inbox(admin, name="A", webhook_url=receiver.url)
+        b = await create_api_inbox(admin, name="B")
+        a_conv = await _conversation(server, a, "a-cust")
+        b_conv = await _conversation(server, b, "b-cust")  # the newer identity
+        a_contact, b_contact = await _contact_of(admin, a_conv), await _contact_of(admin, b_conv)
+        merge = await admin.post(f"/api/contacts/{a_contact}/merge", json={"source_id": b_contact})
+        assert merge.status_code == 200, merge.text
+        reply = await admin.post(
+            f"/api/conversations/{a_conv}/messages", json={"text": "hi", "client_id": "merged-1"}
+        )
+        assert reply.status_code == 201, reply.text
+
+        async def delivered() -> list[Any]:
+            return receiver.requests
+
+        (request,) = await eventually(delivered)
+        assert json.loads(request.body)["contact"]["external_id"] == "a-cust"
