@@ -17,7 +17,7 @@ from playwright.async_api import Page, expect
 
 from tests.conftest import Running, start_server
 from tests.e2e.conftest import app_page, socket_live
-from tests.support.api import create_api_inbox, post_inbound
+from tests.support.api import create_agent, create_api_inbox, post_inbound
 from tests.widget.helpers import Visitor, create_webchat_inbox
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -233,3 +233,12 @@ async def test_a_message_arriving_during_a_draft_needs_one_confirm(
     await page.fill("#composer-text", "Anything else?")
     await page.click("#send")
     await expect(page.locator("#thread .msg.out")).to_have_count(2)
+    # another agent's public reply during a draft is news too
+    bo_id = (await create_agent(admin, "bo@example.test", name="Bo Builder"))["id"]
+    await admin.put(f"/api/admin/inboxes/{inbox['id']}/members", json={"user_ids": [bo_id]})
+    bo = await server.login("bo@example.test", "agent-password-1")
+    await page.fill("#composer-text", "Let me check")
+    sent = await bo.post(f"/api/conversations/{cid}/messages", json={"text": "I have it, Bo"})
+    assert sent.status_code == 201, sent.text
+    await expect(notice).to_contain_text("I have it, Bo")
+    await expect(notice).to_contain_text("Bo Builder")
