@@ -51,8 +51,10 @@ from redis.exceptions import RedisError, ResponseError
 
 from server.events.bus import STREAM_RESET, ResyncRequired
 from server.events.types import Event, StreamEvent
+from server.log_throttle import Throttle
 
 log = logging.getLogger(__name__)
+_throttled = Throttle(log)  # an outage fails every reader's every retry the same way
 
 PREFIX = "{sb}"  # one hash tag: every key lives in the same slot on a Redis Cluster
 STREAM = f"{PREFIX}:events"
@@ -216,7 +218,7 @@ class RedisSubscription:
                         return
                     delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
                     failures += 1
-                    log.warning("redis stream read failed (%s); retrying in %.1f s", exc, delay)
+                    _throttled.warning("read", "redis stream read failed (%s); retrying", exc)
                     await asyncio.sleep(delay)
         finally:
             await client.aclose()
