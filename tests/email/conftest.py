@@ -29,7 +29,7 @@ from tests.support.services import DovecotServer
 
 PASSWORD = "mail-password-1"
 _users = itertools.count()
-PREPARED_USERS = 40  # added before start: adding to a running Dovecot costs ~1 s each
+PREPARED_USERS = 80  # added before start: adding to a running Dovecot costs ~1 s each
 
 
 @pytest.fixture(scope="session")
