@@ -14,6 +14,8 @@ import { renderAccount, agentUpdated, sessionEnded } from './js/views/account.js
 import { renderPublicPage } from './js/views/invite.js';
 import { installShortcuts } from './js/shortcuts.js';
 import { notifyAssigned } from './js/notify.js';
+import { renderRules } from './js/views/rules.js'; // issue 15: automation page
+import { installNotifications, notificationEvent } from './js/views/notifications.js'; // issue 15
 
 // While the socket is down, poll every 5 s so the inbox is never more than 5 s stale.
 const POLL_MS = 5000;
@@ -66,6 +68,7 @@ async function startSession(me) {
   store.onUnknownAgent = refreshDirectory;
   await loadDirectory();
   startSocket();
+  installNotifications(app); // issue 15: the bell and its unread count
   route();
 }
 
@@ -142,6 +145,7 @@ function startSocket() {
         ? store.conversations.get(event.payload.conversation.id) : null;
       applyEvent(store, event);
       notifyAssigned(store, before, event);
+      notificationEvent(app, event); // issue 15
     },
     onResync: (reason) => { app.refreshAll(`resync:${reason}`); },
     onEphemeral: (frame) => {
@@ -205,6 +209,7 @@ function route() {
   else if (section === 'reports' && parts[1] === 'csat') renderCsat(main(), app);
   else if (section === 'reports') renderReports(main(), app, parts.slice(1));
   else if (section === 'search') renderSearch(main(), app, parts.slice(1));
+  else if (section === 'automation') renderRules(main(), app); // issue 15
   else if (section === 'admin' && app.isAdmin) renderAdmin(main(), app, parts.slice(1));
   else location.hash = '#/inbox';
 }

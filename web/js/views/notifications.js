@@ -1,0 +1,115 @@
+// Notification centre: a bell with the unread count in the top bar, a panel listing my
+// notifications (newest first), "mark all read", and preferences. Live: the server sends
+// `notification.created` to everyone who can see the inbox; we keep those for us
+// (docs/automation.md "Mentions and notifications").
+import { api } from '../api.js';
+import { h, replace, toast, errorText } from '../dom.js';
+
+const KIND_LABELS = {
+  assigned: 'Assigned to me',
+  message: 'New message on my conversation',
+  mention: 'Mentions',
+  sla_near_breach: 'Response target about to be missed',
+  sla_breached: 'Response target missed',
+};
+
+const state = { unread: 0, items: [], button: null, badge: null, panel: null, app: null };
+
+/** Add the bell to the top bar (once per page) and load the unread count. */
+export function installNotifications(app) {
+  state.app = app;
+  if (!state.button) {
+    state.badge = h('span', { class: 'badge', id: 'notif-badge', hidden: true });
+    state.button = h('button', { type: 'button', class: 'ghost', id: 'notif-btn', 'aria-haspopup': 'dialog',
+      'aria-label': 'Notifications', onclick: togglePanel }, '🔔', state.badge);
+    state.panel = h('div', { id: 'notif-panel', class: 'card notif-panel', role: 'dialog', 'aria-label': 'Notifications', hidden: true });
+    const anchor = document.getElementById('whoami');
+    anchor.parentNode.insertBefore(state.button, anchor);
+    anchor.parentNode.insertBefore(state.panel, anchor);
+  }
+  refresh();
+}
+
+async function refresh() {
+  try {
+    const data = await api.get('/api/notifications', { limit: 30 });
+    state.items = data.notifications;
+    setUnread(data.unread);
+    if (!state.panel.hidden) renderPanel();
+  } catch (err) { /* the bell stays as it was; the next event or click tries again */ }
+}
+
+function setUnread(n) {
+  state.unread = n;
+  state.badge.hidden = n === 0;
+  state.badge.textContent = n > 99 ? '99+' : String(n);
+  state.button.setAttribute('aria-label', n ? `Notifications, ${n} unread` : 'Notifications');
+}
+
+/** Feed every live event here; returns true when it was one of mine. */
+export function notificationEvent(app, event) {
+  const payload = event.payload || {};
+  const me = app.store.me && app.store.me.id;
+  if (event.type === 'notification.read' && payload.user_id === me) { refresh(); return true; }
+  if (event.type !== 'notification.created' || payload.user_id !== me) return false;
+  const item = payload.notification;
+  if (state.items.some((x) => x.id === item.id)) return true; // replayed after a resume
+  state.items.unshift(item);
+  setUnread(state.unread + 1);
+  if (!state.panel.hidden) renderPanel();
+  if (typeof Notification !== 'undefined' && Notification.permission === 'granted' && document.hidden) {
+    new Notification('Switchboard', { body: item.text }); // eslint-disable-line no-new
+  }
+  return true;
+}
+
+function togglePanel() {
+  state.panel.hidden = !state.panel.hidden;
+  state.button.setAttribute('aria-expanded', String(!state.panel.hidden));
+  if (!state.panel.hidden) renderPanel();
+}
+
+function renderPanel() {
+  const list = state.items.length
+    ? h('ul', { class: 'notif-list', id: 'notif-list' }, state.items.map((n) => h('li', { class: n.read_at ? 'read' : 'unread' },
+      h('a', { href: n.conversation_id ? `#/inbox/${n.conversation_id}` : '#/inbox', text: n.text,
+        onclick: () => { markRead([n.id]); state.panel.hidden = true; } }))))
+    : h('p', { class: 'small', id: 'notif-list', text: 'Nothing new. Assignments, mentions and SLA alerts show up here.' });
+  replace(state.panel,
+    h('div', { class: 'row' }, h('strong', { text: 'Notifications' }),
+      h('button', { type: 'button', class: 'ghost', id: 'notif-read-all', text: 'Mark all read', onclick: () => markRead(null) }),
+      h('button', { type: 'button', class: 'ghost', text: 'Preferences', onclick: renderPrefs })),
+    list);
+}
+
+async function markRead(ids) {
+  try {
+    const r = await api.post('/api/notifications/read', ids ? { ids } : {});
+    const now = new Date().toISOString();
+    for (const n of state.items) if (!ids || ids.includes(n.id)) n.read_at = n.read_at || now;
+    setUnread(r.unread);
+    if (!state.panel.hidden) renderPanel();
+  } catch (err) { toast(errorText(err), 'error'); }
+}
+
+async function renderPrefs() {
+  let prefs = {};
+  try { prefs = (await api.get('/api/notifications/preferences')).prefs; } catch (err) { toast(errorText(err), 'error'); return; }
+  const boxes = {};
+  const rows = Object.entries(KIND_LABELS).map(([kind, text]) => {
+    boxes[kind] = {
+      app: h('input', { type: 'checkbox', checked: (prefs[kind] || {}).app !== false, 'aria-label': `${text} in the app` }),
+      desktop: h('input', { type: 'checkbox', checked: Boolean((prefs[kind] || {}).desktop), 'aria-label': `${text} on the desktop` }),
+    };
+    return h('tr', {}, h('td', { text }), h('td', {}, boxes[kind].app), h('td', {}, boxes[kind].desktop));
+  });
+  const save = h('button', { type: 'button', class: 'primary', text: 'Save preferences', onclick: async () => {
+    const body = {};
+    for (const [kind, b] of Object.entries(boxes)) body[kind] = { app: b.app.checked, desktop: b.desktop.checked };
+    if (Object.values(body).some((x) => x.desktop) && typeof Notification !== 'undefined') Notification.requestPermission();
+    try { await api.put('/api/notifications/preferences', { prefs: body }); toast('Preferences saved.'); renderPanel(); } catch (err) { toast(errorText(err), 'error'); }
+  } });
+  replace(state.panel, h('strong', { text: 'Notify me about' }),
+    h('table', { class: 'data' }, h('thead', {}, h('tr', {}, h('th', { text: '' }), h('th', { text: 'In the app' }), h('th', { text: 'Desktop' }))),
+      h('tbody', {}, rows)), save);
+}
