@@ -2,14 +2,8 @@
 // template to a phone number (docs/outreach.md). Other channels' customers write first.
 import { api } from '../api.js';
 import { h, option, replace, errorText } from '../dom.js';
+import { t } from '../i18n.js';
 
-const T = {
-  title: 'New conversation', inbox: 'From inbox', to: 'To (email address)', phone: 'To (phone number with country code)',
-  name: 'Name (optional)', subject: 'Subject', text: 'Message', template: 'Approved template name', language: 'Template language code',
-  send: 'Send', cancel: 'Cancel', sending: 'Sending…',
-  none: 'None of your inboxes can write first. Email and WhatsApp inboxes can; chat, Telegram, Messenger and Instagram customers write first.',
-  labels: { email: 'Email address', phone: 'Phone number', subject: 'Subject', text: 'Message', template: 'Template' },
-};
 const CAN_START = ['email', 'whatsapp'];
 
 export function openNewConversation(app) {
@@ -18,30 +12,30 @@ export function openNewConversation(app) {
   document.body.appendChild(dialog);
   dialog.addEventListener('close', () => dialog.remove());
   if (!inboxes.length) {
-    replace(dialog, h('h2', { id: 'new-conv-title', text: T.title }), h('p', { text: T.none }),
-      h('form', { method: 'dialog' }, h('button', { text: T.cancel })));
+    replace(dialog, h('h2', { id: 'new-conv-title', text: t('newConv.title') }), h('p', { text: t('newConv.none') }),
+      h('form', { method: 'dialog' }, h('button', { text: t('newConv.cancel') })));
     dialog.showModal();
     return;
   }
   const inbox = h('select', { id: 'new-conv-inbox' }, inboxes.map((i) => option(i.id, i.name)));
   const fields = h('div', { class: 'new-conv-fields' });
   const error = h('p', { class: 'error', id: 'new-conv-error', role: 'alert' });
-  const send = h('button', { type: 'submit', class: 'primary', text: T.send });
-  const form = h('form', { class: 'new-conv' }, h('h2', { id: 'new-conv-title', text: T.title }),
-    h('label', {}, T.inbox, inbox), fields, error,
-    h('div', { class: 'row' }, send, h('button', { type: 'button', text: T.cancel, onclick: () => dialog.close() })));
+  const send = h('button', { type: 'submit', class: 'primary', text: t('newConv.send') });
+  const form = h('form', { class: 'new-conv' }, h('h2', { id: 'new-conv-title', text: t('newConv.title') }),
+    h('label', {}, t('newConv.inbox'), inbox), fields, error,
+    h('div', { class: 'row' }, send, h('button', { type: 'button', text: t('newConv.cancel'), onclick: () => dialog.close() })));
   replace(dialog, form);
   const kindOf = () => inboxes.find((i) => String(i.id) === inbox.value).kind;
   const input = (id, label, attrs) => h('label', {}, label, h('input', { id, ...attrs }));
   function drawFields() {
     if (kindOf() === 'email') {
-      replace(fields, input('new-conv-email', T.to, { type: 'email', required: true, autocomplete: 'off' }),
-        input('new-conv-name', T.name, {}), input('new-conv-subject', T.subject, { required: true, maxlength: 1000 }),
-        h('label', {}, T.text, h('textarea', { id: 'new-conv-text', required: true, rows: 6 })));
+      replace(fields, input('new-conv-email', t('newConv.to'), { type: 'email', required: true, autocomplete: 'off' }),
+        input('new-conv-name', t('newConv.name'), {}), input('new-conv-subject', t('newConv.subject'), { required: true, maxlength: 1000 }),
+        h('label', {}, t('newConv.text'), h('textarea', { id: 'new-conv-text', required: true, rows: 6 })));
     } else {
-      replace(fields, input('new-conv-phone', T.phone, { type: 'tel', required: true, placeholder: '+48 500 100 200' }),
-        input('new-conv-name', T.name, {}), input('new-conv-template', T.template, { required: true }),
-        input('new-conv-language', T.language, { required: true, value: 'en', maxlength: 16 }));
+      replace(fields, input('new-conv-phone', t('newConv.phone'), { type: 'tel', required: true, placeholder: '+48 500 100 200' }),
+        input('new-conv-name', t('newConv.name'), {}), input('new-conv-template', t('newConv.template'), { required: true }),
+        input('new-conv-language', t('newConv.language'), { required: true, value: 'en', maxlength: 16 }));
     }
   }
   inbox.addEventListener('change', drawFields);
@@ -52,7 +46,7 @@ export function openNewConversation(app) {
     e.preventDefault();
     error.textContent = '';
     send.disabled = true;
-    send.textContent = T.sending;
+    send.textContent = t('newConv.sending');
     const body = { inbox_id: Number(inbox.value), name: value('new-conv-name') || null, client_id: clientId };
     if (kindOf() === 'email') Object.assign(body, { email: value('new-conv-email'), subject: value('new-conv-subject'), text: value('new-conv-text') });
     else Object.assign(body, { phone: value('new-conv-phone'), text: '', template: { name: value('new-conv-template'), language: value('new-conv-language') } });
@@ -61,10 +55,10 @@ export function openNewConversation(app) {
       dialog.close();
       location.hash = `#/inbox/${made.conversation.id}`;
     } catch (err) {
-      error.textContent = errorText(err, T.labels);
+      error.textContent = errorText(err, { email: t('newConv.to'), phone: t('newConv.phone'), subject: t('newConv.subject'), text: t('newConv.text'), template: t('newConv.template') });
     } finally {
       send.disabled = false;
-      send.textContent = T.send;
+      send.textContent = t('newConv.send');
     }
   });
   dialog.showModal();

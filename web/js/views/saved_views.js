@@ -2,13 +2,8 @@
 // live counts; one click applies a view, "Save these filters" keeps the current ones.
 import { api } from '../api.js';
 import { h, replace, errorText } from '../dom.js';
+import { t, tn } from '../i18n.js';
 
-const T = {
-  title: 'Views', save: 'Save these filters as a view', name: 'Name of the view', share: 'Share with everyone',
-  ok: 'Save', cancel: 'Cancel', shared: 'shared', none: 'No saved views yet.',
-  remove: (n) => `Delete the view “${n}”`, count: (n) => (n === 1 ? '1 conversation' : `${n} conversations`),
-  unavailable: 'Views are unavailable right now.',
-};
 const REFRESH_MS = 2000; // counts follow live changes, at most every 2 s
 
 export class SavedViews {
@@ -19,8 +14,8 @@ export class SavedViews {
     this.list = h('ul', { class: 'saved-views', id: 'saved-views' });
     this.form = h('div', { class: 'saved-view-form' });
     this.el = h('details', { class: 'views-box', open: true },
-      h('summary', { text: T.title }), this.list,
-      h('button', { type: 'button', class: 'ghost small', id: 'save-view', text: T.save, onclick: () => this.askName() }),
+      h('summary', { text: t('views.title') }), this.list,
+      h('button', { type: 'button', class: 'ghost small', id: 'save-view', text: t('views.save'), onclick: () => this.askName() }),
       this.form);
     this.timer = null;
     this.unsubscribe = app.store.subscribe((change) => { if (change.kind === 'conversation') this.soon(); });
@@ -37,9 +32,9 @@ export class SavedViews {
   async load() {
     try {
       const { items } = await api.get('/api/views');
-      replace(this.list, items.length ? items.map((v) => this.row(v)) : h('li', { class: 'muted small', text: T.none }));
+      replace(this.list, items.length ? items.map((v) => this.row(v)) : h('li', { class: 'muted small', text: t('views.none') }));
     } catch (err) {
-      replace(this.list, h('li', { class: 'muted small', text: T.unavailable }));
+      replace(this.list, h('li', { class: 'muted small', text: t('views.unavailable') }));
     }
   }
 
@@ -47,22 +42,22 @@ export class SavedViews {
     const open = h('button', { type: 'button', class: 'view-link', dataset: { view: String(view.id) },
       onclick: () => this.apply(view.filters) },
     h('span', { class: 'view-name', text: view.name }),
-    view.shared ? h('span', { class: 'muted small', text: ` · ${T.shared}` }) : null,
-    h('span', { class: 'view-count', 'aria-label': T.count(view.count), text: String(view.count) }));
+    view.shared ? h('span', { class: 'muted small', text: ` · ${t('views.shared')}` }) : null,
+    h('span', { class: 'view-count', 'aria-label': tn('views.count', view.count), text: String(view.count) }));
     const canDelete = view.mine && (!view.shared || this.app.isAdmin);
-    const del = canDelete ? h('button', { type: 'button', class: 'ghost small', 'aria-label': T.remove(view.name), text: '×',
+    const del = canDelete ? h('button', { type: 'button', class: 'ghost small', 'aria-label': t('views.remove', { name: view.name }), text: '×',
       onclick: async () => { try { await api.del(`/api/views/${view.id}`); this.load(); } catch (err) { this.load(); } } }) : null;
     return h('li', {}, open, del);
   }
 
   askName() {
-    const name = h('input', { id: 'view-name', maxlength: 80, required: true, 'aria-label': T.name, placeholder: T.name });
+    const name = h('input', { id: 'view-name', maxlength: 80, required: true, 'aria-label': t('views.name'), placeholder: t('views.name') });
     const share = h('input', { type: 'checkbox', id: 'view-shared' });
     const error = h('p', { class: 'error small', role: 'alert' });
     const form = h('form', {},
-      name, this.app.isAdmin ? h('label', { class: 'small' }, share, ` ${T.share}`) : null,
-      h('button', { type: 'submit', class: 'primary small', text: T.ok }),
-      h('button', { type: 'button', class: 'ghost small', text: T.cancel, onclick: () => replace(this.form) }), error);
+      name, this.app.isAdmin ? h('label', { class: 'small' }, share, ` ${t('views.share')}`) : null,
+      h('button', { type: 'submit', class: 'primary small', text: t('views.ok') }),
+      h('button', { type: 'button', class: 'ghost small', text: t('views.cancel'), onclick: () => replace(this.form) }), error);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const filters = {};
@@ -71,7 +66,7 @@ export class SavedViews {
         await api.post('/api/views', { name: name.value.trim(), shared: share.checked, filters });
         replace(this.form);
         this.load();
-      } catch (err) { error.textContent = errorText(err, { name: T.name }); }
+      } catch (err) { error.textContent = errorText(err, { name: t('views.name') }); }
     });
     replace(this.form, form);
     name.focus();

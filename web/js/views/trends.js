@@ -4,30 +4,21 @@
 import { api } from '../api.js';
 import { h, option, replace, errorText } from '../dom.js';
 import { formatDuration } from '../time.js';
+import { t, formatNumber } from '../i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const T = {
-  trends: 'Trends', satisfaction: 'Customer satisfaction', from: 'From', to: 'To', every: 'Per',
-  day: 'Day', week: 'Week', month: 'Month', zone: 'Time zone', inbox: 'Inbox', allInboxes: 'All inboxes',
-  update: 'Update', csv: 'Export CSV', loading: 'Loading…', noData: 'Nothing happened in this period.',
-  previous: 'previous period', volume: 'Conversations', frt: 'First-response time (median)',
-  heatmap: 'When customers write (segments started, by hour of the week, in the chosen time zone)',
-  table: 'Figures per period', groupBy: 'Group by', agent: 'Agent', team: 'Team', channel: 'Channel', label: 'Label',
-  csatEmpty: 'No surveys were sent in this period. Turn surveys on for an inbox below.',
-  settings: 'Satisfaction surveys per inbox', enabled: 'Ask customers after a resolve', language: 'Language',
-  question: 'Question (empty: the standard one)', save: 'Save', saved: 'Saved.',
-  days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
-  kpis: [['new', 'New conversations', 'count'], ['resolved', 'Resolved', 'count'],
-    ['frt_median_seconds', 'First response, median', 'seconds'], ['nrt_median_seconds', 'Next response, median', 'seconds'],
-    ['sla_within_percent', 'Within FRT target', 'percent'], ['csat_average', 'Satisfaction, average (1–5)', 'rating']],
-  columns: [['start', 'Period'], ['new', 'New'], ['reopened', 'Reopened'], ['resolved', 'Resolved'],
-    ['frt_median_seconds', 'FRT median'], ['frt_p90_seconds', 'FRT p90'], ['nrt_median_seconds', 'NRT median'],
-    ['resolution_median_seconds', 'Resolution median'], ['sla_within_percent', 'Within target (%)'],
-    ['csat_average', 'CSAT (1–5)']],
-  csatColumns: [['label', ''], ['sent', 'Surveys sent'], ['answered', 'Answered'], ['response_rate_percent', 'Response rate (%)'],
-    ['average_rating', 'Average (1–5)'], ['satisfied_percent', 'Satisfied, 4–5 (%)']],
+  get days() { return ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => t(`day.${d}`)); },
+  kpis: [['new', 'reports.kpi.new', 'count'], ['resolved', 'reports.kpi.resolved', 'count'],
+    ['frt_median_seconds', 'reports.kpi.frt', 'seconds'], ['nrt_median_seconds', 'reports.kpi.nrt', 'seconds'],
+    ['sla_within_percent', 'reports.kpi.sla', 'percent'], ['csat_average', 'reports.kpi.csat', 'rating']],
+  columns: [['start', 'reports.col.period'], ['new', 'reports.col.new'], ['reopened', 'reports.col.reopened'],
+    ['resolved', 'reports.col.resolved'], ['frt_median_seconds', 'reports.col.frtMedian'], ['frt_p90_seconds', 'reports.col.frtP90'],
+    ['nrt_median_seconds', 'reports.col.nrtMedian'], ['resolution_median_seconds', 'reports.col.resolutionMedian'],
+    ['sla_within_percent', 'reports.col.sla'], ['csat_average', 'reports.col.csat']],
+  csatColumns: [['label', ''], ['sent', 'csat.col.sent'], ['answered', 'csat.col.answered'],
+    ['response_rate_percent', 'csat.col.rate'], ['average_rating', 'csat.col.average'], ['satisfied_percent', 'csat.col.satisfied']],
   languages: [['en', 'English'], ['pl', 'Polski'], ['el', 'Ελληνικά']],
-  unnamed: { agent: 'Nobody assigned', team: 'No team', label: 'No label' },
 };
 
 function svg(tag, attrs, text) {
@@ -40,9 +31,9 @@ function svg(tag, attrs, text) {
 function show(value, unit) {
   if (value === null || value === undefined) return '—';
   if (unit === 'seconds') return formatDuration(value);
-  if (unit === 'percent') return `${value.toLocaleString()} %`;
-  if (unit === 'rating') return value.toLocaleString(undefined, { maximumFractionDigits: 2 });
-  return value.toLocaleString();
+  if (unit === 'percent') return `${formatNumber(value)} %`;
+  if (unit === 'rating') return formatNumber(value, { maximumFractionDigits: 2 });
+  return formatNumber(value);
 }
 
 function unitOf(key) {
@@ -54,9 +45,9 @@ function unitOf(key) {
 
 export function reportTabs(current) {
   const tab = (href, text, name) => h('a', { href, text, 'aria-current': current === name ? 'page' : null });
-  return h('nav', { class: 'report-tabs', 'aria-label': 'Reports' },
-    tab('#/reports', 'First response', 'frt'), tab('#/reports/trends', T.trends, 'trends'),
-    tab('#/reports/csat', T.satisfaction, 'csat'));
+  return h('nav', { class: 'report-tabs', 'aria-label': t('reports.title') },
+    tab('#/reports', t('reports.firstResponse'), 'frt'), tab('#/reports/trends', t('reports.trends'), 'trends'),
+    tab('#/reports/csat', t('reports.satisfaction'), 'csat'));
 }
 
 function dayInput(id, date) {
@@ -75,10 +66,10 @@ function periodForm(app, extra) {
   const now = new Date();
   const from = dayInput('trend-from', new Date(now.getTime() - 27 * 86400e3));
   const to = dayInput('trend-to', now);
-  const inbox = h('select', { id: 'trend-inbox' }, option('', T.allInboxes), (app.store.inboxes || []).map((i) => option(i.id, i.name)));
-  const csv = h('a', { class: 'button', id: 'trend-csv', text: T.csv });
-  const form = h('form', { class: 'row filters' }, h('label', {}, `${T.from} `, from), h('label', {}, `${T.to} `, to),
-    extra, h('label', {}, `${T.inbox} `, inbox), h('button', { type: 'submit', class: 'primary', text: T.update }), csv);
+  const inbox = h('select', { id: 'trend-inbox' }, option('', t('reports.allInboxes')), (app.store.inboxes || []).map((i) => option(i.id, i.name)));
+  const csv = h('a', { class: 'button', id: 'trend-csv', text: t('reports.csv') });
+  const form = h('form', { class: 'row filters' }, h('label', {}, `${t('reports.from')} `, from), h('label', {}, `${t('reports.to')} `, to),
+    extra, h('label', {}, `${t('reports.inbox')} `, inbox), h('button', { type: 'submit', class: 'primary', text: t('reports.update') }), csv);
   const params = () => {
     const p = { from: dayStart(from.value), to: dayStart(to.value, 1) };
     if (inbox.value) p.inbox_id = inbox.value;
@@ -88,25 +79,25 @@ function periodForm(app, extra) {
 }
 
 export function renderTrends(root, app) {
-  const interval = h('select', { id: 'trend-interval' }, option('day', T.day), option('week', T.week), option('month', T.month));
+  const interval = h('select', { id: 'trend-interval' }, option('day', t('reports.day')), option('week', t('reports.week')), option('month', t('reports.month')));
   const zone = h('input', { id: 'trend-tz', value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC', size: 16 });
-  const { form, params, csv } = periodForm(app, [h('label', {}, `${T.every} `, interval), h('label', {}, `${T.zone} `, zone)]);
+  const { form, params, csv } = periodForm(app, [h('label', {}, `${t('reports.per')} `, interval), h('label', {}, `${t('reports.zone')} `, zone)]);
   const status = h('p', { id: 'trend-status', class: 'muted', 'aria-live': 'polite' });
   const body = h('div', { id: 'trend-body' });
-  replace(root, h('div', { class: 'page' }, reportTabs('trends'), h('h1', { text: T.trends }), form, status, body));
+  replace(root, h('div', { class: 'page' }, reportTabs('trends'), h('h1', { text: t('reports.trends') }), form, status, body));
 
   async function load() {
     const p = { ...params(), interval: interval.value, tz: zone.value };
     csv.href = `/api/reports/trends${api.qs({ ...p, format: 'csv' })}`;
     csv.setAttribute('download', 'trends.csv');
-    status.textContent = T.loading;
+    status.textContent = t('reports.loading');
     status.className = 'muted';
     try {
       const data = await api.get('/api/reports/trends', p);
       status.textContent = '';
       drawTrends(body, data);
     } catch (err) {
-      status.textContent = errorText(err, { tz: T.zone, interval: T.every, from: T.from, to: T.to });
+      status.textContent = errorText(err, { tz: t('reports.zone'), interval: t('reports.per'), from: t('reports.from'), to: t('reports.to') });
       status.className = 'error';
       replace(body);
     }
@@ -119,13 +110,13 @@ export function renderTrends(root, app) {
 function drawTrends(host, data) {
   const empty = !data.totals.new && !data.totals.segments && !data.totals.resolved;
   replace(host,
-    h('div', { class: 'kpis', id: 'trend-kpis' }, T.kpis.map(([key, label, unit]) => kpi(key, label, unit, data.totals, data.previous))),
-    empty ? h('p', { class: 'muted', text: T.noData }) : [
-      h('section', { class: 'card' }, h('h2', { text: T.volume }), barChart(data.series, ['new', 'resolved'], 'count')),
-      h('section', { class: 'card' }, h('h2', { text: T.frt }), barChart(data.series, ['frt_median_seconds'], 'seconds')),
-      h('section', { class: 'card' }, h('h2', { text: T.heatmap }), heatmap(data.heatmap)),
+    h('div', { class: 'kpis', id: 'trend-kpis' }, T.kpis.map(([key, label, unit]) => kpi(key, t(label), unit, data.totals, data.previous))),
+    empty ? h('p', { class: 'muted', text: t('reports.noData') }) : [
+      h('section', { class: 'card' }, h('h2', { text: t('reports.volume') }), barChart(data.series, ['new', 'resolved'], 'count')),
+      h('section', { class: 'card' }, h('h2', { text: t('reports.frtChart') }), barChart(data.series, ['frt_median_seconds'], 'seconds')),
+      h('section', { class: 'card' }, h('h2', { text: t('reports.heatmap') }), heatmap(data.heatmap)),
     ],
-    h('section', { class: 'card' }, h('h2', { text: T.table }), table(data.series, T.columns)));
+    h('section', { class: 'card' }, h('h2', { text: t('reports.table') }), table(data.series, T.columns)));
 }
 
 function kpi(key, label, unit, now, before) {
@@ -134,7 +125,7 @@ function kpi(key, label, unit, now, before) {
   let delta = null;
   if (typeof value === 'number' && typeof old === 'number' && old !== 0) {
     const change = Math.round(((value - old) / Math.abs(old)) * 100);
-    delta = h('div', { class: 'delta', text: `${change > 0 ? '▲' : change < 0 ? '▼' : '='} ${Math.abs(change)} % vs ${T.previous} (${show(old, unit)})` });
+    delta = h('div', { class: 'delta', text: t('reports.delta', { arrow: change > 0 ? '▲' : change < 0 ? '▼' : '=', change: formatNumber(Math.abs(change)), before: show(old, unit) }) });
   }
   return h('div', { class: 'kpi', id: `kpi-${key}` }, h('div', { class: 'value', text: show(value, unit) }), h('div', { class: 'label', text: label }), delta);
 }
@@ -145,9 +136,9 @@ function barChart(series, keys, unit) {
   const top = Math.max(1, ...series.flatMap((b) => keys.map((k) => b[k] || 0)));
   const ticks = niceTicks(top);
   const max = ticks[ticks.length - 1];
-  const names = { new: 'New', resolved: 'Resolved', frt_median_seconds: 'Median first response' };
+  const names = { new: t('reports.series.new'), resolved: t('reports.series.resolved'), frt_median_seconds: t('reports.series.frt') };
   const s = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height + 24}`, role: 'img',
-    'aria-label': `${keys.map((k) => names[k]).join(' and ')} per period` });
+    'aria-label': t('reports.chartLabel', { series: keys.map((k) => names[k]).join(', ') }) });
   for (const v of ticks) {
     const y = 10 + plotH - (v / max) * plotH;
     s.append(svg('line', { class: 'grid', x1: left, x2: width - 10, y1: y, y2: y }),
@@ -193,31 +184,31 @@ function heatmap(grid) {
 }
 
 function table(rows, columns) {
-  const head = h('tr', {}, columns.map(([, label]) => h('th', { scope: 'col', text: label })));
+  const head = h('tr', {}, columns.map(([, label]) => h('th', { scope: 'col', text: label && label.includes('.') ? t(label) : label })));
   const body = rows.map((r) => h('tr', {}, columns.map(([key]) => h('td', { text: key === 'start' || key === 'label' ? String(r[key]) : show(r[key], unitOf(key)) }))));
   return h('div', { class: 'table-scroll' }, h('table', { class: 'data' }, h('thead', {}, head), h('tbody', {}, body)));
 }
 
 export function renderCsat(root, app) {
-  const group = h('select', { id: 'csat-group' }, ['agent', 'team', 'inbox', 'channel', 'label'].map((g) => option(g, T[g] || g)));
-  const { form, params, csv } = periodForm(app, h('label', {}, `${T.groupBy} `, group));
+  const group = h('select', { id: 'csat-group' }, ['agent', 'team', 'inbox', 'channel', 'label'].map((g) => option(g, t(`reports.group.${g}`))));
+  const { form, params, csv } = periodForm(app, h('label', {}, `${t('reports.groupBy')} `, group));
   const status = h('p', { id: 'csat-status', class: 'muted', 'aria-live': 'polite' });
   const body = h('div', { id: 'csat-body' });
   const settings = h('section', { class: 'card', id: 'csat-settings' });
-  replace(root, h('div', { class: 'page' }, reportTabs('csat'), h('h1', { text: T.satisfaction }), form, status, body,
+  replace(root, h('div', { class: 'page' }, reportTabs('csat'), h('h1', { text: t('reports.satisfaction') }), form, status, body,
     app.isAdmin ? settings : null));
 
   async function load() {
     const p = { ...params(), group_by: group.value };
     csv.href = `/api/reports/csat${api.qs({ ...p, format: 'csv' })}`;
     csv.setAttribute('download', `csat-by-${group.value}.csv`);
-    status.textContent = T.loading;
+    status.textContent = t('reports.loading');
     status.className = 'muted';
     try {
       const data = await api.get('/api/reports/csat', p);
-      status.textContent = data.groups.length ? '' : T.csatEmpty;
-      const columns = [[T.csatColumns[0][0], T[group.value] || group.value], ...T.csatColumns.slice(1)];
-      const rows = data.groups.map((g) => ({ ...g, label: g.key === null ? (T.unnamed[group.value] || '—') : g.label }));
+      status.textContent = data.groups.length ? '' : t('csat.empty');
+      const columns = [[T.csatColumns[0][0], t(`reports.group.${group.value}`)], ...T.csatColumns.slice(1)];
+      const rows = data.groups.map((g) => ({ ...g, label: g.key === null ? t(`csat.unnamed.${group.value}`) : g.label }));
       replace(body, data.groups.length ? table(rows, columns) : null);
     } catch (err) {
       status.textContent = errorText(err);
@@ -232,7 +223,7 @@ export function renderCsat(root, app) {
 
 async function loadSettings(host, app) {
   const inboxes = app.store.inboxes || [];
-  replace(host, h('h2', { text: T.settings }), inboxes.map((inbox) => settingsRow(inbox)));
+  replace(host, h('h2', { text: t('csat.settings') }), inboxes.map((inbox) => settingsRow(inbox)));
 }
 
 function settingsRow(inbox) {
@@ -241,8 +232,8 @@ function settingsRow(inbox) {
   const question = h('input', { id: `csat-q-${inbox.id}`, maxlength: 500, size: 40 });
   const note = h('span', { class: 'muted', 'aria-live': 'polite' });
   const form = h('form', { class: 'row filters csat-inbox', dataset: { inbox: String(inbox.id) } },
-    h('strong', { text: inbox.name }), h('label', {}, enabled, ` ${T.enabled}`), h('label', {}, `${T.language} `, language),
-    h('label', {}, `${T.question} `, question), h('button', { type: 'submit', text: T.save }), note);
+    h('strong', { text: inbox.name }), h('label', {}, enabled, ` ${t('csat.enabled')}`), h('label', {}, `${t('csat.language')} `, language),
+    h('label', {}, `${t('csat.question')} `, question), h('button', { type: 'submit', text: t('csat.save') }), note);
   api.get(`/api/admin/inboxes/${inbox.id}/csat`).then((s) => {
     enabled.checked = s.enabled; language.value = s.language; question.value = s.question || '';
   }).catch((err) => { note.textContent = errorText(err); });
@@ -250,8 +241,8 @@ function settingsRow(inbox) {
     e.preventDefault();
     try {
       await api.put(`/api/admin/inboxes/${inbox.id}/csat`, { enabled: enabled.checked, language: language.value, question: question.value || null });
-      note.textContent = T.saved;
-    } catch (err) { note.textContent = errorText(err, { question: T.question }); }
+      note.textContent = t('csat.saved');
+    } catch (err) { note.textContent = errorText(err, { question: t('csat.question') }); }
   });
   return form;
 }
