@@ -187,6 +187,7 @@ function setBanner(text) {
 function route() {
   clearToasts(); // a toast belongs to the page it was raised on
   if (!app.store.me) { showLogin(); return; }
+  if (app.setupOnly) { renderAccount(main(), app, []); return; } // until 2FA is on (docs/accounts.md)
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const section = parts[0] || 'inbox';
   for (const a of document.querySelectorAll('[data-nav]')) {
@@ -204,7 +205,7 @@ function route() {
   }
   if (app.view && app.view.destroy) app.view.destroy();
   app.view = null;
-  if (section === 'account' || app.setupOnly) renderAccount(main(), app, parts.slice(1));
+  if (section === 'account') renderAccount(main(), app, parts.slice(1));
   else if (section === 'reports' && parts[1] === 'trends') renderTrends(main(), app);
   else if (section === 'reports' && parts[1] === 'csat') renderCsat(main(), app);
   else if (section === 'reports') renderReports(main(), app, parts.slice(1));

@@ -6,9 +6,9 @@ parameters and a summary; the same declarations produce the OpenAPI 3.1 document
 
 Every request body is decoded here (``decode_json``) and every URL is checked here
 (``UrlGuard``), so input the database cannot store or Python cannot hold is refused with a
-precise 422 before any handler runs (README.md: "Errors"): U+0000 and lone surrogates in any
-string (PostgreSQL refuses both; SQLite the surrogates), nesting deeper than ``MAX_DEPTH``,
-integers outside 64 bits and non-finite numbers.
+precise 422 before any handler runs (README.md, "Bad input and fuzzing"): U+0000 and lone
+surrogates in any string (PostgreSQL refuses both; SQLite the surrogates), nesting deeper
+than ``MAX_DEPTH``, integers outside 64 bits, non-finite numbers.
 """
 
 from __future__ import annotations
