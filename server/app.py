@@ -40,6 +40,7 @@ from server.api import (
     reports,
     search,
     session,
+    signatures,
     system,
     trends,
     views,
@@ -92,6 +93,7 @@ API_GROUPS = [
     views.api,
     system.api,
     account.api,
+    signatures.api,
 ]
 #: Extra Starlette routes (WebSocket endpoints) registered by extensions.
 EXTRA_ROUTES: list[Callable[[], list[BaseRoute]]] = []

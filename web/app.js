@@ -13,6 +13,7 @@ import { renderAdmin } from './js/views/admin.js';
 import { renderAccount, agentUpdated, sessionEnded } from './js/views/account.js';
 import { renderPublicPage } from './js/views/invite.js';
 import { installShortcuts } from './js/shortcuts.js';
+import { LANGUAGES, language, setLanguage } from './js/i18n.js';
 import { notifyAssigned } from './js/notify.js';
 import { renderRules } from './js/views/rules.js'; // issue 15: automation page
 import { installNotifications, notificationEvent } from './js/views/notifications.js'; // issue 15
@@ -223,6 +224,11 @@ document.getElementById('logout').addEventListener('click', async () => {
   showLogin();
 });
 document.getElementById('help-btn').addEventListener('click', () => document.getElementById('help').showModal());
+// The agent's language (docs/languages.md): kept in this browser; the app starts again in it.
+const languagePicker = document.getElementById('language');
+for (const [code, name] of Object.entries(LANGUAGES)) languagePicker.append(new Option(name, code, false, code === language()));
+document.documentElement.lang = language();
+languagePicker.addEventListener('change', () => { setLanguage(languagePicker.value); location.reload(); });
 document.getElementById('new-conversation-btn').addEventListener('click', () => openNewConversation(app));
 installShortcuts(app);
 boot();

@@ -27,7 +27,7 @@ from adapters.email.compose import ComposeError, Sender, compose_reply, domain_o
 from adapters.email.config import EmailConfig, normalise, parse_config
 from adapters.email.imap_watcher import ImapWatcher, RawMail
 from adapters.email.parse import MailContext, failed_sends, parse_or_quarantine, quarantine
-from adapters.email.signature import render_signature, signature_values, with_signature
+from adapters.email.signature import compose_signature, signature_values, with_signature
 from adapters.email.smtp_inbound import InboundSmtp
 from adapters.email.smtp_send import send_mail
 
@@ -194,10 +194,11 @@ class EmailAdapter:
     def _signed(self, message: OutboundMessage) -> OutboundMessage:
         """The reply with the inbox's signature under it (email only, never chat)."""
         assert self.config is not None
-        if not self.config.signature:
+        own = str(message.content_attributes.get("agent_signature") or "")  # the outbox's
+        if not self.config.signature and not own:
             return message
         values = signature_values(message.author_name, self.ctx.inbox_name, self.config.address)
-        signature = render_signature(self.config.signature, values)
+        signature = compose_signature(self.config.signature, own, values)
         return replace(message, text=with_signature(message.text, signature))
 
     async def test_connection(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import re
 from adapters.base import ConfigInvalid
 
 MAX_SIGNATURE = 2000
-VARIABLES = ("agent_name", "agent_first_name", "inbox_name", "inbox_address")
+VARIABLES = ("agent_name", "agent_first_name", "agent_signature", "inbox_name", "inbox_address")
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -34,6 +34,16 @@ def render_signature(template: str, values: dict[str, str]) -> str:
 
     lines = [line.rstrip() for line in _VARIABLE.sub(value, template).strip().splitlines()]
     return "\n".join(lines).strip()
+
+
+def compose_signature(inbox_template: str, agent_template: str, values: dict[str, str]) -> str:
+    """The inbox's signature, with the agent's own one (rendered with the same variables)
+    as ``{agent_signature}`` — or above the inbox's when the inbox does not place it."""
+    own = render_signature(agent_template.replace("{agent_signature}", ""), values)
+    shown = render_signature(inbox_template, {**values, "agent_signature": own})
+    if own and "{agent_signature}" not in inbox_template:
+        return "\n".join(x for x in (own, shown) if x)
+    return shown
 
 
 def with_signature(text: str | None, signature: str) -> str:

@@ -22,6 +22,7 @@ from server.storage import (
     identity_scope_migration,
     import_schema,
     search_index,
+    signature_migration,
     views_schema,
 )
 from server.storage.db import Database
@@ -124,6 +125,7 @@ MIGRATIONS: list[Migration] = [
     identity_scope_migration.migrate,  # issue 11, hole 1
     csat_schema.create,
     views_schema.create,
+    signature_migration.migrate,  # issue 14
 ]
 
 

@@ -554,3 +554,12 @@ rule_webhooks = sa.Table(  # durable outbox of rules' signed webhooks
     _created(),
     sa.Column("sent_at", UTCDateTime, nullable=True),
 )
+
+agent_signatures = sa.Table(  # an agent's own email signature (server/actions/signatures.py)
+    "agent_signatures",
+    metadata,
+    _fk("user_id", "users.id", ondelete="CASCADE"),
+    sa.Column("signature", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.PrimaryKeyConstraint("user_id", name="pk_agent_signatures"),
+)

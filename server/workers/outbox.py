@@ -22,7 +22,7 @@ from adapters.base import (
     PermanentError,
     TransientError,
 )
-from server.actions import delivery
+from server.actions import delivery, signatures
 from server.context import AppContext
 from server.exceptions import DatabaseUnavailable
 from server.metrics import DELIVERIES, DELIVERY_SECONDS, STATE
@@ -125,7 +125,8 @@ async def build_outbound(ctx: AppContext, row: Any) -> OutboundMessage | None:
         recipient = await _recipient(conn, conv)
         refs = await _thread_refs(conn, conv.id, msg.id)
         files = await _attachments(conn, msg)
-    attrs = dict(msg.content_attributes or {})
+        signature = await signatures.for_outbound(conn, msg)  # issue 14: email only uses it
+    attrs = {**(msg.content_attributes or {}), **signature}
     return OutboundMessage(
         message_id=msg.id,
         conversation_id=conv.id,
