@@ -75,3 +75,15 @@ async def test_search_speaks_polish_with_its_plural_forms(
         await expect(page.locator("#search-summary")).to_have_text("1 wynik")
         SHOTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(SHOTS / "search-polish.png"))
+
+
+async def test_the_agent_picks_greek_in_the_top_bar(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    async with app_page(server, login=True) as page:
+        await page.select_option("#language", "el")
+        await page.wait_for_load_state()
+        await expect(page.locator("#language")).to_have_value("el")
+        assert await page.evaluate("document.documentElement.lang") == "el"
+        await page.goto(f"{server.base_url}/#/search")
+        await expect(page.locator("h1")).to_have_text("Αναζήτηση")
