@@ -141,7 +141,8 @@ async def _on_bus_event(ctx: AppContext, event: Any) -> None:
     trigger = SLA_TRIGGERS.get(event.type)
     if trigger is None or event.conversation_id is None:
         return
-    key = str(event.payload.get("due_at") or event.payload.get("deadline") or "")
+    # one alert per clock (frt|nrt) and deadline: a new deadline alerts again
+    key = f"{event.payload.get('metric') or 'frt'}:{event.payload.get('due_at') or ''}"
     await notifications.sla_alert(ctx, trigger, int(event.conversation_id), key)
     await rules.on_bus_event(ctx, trigger, int(event.conversation_id), key)
 
