@@ -153,9 +153,13 @@ async def _handle(
             conversation_id = await history.latest_conversation_id(conn, visitor)
         if conversation_id is not None:
             await actions.publish_typing(ctx, visitor, conversation_id, bool(frame.get("typing")))
-    elif kind == "seen" and isinstance(frame.get("message_id"), int):
+    elif kind == "seen":
+        mid = frame.get("message_id")
+        if type(mid) is not int or not 0 < mid < 2**63:  # a BIGINT id, or the database refuses
+            await _send(ws, {"type": "error", "message": "seen: expected a message_id"})
+            return
         lim.seen_per_visitor.check(f"v{visitor.session_id}")
-        await actions.mark_seen(ctx, visitor, frame["message_id"])
+        await actions.mark_seen(ctx, visitor, mid)
     else:
         await _send(ws, {"type": "error", "message": f"unknown frame type {kind!r}"})
 
