@@ -230,21 +230,33 @@ async def inboxes_of(tx: Tx, user_id: int) -> list[int]:
     ]
 
 
+async def _routed(ctx: AppContext, user_id: int | None) -> list[int]:
+    """Routed inboxes (of ``user_id``, or all), read without taking the write lock: most
+    presence changes and timer passes find none, and must not queue behind writers."""
+    r, im = t.inbox_routing.c, t.inbox_members.c
+    query = sa.select(r.inbox_id).where(r.policy != Policy.OFF.value)
+    if user_id is not None:
+        query = query.join(t.inbox_members, im.inbox_id == r.inbox_id).where(im.user_id == user_id)
+    async with ctx.db.read() as conn:
+        return [int(x[0]) for x in await conn.execute(query)]
+
+
 async def drain_for_user(ctx: AppContext, user_id: int) -> int:
     """Someone came online or gained room: serve the queues of their inboxes."""
+    inbox_ids = await _routed(ctx, user_id)
+    if not inbox_ids:
+        return 0
     async with transaction(ctx) as tx:
-        return await drain(tx, ctx, await inboxes_of(tx, user_id))
+        return await drain(tx, ctx, inbox_ids)
 
 
 async def drain_all(ctx: AppContext) -> int:
     """Serve every routed inbox's queue (a safety net run by the automation worker)."""
+    inbox_ids = await _routed(ctx, None)
+    if not inbox_ids:
+        return 0
     async with transaction(ctx) as tx:
-        r = t.inbox_routing.c
-        ids = [
-            int(x[0])
-            for x in await tx.conn.execute(sa.select(r.inbox_id).where(r.policy != Policy.OFF))
-        ]
-        return await drain(tx, ctx, ids) if ids else 0
+        return await drain(tx, ctx, inbox_ids)
 
 
 # Settings ----------------------------------------------------------------------------

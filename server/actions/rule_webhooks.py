@@ -36,20 +36,21 @@ def backoff(attempt: int) -> timedelta:
 async def _claim(ctx: AppContext, limit: int = 20) -> list[Any]:
     w = t.rule_webhooks.c
     now = utcnow()
+    due = (
+        sa.select(w.id)
+        .where(
+            w.state == "queued",
+            w.next_attempt_at <= now,
+            sa.or_(w.claimed_until.is_(None), w.claimed_until < now),
+        )
+        .order_by(w.id)
+        .limit(limit)
+    )
+    async with ctx.db.read() as conn:  # most passes find nothing: no write lock for that
+        ids = [int(r[0]) for r in await conn.execute(due)]
+    if not ids:
+        return []
     async with ctx.db.write() as conn:
-        ids = [
-            int(r[0])
-            for r in await conn.execute(
-                sa.select(w.id)
-                .where(
-                    w.state == "queued",
-                    w.next_attempt_at <= now,
-                    sa.or_(w.claimed_until.is_(None), w.claimed_until < now),
-                )
-                .order_by(w.id)
-                .limit(limit)
-            )
-        ]
         claimed = []
         for webhook_id in ids:
             row = (
