@@ -107,7 +107,7 @@ def _conversation_id(data: dict[str, Any], *, nullable: bool) -> int | None:
     value = data.get("conversation_id")
     if value is None and nullable:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise FrameError(
             "invalid_frame", f"conversation_id: expected a positive integer, got {value!r}"
         )

@@ -277,11 +277,26 @@ def test_stream_ids_and_send_markers_parse_or_are_none(value: str) -> None:
 DEEP_TEXT = st.integers(1, 5000).map(lambda n: "[" * n + "]" * n)
 
 
+FRAME = st.fixed_dictionaries(
+    {"type": st.sampled_from(["hello", "typing", "viewing", "presence", "ping"]) | JSON},
+    optional={
+        "conversation_id": st.integers() | st.integers(2**62, 2**70) | JSON,
+        "last_event_id": st.text(max_size=30) | JSON,
+        "active": JSON,
+        "status": JSON,
+    },
+)
+
+
 @FUZZ
-@given(text=st.text() | st.builds(json.dumps, JSON) | DEEP_TEXT)
+@given(text=st.text() | st.builds(json.dumps, JSON | FRAME) | DEEP_TEXT)
 def test_socket_frames_parse_or_are_frame_errors(text: str) -> None:
-    with contextlib.suppress(frames.FrameError):
-        frames.parse(text)
+    try:
+        frame = frames.parse(text)
+    except frames.FrameError:
+        return
+    conversation_id = getattr(frame, "conversation_id", None)
+    assert conversation_id is None or 0 < conversation_id < 2**63  # a BIGINT id
 
 
 def _b64(text: str) -> str:
