@@ -12,8 +12,9 @@ import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from tests.conftest import Running
-from tests.e2e.conftest import log_in
+from tests.conftest import ADMIN_PASSWORD, Running
+from tests.e2e.conftest import log_in, socket_live
+from tests.support.api import create_agent
 from tests.support.browser import launch_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
@@ -113,9 +114,7 @@ async def test_invite_password_two_factor_login_and_revoke_from_another_browser(
     # The code that turned 2FA on was spent; the next 30 s step is within the drift the
     # server accepts (RFC 6238 §5.2), so this is a fresh, valid code right now.
     await _log_in_with_code(first, pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30)))
-    await first.wait_for_function(
-        "window.switchboard.socket && window.switchboard.socket.state === 'live'"
-    )
+    await socket_live(first)
 
     second = await browsers.page()
     await _log_in_with_code(second, codes[0])  # a recovery code, once
@@ -128,3 +127,37 @@ async def test_invite_password_two_factor_login_and_revoke_from_another_browser(
     await expect(first.locator("#login-email")).to_be_visible()
     await expect(first.locator("#toasts")).to_contain_text("Your session has ended")
     await expect(rows).to_have_count(1)
+
+
+async def test_when_two_factor_is_required_a_new_login_sets_it_up_before_anything_else(
+    server: Running, browsers: Browsers
+) -> None:
+    admin = server.client()
+    token = (
+        await admin.post(
+            "/api/auth/login", json={"email": "admin@example.test", "password": ADMIN_PASSWORD}
+        )
+    ).json()["token"]
+    admin = server.client(token)
+    await create_agent(admin, AGENT_EMAIL, name="Vera", password=AGENT_PASSWORD)
+    secret = (await admin.post("/api/account/totp/setup")).json()["secret"]
+    await admin.post("/api/account/totp/enable", json={"code": pyotp.TOTP(secret).now()})
+    await admin.put("/api/admin/security", json={"require_two_factor": True})
+
+    page = await browsers.page()
+    await page.fill("#login-email", AGENT_EMAIL)
+    await page.fill("#login-password", AGENT_PASSWORD)
+    await page.click("form.login-card button[type=submit]")
+    await expect(page.locator("#account-content h1")).to_have_text(
+        "Set up two-factor authentication"
+    )
+    await page.click("a[data-nav=inbox]")  # nothing else opens before the setup
+    await expect(page.locator("#totp-start")).to_be_visible()
+    await page.click("#totp-start")
+    own = await page.locator("#totp-secret").get_attribute("data-secret")
+    assert own
+    await page.fill("#totp-code", pyotp.TOTP(own).now())
+    await page.click("#account-2fa form button[type=submit]")
+    await page.click("#codes-done")
+    await socket_live(page)
+    await expect(page.locator("#whoami")).to_contain_text("Vera")

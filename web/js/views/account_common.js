@@ -1,19 +1,20 @@
 // Small pieces shared by the account screens (account.js, account_admin.js, invite.js).
+import { language, t } from '../i18n.js';
 import { h } from '../dom.js';
 
-// Every sentence a person reads on the account screens that is not specific to one of them.
+// Sentences shared by the account screens (texts in web/i18n/<language>.js).
 export const COMMON = {
-  never: 'Never',
-  unknownDevice: 'Unknown device',
-  failed: 'That did not work. Please check and try again.',
-  offline: 'The server cannot be reached. Check your connection and try again.',
-  tooMany: 'Too many attempts. Please wait a moment and try again.',
-  notAllowed: 'You do not have permission to do that.',
-  expiredLink: 'This link has expired or was already used. Ask for a new one.',
-  sessionEnded: 'Your session has ended. Please log in again.',
-  serverTrouble: 'The server had a problem with that. Please try again in a moment.',
-  mismatch: 'The two passwords are not the same.',
-  tooShort: 'Choose a password of at least 8 characters.',
+  get never() { return t('accountCommon.never'); },
+  get unknownDevice() { return t('accountCommon.unknownDevice'); },
+  get failed() { return t('accountCommon.failed'); },
+  get offline() { return t('accountCommon.offline'); },
+  get tooMany() { return t('accountCommon.tooMany'); },
+  get notAllowed() { return t('accountCommon.notAllowed'); },
+  get expiredLink() { return t('accountCommon.expiredLink'); },
+  get sessionEnded() { return t('accountCommon.sessionEnded'); },
+  get serverTrouble() { return t('accountCommon.serverTrouble'); },
+  get mismatch() { return t('accountCommon.mismatch'); },
+  get tooShort() { return t('accountCommon.tooShort'); },
 };
 
 /** A sentence for an error from the API: the server's own sentence when it wrote one. */
@@ -33,7 +34,7 @@ export function say(err) {
 /** "2026-11-30T19:16:00Z" → a local date and time; null → "Never". */
 export function when(iso) {
   if (!iso) return COMMON.never;
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return new Date(iso).toLocaleString(language(), { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** A browser name and system from a user agent, for the sessions list. */

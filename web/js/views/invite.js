@@ -1,27 +1,29 @@
 // Pages reached without a session: accept an invite (#/invite/<token>), reset a password
 // (#/reset/<token>) and ask for a reset link (#/forgot). The token stays in the URL
 // fragment, which browsers never send to a server or put in a Referer.
+import { t } from '../i18n.js';
 import { api } from '../api.js';
 import { h, replace } from '../dom.js';
 import { COMMON, field, passwordInput, say, submitting } from './account_common.js';
 
 const TEXT = {
-  brand: 'Switchboard',
-  welcome: (name) => `Welcome, ${name}`,
-  inviteIntro: (email) => `Choose a password for ${email}. You will use it with this email address to log in.`,
-  password: 'Password',
-  again: 'Password again',
-  start: 'Set password and start',
-  resetTitle: 'Choose a new password',
-  resetIntro: 'Every session and API token of your account ends when you save it.',
-  save: 'Save new password',
-  resetDone: 'Your password is changed. Log in with it now.',
-  toLogin: 'Go to the login page',
-  forgotTitle: 'Forgot your password?',
-  forgotIntro: 'Enter the email address of your account. If it has one, we send it a link to choose a new password.',
-  email: 'Email',
-  send: 'Send the link',
-  badLink: COMMON.expiredLink,
+  get brand() { return t('invite.brand'); },
+  welcome: (name) => t('invite.welcome', { name }),
+  inviteIntro: (email) => t('invite.inviteIntro', { email }),
+  get forgotAnswer() { return t('invite.forgotAnswer'); },
+  get password() { return t('invite.password'); },
+  get again() { return t('invite.again'); },
+  get start() { return t('invite.start'); },
+  get resetTitle() { return t('invite.resetTitle'); },
+  get resetIntro() { return t('invite.resetIntro'); },
+  get save() { return t('invite.save'); },
+  get resetDone() { return t('invite.resetDone'); },
+  get toLogin() { return t('invite.toLogin'); },
+  get forgotTitle() { return t('invite.forgotTitle'); },
+  get forgotIntro() { return t('invite.forgotIntro'); },
+  get email() { return t('invite.email'); },
+  get send() { return t('invite.send'); },
+  get badLink() { return COMMON.expiredLink; },
 };
 
 /** Render a page for the current hash if it is one of ours; true when it was. */
@@ -94,8 +96,8 @@ function renderForgot(root) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     submitting(form, error, async () => {
-      const data = await api.post('/api/auth/password-reset', { email: email.value.trim() });
-      answer.textContent = data.message;
+      await api.post('/api/auth/password-reset', { email: email.value.trim() });
+      answer.textContent = TEXT.forgotAnswer; // the same answer for every address
     });
   });
   replace(root, card(TEXT.forgotTitle, h('p', { text: TEXT.forgotIntro }), form, answer, loginLink()));

@@ -1,12 +1,13 @@
 import { api } from '../api.js';
+import { t } from '../i18n.js';
 import { h, replace, errorText } from '../dom.js';
 
 // Two-factor step and password help (docs/accounts.md).
 const TWO_FACTOR = {
-  code: 'Code from your authenticator app, or a recovery code',
-  ask: 'Enter the six-digit code from your authenticator app, or one of your recovery codes.',
-  wrong: 'That code is not right. Check the time on your phone, or use a recovery code.',
-  forgot: 'Forgot your password?',
+  get code() { return t('login.twoFactorCode'); },
+  get ask() { return t('login.twoFactorAsk'); },
+  get wrong() { return t('login.twoFactorWrong'); },
+  get forgot() { return t('login.forgot'); },
 };
 
 export function renderLogin(root, onLoggedIn) {
