@@ -36,6 +36,8 @@ async def on_inbound(
     reopened = not created and before.status == "resolved" and after.status == "open"
     if created or reopened:
         after = await assignment.auto_assign(tx, ctx, after)
+    if created:
+        await notifications.new_conversation(tx, after)
     if not created and after.assignee_id is not None and message.direction == "in":
         await notifications.notify(
             tx,

@@ -26,7 +26,9 @@ from server.storage.schema import utcnow
 CREATED = "notification.created"
 READ = "notification.read"
 #: Kinds an agent can switch off; all default to on in the app.
-KINDS = ("assigned", "message", "mention", "sla_near_breach", "sla_breached")
+KINDS = ("assigned", "message", "mention", "sla_near_breach", "sla_breached", "new_conversation")
+#: Kinds that are off until the agent turns them on (a busy inbox would drown the rest).
+OPT_IN = frozenset({"new_conversation"})
 
 
 def serialize(row: Any) -> dict[str, Any]:
@@ -48,7 +50,7 @@ async def _wanted(tx: Tx, user_id: int, kind: str) -> bool:
     prefs = (
         await tx.conn.execute(sa.select(p.prefs).where(p.user_id == user_id))
     ).scalar_one_or_none()
-    return bool(((prefs or {}).get(kind) or {}).get("app", True))
+    return bool(((prefs or {}).get(kind) or {}).get("app", kind not in OPT_IN))
 
 
 async def notify(
@@ -96,6 +98,32 @@ async def assigned(tx: Tx, conversation: Any, user_id: int, *, by: str | None) -
         conversation,
         f"Conversation #{conversation.id} was assigned to you{who}",
     )
+
+
+async def new_conversation(tx: Tx, conversation: Any) -> list[int]:
+    """Tell the inbox's members who opted in that a conversation started (not its
+    assignee: they hear "assigned to you" instead)."""
+    im, p = t.inbox_members.c, t.notification_prefs.c
+    rows = await tx.conn.execute(
+        sa.select(p.user_id, p.prefs)
+        .join(t.inbox_members, im.user_id == p.user_id)
+        .where(im.inbox_id == conversation.inbox_id)
+    )
+    wanted = sorted(
+        int(r.user_id)
+        for r in rows
+        if ((r.prefs or {}).get("new_conversation") or {}).get("app")
+        and r.user_id != conversation.assignee_id
+    )
+    for user_id in wanted:
+        await notify(
+            tx,
+            user_id,
+            "new_conversation",
+            conversation,
+            f"New conversation #{conversation.id} in your inbox",
+        )
+    return wanted
 
 
 async def sla_alert(ctx: AppContext, kind: str, conversation_id: int, key: str) -> bool:
@@ -192,7 +220,7 @@ async def get_prefs(ctx: AppContext, actor: Actor) -> dict[str, Any]:
         prefs = (
             await conn.execute(sa.select(p.prefs).where(p.user_id == actor.id))
         ).scalar_one_or_none()
-    return {kind: {"app": True, **((prefs or {}).get(kind) or {})} for kind in KINDS}
+    return {kind: {"app": kind not in OPT_IN, **((prefs or {}).get(kind) or {})} for kind in KINDS}
 
 
 async def set_prefs(

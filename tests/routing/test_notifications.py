@@ -131,3 +131,19 @@ async def test_an_agent_outside_the_inbox_gets_no_notification_events(desk: Desk
     seen: list[dict[str, Any]] = []
     await sock.until(lambda f: (f.get("event") or {}).get("inbox_id") == other["id"], keep=seen)
     assert [f for f in seen if (f.get("event") or {}).get("type") == "notification.created"] == []
+
+
+async def test_new_conversation_notifications_are_opt_in(desk: Desk) -> None:
+    prefs = (await desk.ben.http.get("/api/notifications/preferences")).json()["prefs"]
+    assert prefs["new_conversation"]["app"] is False and prefs["mention"]["app"] is True
+    r = await desk.ben.http.put(
+        "/api/notifications/preferences", json={"prefs": {"new_conversation": {"app": True}}}
+    )
+    assert r.status_code == 200, r.text
+    conversation = await desk.chat("c1")
+    await desk.chat("c1", "a follow-up is not a new conversation")
+    got = await inbox_of(desk.ben)
+    assert [(n["kind"], n["conversation_id"]) for n in got["notifications"]] == [
+        ("new_conversation", conversation)
+    ]
+    assert (await inbox_of(desk.ana))["notifications"] == []  # did not opt in

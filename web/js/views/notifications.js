@@ -11,6 +11,7 @@ const KIND_LABELS = {
   mention: 'Mentions',
   sla_near_breach: 'Response target about to be missed',
   sla_breached: 'Response target missed',
+  new_conversation: 'New conversation in my inboxes',
 };
 
 const state = { unread: 0, items: [], button: null, badge: null, panel: null, app: null };
@@ -98,7 +99,7 @@ async function renderPrefs() {
   const boxes = {};
   const rows = Object.entries(KIND_LABELS).map(([kind, text]) => {
     boxes[kind] = {
-      app: h('input', { type: 'checkbox', checked: (prefs[kind] || {}).app !== false, 'aria-label': `${text} in the app` }),
+      app: h('input', { type: 'checkbox', checked: Boolean((prefs[kind] || {}).app), 'aria-label': `${text} in the app` }),
       desktop: h('input', { type: 'checkbox', checked: Boolean((prefs[kind] || {}).desktop), 'aria-label': `${text} on the desktop` }),
     };
     return h('tr', {}, h('td', { text }), h('td', {}, boxes[kind].app), h('td', {}, boxes[kind].desktop));
