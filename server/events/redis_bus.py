@@ -290,16 +290,18 @@ class RedisBus:
         """Why a reader at ``cursor`` of the stream marked ``since`` may have missed
         events (None: it cannot have)."""
         now = await self._redis.get(SINCE)
-        if now is None:
-            return "the event stream was lost (Redis restarted without its data)"
-        if text_of(now) != since:
+        if now is None or text_of(now) != since:
+            self._published_last = "0"  # an id of the old stream: meaningless in the new one
+            if now is None:
+                return "the event stream was lost (Redis restarted without its data)"
             return "the event stream was reset"
+        published = self._published_last  # read before the stream: no publish overtakes it
         info = await self._stream_info()
         # What this node read last, and published last, must still be there (unless
         # trimmed): a Redis restored from an older snapshot lost them, and new entries
         # may already sit above them. Then resumes from the lost ids must fail too, on
         # every node: a new marker, which every reader notices within CHECK_EVERY.
-        for mark in (cursor, self._published_last):
+        for mark in (cursor, published):
             position = parse_stream_id(mark or "0") or (0, 0)
             if position == (0, 0) or position < info["first"]:
                 continue
@@ -307,7 +309,11 @@ class RedisBus:
                 STREAM, min=mark, max=mark, count=1
             ):
                 await self.ensure_since(renew=True)
-                return "the event stream lost entries (Redis restarted from an older snapshot)"
+                self._published_last = "0"
+                return (
+                    f"the event stream lost entries (Redis restarted from an older snapshot): "
+                    f"{mark} is gone"
+                )
         return None
 
     async def stop(self) -> None:
