@@ -235,3 +235,56 @@ async def test_bad_rules_are_refused_with_a_precise_422(guarded_admin: httpx.Asy
         text = r.text
         assert field in text, (name, text)
     assert (await guarded_admin.get("/api/admin/rules")).json()["rules"] == []
+
+
+CONDITIONS: list[tuple[str, dict[str, Any], bool]] = [
+    ("channel is api", {"field": "channel", "op": "is", "value": "api"}, True),
+    ("channel is email", {"field": "channel", "op": "is", "value": "email"}, False),
+    ("contact name", {"field": "contact.name", "op": "contains", "value": "customer c1"}, True),
+    (
+        "custom attribute",
+        {"field": "contact.attributes.plan", "op": "is", "value": "enterprise"},
+        True,
+    ),
+    ("language", {"field": "language", "op": "is", "value": "de"}, True),
+    ("text matches", {"field": "message.text", "op": "matches", "value": r"order\s+#?\d+"}, True),
+    ("no team", {"field": "team_id", "op": "absent"}, True),
+    ("priority", {"field": "priority", "op": "is", "value": "urgent"}, False),
+    (
+        "business hours (never open)",
+        {"field": "within_business_hours", "op": "is", "value": True},
+        False,
+    ),
+    (
+        "outside business hours",
+        {"field": "within_business_hours", "op": "is", "value": False},
+        True,
+    ),
+]
+
+
+async def test_conditions_read_the_stored_conversation(desk: Desk) -> None:
+    # an inbox that is never open: within_business_hours is False whatever the time
+    r = await desk.admin.patch(
+        f"/api/admin/inboxes/{desk.inbox['id']}",
+        json={"business_hours": {"timezone": "UTC", "weekly": {}}},
+    )
+    assert r.status_code == 200, r.text
+    for n, (_name, condition, _fires) in enumerate(CONDITIONS):
+        await add_rule(
+            desk,
+            name=f"c{n}",
+            trigger="customer_message",
+            conditions=[condition, {"field": "message.text", "op": "contains", "value": "order"}],
+            actions=[{"type": "add_label", "label": f"c{n}"}],
+        )
+    first = await desk.chat("c1", "hello")  # creates the contact; no rule matches "hello"
+    contact_id = (await desk.conversation(first))["contact_id"]
+    r = await desk.admin.patch(
+        f"/api/contacts/{contact_id}", json={"attributes": {"plan": "enterprise", "language": "de"}}
+    )
+    assert r.status_code == 200, r.text
+    await desk.chat("c1", "where is my order #4521?")
+    got = set(await labels(desk, first))
+    expected = {f"c{n}" for n, (_name, _c, fires) in enumerate(CONDITIONS) if fires}
+    assert got == expected, {CONDITIONS[int(x[1:])][0] for x in got ^ expected}
