@@ -1,7 +1,9 @@
 // Channel kinds → an icon glyph and a readable name (the glyph is decorative; the name is read).
+import { t } from './i18n.js';
+
 const CHANNELS = {
-  email: ['✉', 'Email'],
-  webchat: ['☺', 'Live chat'],
+  email: ['✉', 'channel.email'],
+  webchat: ['☺', 'channel.webchat'],
   telegram: ['✈', 'Telegram'],
   messenger: ['ⓜ', 'Messenger'],
   instagram: ['◎', 'Instagram'],
@@ -10,8 +12,9 @@ const CHANNELS = {
 };
 
 export function channelInfo(kind) {
-  const [icon, name] = CHANNELS[kind] || ['•', kind || 'Unknown'];
-  return { icon, name };
+  const [icon, name] = CHANNELS[kind] || ['•', null];
+  if (name && name.startsWith('channel.')) return { icon, name: t(name) };
+  return { icon, name: name || kind || t('channel.unknown') };
 }
 
 export const CHANNEL_KINDS = Object.keys(CHANNELS);

@@ -1,4 +1,6 @@
 // Tiny DOM builder. Everything that comes from outside is set with textContent, never innerHTML.
+import { t, tn } from './i18n.js';
+
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -62,62 +64,68 @@ export function clearToasts() {
 }
 
 const BY_STATUS = {
-  0: 'The server cannot be reached. Check your connection; the app keeps trying.',
-  401: 'Your session has ended. Please log in again.',
-  403: 'You do not have permission to do that.',
-  404: 'That item no longer exists, or you cannot see it.',
-  413: 'That is too large to send.',
-  429: 'Too many attempts. Wait a moment and try again.',
+  0: 'error.offline',
+  401: 'error.session',
+  403: 'error.forbidden',
+  404: 'error.gone',
+  413: 'error.tooLarge',
+  429: 'error.tooMany',
 };
 
-/** "config.bot_token: expected …" → "Bot token: expected …" (labels: field key → name). */
-function humanField(message, labels) {
-  const m = /^([A-Za-z_][\w.[\]]*):\s*(.*)$/s.exec(message || '');
-  if (!m) return message;
-  const path = m[1].replace(/^(config|body)\./, '');
-  const key = path.replace(/\[\d+\]/g, '');
+/** "config.bot_token" → the field's name a person reads (labels: field key → name). */
+function fieldName(path, labels) {
+  const key = path.replace(/^(config|body)\./, '').replace(/\[\d+\]/g, '');
   // the longest known prefix names it: "pre_chat.fields.options" → the "Pre-chat form" field
   const parts = key.split('.');
   let name = null;
   for (let n = parts.length; n > 0 && !name; n -= 1) name = labels && labels[parts.slice(0, n).join('.')];
   name = name || parts[parts.length - 1].replace(/_/g, ' ');
-  const Name = `${name[0].toUpperCase()}${name.slice(1)}`;
-  let detail = m[2].trim().replace(/\.$/, '');
-  if (/^expected /.test(detail)) {
-    detail = detail.replace(/^expected /, '').replace(/, got (.*)$/, ' (not $1)');
-    return `${Name} should be ${detail}.`;
-  }
-  if (/^(required|needed)\b/.test(detail)) return `${Name} is ${detail}.`;
-  return `${Name}: ${detail}.`;
+  return `${name[0].toUpperCase()}${name.slice(1)}`;
 }
 
-/** The server's field checks (pydantic) in plain words. */
-function pydanticText(message) {
-  const rules = [
-    [/^Field required$/, 'required'],
-    [/^String should match pattern/, 'not in the expected format'],
-    [/^String should have at least (\d+) characters?$/, 'too short: at least $1 characters are needed'],
-    [/^String should have at most (\d+) characters?$/, 'too long: at most $1 characters'],
-    [/^Input should be a valid integer.*$/, 'expected a whole number'],
-    [/^Input should be a valid number.*$/, 'expected a number'],
-    [/^Input should be (.*)$/, 'expected $1'],
-    [/^Extra inputs are not permitted$/, 'not something this form accepts'],
-  ];
-  for (const [re, text] of rules) if (re.test(message)) return message.replace(re, text);
-  return message;
+/** "config.bot_token: expected …" → "Bot token should be …" in the chosen language. */
+function humanField(message, labels) {
+  const m = /^([A-Za-z_][\w.[\]]*):\s*(.*)$/s.exec(message || '');
+  if (!m) return message;
+  const name = fieldName(m[1], labels);
+  const detail = m[2].trim().replace(/\.$/, '');
+  if (/^expected /.test(detail)) {
+    return t('error.shouldBe', { name, detail: detail.replace(/^expected /, '').replace(/, got (.*)$/, ' (not $1)') });
+  }
+  if (/^(required|needed)$/.test(detail)) return t('error.required', { name });
+  return t('error.fieldDetail', { name, detail });
+}
+
+/** The server's field checks (pydantic) as sentences in the chosen language. */
+const FIELD_RULES = [
+  [/^Field required$/, (name) => t('error.required', { name })],
+  [/^String should match pattern/, (name) => t('error.pattern', { name })],
+  [/^String should have at least (\d+) characters?$/, (name, n) => tn('error.tooShort', Number(n), { name })],
+  [/^String should have at most (\d+) characters?$/, (name, n) => tn('error.tooLong', Number(n), { name })],
+  [/^Input should be a valid integer/, (name) => t('error.wholeNumber', { name })],
+  [/^Input should be a valid number/, (name) => t('error.number', { name })],
+  [/^Input should be (.*)$/, (name, detail) => t('error.shouldBe', { name, detail })],
+  [/^Extra inputs are not permitted$/, (name) => t('error.extra', { name })],
+];
+
+function pydanticText(field, message, labels) {
+  const name = fieldName(String(field), labels);
+  for (const [re, say] of FIELD_RULES) {
+    const m = re.exec(message);
+    if (m) return say(name, m[1]);
+  }
+  return t('error.fieldDetail', { name, detail: message.replace(/\.$/, '') });
 }
 
 /** A sentence a person can act on, for any error: never a stack trace or a JS message. */
 export function errorText(err, labels) {
   if (!err || typeof err.status !== 'number') {
     console.warn('Unexpected error in the page', err); // the detail stays in devtools
-    return 'Something went wrong on this page. Reload it if this keeps happening.';
+    return t('error.page');
   }
-  if (err.status >= 500) return 'The server had a problem with that. Please try again in a moment.';
-  if (BY_STATUS[err.status] && !(err.status === 404 && err.message)) return BY_STATUS[err.status];
+  if (err.status >= 500) return t('error.server');
+  if (BY_STATUS[err.status] && !(err.status === 404 && err.message)) return t(BY_STATUS[err.status]);
   const first = Array.isArray(err.details) && err.details[0];
-  if (first && first.field !== undefined && first.message) {
-    return humanField(`${first.field}: ${pydanticText(first.message)}`, labels);
-  }
-  return humanField(err.message, labels) || 'That did not work. Please check and try again.';
+  if (first && first.field !== undefined && first.message) return pydanticText(first.field, first.message, labels);
+  return humanField(err.message, labels) || t('error.generic');
 }

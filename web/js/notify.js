@@ -1,4 +1,6 @@
 // Desktop notification + a short beep when a conversation becomes assigned to me.
+import { t } from './i18n.js';
+
 let audioCtx = null;
 
 function beep() {
@@ -26,10 +28,10 @@ export function notifyAssigned(store, before, event) {
   const conv = event.payload && event.payload.conversation;
   if (!conv || !store.me || conv.assignee_id !== store.me.id) return;
   if (before && before.assignee_id === store.me.id) return;
-  const who = (conv.contact && conv.contact.name) || `Conversation #${conv.id}`;
+  const who = (conv.contact && conv.contact.name) || t('notify.conversation', { id: conv.id });
   beep();
   if ('Notification' in window && Notification.permission === 'granted' && document.hidden) {
-    const n = new Notification('Assigned to you', { body: who, tag: `conv-${conv.id}` });
+    const n = new Notification(t('notify.assigned'), { body: who, tag: `conv-${conv.id}` });
     n.onclick = () => { window.focus(); location.hash = `#/inbox/${conv.id}`; };
   }
 }
