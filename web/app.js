@@ -13,7 +13,8 @@ import { renderAdmin } from './js/views/admin.js';
 import { renderAccount, agentUpdated, sessionEnded } from './js/views/account.js';
 import { renderPublicPage } from './js/views/invite.js';
 import { installShortcuts } from './js/shortcuts.js';
-import { LANGUAGES, language, setLanguage } from './js/i18n.js';
+import { LANGUAGES, language, setLanguage, t } from './js/i18n.js';
+import { translateStatic } from './js/static_texts.js';
 import { notifyAssigned } from './js/notify.js';
 import { renderRules } from './js/views/rules.js'; // issue 15: automation page
 import { installNotifications, notificationEvent } from './js/views/notifications.js'; // issue 15
@@ -123,15 +124,17 @@ function stopSession() {
 function watcherHealthChanged(frame) {
   const health = frame.health || {};
   const inbox = (app.store.inboxes || []).find((i) => i.id === frame.inbox_id);
-  const name = inbox ? inbox.name : `inbox ${frame.inbox_id}`;
+  const name = inbox ? inbox.name : t('app.inboxNumber', { id: frame.inbox_id });
   const lagging = health.lag != null && health.lag > 60;
-  if (!health.connected) toast(`${name}: watcher disconnected${health.error ? ` — ${health.error}` : ''}`, 'warn');
-  else if (lagging) toast(`${name}: ingestion is ${Math.round(health.lag)} s behind`, 'warn');
-  else toast(`${name}: watcher connected`);
+  const error = health.error;
+  if (!health.connected) toast(error ? t('app.watcherDownBecause', { name, error }) : t('app.watcherDown', { name }), 'warn');
+  else if (lagging) toast(t('app.watcherLag', { name, seconds: Math.round(health.lag) }), 'warn');
+  else toast(t('app.watcherUp', { name }));
   const status = document.getElementById('watcher-status');
   if (status && status.dataset.inbox === String(frame.inbox_id)) {
     status.className = `small ${health.connected ? 'ok' : 'fail'}`;
-    status.textContent = health.connected ? 'Watcher connected' : `Watcher disconnected${health.error ? ` — ${health.error}` : ''}`;
+    status.textContent = health.connected ? t('app.watcherConnected')
+      : (error ? t('app.watcherDisconnectedBecause', { error }) : t('app.watcherDisconnected'));
   }
 }
 
@@ -168,13 +171,13 @@ function socketStateChanged(state) {
     setBanner(null);
     clearInterval(app.pollTimer);
     app.pollTimer = null;
-    if (app.wasDown) toast('Reconnected.');
+    if (app.wasDown) toast(t('app.reconnected'));
     app.wasDown = false;
     return;
   }
   if (state === SocketState.RETRYING) {
     app.wasDown = true;
-    setBanner('Reconnecting… Live updates are paused; the inbox refreshes every few seconds meanwhile.');
+    setBanner(t('app.reconnecting'));
     if (!app.pollTimer) app.pollTimer = setInterval(() => app.refreshAll('poll'), POLL_MS);
   }
 }
@@ -227,7 +230,7 @@ document.getElementById('help-btn').addEventListener('click', () => document.get
 // The agent's language (docs/languages.md): kept in this browser; the app starts again in it.
 const languagePicker = document.getElementById('language');
 for (const [code, name] of Object.entries(LANGUAGES)) languagePicker.append(new Option(name, code, false, code === language()));
-document.documentElement.lang = language();
+translateStatic(); // index.html's own texts (js/static_texts.js)
 languagePicker.addEventListener('change', () => { setLanguage(languagePicker.value); location.reload(); });
 document.getElementById('new-conversation-btn').addEventListener('click', () => openNewConversation(app));
 installShortcuts(app);
