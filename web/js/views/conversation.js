@@ -8,9 +8,12 @@ import { renderActions } from './actions.js';
 import { Composer } from './composer.js';
 import { ContactPanel } from './contact.js';
 import { onboardingChecklist } from './onboarding.js';
+import { t } from '../i18n.js';
 
 // "X is typing" fades after 6 s without a refresh: senders repeat every few seconds while typing.
 const TYPING_TTL_MS = 6000;
+// The status pill keeps the lower-case word agents know ("open"), in the chosen language.
+const STATUS = { open: 'conv.st.open', pending: 'conv.st.pending', snoozed: 'conv.st.snoozed', resolved: 'conv.st.resolved' };
 
 export class ConversationPane {
   constructor(root, app) {
@@ -28,7 +31,7 @@ export class ConversationPane {
 
   empty() {
     const placeholder = h('div', { class: 'placeholder' },
-      h('p', { text: 'Select a conversation' }), h('p', { class: 'muted small', text: 'j / k to move, ? for shortcuts' }));
+      h('p', { text: t('conv.select') }), h('p', { class: 'muted small', text: t('conv.keysHint') }));
     replace(this.root, placeholder);
     onboardingChecklist(this.app).then((card) => {
       if (card && !this.id && placeholder.isConnected) placeholder.prepend(card);
@@ -62,24 +65,24 @@ export class ConversationPane {
       this.panelState = `${conv.status}:${conv.contact_id}`;
       return true;
     } catch (err) {
-      if (id === this.id && !quiet) toast(`Could not open this conversation. ${errorText(err)}`, 'error');
+      if (id === this.id && !quiet) toast(t('conv.openFailed', { error: errorText(err) }), 'error');
       return false;
     }
   }
 
   buildSkeleton() {
     this.headerEl = h('div', { class: 'conv-header' });
-    this.actionsEl = h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
-    this.threadEl = h('ol', { class: 'thread', id: 'thread', 'aria-label': 'Messages', 'aria-live': 'polite' });
+    this.actionsEl = h('div', { class: 'conv-actions', role: 'toolbar', 'aria-label': t('conv.actions') });
+    this.threadEl = h('ol', { class: 'thread', id: 'thread', 'aria-label': t('conv.messages'), 'aria-live': 'polite' });
     this.presenceEl = h('p', { class: 'peers muted small', 'aria-live': 'polite' });
     this.composer = new Composer(this.app, this);
     const contactBody = h('div');
-    const close = h('button', { type: 'button', class: 'small contact-close', text: 'Close', onclick: () => {
+    const close = h('button', { type: 'button', class: 'small contact-close', text: t('conv.close'), onclick: () => {
       this.layoutEl.classList.remove('show-contact');
-      const t = this.root.querySelector('#contact-toggle');
-      if (t) { t.setAttribute('aria-expanded', 'false'); t.focus(); }
+      const toggle = this.root.querySelector('#contact-toggle');
+      if (toggle) { toggle.setAttribute('aria-expanded', 'false'); toggle.focus(); }
     } });
-    const contactEl = h('aside', { class: 'contact-pane', 'aria-label': 'Contact' }, close, contactBody);
+    const contactEl = h('aside', { class: 'contact-pane', 'aria-label': t('conv.contact') }, close, contactBody);
     this.contact = new ContactPanel(contactBody, this.app);
     const center = h('div', { class: 'conv-main' }, this.headerEl, this.actionsEl, this.threadEl, this.presenceEl, this.composer.el);
     this.layoutEl = h('div', { class: 'conv-layout' }, center, contactEl);
@@ -93,20 +96,20 @@ export class ConversationPane {
     if (!c) return;
     const ch = channelInfo(c.channel);
     const contact = this.store.contactOf(c, api.contact);
-    const name = (contact && (contact.name || contact.email)) || `Contact #${c.contact_id}`;
+    const name = (contact && (contact.name || contact.email)) || t('conv.contactNumber', { id: c.contact_id });
     const toggle = h('button', { type: 'button', id: 'contact-toggle', class: 'small contact-toggle',
-      'aria-expanded': String(this.layoutEl.classList.contains('show-contact')), text: 'Contact',
+      'aria-expanded': String(this.layoutEl.classList.contains('show-contact')), text: t('conv.contact'),
       onclick: () => {
         const open = this.layoutEl.classList.toggle('show-contact');
         toggle.setAttribute('aria-expanded', String(open));
       } });
-    const back = h('a', { href: '#/inbox', id: 'back-to-list', class: 'back-to-list', 'aria-label': 'Back to the conversation list', text: '‹ All' });
+    const back = h('a', { href: '#/inbox', id: 'back-to-list', class: 'back-to-list', 'aria-label': t('conv.back'), text: t('conv.all') });
     replace(this.headerEl, back, toggle,
       h('h2', { id: 'conv-title' }, h('span', { class: 'chan', title: ch.name, 'aria-hidden': 'true', text: ch.icon }), ' ', name),
       h('p', { class: 'muted small' },
         `${ch.name} · ${this.store.inboxName(c.inbox_id)} · #${c.id}`, c.subject ? ` · ${c.subject}` : ''),
       h('p', { class: 'conv-status' },
-        h('span', { class: `pill status-${c.status}`, id: 'conv-status', text: c.status }),
+        h('span', { class: `pill status-${c.status}`, id: 'conv-status', text: STATUS[c.status] ? t(STATUS[c.status]) : c.status }),
         h('span', { class: 'conv-timers small', id: 'conv-timers' })));
     this.tick();
     // A live update must not steal focus or typed text from the agent mid-action.
@@ -130,7 +133,7 @@ export class ConversationPane {
     const el = this.root.querySelector('#conv-timers');
     if (!c || !el) return;
     const badge = slaBadge(c);
-    const wait = c.waiting_since && c.status !== 'resolved' ? `Customer waiting ${waitingFor(c.waiting_since)}` : '';
+    const wait = c.waiting_since && c.status !== 'resolved' ? t('conv.waiting', { time: waitingFor(c.waiting_since) }) : '';
     el.textContent = [wait, badge ? badge.text : ''].filter(Boolean).join(' · ');
     el.dataset.level = badge ? badge.level : '';
     this.renderPeers();
@@ -142,18 +145,18 @@ export class ConversationPane {
     const atBottom = this.threadEl.scrollHeight - this.threadEl.scrollTop - this.threadEl.clientHeight < 40;
     const ctx = {
       store: this.store,
-      contactName: (c && this.store.contactOf(c) && (this.store.contactOf(c).name || this.store.contactOf(c).email)) || 'Customer',
+      contactName: (c && this.store.contactOf(c) && (this.store.contactOf(c).name || this.store.contactOf(c).email)) || t('conv.customer'),
       retry: (m) => this.retry(m),
     };
     const list = this.store.messagesOf(this.id);
-    replace(this.threadEl, list.length ? list.map((m) => renderMessage(m, ctx)) : h('li', { class: 'muted', text: 'No messages yet.' }));
+    replace(this.threadEl, list.length ? list.map((m) => renderMessage(m, ctx)) : h('li', { class: 'muted', text: t('conv.noMessages') }));
     if (scrollToEnd || atBottom) this.threadEl.scrollTop = this.threadEl.scrollHeight;
   }
 
   async retry(msg) {
     try {
       await api.retry(this.id, msg.id);
-      toast('Retrying delivery…');
+      toast(t('conv.retrying'));
     } catch (err) { toast(errorText(err), 'error'); }
   }
 
@@ -207,15 +210,16 @@ export class ConversationPane {
     const viewing = [];
     for (const [uid, p] of this.peers) {
       if (p.contact) {
-        if (p.typing > now) typing.push(`${this.customerName()} is typing…`);
+        if (p.typing > now) typing.push(t('conv.customerTyping', { name: this.customerName() }));
         continue;
       }
-      const name = p.name || this.store.agentName(uid) || 'Another agent';
-      if (p.typing > now) typing.push(p.private ? `${name} is writing a note` : `${name} is typing a reply`);
+      const name = p.name || this.store.agentName(uid) || t('conv.anotherAgent');
+      if (p.typing > now) typing.push(t(p.private ? 'conv.writingNote' : 'conv.typingReply', { name }));
       else if (p.viewing > now) viewing.push(name);
     }
     const parts = [...typing];
-    if (viewing.length) parts.push(`${viewing.join(', ')} ${viewing.length === 1 ? 'is' : 'are'} viewing`);
+    if (viewing.length === 1) parts.push(t('conv.viewingOne', { name: viewing[0] }));
+    else if (viewing.length) parts.push(t('conv.viewingMany', { names: viewing.join(', ') }));
     const text = parts.join(' · ');
     if (this.presenceEl.textContent !== text) this.presenceEl.textContent = text;
   }
@@ -225,7 +229,7 @@ export class ConversationPane {
     const c = this.conv();
     const contact = c && this.store.contactOf(c);
     const name = contact && (contact.name || contact.email);
-    return name ? `${name} (customer)` : 'The customer';
+    return name ? t('conv.customerNamed', { name }) : t('conv.theCustomer');
   }
 
   focusComposer(note) { if (this.id) this.composer.focus(note); }
@@ -236,7 +240,7 @@ export class ConversationPane {
     try {
       const r = await api.setStatus(c.id, c.status === 'resolved' ? 'open' : 'resolved');
       this.store.putConversation(r.conversation);
-      toast(r.conversation.status === 'resolved' ? 'Resolved' : 'Reopened');
+      toast(t(r.conversation.status === 'resolved' ? 'conv.resolved' : 'conv.reopened'));
     } catch (err) { toast(errorText(err), 'error'); }
   }
 }
