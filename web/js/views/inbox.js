@@ -6,7 +6,6 @@ import { slaBadge, waitingFor, clockTime, parseTime } from '../time.js';
 import { ConversationPane } from './conversation.js';
 import { requestPermission } from '../notify.js';
 import { SavedViews } from './saved_views.js';
-import { SavedViews } from './saved_views.js';
 
 const STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
 const FILTER_KEY = 'switchboard.filters';
@@ -40,7 +39,6 @@ export class InboxView {
     clearInterval(this.ticker);
     clearTimeout(this.retryRefresh);
     this.pane.destroy();
-    if (this.views) this.views.destroy();
     if (this.views) this.views.destroy();
   }
 
@@ -79,25 +77,9 @@ export class InboxView {
     if (this.views) this.views.destroy();
     this.views = new SavedViews(this.app, () => this.params(), (f) => this.applyView(f)); // docs/views.md
     side.insertBefore(this.views.el, side.firstChild.nextSibling);
-    if (this.views) this.views.destroy();
-    this.views = new SavedViews(this.app, () => this.filters, (f) => this.applyView(f)); // docs/views.md
-    side.insertBefore(this.views.el, side.firstChild.nextSibling);
     const paneEl = h('section', { class: 'conv-pane', id: 'conv-pane', 'aria-label': 'Conversation' });
     replace(this.root, h('div', { class: 'inbox-layout' }, side, paneEl));
     this.pane = new ConversationPane(paneEl, this.app);
-  }
-
-  /** A saved view's filters replace the current ones (what a view does not set is reset). */
-  applyView(filters) {
-    const reset = { assignee: 'any', status: 'open', inbox_id: '', team_id: '', label: '', q: '', sort: 'recent' };
-    this.filters = { ...reset, ...filters };
-    if (this.filters.status === 'all') this.filters.status = '';
-    const ids = { status: 'filter-status', inbox_id: 'filter-inbox', team_id: 'filter-team', sort: 'filter-sort', label: 'filter-label', q: 'search' };
-    for (const [key, id] of Object.entries(ids)) {
-      const el = this.root.querySelector(`#${id}`);
-      if (el) el.value = this.filters[key];
-    }
-    this.setFilter('assignee', this.filters.assignee);
   }
 
   /** A saved view's filters replace the current ones (what a view does not set is reset). */
