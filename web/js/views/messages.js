@@ -1,10 +1,11 @@
 // Rendering of one message: text, sanitized email HTML, attachments, delivery state, notes, activity.
 import { h } from '../dom.js';
 import { clockTime } from '../time.js';
+import { t, formatNumber } from '../i18n.js';
 
 const STATUS_TEXT = {
-  queued: 'Sending…', sending: 'Sending…', sent: 'Sent', delivered: 'Delivered', read: 'Read',
-  failed: 'Failed', received: '',
+  queued: 'msg.sending', sending: 'msg.sending', sent: 'msg.sent', delivered: 'msg.delivered', read: 'msg.read',
+  failed: 'msg.failed', received: '',
 };
 
 export function renderMessage(msg, ctx) {
@@ -15,14 +16,14 @@ export function renderMessage(msg, ctx) {
   const note = msg.kind === 'note';
   const outgoing = msg.direction === 'out';
   const who = msg.sender_type === 'contact' ? ctx.contactName
-    : msg.sender_type === 'agent' ? ctx.store.agentName(msg.sender_id) : (msg.is_auto ? 'Automatic' : 'System');
+    : msg.sender_type === 'agent' ? ctx.store.agentName(msg.sender_id) : t(msg.is_auto ? 'msg.automatic' : 'msg.system');
   const cls = ['msg', note ? 'note' : outgoing ? 'out' : 'in', msg.status === 'failed' ? 'failed' : ''].join(' ');
   const head = h('div', { class: 'msg-head' },
-    note ? h('span', { class: 'note-tag', text: 'Private note' }) : null,
+    note ? h('span', { class: 'note-tag', text: t('msg.note') }) : null,
     h('span', { class: 'msg-who', text: who || '' }),
     h('time', { datetime: msg.created_at, text: clockTime(msg.sent_at || msg.created_at) }));
   const body = msg.html ? emailBody(msg) : textBody(msg);
-  return h('li', { class: cls, dataset: { id: String(msg.id) }, 'aria-label': note ? 'Private note' : null },
+  return h('li', { class: cls, dataset: { id: String(msg.id) }, 'aria-label': note ? t('msg.note') : null },
     head, mailNotices(msg), body, attachments(msg), delivery(msg, ctx));
 }
 
@@ -32,7 +33,7 @@ function textBody(msg) {
   if (!email?.quoted_text || !email.visible_text) return h('div', { class: 'msg-text', text: msg.text || '' });
   const shown = [email.visible_text, email.signature].filter(Boolean).join('\n\n');
   return h('div', { class: 'msg-text' }, shown,
-    h('details', { class: 'quoted' }, h('summary', { text: 'Show quoted text' }), h('div', { text: email.quoted_text })));
+    h('details', { class: 'quoted' }, h('summary', { text: t('msg.showQuoted') }), h('div', { text: email.quoted_text })));
 }
 
 /** The raw source of a malformed email: stored as one of its attachments (index given by
@@ -49,11 +50,11 @@ function mailNotices(msg) {
   if (attrs.email?.malformed) {
     const source = rawSource(msg);
     items.push(h('p', { class: 'mail-notice muted small' },
-      h('span', { text: 'This email was malformed; you are seeing our best reconstruction of it. ' }),
-      source?.url ? h('a', { href: source.url, download: source.filename || 'original-source.eml', text: 'Download the original' }) : null));
+      h('span', { text: `${t('msg.malformed')} ` }),
+      source?.url ? h('a', { href: source.url, download: source.filename || 'original-source.eml', text: t('msg.downloadOriginal') }) : null));
   }
   if (attrs.repeated_external_id) {
-    items.push(h('p', { class: 'mail-notice muted small', text: 'This email has the same Message-ID as an earlier, different email. Both are kept.' }));
+    items.push(h('p', { class: 'mail-notice muted small', text: t('msg.repeatedId') }));
   }
   return items.length ? h('div', { class: 'mail-notices' }, items) : null;
 }
@@ -62,41 +63,41 @@ function attachments(msg) {
   const source = rawSource(msg);
   const list = (msg.attachments || []).filter((a) => a !== source);
   if (!list.length) return null;
-  return h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, list.map((a) => {
+  return h('ul', { class: 'attachments', 'aria-label': t('msg.attachments') }, list.map((a) => {
     const size = a.size ? ` (${formatBytes(a.size)})` : '';
     if (a.omitted || !a.url) {
-      return h('li', { class: 'omitted', text: `${a.filename || 'attachment'}${size} — not stored: ${a.omitted || 'unavailable'}` });
+      return h('li', { class: 'omitted', text: t('msg.notStored', { file: `${a.filename || t('msg.attachment')}${size}`, reason: a.omitted || t('msg.unavailable') }) });
     }
     const image = (a.content_type || '').startsWith('image/');
     return h('li', {},
       image ? h('a', { href: a.url, target: '_blank', rel: 'noopener' },
-        h('img', { src: a.url, alt: a.filename || 'image', class: 'thumb', loading: 'lazy', width: 160, height: 120 })) : null,
-      h('a', { href: a.url, download: a.filename || '', text: `${a.filename || 'attachment'}${size}` }));
+        h('img', { src: a.url, alt: a.filename || t('msg.image'), class: 'thumb', loading: 'lazy', width: 160, height: 120 })) : null,
+      h('a', { href: a.url, download: a.filename || '', text: `${a.filename || t('msg.attachment')}${size}` }));
   }));
 }
 
 function delivery(msg, ctx) {
   if (msg.direction !== 'out' || msg.kind === 'note') return null;
-  const text = STATUS_TEXT[msg.status] ?? msg.status;
+  const text = STATUS_TEXT[msg.status] === undefined ? msg.status : (STATUS_TEXT[msg.status] && t(STATUS_TEXT[msg.status]));
   const el = h('div', { class: `delivery status-${msg.status}` }, h('span', { text }));
   if (msg.status === 'failed') {
     if (msg.error) el.appendChild(h('span', { class: 'fail-reason', text: ` — ${msg.error}` }));
-    el.appendChild(h('button', { type: 'button', class: 'small', text: 'Retry', onclick: () => ctx.retry(msg) }));
+    el.appendChild(h('button', { type: 'button', class: 'small', text: t('msg.retry'), onclick: () => ctx.retry(msg) }));
   }
   return el;
 }
 
 function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n < 1024) return `${formatNumber(n)} B`;
+  if (n < 1024 * 1024) return `${formatNumber(Math.round(n / 1024))} KB`;
+  return `${formatNumber(n / 1024 / 1024, { maximumFractionDigits: 1, minimumFractionDigits: 1 })} MB`;
 }
 
 /** The server already sanitized the HTML; we still isolate it: a sandboxed iframe without
  *  scripts, a CSP that blocks remote loads, and remote images parked in data-remote-src. */
 function emailBody(msg) {
   const frame = h('iframe', { class: 'email-frame', sandbox: 'allow-same-origin allow-popups allow-popups-to-escape-sandbox',
-    title: 'Email content', referrerpolicy: 'no-referrer' });
+    title: t('msg.emailContent'), referrerpolicy: 'no-referrer' });
   const hasRemote = /data-remote-src/.test(msg.html);
   const write = (remote) => {
     frame.srcdoc = emailDocument(msg, remote);
@@ -112,9 +113,9 @@ function emailBody(msg) {
   write(false);
   const wrap = h('div', { class: 'email' }, frame);
   if (hasRemote) {
-    const btn = h('button', { type: 'button', class: 'small', text: 'Show remote images',
+    const btn = h('button', { type: 'button', class: 'small', text: t('msg.showRemote'),
       onclick: () => { write(true); btn.remove(); } });
-    wrap.prepend(h('div', { class: 'remote-note' }, h('span', { class: 'muted small', text: 'Remote images are hidden to protect privacy. ' }), btn));
+    wrap.prepend(h('div', { class: 'remote-note' }, h('span', { class: 'muted small', text: `${t('msg.remoteHidden')} ` }), btn));
   }
   return wrap;
 }
@@ -152,7 +153,7 @@ function collapseQuotes(doc) {
     const box = doc.createElement('details');
     box.className = 'sb-quote';
     const summary = doc.createElement('summary');
-    summary.textContent = 'Show quoted text';
+    summary.textContent = t('msg.showQuoted');
     (prefix || quote).before(box);
     box.append(summary, ...(prefix ? [prefix] : []), quote);
   }
