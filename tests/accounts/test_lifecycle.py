@@ -206,3 +206,19 @@ async def test_admin_actions_are_audited_without_secret_values(
     assert rows[0]["action"] == "inbox.create"
     _, agent_session = await agent_login(server, admin, "pat@example.test")
     assert (await server.client(agent_session).get("/api/admin/audit")).status_code == 403
+
+
+async def test_a_link_of_a_deactivated_account_sets_no_password(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    made = (
+        await admin.post("/api/admin/invites", json={"email": "yuri@example.test", "name": "Yuri"})
+    ).json()
+    token = made["invite_url"].rsplit("/", 1)[1]
+    await admin.patch(f"/api/admin/agents/{made['user']['id']}", json={"is_active": False})
+    anon = server.client()
+    assert (await anon.post("/api/auth/links/invite", json={"token": token})).status_code == 404
+    accepted = await anon.post(
+        "/api/auth/invite/accept", json={"token": token, "password": "yuri-password-1"}
+    )
+    assert accepted.status_code == 404
