@@ -3,6 +3,7 @@
 import { api } from '../api.js';
 import { h, replace, toast, errorText } from '../dom.js';
 import { formatDuration, secondsUntil } from '../time.js';
+import { t, tn } from '../i18n.js';
 
 // Typing frames at most every 3 s, and "stopped" after 4 s idle.
 const TYPING_EVERY_MS = 3000;
@@ -29,21 +30,21 @@ export class Composer {
   }
 
   build() {
-    this.replyTab = h('button', { type: 'button', class: 'tab', id: 'mode-reply', 'aria-pressed': 'true', text: 'Reply', onclick: () => this.setMode(false) });
-    this.noteTab = h('button', { type: 'button', class: 'tab', id: 'mode-note', 'aria-pressed': 'false', text: 'Private note', onclick: () => this.setMode(true) });
-    this.text = h('textarea', { id: 'composer-text', rows: 4, 'aria-label': 'Reply to the customer', placeholder: 'Write a reply…  (/ for canned responses, Ctrl+Enter to send)' });
-    this.suggest = h('ul', { class: 'suggest', id: 'canned-suggest', role: 'listbox', hidden: true, 'aria-label': 'Canned responses' });
+    this.replyTab = h('button', { type: 'button', class: 'tab', id: 'mode-reply', 'aria-pressed': 'true', text: t('composer.reply'), onclick: () => this.setMode(false) });
+    this.noteTab = h('button', { type: 'button', class: 'tab', id: 'mode-note', 'aria-pressed': 'false', text: t('composer.note'), onclick: () => this.setMode(true) });
+    this.text = h('textarea', { id: 'composer-text', rows: 4, 'aria-label': t('composer.replyLabel'), placeholder: t('composer.replyPlaceholder') });
+    this.suggest = h('ul', { class: 'suggest', id: 'canned-suggest', role: 'listbox', hidden: true, 'aria-label': t('composer.canned') });
     this.windowEl = h('div', { class: 'window-warning', id: 'reply-window', role: 'status', hidden: true });
     this.staleEl = h('div', { class: 'stale', id: 'stale-warning', role: 'alert', hidden: true });
-    this.sendBtn = h('button', { type: 'submit', class: 'primary', id: 'send', text: 'Send' });
-    this.hint = h('span', { class: 'muted small', text: 'Ctrl+Enter sends' });
+    this.sendBtn = h('button', { type: 'submit', class: 'primary', id: 'send', text: t('composer.send') });
+    this.hint = h('span', { class: 'muted small', text: t('composer.hint') });
     this.files = []; // uploaded, not yet sent: {id, filename, size}
     this.fileInput = h('input', { type: 'file', id: 'composer-files', multiple: true, class: 'sr-only',
       onchange: () => this.uploadFiles() });
-    this.fileList = h('ul', { class: 'pending-files', id: 'pending-files', 'aria-label': 'Files to send' });
-    const attach = h('label', { for: 'composer-files', class: 'button small attach', text: '+ Attach file' });
+    this.fileList = h('ul', { class: 'pending-files', id: 'pending-files', 'aria-label': t('composer.files') });
+    const attach = h('label', { for: 'composer-files', class: 'button small attach', text: t('composer.attach') });
     this.el = h('form', { class: 'composer', id: 'composer' },
-      h('div', { class: 'tabs', role: 'group', 'aria-label': 'Message type' }, this.replyTab, this.noteTab),
+      h('div', { class: 'tabs', role: 'group', 'aria-label': t('composer.type') }, this.replyTab, this.noteTab),
       this.windowEl, this.staleEl, this.text, this.suggest, this.fileList,
       h('div', { class: 'composer-foot' }, this.fileInput, attach, this.hint, h('span', { class: 'spacer' }), this.sendBtn));
     this.el.addEventListener('submit', (e) => { e.preventDefault(); this.submit(false); });
@@ -70,9 +71,9 @@ export class Composer {
     this.replyTab.setAttribute('aria-pressed', String(!note));
     this.noteTab.setAttribute('aria-pressed', String(note));
     this.el.classList.toggle('is-note', note);
-    this.text.setAttribute('aria-label', note ? 'Private note for your team' : 'Reply to the customer');
-    this.text.placeholder = note ? 'Write a private note — only agents see it' : 'Write a reply…  (/ for canned responses, Ctrl+Enter to send)';
-    this.sendBtn.textContent = note ? 'Add note' : 'Send';
+    this.text.setAttribute('aria-label', t(note ? 'composer.noteLabel' : 'composer.replyLabel'));
+    this.text.placeholder = t(note ? 'composer.notePlaceholder' : 'composer.replyPlaceholder');
+    this.sendBtn.textContent = t(note ? 'composer.addNote' : 'composer.send');
     this.tick();
   }
 
@@ -92,7 +93,7 @@ export class Composer {
     } else if (left < 4 * 3600) {
       this.windowEl.hidden = false;
       this.windowEl.className = 'window-warning';
-      replace(this.windowEl, h('span', { text: `Reply window closes in ${formatDuration(left)} — after that only approved templates can be sent.` }));
+      replace(this.windowEl, h('span', { text: t('composer.windowCloses', { time: formatDuration(left) }) }));
       this.templateEl = null;
     } else {
       this.windowEl.hidden = true;
@@ -102,14 +103,15 @@ export class Composer {
   }
 
   renderTemplate() {
-    const name = h('input', { type: 'text', id: 'template-name', required: true, placeholder: 'e.g. order_update' });
+    const name = h('input', { type: 'text', id: 'template-name', required: true, placeholder: t('composer.templateExample') });
     const lang = h('input', { type: 'text', id: 'template-language', value: 'en_US', size: 6 });
-    const params = h('input', { type: 'text', id: 'template-params', placeholder: 'comma-separated values' });
+    const params = h('input', { type: 'text', id: 'template-params', placeholder: t('composer.paramsPlaceholder') });
     this.templateEl = { name, lang, params };
     replace(this.windowEl,
-      h('p', { text: 'The 24-hour reply window is closed: the channel only accepts an approved template now.' }),
+      h('p', { text: t('composer.windowClosed') }),
       h('div', { class: 'row' },
-        h('label', {}, 'Template ', name), h('label', {}, 'Language ', lang), h('label', {}, 'Parameters ', params)));
+        h('label', {}, `${t('composer.template')} `, name), h('label', {}, `${t('composer.language')} `, lang),
+        h('label', {}, `${t('composer.params')} `, params)));
   }
 
   onKey(e) {
@@ -162,7 +164,7 @@ export class Composer {
 
   renderFiles() {
     replace(this.fileList, this.files.map((f) => h('li', { class: 'chip' }, h('span', { text: f.filename }),
-      h('button', { type: 'button', class: 'chip-x', 'aria-label': `Remove ${f.filename}`, text: '×',
+      h('button', { type: 'button', class: 'chip-x', 'aria-label': t('composer.remove', { name: f.filename }), text: '×',
         onclick: () => { this.files = this.files.filter((x) => x !== f); this.renderFiles(); } }))));
   }
 
@@ -189,18 +191,17 @@ export class Composer {
     const list = this.arrived;
     const n = list.length;
     const last = list[n - 1];
-    const who = last.direction === 'in' ? 'the customer' : (this.store.agentName(last.sender_id) || 'another agent');
-    const quote = (last.text || '').length > 140 ? `${last.text.slice(0, 140)}…` : (last.text || 'an attachment');
+    const who = last.direction === 'in' ? t('composer.theCustomer') : (this.store.agentName(last.sender_id) || t('composer.anotherAgent'));
+    const quote = (last.text || '').length > 140 ? `${last.text.slice(0, 140)}…` : (last.text || t('composer.anAttachment'));
     this.staleEl.hidden = false;
     replace(this.staleEl,
       h('p', { class: 'stale-text' },
-        h('strong', { text: n === 1 ? 'New message while you were writing' : `${n} new messages while you were writing` }),
-        ` — ${who} wrote: “${quote}”`),
-      h('p', { class: 'small', text: held ? 'Your reply was not sent. Send it anyway, or review the conversation first.'
-        : 'Read it before sending; sending now will ask you to confirm.' }),
+        h('strong', { text: tn('composer.newWhileWriting', n) }),
+        ` ${t('composer.wrote', { who, quote })}`),
+      h('p', { class: 'small', text: t(held ? 'composer.notSent' : 'composer.readFirst') }),
       h('div', { class: 'row' },
-        held ? h('button', { type: 'button', id: 'send-anyway', class: 'small primary', text: 'Send anyway', onclick: () => this.submit(true) }) : null,
-        h('button', { type: 'button', class: 'small ghost', id: 'stale-review', text: 'I have read it', onclick: () => {
+        held ? h('button', { type: 'button', id: 'send-anyway', class: 'small primary', text: t('composer.sendAnyway'), onclick: () => this.submit(true) }) : null,
+        h('button', { type: 'button', class: 'small ghost', id: 'stale-review', text: t('composer.haveRead'), onclick: () => {
           this.pane.threadEl.scrollTop = this.pane.threadEl.scrollHeight;
           this.draftSeenId = this.store.lastMessageId(this.conv.id) ?? this.draftSeenId;
           this.clearStale();
@@ -213,10 +214,10 @@ export class Composer {
       last_seen_message_id: this.draftSeenId ?? this.store.lastMessageId(this.conv.id), force,
       attachment_ids: this.files.map((f) => f.id) };
     if (!this.note && this.closed && this.templateEl) {
-      const t = this.templateEl;
+      const tpl = this.templateEl;
       // WhatsApp's template shape: body parameters become one "body" component.
-      const params = t.params.value ? t.params.value.split(',').map((s) => s.trim()).filter(Boolean) : [];
-      body.template = { name: t.name.value.trim(), language: t.lang.value.trim() || 'en_US' };
+      const params = tpl.params.value ? tpl.params.value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+      body.template = { name: tpl.name.value.trim(), language: tpl.lang.value.trim() || 'en_US' };
       if (params.length) {
         body.template.components = [{ type: 'body', parameters: params.map((text) => ({ type: 'text', text })) }];
       }
@@ -229,7 +230,7 @@ export class Composer {
     const template = !this.note && this.closed;
     if (!this.text.value.trim() && !template && !this.files.length) { this.text.focus(); return; }
     if (template && !(this.templateEl && this.templateEl.name.value.trim())) {
-      toast('Choose a template: the reply window is closed.', 'error');
+      toast(t('composer.chooseTemplate'), 'error');
       return;
     }
     const body = this.body(force);
