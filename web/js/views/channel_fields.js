@@ -95,7 +95,7 @@ function preChatEditor(fid, value) {
   };
   for (const f of v.fields || []) addRow(f);
   const el = h('div', { class: 'prechat', id: fid },
-    h('label', { class: 'row' }, enabled, 'Ask visitors these questions before the chat starts'),
+    h('label', { class: 'check' }, enabled, h('span', { text: 'Ask visitors these questions before the chat starts' })),
     h('div', { class: 'table-scroll' }, h('table', { class: 'data compact' },
       h('thead', {}, h('tr', {}, ['Name', 'Label', 'Type', 'Required', 'Choices', ''].map((t) => h('th', { scope: 'col', text: t })))), body)),
     h('button', { type: 'button', class: 'small', id: `${fid}-add`, text: '+ Add a question', onclick: () => addRow({}) }));

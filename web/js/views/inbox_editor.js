@@ -137,7 +137,7 @@ function hoursCard(inbox, reload) {
   });
   const holidays = h('textarea', { id: 'hours-holidays', rows: 3, value: (bh.holidays || []).join('\n'), placeholder: '2026-12-25' });
   const form = h('form', { class: 'stack' },
-    h('label', { class: 'row' }, enabled, 'Use business hours (FRT also counts business time only)'),
+    h('label', { class: 'check' }, enabled, h('span', { text: 'Use business hours (FRT also counts business time only)' })),
     h('label', { class: 'row' }, 'Time zone ', tz), grid,
     h('label', { for: 'hours-holidays', text: 'Holidays (one date per line, YYYY-MM-DD)' }), holidays,
     h('div', {}, h('button', { type: 'submit', text: 'Save hours' })));
