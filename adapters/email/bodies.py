@@ -104,6 +104,16 @@ class _Walker:
                 self.out.notes.append(f"more than {MAX_PARTS} MIME parts: the rest was not read")
             return []
         self._defects(part)
+        try:
+            return self._part(part, depth)
+        except Exception as exc:  # one unreadable part must not cost the rest of the mail
+            self.out.notes.append(f"a MIME part could not be read ({type(exc).__name__})")
+            self.out.reconstructed = True
+            name = f"unreadable-part-{len(self.out.attachments) + 1}.bin"
+            self.out.attachments.append(Attachment(name, "application/octet-stream", _raw(part)))
+            return []
+
+    def _part(self, part: Message, depth: int) -> list[Block]:
         ctype = part.get_content_type()
         payload = part.get_payload()
         if part.get_content_maintype() == "multipart":
@@ -245,10 +255,25 @@ def _displayable(part: Message) -> bool:
 def _shown_inline(part: Message, ctype: str) -> bool:
     """Body text: text/plain and text/html unless marked as attachment; any other text/*
     only when explicitly inline (a log or diff a mail client shows in the body)."""
-    disposition = (part.get_content_disposition() or "").lower()
+    disposition = _disposition(part)
     if disposition == "attachment" or part.get_content_maintype() != "text":
         return False
     return ctype in ("text/plain", "text/html") or disposition == "inline"
+
+
+def _disposition(part: Message) -> str:
+    try:
+        return (part.get_content_disposition() or "").lower()
+    except Exception:  # a broken Content-Disposition: read the part as if it had none
+        return ""
+
+
+def _raw(part: Message) -> bytes:
+    try:
+        return part.as_bytes()
+    except Exception:  # not even serialisable: its decoded payload, or nothing
+        payload = part.get_payload(decode=True)
+        return payload if isinstance(payload, bytes) else b""
 
 
 def _forward_block(label: str, inner: Message, blocks: list[Block], names: list[str]) -> Block:

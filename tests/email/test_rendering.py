@@ -205,3 +205,10 @@ def test_a_mail_forwarded_in_the_body_is_not_taken_for_quoted_history() -> None:
 def test_html_quote_markers_survive_sanitizing_for_the_inbox_to_collapse() -> None:
     html = shown(parsed("html_gmail_quote"))
     assert '<div class="gmail_quote">' in html and '<blockquote class="gmail_quote">' in html
+
+
+def test_a_broken_content_disposition_costs_nothing_but_that_header() -> None:
+    msg = parsed("broken_disposition")
+    assert "quarantined" not in msg.content_attributes
+    assert "The body is still readable." in (msg.text or "")
+    assert [a.content_type for a in msg.attachments] == ["application/pdf"]
