@@ -3,9 +3,11 @@ import { api } from '../api.js';
 import { h, replace, toast, errorText } from '../dom.js';
 import { channelInfo } from '../channels.js';
 import { clockTime } from '../time.js';
+import { t } from '../i18n.js';
 
 const REFRESH_DEBOUNCE_MS = 300;
 const SEARCH_DEBOUNCE_MS = 250;
+const STATUS = { open: 'conv.st.open', pending: 'conv.st.pending', snoozed: 'conv.st.snoozed', resolved: 'conv.st.resolved' };
 
 export class ContactPanel {
   constructor(root, app) {
@@ -27,7 +29,7 @@ export class ContactPanel {
       const [contact, convs] = await Promise.all([api.contact(id), api.contactConversations(id)]);
       if (id === this.contactId) this.render(contact, convs.items || []);
     } catch (err) {
-      replace(this.root, h('p', { class: 'muted', text: `Contact unavailable: ${errorText(err)}` }));
+      replace(this.root, h('p', { class: 'muted', text: t('contact.unavailable', { error: errorText(err) }) }));
     }
   }
 
@@ -41,11 +43,11 @@ export class ContactPanel {
   mergeSection(contact) {
     const results = h('ul', { class: 'plain merge-results', id: 'merge-results', 'aria-live': 'polite' });
     const suggestions = h('ul', { class: 'plain merge-results', id: 'merge-suggestions' });
-    const search = h('input', { type: 'search', id: 'merge-search', placeholder: 'Name, email or phone', autocomplete: 'off' });
+    const search = h('input', { type: 'search', id: 'merge-search', placeholder: t('contact.searchPlaceholder'), autocomplete: 'off' });
     const candidate = (c) => h('li', { class: 'merge-candidate' },
-      h('span', {}, h('strong', { text: c.name || c.email || c.phone || 'Unnamed contact' }),
+      h('span', {}, h('strong', { text: c.name || c.email || c.phone || t('contact.unnamed') }),
         h('span', { class: 'muted small', text: ` ${[c.email, c.phone].filter(Boolean).join(' · ')}` })),
-      h('button', { type: 'button', class: 'small', text: 'Merge', 'aria-label': `Merge ${c.name || c.email || 'this contact'} into this one`,
+      h('button', { type: 'button', class: 'small', text: t('contact.merge'), 'aria-label': t('contact.mergeLabel', { name: c.name || c.email || t('contact.thisContact') }),
         onclick: () => this.merge(contact, c) }));
     const find = async (q) => ((await api.get('/api/contacts', { q, limit: 8 })).items || []).filter((c) => c.id !== contact.id);
     let timer = null;
@@ -56,7 +58,7 @@ export class ContactPanel {
         if (q.length < 2) { replace(results); return; }
         try {
           const found = await find(q);
-          replace(results, found.length ? found.map(candidate) : h('li', { class: 'muted small', text: 'No other contact matches.' }));
+          replace(results, found.length ? found.map(candidate) : h('li', { class: 'muted small', text: t('contact.noMatch') }));
         } catch (err) { replace(results, h('li', { class: 'muted small', text: errorText(err) })); }
       }, SEARCH_DEBOUNCE_MS);
     });
@@ -68,17 +70,17 @@ export class ContactPanel {
       suggestions.previousSibling.hidden = seen.size === 0;
     }).catch(() => {});
     return h('section', { class: 'merge' },
-      h('h4', { text: 'Merge a duplicate into this contact' }),
-      h('p', { class: 'small muted', hidden: true, text: 'Likely duplicates (same email or phone):' }), suggestions,
-      h('label', { for: 'merge-search', class: 'small', text: 'Find another contact' }), search, results);
+      h('h4', { text: t('contact.mergeTitle') }),
+      h('p', { class: 'small muted', hidden: true, text: t('contact.likely') }), suggestions,
+      h('label', { for: 'merge-search', class: 'small', text: t('contact.find') }), search, results);
   }
 
   async merge(target, source) {
-    const name = source.name || source.email || 'this contact';
-    if (!confirm(`Merge ${name} into ${target.name || target.email || 'this contact'}? Its channels and conversations move here.`)) return;
+    const name = source.name || source.email || t('contact.thisContact');
+    if (!confirm(t('contact.mergeConfirm', { name, target: target.name || target.email || t('contact.thisContact') }))) return;
     try {
       await api.mergeContact(target.id, source.id);
-      toast('Contacts merged.');
+      toast(t('contact.merged'));
       await this.refresh();
     } catch (err) { toast(errorText(err), 'error'); }
   }
@@ -86,27 +88,27 @@ export class ContactPanel {
   render(contact, convs) {
     const dl = h('dl', { class: 'facts' });
     const fact = (k, v) => { if (v) dl.append(h('dt', { text: k }), h('dd', { text: String(v) })); };
-    fact('Email', contact.email);
-    fact('Phone', contact.phone);
+    fact(t('contact.email'), contact.email);
+    fact(t('contact.phone'), contact.phone);
     for (const [k, v] of Object.entries(contact.attributes || {})) fact(k, typeof v === 'object' ? JSON.stringify(v) : v);
     const identities = (contact.identities || []).map((i) => {
       const ch = channelInfo(i.channel);
       return h('li', {}, h('span', { 'aria-hidden': 'true', text: `${ch.icon} ` }), `${ch.name}: ${i.external_id}`,
-        i.verified ? h('span', { class: 'muted small', text: ' ✓ verified' }) : null);
+        i.verified ? h('span', { class: 'muted small', text: ` ✓ ${t('contact.verified')}` }) : null);
     });
     const others = convs.map((c) => {
       const ch = channelInfo(c.channel);
       return h('li', { class: c.id === this.conversationId ? 'current' : '' },
-        h('a', { href: `#/inbox/${c.id}` }, `${ch.icon} #${c.id} · ${c.status}`),
+        h('a', { href: `#/inbox/${c.id}` }, `${ch.icon} #${c.id} · ${STATUS[c.status] ? t(STATUS[c.status]) : c.status}`),
         h('span', { class: 'muted small', text: ` ${clockTime(c.last_message_at)}` }));
     });
     const merge = this.mergeSection(contact);
     replace(this.root,
-      h('h3', { text: contact.name || contact.email || `Contact #${contact.id}` }),
-      h('p', { class: 'muted small', text: `Contact #${contact.id}` }),
+      h('h3', { text: contact.name || contact.email || t('conv.contactNumber', { id: contact.id }) }),
+      h('p', { class: 'muted small', text: t('conv.contactNumber', { id: contact.id }) }),
       dl,
-      identities.length ? [h('h4', { text: 'Channels' }), h('ul', { class: 'plain' }, identities)] : null,
-      h('h4', { text: `Conversations (${convs.length})` }), h('ul', { class: 'plain' }, others),
+      identities.length ? [h('h4', { text: t('contact.channels') }), h('ul', { class: 'plain' }, identities)] : null,
+      h('h4', { text: t('contact.conversations', { n: convs.length }) }), h('ul', { class: 'plain' }, others),
       merge);
   }
 }
