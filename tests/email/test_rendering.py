@@ -212,3 +212,13 @@ def test_a_broken_content_disposition_costs_nothing_but_that_header() -> None:
     assert "quarantined" not in msg.content_attributes
     assert "The body is still readable." in (msg.text or "")
     assert [a.content_type for a in msg.attachments] == ["application/pdf"]
+
+
+def test_quarantined_mails_keep_their_senders_apart() -> None:
+    from adapters.email.parse import quarantine
+
+    a = quarantine(b"From: Ann <ann@example.org>\r\nX: \x00\r\n\r\nbody", MC, "boom")
+    b = quarantine(b"From: bob@example.org\r\n\r\nbody", MC, "boom")
+    c, d = quarantine(b"\x00one", MC, "boom"), quarantine(b"\x00two", MC, "boom")
+    assert (a.contact.external_id, b.contact.external_id) == ("ann@example.org", "bob@example.org")
+    assert c.contact.external_id != d.contact.external_id
