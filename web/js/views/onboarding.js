@@ -3,6 +3,7 @@
 // workspace's real state; the checklist disappears once every step is done.
 import { api } from '../api.js';
 import { h } from '../dom.js';
+import { t } from '../i18n.js';
 
 async function workspaceState() {
   const [inboxes, agents] = await Promise.all([api.get('/api/admin/inboxes'), api.get('/api/agents')]);
@@ -13,12 +14,12 @@ async function workspaceState() {
 function steps({ inboxes, people }) {
   const first = inboxes[0];
   return [
-    { id: 'channel', done: inboxes.length > 0, text: 'Connect a channel', hint: 'An email mailbox, the website chat widget, Telegram, WhatsApp…',
+    { id: 'channel', done: inboxes.length > 0, text: t('onboarding.channel'), hint: t('onboarding.channelHint'),
       href: '#/admin/inboxes' },
-    { id: 'agents', done: people.length > 1, text: 'Invite your agents', hint: 'Add the people who answer customers.',
+    { id: 'agents', done: people.length > 1, text: t('onboarding.agents'), hint: t('onboarding.agentsHint'),
       href: '#/admin/agents' },
-    { id: 'hours', done: inboxes.some((i) => i.business_hours), text: 'Set business hours',
-      hint: 'Response-time targets then count working time only.', href: first ? `#/admin/inboxes/${first.id}` : '#/admin/inboxes' },
+    { id: 'hours', done: inboxes.some((i) => i.business_hours), text: t('onboarding.hours'),
+      hint: t('onboarding.hoursHint'), href: first ? `#/admin/inboxes/${first.id}` : '#/admin/inboxes' },
   ];
 }
 
@@ -30,11 +31,11 @@ export async function onboardingChecklist(app) {
   const left = list.filter((s) => !s.done).length;
   if (!left) return null;
   return h('section', { class: 'card onboarding', id: 'onboarding', 'aria-labelledby': 'onboarding-h' },
-    h('h2', { id: 'onboarding-h', text: 'Get your team started' }),
-    h('p', { class: 'muted small', text: `${list.length - left} of ${list.length} done` }),
+    h('h2', { id: 'onboarding-h', text: t('onboarding.title') }),
+    h('p', { class: 'muted small', text: t('onboarding.progress', { done: list.length - left, total: list.length }) }),
     h('ol', { class: 'checklist' }, list.map((s) => h('li', { class: s.done ? 'done' : '', dataset: { step: s.id } },
       h('span', { class: 'tick', 'aria-hidden': 'true', text: s.done ? '✓' : '' }),
       h('div', {}, s.done ? h('span', { text: s.text }) : h('a', { href: s.href, text: s.text }),
-        h('span', { class: 'sr-only', text: s.done ? ' (done)' : ' (to do)' }),
+        h('span', { class: 'sr-only', text: ` (${t(s.done ? 'onboarding.done' : 'onboarding.todo')})` }),
         h('p', { class: 'muted small', text: s.hint }))))));
 }
