@@ -6,8 +6,12 @@ import { slaBadge, waitingFor, clockTime, parseTime } from '../time.js';
 import { ConversationPane } from './conversation.js';
 import { requestPermission } from '../notify.js';
 import { SavedViews } from './saved_views.js';
+import { t, tn } from '../i18n.js';
 
 const STATUSES = ['open', 'pending', 'snoozed', 'resolved'];
+// The row's meta line keeps the lower-case words agents know ("open", "high").
+const STATUS = { open: 'conv.st.open', pending: 'conv.st.pending', snoozed: 'conv.st.snoozed', resolved: 'conv.st.resolved' };
+const PRIORITY = { low: 'inbox.prio.low', medium: 'inbox.prio.medium', high: 'inbox.prio.high', urgent: 'inbox.prio.urgent' };
 const FILTER_KEY = 'switchboard.filters';
 // Countdowns tick once a second; only the badge text changes, so rows never change size.
 const TICK_MS = 1000;
@@ -49,35 +53,35 @@ export class InboxView {
         opts.map(([v, l]) => option(v, l, String(f[key]) === String(v))));
       return h('label', { class: 'filter' }, h('span', { class: 'sr-only', text: label }), s);
     };
-    this.search = h('input', { type: 'search', id: 'search', placeholder: 'Search conversations  ( / )', value: f.q,
-      'aria-label': 'Search conversations' });
+    this.search = h('input', { type: 'search', id: 'search', placeholder: t('inbox.searchPlaceholder'), value: f.q,
+      'aria-label': t('inbox.search') });
     let searchTimer = null;
     this.search.addEventListener('input', () => {
       clearTimeout(searchTimer);
       searchTimer = setTimeout(() => this.setFilter('q', this.search.value.trim()), 300);
     });
-    const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': 'Assignee' },
-      [['me', 'Mine'], ['unassigned', 'Unassigned'], ['any', 'All']].map(([v, l]) =>
+    const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': t('inbox.assignee') },
+      [['me', t('inbox.mine')], ['unassigned', t('inbox.unassigned')], ['any', t('inbox.all')]].map(([v, l]) =>
         h('button', { type: 'button', class: 'tab', 'aria-pressed': String(f.assignee === v), dataset: { assignee: v },
           onclick: () => this.setFilter('assignee', v), text: l })));
-    this.label = h('input', { type: 'text', id: 'filter-label', placeholder: 'Label', value: f.label, 'aria-label': 'Filter by label',
+    this.label = h('input', { type: 'text', id: 'filter-label', placeholder: t('inbox.label'), value: f.label, 'aria-label': t('inbox.labelFilter'),
       onchange: () => this.setFilter('label', this.label.value.trim()) });
-    const teams = this.store.teams.map((t) => [t.id, t.name]);
+    const teams = this.store.teams.map((x) => [x.id, x.name]);
     const filters = h('div', { class: 'filters' },
-      sel('filter-status', 'Status', [['', 'Any status'], ...STATUSES.map((s) => [s, s[0].toUpperCase() + s.slice(1)])], 'status'),
-      sel('filter-inbox', 'Inbox', [['', 'All inboxes'], ...this.store.inboxes.map((i) => [i.id, i.name])], 'inbox_id'),
-      teams.length ? sel('filter-team', 'Team', [['', 'All teams'], ...teams], 'team_id') : null,
-      sel('filter-sort', 'Sort', [['recent', 'Most recent'], ['waiting', 'Longest waiting']], 'sort'),
+      sel('filter-status', t('inbox.status'), [['', t('inbox.anyStatus')], ...STATUSES.map((s) => [s, t(`status.${s}`)])], 'status'),
+      sel('filter-inbox', t('inbox.inbox'), [['', t('inbox.allInboxes')], ...this.store.inboxes.map((i) => [i.id, i.name])], 'inbox_id'),
+      teams.length ? sel('filter-team', t('inbox.team'), [['', t('inbox.allTeams')], ...teams], 'team_id') : null,
+      sel('filter-sort', t('inbox.sort'), [['recent', t('inbox.recent')], ['waiting', t('inbox.longestWaiting')]], 'sort'),
       this.label);
-    this.listEl = h('ul', { class: 'conv-list', id: 'conv-list', 'aria-label': 'Conversations' });
+    this.listEl = h('ul', { class: 'conv-list', id: 'conv-list', 'aria-label': t('inbox.conversations') });
     this.countEl = h('p', { class: 'muted small list-count', 'aria-live': 'polite' });
-    this.moreBtn = h('button', { type: 'button', class: 'ghost more', hidden: true, text: 'Load more', onclick: () => this.loadMore() });
-    const side = h('section', { class: 'list-pane', 'aria-label': 'Conversation list' },
+    this.moreBtn = h('button', { type: 'button', class: 'ghost more', hidden: true, text: t('inbox.loadMore'), onclick: () => this.loadMore() });
+    const side = h('section', { class: 'list-pane', 'aria-label': t('inbox.list') },
       h('div', { class: 'list-head' }, this.search, tabs, filters, this.countEl), this.listEl, this.moreBtn);
     if (this.views) this.views.destroy();
     this.views = new SavedViews(this.app, () => this.params(), (f) => this.applyView(f)); // docs/views.md
     side.insertBefore(this.views.el, side.firstChild.nextSibling);
-    const paneEl = h('section', { class: 'conv-pane', id: 'conv-pane', 'aria-label': 'Conversation' });
+    const paneEl = h('section', { class: 'conv-pane', id: 'conv-pane', 'aria-label': t('inbox.conversation') });
     replace(this.root, h('div', { class: 'inbox-layout' }, side, paneEl));
     this.pane = new ConversationPane(paneEl, this.app);
   }
@@ -124,7 +128,7 @@ export class InboxView {
       this.renderList();
       return true;
     } catch (err) {
-      if (!quiet) toast(`Could not load conversations. ${errorText(err)}`, 'error');
+      if (!quiet) toast(t('inbox.loadFailed', { error: errorText(err) }), 'error');
       return false;
     }
   }
@@ -237,8 +241,8 @@ export class InboxView {
       this.fillRow(row, c);
       return row;
     });
-    replace(this.listEl, items.length ? items : h('li', { class: 'empty', text: 'No conversations match these filters.' }));
-    this.countEl.textContent = `${this.ids.length}${this.cursor ? '+' : ''} conversation${this.ids.length === 1 ? '' : 's'}`;
+    replace(this.listEl, items.length ? items : h('li', { class: 'empty', text: t('inbox.none') }));
+    this.countEl.textContent = tn(this.cursor ? 'inbox.countMore' : 'inbox.count', this.ids.length);
     this.moreBtn.hidden = !this.cursor;
   }
 
@@ -257,14 +261,14 @@ export class InboxView {
     q('.chan').textContent = ch.icon;
     q('.chan').title = ch.name;
     const contact = this.store.contactOf(c, api.contact);
-    q('.who').textContent = (contact && (contact.name || contact.email)) || `Contact #${c.contact_id}`;
+    q('.who').textContent = (contact && (contact.name || contact.email)) || t('conv.contactNumber', { id: c.contact_id });
     const unread = this.store.unread.get(c.id) || 0;
     q('.unread').textContent = unread ? String(unread) : '';
-    q('.unread').setAttribute('aria-label', unread ? `${unread} unread` : '');
+    q('.unread').setAttribute('aria-label', unread ? tn('inbox.unread', unread) : '');
     q('.when').textContent = clockTime(c.last_message_at);
-    const bits = [ch.name, this.store.inboxName(c.inbox_id), c.status];
+    const bits = [ch.name, this.store.inboxName(c.inbox_id), STATUS[c.status] ? t(STATUS[c.status]) : c.status];
     if (c.assignee_id) bits.push(`→ ${this.store.agentName(c.assignee_id)}`);
-    if (c.priority && c.priority !== 'none') bits.push(c.priority);
+    if (c.priority && c.priority !== 'none') bits.push(PRIORITY[c.priority] ? t(PRIORITY[c.priority]) : c.priority);
     if (c.labels && c.labels.length) bits.push(c.labels.map((l) => `#${l}`).join(' '));
     q('.meta').textContent = bits.join(' · ');
     this.fillPreview(row, this.lastMessage(c));
@@ -282,10 +286,10 @@ export class InboxView {
     const incoming = last.direction === 'in';
     dir.textContent = note ? '✎' : (incoming ? '↙' : '↗');
     dir.dataset.dir = note ? 'note' : last.direction;
-    const who = note ? 'Note' : (incoming ? 'Customer' : (last.sender_id === this.store.me.id ? 'You' : (this.store.agentName(last.sender_id) || 'Agent')));
+    const who = note ? t('inbox.note') : (incoming ? t('conv.customer') : (last.sender_id === this.store.me.id ? t('inbox.you') : (this.store.agentName(last.sender_id) || t('inbox.agent'))));
     dir.setAttribute('aria-label', `${who}:`);
-    dir.title = note ? 'Private note' : (incoming ? 'From the customer' : 'Reply to the customer');
-    const body = last.text || (last.attachments ? `${last.attachments} attachment${last.attachments === 1 ? '' : 's'}` : '');
+    dir.title = t(note ? 'msg.note' : (incoming ? 'inbox.fromCustomer' : 'composer.replyLabel'));
+    const body = last.text || (last.attachments ? tn('inbox.attachments', last.attachments) : '');
     text.textContent = incoming ? body : `${who}: ${body}`;
   }
 
@@ -306,7 +310,7 @@ export class InboxView {
   fillTimers(row, c) {
     const sla = row.querySelector('.sla');
     const badge = slaBadge(c);
-    const wait = c.waiting_since && !['resolved', 'snoozed'].includes(c.status) ? `waiting ${waitingFor(c.waiting_since)}` : '';
+    const wait = c.waiting_since && !['resolved', 'snoozed'].includes(c.status) ? t('inbox.waiting', { time: waitingFor(c.waiting_since) }) : '';
     sla.textContent = [wait, badge ? badge.text : ''].filter(Boolean).join(' · ');
     sla.dataset.level = badge ? badge.level : '';
   }
