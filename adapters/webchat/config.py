@@ -8,7 +8,8 @@ Shape (every key optional; defaults below)::
     pre_chat: {"enabled": bool, "fields": [{"name", "label", "type", "required",
                                             "options", "max_length"}]}
     appearance: {"color": "#1f6feb", "title": "...", "greeting": "...", "reply_time": "...",
-                 "offline_message": "...", "position": "right" | "left"}
+                 "offline_message": "...", "position": "right" | "left",
+                 "language": "" | "en" | "pl" | "el"}   # "": the visitor's browser decides
     email_continuity: {"enabled": bool, "after_minutes": 5, "email_inbox_id": <email inbox>}
     attachments: {"max_bytes": 10485760, "types": ["image/png", ...]}
 """
@@ -145,7 +146,18 @@ def _appearance(raw: Any) -> dict[str, Any]:
             "appearance.offline_message", raw.get("offline_message") or "", 200
         ),
         "position": _position(raw.get("position") or "right"),
+        "language": _language(raw.get("language") or ""),
     }
+
+
+#: The widget's own languages (web/widget/widget.js, docs/languages.md); "" follows the browser.
+WIDGET_LANGUAGES = ("", "en", "pl", "el")
+
+
+def _language(value: Any) -> str:
+    if value not in WIDGET_LANGUAGES:
+        raise ConfigInvalid(f"appearance.language: expected en, pl, el or empty, got {value!r}")
+    return str(value)
 
 
 def _position(value: Any) -> str:

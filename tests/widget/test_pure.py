@@ -28,6 +28,7 @@ SECRET = "s" * 20
         ({"identity_verification": "required"}, "hmac_secret: needed"),
         ({"hmac_secret": "short", "identity_verification": "optional"}, "hmac_secret: expected"),
         ({"appearance": {"color": "red"}}, "appearance.color"),
+        ({"appearance": {"language": "de"}}, "appearance.language"),
         ({"pre_chat": {"fields": [{"name": "Bad Name"}]}}, "pre_chat.fields[0].name"),
         ({"pre_chat": {"fields": [{"name": "plan", "type": "select"}]}}, "options"),
         ({"attachments": {"max_bytes": 10**9}}, "attachments.max_bytes"),
@@ -45,6 +46,8 @@ def test_config_normalises_origins_and_defaults() -> None:
     assert clean["allowed_origins"] == ["https://shop.example"]
     assert clean["identity_verification"] == "off"
     assert "image/png" in clean["attachments"]["types"]
+    assert clean["appearance"]["language"] == ""  # the visitor's browser decides
+    assert validate_config({"appearance": {"language": "pl"}})["appearance"]["language"] == "pl"
 
 
 @pytest.mark.parametrize(

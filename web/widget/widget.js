@@ -64,7 +64,8 @@
       // pre-chat answers are checked per field: each message goes under its own input
       S.fieldErrors = {};
       if (Array.isArray(err.details)) err.details.forEach(function (d) { S.fieldErrors[d.field] = fieldMessage(d.message); });
-      S.sessionError = Object.keys(S.fieldErrors).length ? null : err.message;
+      S.sessionError = Object.keys(S.fieldErrors).length ? null
+        : (!err.status || err.status >= 500 || /^HTTP \d+$/.test(err.message) ? T("failed") : err.message);
       render(); throw err;
     });
   }
@@ -170,7 +171,7 @@
       }
       render(); markSeen();
     } else if (f.type === "typing") {
-      S.agentTyping = f.typing ? (f.name || "Agent") : null; render();
+      S.agentTyping = f.typing ? (f.name || T("agent")) : null; render();
       clearTimeout(S.typingTimer);
       if (f.typing) S.typingTimer = setTimeout(function () { S.agentTyping = null; render(); }, 8000);
     }
@@ -192,23 +193,114 @@
   }
 
   /* ---------- Texts ---------- */
+  // The widget's own catalogue (docs/languages.md): English, Polish and Greek. The language is
+  // the inbox's setting (appearance.language) if it has one, else the visitor's browser
+  // (navigator.languages), else English. Counted texts use the language's plural rules.
+  var TEXTS = {
+    en: {
+      open: "Open chat", chat: "Chat", close: "Close chat", online: "Online", offline: "Offline",
+      back: "Back {when}", today: "today at {time}", dayAt: "{day} at {time}",
+      typing: "{name} is typing\u2026", agent: "Agent", sending: "Sending\u2026", notSent: "Not sent: {error}",
+      seen: "Seen", sent: "Sent", file: "file", placeholder: "Write a message\u2026", message: "Message",
+      attach: "Attach a file", send: "Send", typeNotAllowed: "This file type is not allowed.",
+      tooLarge: "This file is too large.", signIn: "Please sign in to chat with us.", start: "Start chat",
+      required: "Please fill this in.", checked: "Please tick this box.",
+      email: "Please enter an email address, like name@example.com.", phone: "Please enter a phone number.",
+      check: "Please check this answer.", failed: "That did not work. Please try again.",
+      unread: { one: "Open chat ({count} new message)", other: "Open chat ({count} new messages)" },
+      files: { one: "{count} file attached", other: "{count} files attached" },
+      "default.title": "Chat with us", "default.greeting": "Hi! How can we help?",
+      "default.reply_time": "We usually reply in a few minutes",
+      "default.offlineEmail": "We'll reply here, or by email if you leave your address",
+      "default.offline": "Leave a message and we'll reply here when we're back"
+    },
+    pl: {
+      open: "Otwórz czat", chat: "Czat", close: "Zamknij czat", online: "Dostępni", offline: "Niedostępni",
+      back: "Wracamy: {when}", today: "dziś o {time}", dayAt: "{day}, {time}",
+      typing: "{name} pisze\u2026", agent: "Konsultant", sending: "Wysyłanie\u2026", notSent: "Nie wysłano: {error}",
+      seen: "Przeczytane", sent: "Wysłane", file: "plik", placeholder: "Napisz wiadomość\u2026", message: "Wiadomość",
+      attach: "Dołącz plik", send: "Wyślij", typeNotAllowed: "Ten typ pliku jest niedozwolony.",
+      tooLarge: "Ten plik jest za duży.", signIn: "Zaloguj się, aby z nami porozmawiać.", start: "Rozpocznij czat",
+      required: "Wypełnij to pole.", checked: "Zaznacz to pole.",
+      email: "Podaj adres e-mail, np. imie@example.com.", phone: "Podaj numer telefonu.",
+      check: "Sprawdź tę odpowiedź.", failed: "Nie udało się. Spróbuj ponownie.",
+      unread: { one: "Otwórz czat ({count} nowa wiadomość)", few: "Otwórz czat ({count} nowe wiadomości)",
+        many: "Otwórz czat ({count} nowych wiadomości)", other: "Otwórz czat ({count} nowej wiadomości)" },
+      files: { one: "{count} plik dołączony", few: "{count} pliki dołączone", many: "{count} plików dołączonych",
+        other: "{count} pliku dołączonego" },
+      "default.title": "Napisz do nas", "default.greeting": "Dzień dobry! W czym możemy pomóc?",
+      "default.reply_time": "Zwykle odpowiadamy w ciągu kilku minut",
+      "default.offlineEmail": "Odpowiemy tutaj albo e-mailem, jeśli zostawisz adres",
+      "default.offline": "Zostaw wiadomość — odpowiemy tutaj, gdy wrócimy"
+    },
+    el: {
+      open: "Άνοιγμα συνομιλίας", chat: "Συνομιλία", close: "Κλείσιμο συνομιλίας", online: "Διαθέσιμοι",
+      offline: "Μη διαθέσιμοι", back: "Επιστρέφουμε: {when}", today: "σήμερα στις {time}", dayAt: "{day} στις {time}",
+      typing: "{name} πληκτρολογεί\u2026", agent: "Εκπρόσωπος", sending: "Αποστολή\u2026", notSent: "Δεν στάλθηκε: {error}",
+      seen: "Διαβάστηκε", sent: "Στάλθηκε", file: "αρχείο", placeholder: "Γράψτε ένα μήνυμα\u2026", message: "Μήνυμα",
+      attach: "Επισύναψη αρχείου", send: "Αποστολή", typeNotAllowed: "Αυτός ο τύπος αρχείου δεν επιτρέπεται.",
+      tooLarge: "Αυτό το αρχείο είναι πολύ μεγάλο.", signIn: "Συνδεθείτε για να συνομιλήσετε μαζί μας.",
+      start: "Έναρξη συνομιλίας", required: "Συμπληρώστε αυτό το πεδίο.", checked: "Επιλέξτε αυτό το πλαίσιο.",
+      email: "Εισαγάγετε μια διεύθυνση email, π.χ. name@example.com.", phone: "Εισαγάγετε έναν αριθμό τηλεφώνου.",
+      check: "Ελέγξτε αυτή την απάντηση.", failed: "Δεν έγινε. Δοκιμάστε ξανά.",
+      unread: { one: "Άνοιγμα συνομιλίας ({count} νέο μήνυμα)", other: "Άνοιγμα συνομιλίας ({count} νέα μηνύματα)" },
+      files: { one: "{count} συνημμένο αρχείο", other: "{count} συνημμένα αρχεία" },
+      "default.title": "Συνομιλήστε μαζί μας", "default.greeting": "Γεια σας! Πώς μπορούμε να βοηθήσουμε;",
+      "default.reply_time": "Συνήθως απαντάμε σε λίγα λεπτά",
+      "default.offlineEmail": "Θα απαντήσουμε εδώ ή με email, αν αφήσετε τη διεύθυνσή σας",
+      "default.offline": "Αφήστε ένα μήνυμα και θα απαντήσουμε εδώ μόλις επιστρέψουμε"
+    }
+  };
+  var LANG = "en";
+  function chooseLanguage(setting) {
+    if (setting && TEXTS[setting]) return setting;
+    var tags = navigator.languages || [navigator.language || "en"];
+    for (var i = 0; i < tags.length; i++) {
+      var code = String(tags[i]).slice(0, 2).toLowerCase();
+      if (TEXTS[code]) return code;
+    }
+    return "en";
+  }
+  function fill(text, params) {
+    return String(text).replace(/\{(\w+)\}/g, function (all, k) { return params && k in params ? String(params[k]) : all; });
+  }
+  function T(key, params) {
+    var v = TEXTS[LANG][key]; if (v === undefined) v = TEXTS.en[key];
+    return fill(typeof v === "string" ? v : v.other, params);
+  }
+  function TN(key, count) {
+    var v = TEXTS[LANG][key] || TEXTS.en[key];
+    var form = v[new Intl.PluralRules(LANG).select(count)] || v.other;
+    return fill(form, { count: new Intl.NumberFormat(LANG).format(count) });
+  }
+  // The server's default header texts (adapters/webchat/config.py, server/widget/availability.py)
+  // are English; in another language the widget says them itself. An admin's own text is kept.
+  var DEFAULTS = {
+    "Chat with us": "default.title", "Hi! How can we help?": "default.greeting",
+    "We usually reply in a few minutes": "default.reply_time",
+    "We'll reply here, or by email if you leave your address": "default.offlineEmail",
+    "Leave a message and we'll reply here when we're back": "default.offline"
+  };
+  function own(text) { return DEFAULTS[text] ? T(DEFAULTS[text]) : text; }
   var FIELD_MESSAGES = {
-    "required": "Please fill this in.",
-    "must be checked": "Please tick this box.",
-    "not an email address": "Please enter an email address, like name@example.com.",
-    "not a phone number": "Please enter a phone number."
+    "required": "required",
+    "must be checked": "checked",
+    "not an email address": "email",
+    "not a phone number": "phone"
   };
   function fieldMessage(m) {
-    if (FIELD_MESSAGES[m]) return FIELD_MESSAGES[m];
-    m = String(m || "Please check this answer.");
+    if (FIELD_MESSAGES[m]) return T(FIELD_MESSAGES[m]);
+    if (!m) return T("check");
+    m = String(m);
     return m.charAt(0).toUpperCase() + m.slice(1) + (/[.!?]$/.test(m) ? "" : ".");
   }
   function whenBack(iso) {  // "today at 09:00", "Monday at 09:00", in the visitor's own time
     var at = new Date(iso), now = new Date();
-    var time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    if (at.toDateString() === now.toDateString()) return "today at " + time;
-    if (at - now < 6 * 864e5) return at.toLocaleDateString([], { weekday: "long" }) + " at " + time;
-    return at.toLocaleDateString([], { day: "numeric", month: "long" }) + " at " + time;
+    var time = at.toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" });
+    if (at.toDateString() === now.toDateString()) return T("today", { time: time });
+    var day = at - now < 6 * 864e5 ? at.toLocaleDateString(LANG, { weekday: "long" })
+      : at.toLocaleDateString(LANG, { day: "numeric", month: "long" });
+    return T("dayAt", { day: day, time: time });
   }
 
   /* ---------- DOM ---------- */
@@ -277,14 +369,16 @@
   ].join("");
   root.appendChild(style);
   var badge = h("span", { class: "b", hidden: "" });
-  var launcher = h("button", { class: "l", "aria-label": "Open chat", part: "launcher",
+  var launcher = h("button", { class: "l", "aria-label": T("open"), part: "launcher",
     onclick: function () { S.open ? api.close() : api.open(); } }, [icon(CHAT), badge]);
-  var panel = h("div", { class: "p", hidden: "", role: "dialog", "aria-label": "Chat" });
+  var panel = h("div", { class: "p", hidden: "", role: "dialog", "aria-label": T("chat") });
   root.appendChild(panel); root.appendChild(launcher);
 
   function render() {
     badge.textContent = String(S.unread);
     badge.hidden = !S.unread;
+    launcher.setAttribute("aria-label", S.unread ? TN("unread", S.unread) : T("open"));
+    panel.setAttribute("aria-label", T("chat"));
     panel.hidden = !S.open;
     if (!S.open || !S.cfg) return;
     var ap = S.cfg.appearance || {}, av = S.cfg.availability || {};
@@ -292,17 +386,17 @@
     var hadFocus = keep && root.activeElement === keep;
     panel.textContent = "";
     panel.appendChild(h("div", { class: "hd" + (av.online ? " on" : "") }, [
-      h("button", { class: "x", "aria-label": "Close chat", text: "\u00d7", onclick: function () { api.close(); } }),
-      h("b", { text: ap.title || "Chat" }),
+      h("button", { class: "x", "aria-label": T("close"), text: "\u00d7", onclick: function () { api.close(); } }),
+      h("b", { text: own(ap.title) || T("chat") }),
       h("div", { class: "st" }, [h("span", { class: "dot" }),
-        h("span", { text: (av.online ? "Online \u00b7 " : "Offline \u00b7 ") + (av.reply_time || "") })]),
-      !av.online && av.next_open_at ? h("span", { class: "bk", text: "Back " + whenBack(av.next_open_at) }) : null
+        h("span", { text: T(av.online ? "online" : "offline") + " \u00b7 " + own(av.reply_time || "") })]),
+      !av.online && av.next_open_at ? h("span", { class: "bk", text: T("back", { when: whenBack(av.next_open_at) }) }) : null
     ]));
     if (!S.token) { panel.appendChild(startView()); return; }
-    var list = h("div", { class: "ms" }, [h("div", { class: "gr", text: ap.greeting || "" })]);
+    var list = h("div", { class: "ms" }, [h("div", { class: "gr", text: own(ap.greeting || "") })]);
     S.msgs.forEach(function (m) { list.appendChild(messageView(m)); });
     panel.appendChild(list);
-    panel.appendChild(h("div", { class: "ty", text: S.agentTyping ? S.agentTyping + " is typing\u2026" : "" }));
+    panel.appendChild(h("div", { class: "ty", text: S.agentTyping ? T("typing", { name: S.agentTyping }) : "" }));
     panel.appendChild(composer(draft, hadFocus));
     list.scrollTop = list.scrollHeight;
   }
@@ -320,20 +414,21 @@
     (m.attachments || []).forEach(function (a) { bubble.appendChild(attachmentView(a)); });
     kids.push(bubble);
     if (me) {
-      var label = { sending: "Sending\u2026", failed: "Not sent: " + (m.error || ""), read: "Seen" }[m.status] || "Sent";
+      var label = m.status === "sending" ? T("sending") : m.status === "failed" ? T("notSent", { error: m.error || "" })
+        : m.status === "read" ? T("seen") : T("sent");
       kids.push(h("div", { class: "meta" + (m.status === "failed" ? " fail" : ""), text: label }));
     }
     return h("div", { class: "m" + (me ? " me" : ""), "data-id": m.id || m.client_id }, kids);
   }
   function attachmentView(a) {
-    if (!a.id) return h("div", { class: "meta" }, [icon(CLIP, true), h("span", { text: a.filename || "file" })]);
+    if (!a.id) return h("div", { class: "meta" }, [icon(CLIP, true), h("span", { text: a.filename || T("file") })]);
     var isImg = /^image\//.test(a.content_type || "");
     var el = isImg ? h("img", { class: "att", alt: a.filename || "" })
-      : h("button", { class: "fl att" }, [icon(CLIP, true), h("span", { text: a.filename || "file" })]);
+      : h("button", { class: "fl att" }, [icon(CLIP, true), h("span", { text: a.filename || T("file") })]);
     blob(a.id).then(function (url) {
       if (isImg) el.src = url;
       else el.addEventListener("click", function () {
-        var link = h("a", { href: url, download: a.filename || "file" }); link.click();
+        var link = h("a", { href: url, download: a.filename || T("file") }); link.click();
       });
     });
     return el;
@@ -347,7 +442,7 @@
     return blobs[id];
   }
   function composer(draft, focus) {
-    var ta = h("textarea", { placeholder: "Write a message\u2026", "aria-label": "Message" });
+    var ta = h("textarea", { placeholder: T("placeholder"), "aria-label": T("message") });
     ta.value = draft;
     ta.addEventListener("input", typing);
     ta.addEventListener("keydown", function (e) {
@@ -360,17 +455,18 @@
       if (!text && !S.files.length) return;
       ta.value = ""; var files = S.files; S.files = []; send(text, files);
     }
-    var up = h("button", { class: "up", "aria-label": "Attach a file", onclick: function () { file.click(); } },
+    var up = h("button", { class: "up", "aria-label": S.files.length ? T("attach") + " (" + TN("files", S.files.length) + ")" : T("attach"),
+      onclick: function () { file.click(); } },
       [icon(CLIP, true), S.files.length ? h("span", { text: String(S.files.length) }) : null]);
-    var row = h("div", { class: "ft" }, [file, up, ta, h("button", { class: "sd", text: "Send", onclick: submit })]);
+    var row = h("div", { class: "ft" }, [file, up, ta, h("button", { class: "sd", text: T("send"), onclick: submit })]);
     if (focus) setTimeout(function () { ta.focus(); }, 0);
     return row;
   }
   function attach(f) {
     var rules = S.cfg.attachments || { max_bytes: 0, types: [] };
     if (!f) return;
-    if (rules.types.indexOf((f.type || "").toLowerCase()) < 0) return alert("This file type is not allowed.");
-    if (f.size > rules.max_bytes) return alert("This file is too large.");
+    if (rules.types.indexOf((f.type || "").toLowerCase()) < 0) return alert(T("typeNotAllowed"));
+    if (f.size > rules.max_bytes) return alert(T("tooLarge"));
     var reader = new FileReader();
     reader.onload = function () {
       S.files.push({ filename: f.name, content_type: f.type.toLowerCase(),
@@ -383,7 +479,7 @@
     var pre = S.cfg.pre_chat || {}, box = h("form", { class: "fm", novalidate: "" }), inputs = {};
     box.appendChild(h("div", { class: "gr", text: (S.cfg.appearance || {}).greeting || "" }));
     if (S.cfg.identity_verification === "required" && !S.user) {
-      box.appendChild(h("p", { text: "Please sign in to chat with us." }));
+      box.appendChild(h("p", { text: T("signIn") }));
       return box;
     }
     if (pre.enabled && !S.user) {
@@ -406,7 +502,7 @@
       });
     }
     if (S.sessionError) box.appendChild(h("div", { class: "er", text: S.sessionError }));
-    box.appendChild(h("button", { class: "sd", type: "submit", text: "Start chat" }));
+    box.appendChild(h("button", { class: "sd", type: "submit", text: T("start") }));
     box.addEventListener("submit", function (e) {
       e.preventDefault();
       var form = {};
@@ -461,6 +557,8 @@
     document.body.appendChild(host);
     call("GET", "config").then(function (cfg) {
       S.cfg = cfg;
+      LANG = chooseLanguage(cfg.appearance && cfg.appearance.language);
+      host.setAttribute("lang", LANG);
       host.style.setProperty("--c", (cfg.appearance && cfg.appearance.color) || "#1f6feb");
       if (cfg.appearance && cfg.appearance.position === "left") host.classList.add("left");
       (pending || []).forEach(function (c) { api[c[0]].apply(api, c[1] || []); });
