@@ -35,6 +35,7 @@ _RAW_FROM = re.compile(rb"^From:[^\r\n]*?<?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+)>?"
 _AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply", "auto-reply"}
 _DAEMONS = ("mailer-daemon@", "postmaster@")
 _TRACE = {"received", "return-path", "delivered-to", "x-original-to", "x-received"}
+_AUTHOR_HEADERS = ("From", "To", "Cc", "Subject", "Date", "Content-Type")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
@@ -66,7 +67,7 @@ def parse_message(raw: bytes, mc: MailContext) -> InboundMessage:
     subject = _subject(msg)
     attrs = _attributes(msg, bodies, mc, raw)
     attachments = list(bodies.attachments)
-    attrs["content_hash"] = content_hash(sender, subject, bodies, attachments)
+    attrs["content_hash"] = content_hash(msg, raw)
     if is_malformed(bodies):  # the agent gets a notice and the original to look at
         attrs["email"]["malformed"] = bodies.defects or ["reconstructed"]
         attrs["email"]["raw_source"] = len(attachments)
@@ -109,16 +110,21 @@ def is_malformed(bodies: Bodies) -> bool:
     return bool(bodies.defects) or bodies.reconstructed
 
 
-def content_hash(
-    sender: ContactInfo, subject: str | None, bodies: Bodies, attachments: list[Attachment]
-) -> str:
-    """What a reader sees of a mail: a repeated Message-ID with another hash is another
-    mail (see server/actions/inbound.py), the same hash is the same mail seen again."""
+def content_hash(msg: Message, raw: bytes) -> str:
+    """What the author wrote, as bytes: the body and the headers the author sets.
+
+    A repeated Message-ID with another hash is another mail (server/actions/repeated_ids.py);
+    the same hash is the same mail seen again. Computed from the raw bytes, not from what we
+    parse, so a stored mail keeps its hash when the parser improves (a mailbox re-read after
+    an upgrade must not look like new mail), and headers added on the way (trace, spam and
+    authentication results, list headers) do not count: the same mail in two mailboxes is
+    one message.
+    """
     digest = hashlib.sha256()
-    for piece in (sender.external_id, subject or "", bodies.text or "", bodies.html or ""):
-        digest.update(piece.encode("utf-8", "surrogatepass") + b"\0")
-    for item in attachments:
-        digest.update(hashlib.sha256(item.data).digest())
+    for name in _AUTHOR_HEADERS:
+        digest.update(f"{name}:{' '.join(header(msg, name).split())}\n".encode("utf-8", "replace"))
+    body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")[2]
+    digest.update(body.rstrip(b"\n"))
     return digest.hexdigest()[:32]
 
 
