@@ -2,7 +2,8 @@
 # Install what Switchboard's real-service test suite needs; safe to run again and again.
 #
 #  * Debian packages for the servers the tests start on free loopback ports:
-#    redis-server, dovecot-imapd, chromium, postgresql (only if one is missing).
+#    redis-server, dovecot-imapd, chromium, postgresql, npm (only if one is missing).
+#  * axe-core from npm for the accessibility checks.
 #  * The project's virtualenv at .venv with the `test` extra (pytest, playwright, ...).
 #
 # Never runs `playwright install`: it downloads a browser build, which these machines
@@ -27,6 +28,7 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missi
 have_dovecot || missing+=(dovecot)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 have_postgres || missing+=(postgresql)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=()
@@ -36,7 +38,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "missing: ${missing[*]}; installing Debian packages"
     "${sudo[@]}" apt-get update
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        redis-server dovecot-imapd chromium postgresql
+        redis-server dovecot-imapd chromium postgresql npm
 else
     say "redis-server, dovecot, chromium and PostgreSQL are already installed"
 fi
@@ -51,5 +53,11 @@ fi
 
 say "installing the project with its test extra: pip install -e '.[test]'"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+# axe-core for the accessibility checks of the e2e suite (tests/e2e/test_accessibility_e2e.py)
+if [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ]; then
+    say "installing axe-core (npm) into tests/e2e/axe"
+    npm install --prefix tests/e2e/axe --no-audit --no-fund --silent
+fi
 
 say "done"

@@ -14,6 +14,7 @@ import { renderAccount, agentUpdated, sessionEnded } from './js/views/account.js
 import { renderPublicPage } from './js/views/invite.js';
 import { installShortcuts } from './js/shortcuts.js';
 import { LANGUAGES, language, setLanguage, t } from './js/i18n.js';
+import { themeChoice, setTheme } from './js/theme.js';
 import { translateStatic } from './js/static_texts.js';
 import { notifyAssigned } from './js/notify.js';
 import { renderRules } from './js/views/rules.js'; // issue 15: automation page
@@ -232,6 +233,11 @@ const languagePicker = document.getElementById('language');
 for (const [code, name] of Object.entries(LANGUAGES)) languagePicker.append(new Option(name, code, false, code === language()));
 translateStatic(); // index.html's own texts (js/static_texts.js)
 languagePicker.addEventListener('change', () => { setLanguage(languagePicker.value); location.reload(); });
+// Light, dark or the device's setting (web/js/theme.js).
+const themePicker = document.getElementById('theme');
+for (const choice of ['system', 'light', 'dark']) themePicker.append(new Option(t(`theme.${choice}`), choice, false, choice === themeChoice()));
+themePicker.setAttribute('aria-label', t('theme.label'));
+themePicker.addEventListener('change', () => setTheme(themePicker.value));
 document.getElementById('new-conversation-btn').addEventListener('click', () => openNewConversation(app));
 installShortcuts(app);
 boot();

@@ -180,13 +180,13 @@ function heatmap(grid) {
   const head = h('tr', {}, h('th', { scope: 'col', text: '' }), Array.from({ length: 24 }, (_, hr) => h('th', { scope: 'col', text: String(hr) })));
   const rows = grid.map((row, d) => h('tr', {}, h('th', { scope: 'row', text: T.days[d] }),
     row.map((n) => h('td', { class: 'heat', title: String(n), dataset: { level: String(Math.ceil((n / max) * 4)) }, text: n ? String(n) : '' }))));
-  return h('div', { class: 'table-scroll' }, h('table', { class: 'heatmap', id: 'trend-heatmap' }, h('thead', {}, head), h('tbody', {}, rows)));
+  return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('reports.heatmap') }, h('table', { class: 'heatmap', id: 'trend-heatmap' }, h('thead', {}, head), h('tbody', {}, rows)));
 }
 
 function table(rows, columns) {
   const head = h('tr', {}, columns.map(([, label]) => h('th', { scope: 'col', text: label && label.includes('.') ? t(label) : label })));
   const body = rows.map((r) => h('tr', {}, columns.map(([key]) => h('td', { text: key === 'start' || key === 'label' ? String(r[key]) : show(r[key], unitOf(key)) }))));
-  return h('div', { class: 'table-scroll' }, h('table', { class: 'data' }, h('thead', {}, head), h('tbody', {}, body)));
+  return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('reports.table') }, h('table', { class: 'data', tabindex: '0' }, h('thead', {}, head), h('tbody', {}, body)));
 }
 
 export function renderCsat(root, app) {
