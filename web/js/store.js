@@ -1,5 +1,7 @@
 // Client state. Events may arrive twice (resume overlaps a refetch) or out of order across
 // REST and the socket, so every entity is replaced only by a strictly newer version.
+import { t } from './i18n.js';
+
 export class Store {
   constructor() {
     this.conversations = new Map();
@@ -77,21 +79,21 @@ export class Store {
 
   agentName(id) {
     if (id === null || id === undefined) return null;
-    if (this.me && this.me.id === id) return `${this.me.name} (you)`;
+    if (this.me && this.me.id === id) return t('actions.you', { name: this.me.name });
     const a = this.agents.find((x) => x.id === id);
     if (!a && this.onUnknownAgent) this.onUnknownAgent(id); // created after login: refetch
-    return a ? a.name : `Agent #${id}`;
+    return a ? a.name : t('store.agent', { id });
   }
 
   teamName(id) {
-    const t = this.teams.find((x) => x.id === id);
-    return t ? t.name : `Team #${id}`;
+    const team = this.teams.find((x) => x.id === id);
+    return team ? team.name : t('store.team', { id });
   }
 
   inboxName(id) {
     const i = this.inboxes.find((x) => x.id === id);
     if (!i && this.onUnknownInbox) this.onUnknownInbox(id);
-    return i ? i.name : `Inbox #${id}`;
+    return i ? i.name : t('store.inbox', { id });
   }
 
   /** Forget everything except identity: used on resync_required before a REST refetch. */
