@@ -56,6 +56,10 @@ async def test_admin_turns_on_routing_writes_a_rule_and_reads_notifications(
     conversation = sent.json()["conversation_id"]
     got = (await admin.get(f"/api/conversations/{conversation}")).json()
     assert got["labels"] == ["refund"]
+    await page.click("text=Recent runs")
+    await expect(page.locator(".rule-runs")).to_contain_text(
+        f"Conversation #{conversation}: done. added label refund"
+    )
 
     # a mention arrives live: the bell counts it, the panel lists it, "mark all read" clears it
     await expect(page.locator("#notif-badge")).to_be_hidden()

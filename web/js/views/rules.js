@@ -99,6 +99,8 @@ async function loadRules(host, app) {
   const items = list.map((rule) => h('li', { class: 'rule', dataset: { id: rule.id } },
     h('strong', { text: rule.name }), rule.is_active ? null : h('span', { class: 'small', text: ' (paused)' }),
     h('div', { class: 'small', text: describeRule(rule, app) }),
+    h('button', { type: 'button', class: 'ghost', text: 'Recent runs', 'aria-label': `Recent runs of ${rule.name}`,
+      onclick: (e) => showRuns(rule, e.target.parentNode) }),
     h('button', { type: 'button', class: 'ghost', text: 'Delete', 'aria-label': `Delete rule ${rule.name}`,
       onclick: async () => {
         try { await api.del(`/api/admin/rules/${rule.id}`); loadRules(host, app); } catch (err) { toast(errorText(err), 'error'); }
@@ -106,6 +108,20 @@ async function loadRules(host, app) {
   replace(host, h('h2', { text: 'Rules' }),
     items.length ? h('ul', { class: 'rules', id: 'rule-list' }, items) : h('p', { class: 'small', id: 'rule-list', text: 'No rules yet.' }),
     ruleEditor(app, async (body) => { await api.post('/api/admin/rules', body); toast('Rule saved.'); loadRules(host, app); }));
+}
+
+const RUN_STATUS = { ok: 'done', failed: 'partly failed', stopped: 'stopped (rules triggered each other too deep)' };
+
+/** The rule's latest runs, each with what it did or could not do. */
+async function showRuns(rule, host) {
+  let runs = [];
+  try { runs = (await api.get(`/api/admin/rules/${rule.id}/runs`, { limit: 10 })).runs; } catch (err) { toast(errorText(err), 'error'); return; }
+  const old = host.querySelector('.rule-runs');
+  if (old) old.remove();
+  host.appendChild(h('ul', { class: 'rule-runs small' }, runs.length ? runs.map((run) => h('li', {},
+    h('a', { href: `#/inbox/${run.conversation_id}`, text: `Conversation #${run.conversation_id}` }),
+    `: ${RUN_STATUS[run.status] || run.status}. `,
+    (run.results || []).map((x) => (x.ok ? x.text : x.error)).filter(Boolean).join('; '))) : h('li', { text: 'It has not run yet.' })));
 }
 
 function actionRow(app, choices) {
