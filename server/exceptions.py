@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.base import TransientError
+
 
 class SwitchboardError(Exception):
     """Base of every error Switchboard raises on purpose."""
@@ -90,11 +92,13 @@ class TwoFactorRequired(Unauthorized):
     code = "totp_required"
 
 
-class DatabaseUnavailable(SwitchboardError):
+class DatabaseUnavailable(SwitchboardError, TransientError):
     """The database did not answer (stopped, frozen, unreachable): retry later.
 
     Raised by server/storage/db.py for driver and pool failures of that kind, so every
-    endpoint answers 503 with Retry-After instead of a 500 or a hang.
+    endpoint answers 503 with Retry-After instead of a 500 or a hang. It is also the
+    adapter contract's TransientError: a channel adapter whose ``ctx.ingest`` fails this
+    way retries later (the IMAP cursor stays put) instead of taking the mail for a bad one.
     """
 
     code = "database_unavailable"

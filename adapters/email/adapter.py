@@ -21,6 +21,7 @@ from adapters.base import (
     PermanentError,
     SendResult,
     StatusUpdate,
+    TransientError,
 )
 from adapters.email import probe
 from adapters.email.compose import ComposeError, Sender, compose_reply, domain_of
@@ -148,6 +149,8 @@ class EmailAdapter:
     async def _store(self, raw: bytes, mc: MailContext, msg: InboundMessage) -> None:
         try:
             result = await self.ctx.ingest(msg)
+        except TransientError:  # the store failed, not the mail: the cursor stays, retried
+            raise
         except Exception as exc:  # one hostile mail must not block the mailbox
             if msg.content_attributes.get("quarantined"):
                 raise

@@ -97,11 +97,13 @@ class ImapWatcher:
         attempt = 0
         try:
             while True:
-                if not await self.ctx.lease.acquire(self.lease_name, LEASE_TTL):
-                    self._report(WatchState.STANDBY)
-                    await asyncio.sleep(LEASE_RENEW * random.uniform(0.8, 1.2))
-                    continue
                 try:
+                    # inside the loop boundary: a lease the database cannot answer for
+                    # (an outage) is a failure to back off from, not the watcher's end
+                    if not await self.ctx.lease.acquire(self.lease_name, LEASE_TTL):
+                        self._report(WatchState.STANDBY)
+                        await asyncio.sleep(LEASE_RENEW * random.uniform(0.8, 1.2))
+                        continue
                     await self._leased_session()
                 except asyncio.CancelledError:
                     raise

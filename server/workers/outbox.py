@@ -92,6 +92,8 @@ async def deliver(ctx: AppContext, row: Any) -> None:
         DELIVERY_SECONDS.labels(channel).observe((utcnow() - row.created_at).total_seconds())
     except asyncio.CancelledError:
         raise
+    except DatabaseUnavailable:
+        raise  # nothing can be recorded now; the claim lapses and the row is retried
     except PermanentError as exc:
         DELIVERIES.labels(channel, "failed").inc()
         await delivery.mark_failed(ctx, row.id, exc.reason)
@@ -104,8 +106,6 @@ async def deliver(ctx: AppContext, row: Any) -> None:
         await delivery.mark_retry(
             ctx, row.id, f"no answer within {SEND_TIMEOUT:.0f} s", ctx.settings.outbox_max_attempts
         )
-    except DatabaseUnavailable:
-        raise  # nothing can be recorded now; the claim lapses and the row is retried
     except Exception as exc:
         log.exception("delivery of outbox %s (message %s) failed", row.id, row.message_id)
         await delivery.mark_retry(

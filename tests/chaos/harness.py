@@ -1,16 +1,19 @@
 """Chaos harness: real processes under steady load while faults are injected.
 
 The production shape: two ``serve`` nodes sharing one PostgreSQL and one Redis, a webhook
-receiver for the API channel's replies. Load: API-channel senders (each message retried
-with the same external id until acknowledged, as an integration does), an agent replying
-to recent conversations (retried with the same client id), and agent sockets on both
-nodes that reconnect with their last event id whenever they drop.
+receiver for the API channel's replies, Dovecot for an email inbox. Load: API-channel
+senders (each message retried with the same external id until acknowledged, as an
+integration does), mail delivered into the mailbox the way a local MTA does (also while
+Dovecot is down), an agent replying to recent conversations (retried with the same
+client id), and agent sockets on both nodes that reconnect with their last event id
+whenever they drop.
 
 Faults, one kind per phase, ``cycles`` times each:
   node_kill      kill -9 of a node (alternating), restarted under the same node id
   redis_restart  Redis SIGKILLed, restarted empty on the same port 2 s later
   pg_stop        PostgreSQL shut down for 3 s
   pg_freeze      PostgreSQL frozen (SIGSTOP, postmaster and backends) for 3 s
+  imap_down      Dovecot stopped for 5 s: mail keeps arriving, backfilled once it is back
 
 Per phase it reports what PROTOCOL.md and DESIGN.md promise to be zero: acknowledged
 messages lost, duplicate rows, events missed by a socket without a resync, events a
@@ -43,14 +46,16 @@ from websockets.exceptions import WebSocketException
 from tests.faults.services import freeze, thaw
 from tests.realtime.nodes import Node, migrate, start_node
 from tests.support.api import INBOUND_TOKEN
+from tests.support.ports import free_port
 from tests.support.receiver import Receiver
-from tests.support.services import PostgresServer, RedisServer
+from tests.support.services import DovecotServer, PostgresServer, RedisServer
 
-FAULTS = ("node_kill", "redis_restart", "pg_stop", "pg_freeze")
+FAULTS = ("node_kill", "redis_restart", "pg_stop", "pg_freeze", "imap_down")
 NODE_ENV = {"SWITCHBOARD_ALLOW_PRIVATE_URLS": "true", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
 SETTLE = 90.0  # s a phase may take to converge after its last fault (outbox retries)
 RECOVER = 60.0  # s after a fault's end before it counts as "did not recover"
 SERIAL = itertools.count(1)
+MAIL_PASSWORD = "chaos-mail-password"
 
 
 @dataclass
@@ -61,8 +66,10 @@ class Cluster:
     url: str
     nodes: list[Node]
     receiver: Receiver
+    dovecot: DovecotServer
     token: str = ""
     inbox: dict[str, Any] = field(default_factory=dict)
+    mailbox: str = "support@example.test"
     turn: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_node(self) -> Node:
@@ -70,6 +77,8 @@ class Cluster:
 
     async def restart_node(self, index: int) -> None:
         old = self.nodes[index]
+        if old.log.exists():  # start_node rewrites it: keep the dead process's log
+            old.log.rename(old.log.with_name(f"{old.name}.{old.process.pid}.log"))
         self.nodes[index] = await asyncio.to_thread(
             start_node, self.tmp, old.name, self.url, self.redis.url, **NODE_ENV
         )
@@ -127,6 +136,7 @@ class Watcher:
                 self._message(str(event["payload"]["message"]["text"]))
 
     def _message(self, text: str) -> None:
+        text = text.strip()
         if not text.startswith("in-"):
             return
         if text in self.since_resync:
@@ -157,6 +167,7 @@ class Load:
         self._serial = SERIAL  # unique across phases: external and client ids never repeat
         self.tasks = [asyncio.create_task(self._sender(i)) for i in range(senders)]
         self.tasks.append(asyncio.create_task(self._replier()))
+        self.tasks.append(asyncio.create_task(self._mailer()))
 
     async def post(self, text: str) -> Sent | None:
         """Send one inbound message until a node acknowledges it (same external id)."""
@@ -209,6 +220,16 @@ class Load:
                     self.refused[response.status_code] += 1
                 await asyncio.sleep(0.25)
 
+    async def _mailer(self) -> None:
+        """One mail a second, dropped into the maildir as an MTA does: acknowledged once
+        the file is there, whether Dovecot runs or not."""
+        while not self._stopping.is_set():
+            text = f"in-mail-{next(self._serial)}"
+            sent = Sent(text, asyncio.get_running_loop().time())
+            await asyncio.to_thread(_drop_mail, self.cluster, text)
+            self.sent.append(sent)
+            await asyncio.sleep(1.0)
+
     async def stop(self) -> None:
         self._stopping.set()
         await asyncio.gather(*self.tasks)
@@ -252,11 +273,37 @@ async def _pg_freeze(cluster: Cluster, cycle: int) -> float:
     return asyncio.get_running_loop().time()
 
 
+async def _imap_down(cluster: Cluster, cycle: int) -> float:
+    await asyncio.to_thread(cluster.dovecot.stop)
+    await asyncio.sleep(5.0)
+    await asyncio.to_thread(cluster.dovecot.start)
+    return asyncio.get_running_loop().time()
+
+
+def _drop_mail(cluster: Cluster, text: str) -> None:
+    maildir = cluster.dovecot.mail_dir / cluster.mailbox / "Maildir"
+    owner = maildir.parent.parent.stat()
+    for part in (maildir.parent, maildir, maildir / "new", maildir / "cur", maildir / "tmp"):
+        if not part.exists():
+            part.mkdir()
+            os.chown(part, owner.st_uid, owner.st_gid)
+    raw = (
+        f"From: Carol <carol-{text[-1]}@example.org>\r\nTo: {cluster.mailbox}\r\n"
+        f"Subject: {text}\r\nMessage-ID: <{text}@chaos.example>\r\n"
+        f"Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\n{text}\r\n"
+    ).encode()
+    tmp = maildir / "tmp" / f"{text}.eml"
+    tmp.write_bytes(raw)
+    os.chown(tmp, owner.st_uid, owner.st_gid)
+    tmp.rename(maildir / "new" / f"{text}.eml")  # atomic, as maildir delivery is
+
+
 INJECT = {
     "node_kill": _node_kill,
     "redis_restart": _redis_restart,
     "pg_stop": _pg_stop,
     "pg_freeze": _pg_freeze,
+    "imap_down": _imap_down,
 }
 
 
@@ -302,8 +349,8 @@ async def _rows(cluster: Cluster, load: Load) -> dict[str, int]:
     try:
         texts = [s.text for s in load.sent]
         stored = await conn.fetch(
-            "SELECT external_id, count(*) AS n FROM messages WHERE external_id = ANY($1) "
-            "GROUP BY external_id",
+            "SELECT btrim(text, E' \\r\\n') AS t, count(*) AS n FROM messages "
+            "WHERE direction = 'in' AND btrim(text, E' \\r\\n') = ANY($1) GROUP BY 1",
             texts,
         )
         replies = await conn.fetch(
@@ -312,7 +359,7 @@ async def _rows(cluster: Cluster, load: Load) -> dict[str, int]:
         )
     finally:
         await conn.close()
-    counts = {r["external_id"]: r["n"] for r in stored}
+    counts = {r["t"]: r["n"] for r in stored}
     return {
         "lost": sum(1 for t in texts if t not in counts) + len(load.replies) - len(replies),
         "duplicate_rows": sum(n - 1 for n in counts.values()) + sum(r["n"] - 1 for r in replies),
@@ -362,15 +409,17 @@ async def run_phase(
 @contextlib.asynccontextmanager
 async def cluster_running(tmp: Path) -> Any:
     """PostgreSQL, Redis, a webhook receiver and two nodes; everything stopped after."""
-    pg, redis = PostgresServer(), RedisServer()
+    pg, redis, dovecot = PostgresServer(), RedisServer(), DovecotServer()
     nodes: list[Node] = []
     try:
         pg.start()
         redis.start()
+        dovecot.add_user("support@example.test", MAIL_PASSWORD)
+        dovecot.start()
         url = pg.create_database("chaos")
         migrate(tmp, url, redis.url)
         async with Receiver() as receiver:
-            cluster = Cluster(tmp, pg, redis, url, nodes, receiver)
+            cluster = Cluster(tmp, pg, redis, url, nodes, receiver, dovecot)
             for name in ("node-a", "node-b"):
                 nodes.append(
                     await asyncio.to_thread(start_node, tmp, name, url, redis.url, **NODE_ENV)
@@ -383,6 +432,7 @@ async def cluster_running(tmp: Path) -> Any:
         if pg.pid is not None:
             thaw(pg.pid)
         redis.close()
+        dovecot.close()
         pg.close()
 
 
@@ -410,6 +460,25 @@ async def _admin_and_inbox(cluster: Cluster) -> None:
         )
         assert response.status_code == 201, response.text
         cluster.inbox = response.json()
+        response = await http.post(
+            "/api/admin/inboxes",
+            headers={"authorization": f"Bearer {cluster.token}"},
+            json={"name": "Chaos mail", "kind": "email", "config": _email_config(cluster)},
+        )
+        assert response.status_code == 201, response.text
+
+
+def _email_config(cluster: Cluster) -> dict[str, Any]:
+    return {
+        "address": cluster.mailbox,
+        "imap_host": cluster.dovecot.host,
+        "imap_port": cluster.dovecot.port,
+        "imap_security": "none",
+        "imap_password": MAIL_PASSWORD,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": free_port(),  # replies go to the API channel only
+        "smtp_security": "none",
+    }
 
 
 async def run(

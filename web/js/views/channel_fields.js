@@ -1,64 +1,67 @@
 // Settings fields per channel kind, as form controls (never raw JSON). Secrets are write-only:
 // the server only says whether each is set, so the form offers a "replace" field and never
-// shows a value. Each row: [key (dots for nested), label, type, extra, {required, hint}].
+// shows a value. Each row: [key (dots for nested), label, type, extra, {required, hint}];
+// labels, hints and choices are text keys (web/i18n/*.js), read with t() where shown.
 import { h, option } from '../dom.js';
+import { t, LANGUAGES } from '../i18n.js';
 
-const SECURITY_IMAP = [['ssl', 'SSL/TLS (port 993)'], ['none', 'None (port 143, unencrypted)']];
-const SECURITY_SMTP = [['starttls', 'STARTTLS (port 587)'], ['ssl', 'SSL/TLS (port 465)'], ['none', 'None (port 25, unencrypted)']];
+const SECURITY_IMAP = [['ssl', 'cf.sslImap'], ['none', 'cf.noneImap']];
+const SECURITY_SMTP = [['starttls', 'cf.starttls'], ['ssl', 'cf.sslSmtp'], ['none', 'cf.noneSmtp']];
 const META_SECRETS = [
-  ['access_token', 'Access token', 'secret', null, { required: true }],
-  ['app_secret', 'App secret', 'secret', null, { required: true, hint: 'Used to verify the signature of every webhook call.' }],
-  ['verify_token', 'Verify token', 'secret', null, { required: true, hint: 'Any phrase; type the same in the Meta app\'s webhook settings.' }],
+  ['access_token', 'cf.accessToken', 'secret', null, { required: true }],
+  ['app_secret', 'cf.appSecret', 'secret', null, { required: true, hint: 'cf.appSecretHint' }],
+  ['verify_token', 'cf.verifyToken', 'secret', null, { required: true, hint: 'cf.verifyTokenHint' }],
 ];
 
 export const CHANNEL_FIELDS = {
   email: [
-    ['address', 'Inbox address', 'email', null, { required: true, hint: 'Customers write to this address; replies come from it.' }],
-    ['from_name', 'From name', 'text'],
-    ['imap_host', 'IMAP host', 'text', null, { hint: 'Leave empty to receive mail only through the SMTP endpoint.' }],
-    ['imap_port', 'IMAP port', 'number'],
+    ['address', 'cf.address', 'email', null, { required: true, hint: 'cf.addressHint' }],
+    ['from_name', 'cf.fromName', 'text'],
+    ['imap_host', 'cf.imapHost', 'text', null, { hint: 'cf.imapHostHint' }],
+    ['imap_port', 'cf.imapPort', 'number'],
     // aioimaplib has no STARTTLS (adapters/email/config.py): only what the server accepts.
-    ['imap_security', 'IMAP security', 'select', SECURITY_IMAP],
-    ['imap_username', 'IMAP username', 'text', null, { hint: 'Defaults to the inbox address.' }],
-    ['imap_password', 'IMAP password', 'secret'],
-    ['imap_mailbox', 'IMAP mailbox', 'text', null, { hint: 'Defaults to INBOX.' }],
-    ['smtp_host', 'SMTP host', 'text'], ['smtp_port', 'SMTP port', 'number'],
-    ['smtp_security', 'SMTP security', 'select', SECURITY_SMTP],
-    ['smtp_username', 'SMTP username', 'text'], ['smtp_password', 'SMTP password', 'secret'],
+    ['imap_security', 'cf.imapSecurity', 'select', SECURITY_IMAP],
+    ['imap_username', 'cf.imapUsername', 'text', null, { hint: 'cf.imapUsernameHint' }],
+    ['imap_password', 'cf.imapPassword', 'secret'],
+    ['imap_mailbox', 'cf.imapMailbox', 'text', null, { hint: 'cf.imapMailboxHint' }],
+    ['smtp_host', 'cf.smtpHost', 'text'], ['smtp_port', 'cf.smtpPort', 'number'],
+    ['smtp_security', 'cf.smtpSecurity', 'select', SECURITY_SMTP],
+    ['smtp_username', 'cf.smtpUsername', 'text'], ['smtp_password', 'cf.smtpPassword', 'secret'],
   ],
   webchat: [
-    ['appearance.title', 'Widget title', 'text'], ['appearance.color', 'Colour', 'color'],
-    ['appearance.position', 'Launcher position', 'select', [['right', 'Bottom right'], ['left', 'Bottom left']]],
-    ['appearance.greeting', 'Greeting', 'text'], ['appearance.reply_time', 'Reply-time text', 'text'],
-    ['appearance.offline_message', 'Offline message', 'text', null, { hint: 'Shown in the header while nobody is available.' }],
-    ['allowed_origins', 'Allowed origins', 'list', null, { hint: 'One origin per line, e.g. https://shop.example. Empty: any site may embed the widget.' }],
-    ['pre_chat', 'Pre-chat form', 'prechat'],
-    ['email_continuity.enabled', 'Email replies the visitor missed', 'checkbox', null, { hint: 'Needs an email inbox below; the visitor must have given an email address.' }],
-    ['email_continuity.email_inbox_id', 'Send them from', 'inbox', 'email'],
-    ['email_continuity.after_minutes', 'After (minutes unseen)', 'number'],
-    ['attachments.max_bytes', 'Largest attachment (bytes)', 'number', null, { hint: '0 turns attachments off; at most 10485760 (10 MiB).' }],
-    ['attachments.types', 'Allowed file types', 'list', null, { hint: 'One MIME type per line, e.g. image/png.' }],
-    ['identity_verification', 'Identity verification', 'select', [['off', 'Off'], ['optional', 'Optional'], ['required', 'Required']]],
-    ['hmac_secret', 'Identity HMAC secret', 'secret'],
+    ['appearance.title', 'cf.title', 'text'], ['appearance.color', 'cf.color', 'color'],
+    ['appearance.position', 'cf.position', 'select', [['right', 'cf.bottomRight'], ['left', 'cf.bottomLeft']]],
+    ['appearance.greeting', 'cf.greeting', 'text'], ['appearance.reply_time', 'cf.replyTime', 'text'],
+    ['appearance.language', 'cf.language', 'select', Object.entries(LANGUAGES), { hint: 'cf.languageHint', raw: true }],
+    ['appearance.offline_message', 'cf.offline', 'text', null, { hint: 'cf.offlineHint' }],
+    ['allowed_origins', 'cf.origins', 'list', null, { hint: 'cf.originsHint' }],
+    ['pre_chat', 'cf.preChat', 'prechat'],
+    ['email_continuity.enabled', 'cf.continuity', 'checkbox', null, { hint: 'cf.continuityHint' }],
+    ['email_continuity.email_inbox_id', 'cf.sendFrom', 'inbox', 'email'],
+    ['email_continuity.after_minutes', 'cf.afterMinutes', 'number'],
+    ['attachments.max_bytes', 'cf.maxBytes', 'number', null, { hint: 'cf.maxBytesHint' }],
+    ['attachments.types', 'cf.types', 'list', null, { hint: 'cf.typesHint' }],
+    ['identity_verification', 'cf.identity', 'select', [['off', 'cf.off'], ['optional', 'cf.optional'], ['required', 'cf.required']]],
+    ['hmac_secret', 'cf.hmac', 'secret'],
   ],
   telegram: [
-    ['mode', 'Mode', 'select', [['webhook', 'Webhook (Telegram calls us)'], ['polling', 'Long polling (we ask Telegram)']]],
-    ['bot_token', 'Bot token', 'secret', null, { required: true, hint: 'As given by @BotFather: 123456:ABC…' }],
-    ['secret_token', 'Webhook secret token', 'secret', null, { hint: 'Needed in webhook mode: letters, digits, _ and -.' }],
+    ['mode', 'cf.mode', 'select', [['webhook', 'cf.webhook'], ['polling', 'cf.polling']]],
+    ['bot_token', 'cf.botToken', 'secret', null, { required: true, hint: 'cf.botTokenHint' }],
+    ['secret_token', 'cf.secretToken', 'secret', null, { hint: 'cf.secretTokenHint' }],
   ],
-  messenger: [['page_id', 'Page id', 'text', null, { required: true }], ...META_SECRETS],
-  instagram: [['ig_account_id', 'Instagram account id', 'text', null, { required: true }], ...META_SECRETS],
-  whatsapp: [['phone_number_id', 'Phone number id', 'text', null, { required: true }], ...META_SECRETS],
+  messenger: [['page_id', 'cf.pageId', 'text', null, { required: true }], ...META_SECRETS],
+  instagram: [['ig_account_id', 'cf.igId', 'text', null, { required: true }], ...META_SECRETS],
+  whatsapp: [['phone_number_id', 'cf.phoneId', 'text', null, { required: true }], ...META_SECRETS],
   api: [
-    ['webhook_url', 'Webhook URL (outbound)', 'url'],
-    ['inbound_token', 'Inbound token', 'secret'], ['webhook_secret', 'Webhook signing secret', 'secret'],
+    ['webhook_url', 'cf.webhookUrl', 'url'],
+    ['inbound_token', 'cf.inboundToken', 'secret'], ['webhook_secret', 'cf.webhookSecret', 'secret'],
   ],
 };
 
 /** Field key → the label a person reads (for error messages that name a field). */
 export function fieldLabels(kind) {
   const labels = {};
-  for (const [key, label] of CHANNEL_FIELDS[kind] || []) labels[key] = label;
+  for (const [key, label] of CHANNEL_FIELDS[kind] || []) labels[key] = t(label);
   return labels;
 }
 
@@ -76,7 +79,7 @@ export function setPath(obj, path, value) {
   o[keys[keys.length - 1]] = value;
 }
 
-const FIELD_TYPES = [['text', 'Text'], ['email', 'Email'], ['tel', 'Phone'], ['textarea', 'Long text'], ['select', 'Choice'], ['checkbox', 'Checkbox']];
+const FIELD_TYPES = [['text', 'cf.ft.text'], ['email', 'cf.ft.email'], ['tel', 'cf.ft.tel'], ['textarea', 'cf.ft.textarea'], ['select', 'cf.ft.select'], ['checkbox', 'cf.ft.checkbox']];
 
 /** The pre-chat form as rows of inputs: one row per field the visitor fills in. */
 function preChatEditor(fid, value) {
@@ -84,21 +87,21 @@ function preChatEditor(fid, value) {
   const enabled = h('input', { type: 'checkbox', id: `${fid}-enabled`, checked: Boolean(v.enabled) });
   const body = h('tbody');
   const addRow = (f) => {
-    const name = h('input', { class: 'pc-name', value: f.name || '', 'aria-label': 'Field name', placeholder: 'email', pattern: '[a-z][a-z0-9_]*', size: 10 });
-    const label = h('input', { class: 'pc-label', value: f.label || '', 'aria-label': 'Label shown', placeholder: 'Your email', size: 14 });
-    const type = h('select', { class: 'pc-type', 'aria-label': 'Type' }, FIELD_TYPES.map(([t, l]) => option(t, l, t === (f.type || 'text'))));
-    const required = h('input', { type: 'checkbox', class: 'pc-required', 'aria-label': 'Required', checked: Boolean(f.required) });
-    const options = h('input', { class: 'pc-options', value: (f.options || []).join(', '), 'aria-label': 'Choices (comma-separated)', placeholder: 'for a choice', size: 12 });
+    const name = h('input', { class: 'pc-name', value: f.name || '', 'aria-label': t('cf.pc.name'), placeholder: 'email', pattern: '[a-z][a-z0-9_]*', size: 10 });
+    const label = h('input', { class: 'pc-label', value: f.label || '', 'aria-label': t('cf.pc.label'), placeholder: t('cf.pc.labelExample'), size: 14 });
+    const type = h('select', { class: 'pc-type', 'aria-label': t('cf.pc.type') }, FIELD_TYPES.map(([v, l]) => option(v, t(l), v === (f.type || 'text'))));
+    const required = h('input', { type: 'checkbox', class: 'pc-required', 'aria-label': t('cf.pc.required'), checked: Boolean(f.required) });
+    const options = h('input', { class: 'pc-options', value: (f.options || []).join(', '), 'aria-label': t('cf.pc.choicesLabel'), placeholder: t('cf.pc.choicesPlaceholder'), size: 12 });
     const row = h('tr', {}, h('td', {}, name), h('td', {}, label), h('td', {}, type), h('td', {}, required), h('td', {}, options),
-      h('td', {}, h('button', { type: 'button', class: 'small ghost', text: 'Remove', onclick: () => { row.remove(); } })));
+      h('td', {}, h('button', { type: 'button', class: 'small ghost', text: t('cf.pc.remove'), onclick: () => { row.remove(); } })));
     body.append(row);
   };
   for (const f of v.fields || []) addRow(f);
   const el = h('div', { class: 'prechat', id: fid },
-    h('label', { class: 'check' }, enabled, h('span', { text: 'Ask visitors these questions before the chat starts' })),
+    h('label', { class: 'check' }, enabled, h('span', { text: t('cf.pc.enabled') })),
     h('div', { class: 'table-scroll' }, h('table', { class: 'data compact' },
-      h('thead', {}, h('tr', {}, ['Name', 'Label', 'Type', 'Required', 'Choices', ''].map((t) => h('th', { scope: 'col', text: t })))), body)),
-    h('button', { type: 'button', class: 'small', id: `${fid}-add`, text: '+ Add a question', onclick: () => addRow({}) }));
+      h('thead', {}, h('tr', {}, [t('cf.pc.nameCol'), t('cf.pc.labelCol'), t('cf.pc.type'), t('cf.pc.required'), t('cf.pc.choices'), ''].map((x) => h('th', { scope: 'col', text: x })))), body)),
+    h('button', { type: 'button', class: 'small', id: `${fid}-add`, text: t('cf.pc.add'), onclick: () => addRow({}) }));
   el.read = () => ({
     enabled: enabled.checked,
     fields: [...body.rows].map((r) => {
@@ -113,14 +116,14 @@ function preChatEditor(fid, value) {
   return el;
 }
 
-function control(fid, type, extra, value, ctx) {
-  if (type === 'select') {
-    return h('select', { id: fid }, option('', 'Default', value === undefined || value === null),
-      extra.map(([v, l]) => option(v, l, v === value)));
+function control(fid, type, extra, value, ctx, raw) {
+  if (type === 'select') { // raw: the choices are names as they are (languages), not text keys
+    return h('select', { id: fid }, option('', t('cf.default'), value === undefined || value === null || value === ''),
+      extra.map(([v, l]) => option(v, raw ? l : t(l), v === value)));
   }
   if (type === 'inbox') {
     const choices = (ctx.inboxes || []).filter((i) => i.kind === extra);
-    return h('select', { id: fid }, option('', choices.length ? 'Choose an email inbox' : 'No email inbox yet', !value),
+    return h('select', { id: fid }, option('', t(choices.length ? 'cf.chooseEmailInbox' : 'cf.noEmailInbox'), !value),
       choices.map((i) => option(i.id, i.name, i.id === value)));
   }
   if (type === 'list') return h('textarea', { id: fid, rows: 3, value: (value || []).join('\n') });
@@ -152,15 +155,15 @@ export function channelForm(kind, { config = {}, secretsSet = {}, prefix = 'cfg'
     if (type === 'secret') {
       const set = Boolean(secretsSet[key]);
       el = h('input', { type: 'password', id: fid, autocomplete: 'new-password', required: opts.required && !set,
-        placeholder: set ? 'Leave blank to keep' : 'Not set' });
-      grid.push(h('label', { for: fid }, label, prefix === 'cfg'
-        ? h('span', { class: `secret-state ${set ? 'set' : 'unset'}`, text: set ? '● set' : '○ not set' }) : null), el);
+        placeholder: t(set ? 'cf.keep' : 'cf.notSet') });
+      grid.push(h('label', { for: fid }, t(label), prefix === 'cfg'
+        ? h('span', { class: `secret-state ${set ? 'set' : 'unset'}`, text: t(set ? 'cf.set' : 'cf.unset') }) : null), el);
     } else {
-      el = control(fid, type, extra, value, { inboxes });
+      el = control(fid, type, extra, value, { inboxes }, opts.raw);
       if (opts.required) el.required = true;
-      grid.push(h('label', { for: fid, text: label }), el);
+      grid.push(h('label', { for: fid, text: t(label) }), el);
     }
-    if (opts.hint) grid.push(h('span'), h('p', { class: 'hint', text: opts.hint }));
+    if (opts.hint) grid.push(h('span'), h('p', { class: 'hint', text: t(opts.hint) }));
     const snapshot = () => JSON.stringify(type === 'secret' ? el.value : read(type, el));
     controls.push({ key, type, el, initial: snapshot(), snapshot });
   }
