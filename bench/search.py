@@ -70,6 +70,62 @@ def texts(total: int, rng: random.Random) -> list[str]:
     return out
 
 
+PG_FILL = """
+INSERT INTO messages (conversation_id, inbox_id, direction, kind, sender_type, is_auto, text,
+                      attachments, status, content_attributes, sent_at, version, created_at)
+SELECT (g - 1) / {per} + 1, :inbox, 'in', 'message', 'contact', false,
+       (SELECT string_agg('w' || (floor(20000 * power(random(), 8)))::int, ' ')
+          FROM generate_series(1, 5 + (g % 26)))
+       || CASE WHEN g % (CAST(:total AS int) / 10) = 7 THEN ' zyxrare' ELSE '' END
+       || CASE WHEN random() < 0.01 THEN ' mediumword' ELSE '' END
+       || CASE WHEN random() < 0.10 THEN ' commonword' ELSE '' END,
+       '[]', 'received', '{{}}', now() - make_interval(secs => CAST(:total AS int) - g), 1, now()
+FROM generate_series(CAST(:start AS int), CAST(:stop AS int)) AS g
+"""
+
+
+async def fill_postgres(db: Database, total: int) -> float:
+    """The same shape of text, generated inside PostgreSQL: a million rows in a minute
+    instead of a quarter of an hour through the driver (the index work is the same)."""
+    started = time.perf_counter()
+    inbox_id, contact_id = await _owners(db)
+    async with db.write() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO conversations (id, inbox_id, contact_id, status, token, labels, "
+                "channel_data, priority, version, created_at, updated_at) SELECT g, :inbox, "
+                ":contact, 'open', 'tok-' || g, '[]', '{}', 'none', 1, now(), now() "
+                "FROM generate_series(1, CAST(:n AS int)) AS g"
+            ),
+            {
+                "inbox": inbox_id,
+                "contact": contact_id,
+                "n": (total + PER_CONVERSATION - 1) // PER_CONVERSATION,
+            },
+        )
+    for start in range(1, total + 1, 10_000):  # each statement well inside the 10 s timeout
+        async with db.write() as conn:
+            await conn.execute(
+                sa.text(PG_FILL.format(per=PER_CONVERSATION)),
+                {
+                    "inbox": inbox_id,
+                    "total": total,
+                    "start": start,
+                    "stop": min(total, start + 9_999),
+                },
+            )
+    return time.perf_counter() - started
+
+
+async def _owners(db: Database) -> tuple[int, int]:
+    async with db.write() as conn:
+        inbox = await conn.execute(
+            sa.insert(t.inboxes).values(name="bench", kind="api", config={}, public_key="bench")
+        )
+        contact = await conn.execute(sa.insert(t.contacts).values(name="Bench customer"))
+        return inbox.inserted_primary_key[0], contact.inserted_primary_key[0]
+
+
 async def fill(db: Database, total: int) -> float:
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -161,7 +217,7 @@ async def measure(db: Database, runs: int) -> list[tuple[str, float, float, floa
 async def run_engine(label: str, url: str, total: int, runs: int) -> None:
     db = Database(url)
     await migrate(db)
-    seconds = await fill(db, total)
+    seconds = await (fill_postgres if db.dialect_name == "postgresql" else fill)(db, total)
     async with db.write() as conn:  # what autovacuum (PostgreSQL) or `ANALYZE` would do
         await conn.exec_driver_sql("ANALYZE")
     print(f"\n{label}: {total:,} messages filled in {seconds:.0f} s ({total / seconds:,.0f}/s)")
