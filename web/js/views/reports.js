@@ -5,9 +5,10 @@ import { reportTabs } from './trends.js';
 import { h, option, replace, toast, errorText } from '../dom.js';
 import { formatDuration, localInputValue } from '../time.js';
 import { channelInfo } from '../channels.js';
+import { t, formatDateTime } from '../i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const GROUPS = [['inbox', 'Inbox'], ['channel', 'Channel'], ['agent', 'Agent'], ['team', 'Team']];
+const GROUPS = ['inbox', 'channel', 'agent', 'team'];
 
 function svg(tag, attrs, text) {
   const el = document.createElementNS(SVG, tag);
@@ -16,25 +17,27 @@ function svg(tag, attrs, text) {
   return el;
 }
 
+const WHEN = { dateStyle: 'medium', timeStyle: 'short' };
 const fmt = (s) => (s === null || s === undefined ? '—' : formatDuration(s));
 
 export function renderReports(root, app) {
   const now = new Date();
   const from = h('input', { type: 'datetime-local', id: 'report-from', value: localInputValue(new Date(now.getTime() - 7 * 86400e3)) });
   const to = h('input', { type: 'datetime-local', id: 'report-to', value: localInputValue(new Date(now.getTime() + 60e3)) });
-  const group = h('select', { id: 'report-group' }, GROUPS.map(([v, l]) => option(v, l)));
-  const business = h('select', { id: 'report-clock' }, option('wall', 'Wall-clock time'), option('business', 'Business time'));
+  const group = h('select', { id: 'report-group' }, GROUPS.map((v) => option(v, t(`reports.group.${v}`))));
+  const business = h('select', { id: 'report-clock' }, option('wall', t('frt.wall')), option('business', t('frt.business')));
   // The CSV is written here from the report's own rows, with names instead of ids.
-  const csv = h('a', { class: 'button', id: 'report-csv', text: 'Export CSV', download: 'first-response.csv', href: '#' });
+  const csv = h('a', { class: 'button', id: 'report-csv', text: t('reports.csv'), download: 'first-response.csv', href: '#' });
   const kpis = h('div', { class: 'kpis', id: 'live-kpis' });
   const chart = h('div', { id: 'frt-chart' });
   const tableHost = h('div', { id: 'frt-table' });
   const drill = h('div', { id: 'drill', 'aria-live': 'polite' });
   const form = h('form', { class: 'row' },
-    h('label', {}, 'From ', from), h('label', {}, 'To ', to), h('label', {}, 'Group by ', group), h('label', {}, 'Clock ', business),
-    h('button', { type: 'submit', class: 'primary', text: 'Update' }), csv);
-  replace(root, h('div', { class: 'page' }, reportTabs('frt'), h('h1', { text: 'Reports' }), kpis,
-    h('section', { class: 'card' }, h('h2', { text: 'First-response time' }), form, chart, tableHost), drill));
+    h('label', {}, `${t('reports.from')} `, from), h('label', {}, `${t('reports.to')} `, to),
+    h('label', {}, `${t('reports.groupBy')} `, group), h('label', {}, `${t('frt.clock')} `, business),
+    h('button', { type: 'submit', class: 'primary', text: t('reports.update') }), csv);
+  replace(root, h('div', { class: 'page' }, reportTabs('frt'), h('h1', { text: t('reports.title') }), kpis,
+    h('section', { class: 'card' }, h('h2', { text: t('frt.title') }), form, chart, tableHost), drill));
 
   const params = () => ({ from: new Date(from.value).toISOString(), to: new Date(to.value).toISOString(), group_by: group.value });
   async function load() {
@@ -44,7 +47,7 @@ export function renderReports(root, app) {
       renderFrt(data, business.value === 'business', chart, tableHost, drill, app, group.value);
       if (csv.href.startsWith('blob:')) URL.revokeObjectURL(csv.href);
       csv.href = URL.createObjectURL(new Blob([segmentsCsv(data.segments || [], app.store)], { type: 'text/csv' }));
-    } catch (err) { toast(`Report failed: ${errorText(err)}`, 'error'); }
+    } catch (err) { toast(t('frt.failed', { error: errorText(err) }), 'error'); }
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
   group.addEventListener('change', load);
@@ -56,16 +59,16 @@ export function renderReports(root, app) {
 async function loadLive(host) {
   try {
     const live = await api.get('/api/reports/live');
-    replace(host, [['open', 'Open'], ['unassigned', 'Unassigned'], ['waiting', 'Waiting'], ['breaching', 'Breaching SLA']].map(([k, l]) =>
-      h('div', { class: 'kpi', id: `kpi-${k}` }, h('div', { class: 'value', text: String(live[k] ?? 0) }), h('div', { class: 'label', text: l }))));
-  } catch (err) { replace(host, h('p', { class: 'muted', text: `Live counts unavailable: ${errorText(err)}` })); }
+    replace(host, [['open', 'frt.live.open'], ['unassigned', 'frt.live.unassigned'], ['waiting', 'frt.live.waiting'], ['breaching', 'frt.live.breaching']].map(([k, l]) =>
+      h('div', { class: 'kpi', id: `kpi-${k}` }, h('div', { class: 'value', text: String(live[k] ?? 0) }), h('div', { class: 'label', text: t(l) }))));
+  } catch (err) { replace(host, h('p', { class: 'muted', text: t('frt.liveUnavailable', { error: errorText(err) }) })); }
 }
 
-const NO_KEY = { agent: 'Not answered yet', team: 'No team', inbox: 'No inbox', channel: 'No channel' };
+const NO_KEY = { agent: 'frt.none.agent', team: 'frt.none.team', inbox: 'frt.none.inbox', channel: 'frt.none.channel' };
 
 /** A group's name in words: the segments without a responder are "Not answered yet", not "—". */
 function groupLabel(g, by) {
-  if (g.key === null || g.key === undefined) return NO_KEY[by] || 'None';
+  if (g.key === null || g.key === undefined) return t(NO_KEY[by] || 'frt.none.other');
   return String(g.label && g.label !== '—' ? g.label : g.key);
 }
 
@@ -82,9 +85,14 @@ function csvCell(v) {
 /** One row per first-response segment, every id given its name. */
 export function segmentsCsv(segments, store) {
   const rows = segments.map((s) => [s.conversation_id, store.inboxName(s.inbox_id), channelName(s.channel),
-    s.team_id ? store.teamName(s.team_id) : '', s.responder_id ? store.agentName(s.responder_id).replace(/ \(you\)$/, '') : '',
+    s.team_id ? store.teamName(s.team_id) : '', s.responder_id ? responderName(store, s.responder_id) : '',
     s.started_at, s.responded_at, s.wall_seconds, s.business_seconds, s.resolution_seconds]);
   return [CSV_COLUMNS, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
+/** The responder's plain name (the app says "(you)" after one's own name; a file does not). */
+function responderName(store, id) {
+  return store.me && store.me.id === id ? store.me.name : store.agentName(id);
 }
 
 function channelName(kind) {
@@ -103,7 +111,7 @@ function renderFrt(data, businessClock, chartHost, tableHost, drill, app, by) {
   const segments = data.segments || [];
   const showDrill = (g) => renderDrill(drill, g, segments, businessClock, app);
   if (!groups.length) {
-    replace(chartHost, h('p', { class: 'muted', text: 'No first responses in this period.' }));
+    replace(chartHost, h('p', { class: 'muted', text: t('frt.empty') }));
     replace(tableHost);
     return;
   }
@@ -116,7 +124,7 @@ function renderFrt(data, businessClock, chartHost, tableHost, drill, app, by) {
   const plot = width - left - 90;
   const height = groups.length * rowH;
   const s = svg('svg', { class: 'chart', viewBox: `0 0 ${width} ${height + 52}`, role: 'img',
-    'aria-label': `Median and p90 first-response time by ${by}, in ${businessClock ? 'business' : 'wall-clock'} time` });
+    'aria-label': t(businessClock ? 'frt.chartBusiness' : 'frt.chartWall', { group: t(`reports.group.${by}`) }) });
   // The time axis: gridlines with durations, and what is measured, under the bars.
   for (let v = 0; v <= max; v += step) {
     const x = left + (v / max) * plot;
@@ -125,7 +133,7 @@ function renderFrt(data, businessClock, chartHost, tableHost, drill, app, by) {
   }
   s.append(svg('line', { class: 'axis', x1: left, x2: left + plot, y1: height + 4, y2: height + 4 }),
     svg('text', { class: 'axis-title', x: left + plot / 2, y: height + 44, 'text-anchor': 'middle' },
-      `First-response time (${businessClock ? 'business hours' : 'wall-clock'})`));
+      t(businessClock ? 'frt.axisBusiness' : 'frt.axisWall')));
   groups.forEach((g, i) => {
     const y = i * rowH;
     const scale = (v) => ((v || 0) / max) * plot;
@@ -133,24 +141,25 @@ function renderFrt(data, businessClock, chartHost, tableHost, drill, app, by) {
     const p90 = svg('rect', { class: 'bar p90', x: left, y: y + 4, height: 22, width: Math.max(1, scale(g[`${pre}p90`])), tabindex: 0 });
     const med = svg('rect', { class: 'bar', x: left, y: y + 8, height: 14, width: Math.max(1, scale(g[`${pre}median`])), tabindex: 0 });
     for (const bar of [p90, med]) {
-      bar.append(svg('title', {}, `${g.label}: median ${fmt(g[`${pre}median`])}, p90 ${fmt(g[`${pre}p90`])} — click for conversations`));
+      bar.append(svg('title', {}, t('frt.barTitle', { group: g.label, median: fmt(g[`${pre}median`]), p90: fmt(g[`${pre}p90`]) })));
       bar.addEventListener('click', () => showDrill(g));
       bar.addEventListener('keydown', (e) => { if (e.key === 'Enter') showDrill(g); });
     }
     s.append(p90, med, svg('text', { x: left + scale(g[`${pre}p90`]) + 6, y: y + 20 }, g[`${pre}median`] == null
-      ? 'no first response yet' : `median ${fmt(g[`${pre}median`])} · p90 ${fmt(g[`${pre}p90`])}`));
+      ? t('frt.noneYet') : t('frt.barText', { median: fmt(g[`${pre}median`]), p90: fmt(g[`${pre}p90`]) })));
   });
   replace(chartHost, h('div', { class: 'legend' },
-    h('span', {}, h('span', { class: 'swatch', style: 'background:#0b5cad' }), 'Median'),
-    h('span', {}, h('span', { class: 'swatch', style: 'background:#8fb8e6' }), 'p90')), s);
+    h('span', {}, h('span', { class: 'swatch', style: 'background:#0b5cad' }), t('frt.median')),
+    h('span', {}, h('span', { class: 'swatch', style: 'background:#8fb8e6' }), t('frt.p90'))), s);
   const num = (v) => h('td', { class: 'num', text: v });
   replace(tableHost, h('table', { class: 'data', id: 'frt-table-data' },
-    h('thead', {}, h('tr', {}, ['Group', 'Conversations', 'Answered', 'Median', 'p90', 'Mean', 'Business median', 'Business p90', 'Resolved', 'Resolution median', 'Resolution p90', ''].map((t, i) =>
-      h('th', { scope: 'col', class: i > 0 && i < 11 ? 'num' : '', text: t })))),
+    h('thead', {}, h('tr', {}, ['frt.col.group', 'frt.col.conversations', 'frt.col.answered', 'frt.median', 'frt.p90', 'frt.col.mean', 'frt.col.businessMedian',
+      'frt.col.businessP90', 'frt.col.resolved', 'frt.col.resolutionMedian', 'frt.col.resolutionP90', ''].map((k, i) =>
+      h('th', { scope: 'col', class: i > 0 && i < 11 ? 'num' : '', text: k ? t(k) : '' })))),
     h('tbody', {}, groups.map((g) => h('tr', {}, h('td', { text: g.label }), num(String(g.count)), num(String(g.answered)),
       num(fmt(g.median)), num(fmt(g.p90)), num(fmt(g.mean)), num(fmt(g.business_median)), num(fmt(g.business_p90)),
       num(String(g.resolved ?? 0)), num(fmt(g.resolution_median)), num(fmt(g.resolution_p90)),
-      h('td', {}, h('button', { type: 'button', class: 'small', text: 'Conversations', onclick: () => showDrill(g) })))))));
+      h('td', {}, h('button', { type: 'button', class: 'small', text: t('frt.col.conversations'), onclick: () => showDrill(g) })))))));
 }
 
 function segmentKey(seg, by) {
@@ -161,16 +170,16 @@ function renderDrill(host, group, segments, businessClock, app) {
   const by = document.getElementById('report-group').value;
   const rows = segments.filter((s) => String(segmentKey(s, by)) === String(group.key));
   replace(host, h('section', { class: 'card', id: 'drill-card' },
-    h('h2', { text: `Conversations behind “${group.label}” (${rows.length})` }),
+    h('h2', { text: t('frt.drillTitle', { group: group.label, n: rows.length }) }),
     h('table', { class: 'data' },
-      h('thead', {}, h('tr', {}, ['Conversation', 'Inbox', 'Responder', 'Started', 'Responded', 'FRT', 'Resolution'].map((t) => h('th', { scope: 'col', text: t })))),
+      h('thead', {}, h('tr', {}, ['frt.d.conversation', 'frt.d.inbox', 'frt.d.responder', 'frt.d.started', 'frt.d.responded', 'frt.d.frt', 'frt.d.resolution'].map((k) => h('th', { scope: 'col', text: t(k) })))),
       h('tbody', {}, rows.map((s) => h('tr', {},
         h('td', {}, h('a', { href: `#/inbox/${s.conversation_id}`, text: `#${s.conversation_id}` })),
         h('td', { text: app.store.inboxName(s.inbox_id) }),
         h('td', { text: s.responder_id ? app.store.agentName(s.responder_id) : '—' }),
-        h('td', { text: new Date(s.started_at).toLocaleString() }),
-        h('td', { text: s.responded_at ? new Date(s.responded_at).toLocaleString() : 'not yet' }),
+        h('td', { text: formatDateTime(new Date(s.started_at), WHEN) }),
+        h('td', { text: s.responded_at ? formatDateTime(new Date(s.responded_at), WHEN) : t('frt.notYet') }),
         h('td', { class: 'num', text: fmt(businessClock ? s.business_seconds : s.wall_seconds) }),
-        h('td', { class: 'num', text: s.resolution_seconds == null ? 'open' : fmt(s.resolution_seconds) })))))));
+        h('td', { class: 'num', text: s.resolution_seconds == null ? t('conv.st.open') : fmt(s.resolution_seconds) })))))));
   host.scrollIntoView({ behavior: 'smooth', block: 'start' });
 }
