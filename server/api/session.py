@@ -172,11 +172,26 @@ async def agent_directory(request: Request) -> Any:
     }
 
 
-@api.route("GET", "/api/teams", tag=TAG, summary="The team directory (for assignment)")
+@api.route(
+    "GET",
+    "/api/teams",
+    tag=TAG,
+    summary="The team directory (for assignment and mentions), with each team's member ids",
+)
 async def team_directory(request: Request) -> Any:
+    """member_ids let the composer offer ``@team`` only when a member can see the inbox
+    (docs/automation.md, Mentions)."""
     await actor_from(request)
     async with request.app.state.ctx.db.read() as conn:
         rows = (
             await conn.execute(sa.select(t.teams.c.id, t.teams.c.name).order_by(t.teams.c.name))
         ).all()
-    return {"items": [{"id": r.id, "name": r.name} for r in rows]}
+        members = (await conn.execute(sa.select(t.team_members))).all()
+    by_team: dict[int, list[int]] = {}
+    for m in members:
+        by_team.setdefault(m.team_id, []).append(m.user_id)
+    return {
+        "items": [
+            {"id": r.id, "name": r.name, "member_ids": sorted(by_team.get(r.id, []))} for r in rows
+        ]
+    }
