@@ -4,14 +4,15 @@
 // (docs/automation.md "Mentions and notifications").
 import { api } from '../api.js';
 import { h, replace, toast, errorText } from '../dom.js';
+import { t, tn } from '../i18n.js';
 
 const KIND_LABELS = {
-  assigned: 'Assigned to me',
-  message: 'New message on my conversation',
-  mention: 'Mentions',
-  sla_near_breach: 'Response target about to be missed',
-  sla_breached: 'Response target missed',
-  new_conversation: 'New conversation in my inboxes',
+  assigned: 'notif.kind.assigned',
+  message: 'notif.kind.message',
+  mention: 'notif.kind.mention',
+  sla_near_breach: 'notif.kind.slaNear',
+  sla_breached: 'notif.kind.slaBreached',
+  new_conversation: 'notif.kind.newConversation',
 };
 
 const state = { unread: 0, items: [], button: null, badge: null, panel: null, app: null };
@@ -22,8 +23,8 @@ export function installNotifications(app) {
   if (!state.button) {
     state.badge = h('span', { class: 'badge', id: 'notif-badge', hidden: true });
     state.button = h('button', { type: 'button', class: 'ghost', id: 'notif-btn', 'aria-haspopup': 'dialog',
-      'aria-label': 'Notifications', onclick: togglePanel }, '🔔', state.badge);
-    state.panel = h('div', { id: 'notif-panel', class: 'card notif-panel', role: 'dialog', 'aria-label': 'Notifications', hidden: true });
+      'aria-label': t('notif.title'), onclick: togglePanel }, '🔔', state.badge);
+    state.panel = h('div', { id: 'notif-panel', class: 'card notif-panel', role: 'dialog', 'aria-label': t('notif.title'), hidden: true });
     const anchor = document.getElementById('whoami');
     anchor.parentNode.insertBefore(state.button, anchor);
     anchor.parentNode.insertBefore(state.panel, anchor);
@@ -44,7 +45,7 @@ function setUnread(n) {
   state.unread = n;
   state.badge.hidden = n === 0;
   state.badge.textContent = n > 99 ? '99+' : String(n);
-  state.button.setAttribute('aria-label', n ? `Notifications, ${n} unread` : 'Notifications');
+  state.button.setAttribute('aria-label', n ? tn('notif.unread', n) : t('notif.title'));
 }
 
 /** Feed every live event here; returns true when it was one of mine. */
@@ -75,11 +76,11 @@ function renderPanel() {
     ? h('ul', { class: 'notif-list', id: 'notif-list' }, state.items.map((n) => h('li', { class: n.read_at ? 'read' : 'unread' },
       h('a', { href: n.conversation_id ? `#/inbox/${n.conversation_id}` : '#/inbox', text: n.text,
         onclick: () => { markRead([n.id]); state.panel.hidden = true; } }))))
-    : h('p', { class: 'small', id: 'notif-list', text: 'Nothing new. Assignments, mentions and SLA alerts show up here.' });
+    : h('p', { class: 'small', id: 'notif-list', text: t('notif.empty') });
   replace(state.panel,
-    h('div', { class: 'row' }, h('strong', { text: 'Notifications' }),
-      h('button', { type: 'button', class: 'ghost', id: 'notif-read-all', text: 'Mark all read', onclick: () => markRead(null) }),
-      h('button', { type: 'button', class: 'ghost', text: 'Preferences', onclick: renderPrefs })),
+    h('div', { class: 'row' }, h('strong', { text: t('notif.title') }),
+      h('button', { type: 'button', class: 'ghost', id: 'notif-read-all', text: t('notif.readAll'), onclick: () => markRead(null) }),
+      h('button', { type: 'button', class: 'ghost', text: t('notif.prefs'), onclick: renderPrefs })),
     list);
 }
 
@@ -97,20 +98,21 @@ async function renderPrefs() {
   let prefs = {};
   try { prefs = (await api.get('/api/notifications/preferences')).prefs; } catch (err) { toast(errorText(err), 'error'); return; }
   const boxes = {};
-  const rows = Object.entries(KIND_LABELS).map(([kind, text]) => {
+  const rows = Object.entries(KIND_LABELS).map(([kind, key]) => {
+    const text = t(key);
     boxes[kind] = {
-      app: h('input', { type: 'checkbox', checked: Boolean((prefs[kind] || {}).app), 'aria-label': `${text} in the app` }),
-      desktop: h('input', { type: 'checkbox', checked: Boolean((prefs[kind] || {}).desktop), 'aria-label': `${text} on the desktop` }),
+      app: h('input', { type: 'checkbox', checked: Boolean((prefs[kind] || {}).app), 'aria-label': t('notif.inAppLabel', { kind: text }) }),
+      desktop: h('input', { type: 'checkbox', checked: Boolean((prefs[kind] || {}).desktop), 'aria-label': t('notif.desktopLabel', { kind: text }) }),
     };
     return h('tr', {}, h('td', { text }), h('td', {}, boxes[kind].app), h('td', {}, boxes[kind].desktop));
   });
-  const save = h('button', { type: 'button', class: 'primary', text: 'Save preferences', onclick: async () => {
+  const save = h('button', { type: 'button', class: 'primary', text: t('notif.save'), onclick: async () => {
     const body = {};
     for (const [kind, b] of Object.entries(boxes)) body[kind] = { app: b.app.checked, desktop: b.desktop.checked };
     if (Object.values(body).some((x) => x.desktop) && typeof Notification !== 'undefined') Notification.requestPermission();
-    try { await api.put('/api/notifications/preferences', { prefs: body }); toast('Preferences saved.'); renderPanel(); } catch (err) { toast(errorText(err), 'error'); }
+    try { await api.put('/api/notifications/preferences', { prefs: body }); toast(t('notif.saved')); renderPanel(); } catch (err) { toast(errorText(err), 'error'); }
   } });
-  replace(state.panel, h('strong', { text: 'Notify me about' }),
-    h('table', { class: 'data' }, h('thead', {}, h('tr', {}, h('th', { text: '' }), h('th', { text: 'In the app' }), h('th', { text: 'Desktop' }))),
+  replace(state.panel, h('strong', { text: t('notif.about') }),
+    h('table', { class: 'data' }, h('thead', {}, h('tr', {}, h('th', { text: '' }), h('th', { text: t('notif.inApp') }), h('th', { text: t('notif.desktop') }))),
       h('tbody', {}, rows)), save);
 }
