@@ -195,6 +195,16 @@ class HealthReporter(Protocol):
     ) -> None: ...
 
 
+class SecretStore(Protocol):
+    """The inbox's own secrets (encrypted at rest), for credentials a provider rotates."""
+
+    async def get(self, name: str) -> str | None: ...
+
+    async def replace(self, name: str, old: str, new: str) -> bool:
+        """Store ``new`` only while ``old`` is stored (an admin's newer value wins)."""
+        ...
+
+
 class Lease(Protocol):
     """Exactly-one-watcher: ``acquire`` returns True when this node may watch."""
 
@@ -216,6 +226,7 @@ class AdapterContext:
     lease: Lease
     settings: Mapping[str, Any]  # server settings an adapter may read (API bases, public_url…)
     http_post: Callable[..., Awaitable[Any]] | None = None  # reserved; adapters use httpx
+    secrets: SecretStore | None = None  # e.g. a rotated OAuth2 refresh token (email)
 
 
 class Adapter(Protocol):

@@ -21,6 +21,7 @@ from adapters.base import (
 )
 from adapters.registry import ADAPTERS
 from server.actions import delivery, inbound
+from server.actions.channel_secrets import InboxSecrets
 from server.context import AppContext
 from server.events.bus import Bus
 from server.events.types import Event, EventType
@@ -237,6 +238,7 @@ class ChannelManager:
             health=self.health.reporter(inbox_id),
             lease=self.lease,
             settings=_adapter_settings(self.ctx),
+            secrets=InboxSecrets(self.ctx, inbox_id),
         )
 
 

@@ -27,6 +27,7 @@ from adapters.email import probe
 from adapters.email.compose import ComposeError, Sender, compose_reply, domain_of
 from adapters.email.config import EmailConfig, normalise, parse_config
 from adapters.email.imap_watcher import ImapWatcher, RawMail
+from adapters.email.oauth2 import OAuth2Client, TokenSource
 from adapters.email.parse import MailContext, failed_sends, parse_or_quarantine, quarantine
 from adapters.email.signature import compose_signature, signature_values, with_signature
 from adapters.email.smtp_inbound import InboundSmtp
@@ -43,7 +44,12 @@ class EmailAdapter:
         html=True,
         attachments=True,
         watcher=True,
-        secret_fields=("imap_password", "smtp_password"),
+        secret_fields=(
+            "imap_password",
+            "smtp_password",
+            "oauth2_client_secret",
+            "oauth2_refresh_token",
+        ),
     )
 
     def __init__(self, ctx: AdapterContext) -> None:
@@ -54,8 +60,9 @@ class EmailAdapter:
             self._config_error: str | None = None
         except ConfigInvalid as exc:  # stored before a validation rule existed
             self.config, self._config_error = None, exc.reason
+        self.tokens = self._token_source()
         self.watcher = (
-            ImapWatcher(ctx, self.config, self.ingest_batch)
+            ImapWatcher(ctx, self.config, self.ingest_batch, self.tokens)
             if self.config and self.config.watches
             else None
         )
@@ -190,7 +197,12 @@ class EmailAdapter:
             raise PermanentError(str(exc)) from None
         recipient = message.recipient.email or message.recipient.external_id
         await send_mail(
-            self.config, mail, self.config.address, [recipient], allow_private=self._allow_private
+            self.config,
+            mail,
+            self.config.address,
+            [recipient],
+            allow_private=self._allow_private,
+            tokens=self.tokens,
         )
         return SendResult(provider_id)
 
@@ -210,7 +222,35 @@ class EmailAdapter:
                 "ok": False,
                 "checks": [{"name": "config", "ok": False, "detail": self._config_error}],
             }
-        return await probe.run_checks(self.config, allow_private=self._allow_private)
+        return await probe.run_checks(
+            self.config, allow_private=self._allow_private, tokens=self.tokens
+        )
+
+    def _token_source(self) -> TokenSource | None:
+        """One per inbox (IMAP and SMTP share it) when it signs in with OAuth2."""
+        cfg = self.config
+        if cfg is None or cfg.auth_method != "oauth2":
+            return None
+        client = OAuth2Client(
+            cfg.oauth2_token_url,
+            cfg.oauth2_client_id,
+            cfg.oauth2_client_secret,
+            cfg.oauth2_scope,
+            cfg.oauth2_refresh_token,
+        )
+        return TokenSource(
+            client,
+            allow_private=self._allow_private,
+            secrets=self.ctx.secrets,
+            on_problem=self._oauth2_problem_changed,
+        )
+
+    def _oauth2_problem_changed(self) -> None:
+        if self.watcher is not None:
+            self.watcher.refresh_health()
+        elif self.tokens is not None:  # SMTP only: the token source is the whole story
+            problem = self.tokens.problem
+            self.ctx.health.report(connected=problem is None, error=problem)
 
     @property
     def _allow_private(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from adapters.base import ConfigInvalid
 from adapters.email.compose import valid_address
@@ -45,7 +46,11 @@ _FIELDS = {
     "signature",
     "inbound_smtp_host",
     "inbound_smtp_port",
+    *("auth_method", "oauth2_client_id", "oauth2_client_secret", "oauth2_token_url"),
+    *("oauth2_scope", "oauth2_refresh_token"),
 }
+AUTH_METHODS = ("password", "oauth2")  # oauth2: XOAUTH2 for IMAP and SMTP (oauth2.py)
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,12 @@ class EmailConfig:
     signature: str = ""  # under every email reply, with variables (signature.py)
     inbound_smtp_host: str = "127.0.0.1"  # the optional SMTP endpoint (an MTA delivers here)
     inbound_smtp_port: int = 0  # 0: no SMTP endpoint
+    auth_method: str = "password"
+    oauth2_client_id: str = ""
+    oauth2_client_secret: str = ""
+    oauth2_token_url: str = ""
+    oauth2_scope: str = ""
+    oauth2_refresh_token: str = ""
 
     @property
     def watches(self) -> bool:
@@ -147,7 +158,41 @@ def parse_config(config: Mapping[str, Any]) -> EmailConfig:
         signature=check_signature(str(config.get("signature") or "")),
         inbound_smtp_host=_host(config, "inbound_smtp_host") or "127.0.0.1",
         inbound_smtp_port=int(_number(config, "inbound_smtp_port", 0, 0, 65535)),
+        **_oauth2(config),
     )
+
+
+def _oauth2(config: Mapping[str, Any]) -> dict[str, str]:
+    fields = ("oauth2_client_id", "oauth2_client_secret", "oauth2_scope", "oauth2_refresh_token")
+    found = {k: str(config.get(k) or "").strip() for k in fields}
+    return {
+        "auth_method": _choice(config, "auth_method", AUTH_METHODS, "password"),
+        "oauth2_token_url": _token_url(config),
+        **found,
+    }
+
+
+def _token_url(config: Mapping[str, Any]) -> str:
+    """HTTPS; plain HTTP only to this machine (a local test or a sidecar token service)."""
+    value = str(config.get("oauth2_token_url") or "").strip()
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    local = parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK
+    if not (parts.scheme == "https" or local) or not parts.hostname:
+        raise ConfigInvalid(
+            "oauth2_token_url: expected the provider's https:// token endpoint, "
+            f"e.g. https://oauth2.googleapis.com/token, got {value!r}"
+        )
+    return value
+
+
+def _check_oauth2(parsed: EmailConfig) -> None:
+    if parsed.auth_method != "oauth2":
+        return
+    for key in ("oauth2_client_id", "oauth2_token_url", "oauth2_refresh_token"):
+        if not getattr(parsed, key):
+            raise ConfigInvalid(f"{key}: required when auth_method is oauth2")
 
 
 def normalise(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -155,6 +200,7 @@ def normalise(config: Mapping[str, Any]) -> dict[str, Any]:
     parsed = parse_config(config)
     if "imap_mailbox" in config and any(c in parsed.imap_mailbox for c in '\r\n"\\'):
         raise ConfigInvalid("imap_mailbox: must not contain quotes, backslashes or newlines")
-    if parsed.imap_host and not parsed.imap_password:
+    _check_oauth2(parsed)
+    if parsed.imap_host and not parsed.imap_password and parsed.auth_method == "password":
         raise ConfigInvalid("imap_password: required when imap_host is set")
     return {k: v for k, v in config.items() if v is not None}

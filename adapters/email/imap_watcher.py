@@ -34,6 +34,8 @@ import aioimaplib
 from adapters.base import AdapterContext
 from adapters.email.config import EmailConfig
 from adapters.email.imap_proto import Fetched, parse_fetch, parse_search, parse_select, uid_set
+from adapters.email.oauth2 import OAuth2Refused, TokenSource
+from adapters.email.sign_in import imap_sign_in
 from adapters.email.tls import imap_client
 from adapters.outbound_guard import refuse_private_host
 
@@ -82,8 +84,14 @@ def backoff(attempt: int) -> float:
 
 
 class ImapWatcher:
-    def __init__(self, ctx: AdapterContext, config: EmailConfig, deliver: Deliver) -> None:
-        self.ctx, self.config, self.deliver = ctx, config, deliver
+    def __init__(
+        self,
+        ctx: AdapterContext,
+        config: EmailConfig,
+        deliver: Deliver,
+        tokens: TokenSource | None = None,  # auth_method oauth2: XOAUTH2 (sign_in.py)
+    ) -> None:
+        self.ctx, self.config, self.deliver, self.tokens = ctx, config, deliver, tokens
         self.state = WatchState.STOPPED
         self.lease_name = f"imap:{ctx.inbox_id}"
         self._lost = asyncio.Event()
@@ -167,7 +175,7 @@ class ImapWatcher:
         client = await imap_client(cfg, conn_lost_cb=lambda _exc: self._lost.set())
         _watch_exists(client, self._new_mail)
         try:
-            login = await client.login(cfg.imap_username, cfg.imap_password)
+            login = await imap_sign_in(client, cfg, self.tokens)
             if login.result != "OK":
                 raise PermissionError(f"IMAP login refused: {_text(login.lines)}")
         except BaseException:  # cancelled or failed half-way: never leak the socket
@@ -292,12 +300,16 @@ class ImapWatcher:
             return True
         return any(b"EXISTS" in bytes(line) for line in lines)
 
+    def refresh_health(self) -> None:
+        """Report again: the OAuth2 sign-in's problem changed (TokenSource.on_problem)."""
+        self._report(self.state)
+
     def _report(self, state: WatchState) -> None:
         self.state = state
         connected = state in (WatchState.SYNCING, WatchState.IDLE)
         self.ctx.health.report(
             connected=connected,
-            error=self._error,
+            error=self._error or (self.tokens.problem if self.tokens else None),
             lag=self._detail.get("lag_seconds"),
             detail={**self._detail, "state": state.value},
         )
@@ -352,6 +364,8 @@ def _text(lines: Any) -> str:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OAuth2Refused):
+        return exc.reason  # a sentence for the admin: who refused what, and what to do
     text = " ".join(str(exc).split())[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -18,6 +18,8 @@ import aiosmtplib
 
 from adapters.base import ChannelError
 from adapters.email.config import EmailConfig
+from adapters.email.oauth2 import TokenSource
+from adapters.email.sign_in import imap_sign_in, smtp_sign_in
 from adapters.email.tls import (
     CertificateNotTrusted,
     check_pin,
@@ -40,14 +42,17 @@ def _err(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-async def run_checks(config: EmailConfig, *, allow_private: bool = False) -> dict[str, Any]:
+async def run_checks(
+    config: EmailConfig, *, allow_private: bool = False, tokens: TokenSource | None = None
+) -> dict[str, Any]:
     """``allow_private``: SWITCHBOARD_ALLOW_PRIVATE_URLS; without it a host that resolves
-    to a private or loopback address is refused before any connection (outbound_guard)."""
+    to a private or loopback address is refused before any connection (outbound_guard).
+    ``tokens``: the inbox's OAuth2 token source when it signs in with XOAUTH2."""
     checks: list[Check] = []
     if config.imap_host:
-        checks += await _imap_checks(config, allow_private)
+        checks += await _imap_checks(config, allow_private, tokens)
     if config.smtp_host:
-        checks += await _smtp_checks(config, allow_private)
+        checks += await _smtp_checks(config, allow_private, tokens)
     if not checks:
         checks.append(_check("config", False, "neither imap_host nor smtp_host is set"))
     return {"ok": all(c["ok"] for c in checks), "checks": checks}
@@ -82,7 +87,9 @@ async def _network(
     return checks
 
 
-async def _imap_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
+async def _imap_checks(
+    cfg: EmailConfig, allow_private: bool, tokens: TokenSource | None
+) -> list[Check]:
     checks = await _network("imap", cfg.imap_host, cfg.imap_port, cfg.timeout, allow_private)
     if not all(c["ok"] for c in checks):
         return checks
@@ -95,7 +102,7 @@ async def _imap_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
         if cfg.imap_security != "none":
             how = "STARTTLS" if cfg.imap_security == "starttls" else "TLS"
             checks.append(_check("imap.tls", True, f"{how} handshake completed"))
-        return checks + await _imap_login_and_select(client, cfg)
+        return checks + await _imap_login_and_select(client, cfg, tokens)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(client.logout(), timeout=2)
@@ -141,14 +148,19 @@ async def _imap_seen(cfg: EmailConfig) -> str | None:
         close_imap(client)
 
 
-async def _imap_login_and_select(client: aioimaplib.IMAP4, cfg: EmailConfig) -> list[Check]:
+async def _imap_login_and_select(
+    client: aioimaplib.IMAP4, cfg: EmailConfig, tokens: TokenSource | None
+) -> list[Check]:
     try:
-        login = await client.login(cfg.imap_username, cfg.imap_password)
+        login = await imap_sign_in(client, cfg, tokens)
+    except ChannelError as exc:  # the OAuth2 token endpoint refused or failed
+        return [_check("imap.auth", False, exc.reason)]
     except Exception as exc:
         return [_check("imap.auth", False, _err(exc))]
     if login.result != "OK":
         return [_check("imap.auth", False, f"login refused for {cfg.imap_username!r}")]
-    checks = [_check("imap.auth", True, f"logged in as {cfg.imap_username}")]
+    how = " with OAuth2 (XOAUTH2)" if tokens is not None else ""
+    checks = [_check("imap.auth", True, f"logged in as {cfg.imap_username}{how}")]
     quoted = '"' + cfg.imap_mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
     try:
         selected = await client.select(quoted)
@@ -173,7 +185,9 @@ async def _imap_login_and_select(client: aioimaplib.IMAP4, cfg: EmailConfig) -> 
     return checks
 
 
-async def _smtp_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
+async def _smtp_checks(
+    cfg: EmailConfig, allow_private: bool, tokens: TokenSource | None
+) -> list[Check]:
     checks = await _network("smtp", cfg.smtp_host, cfg.smtp_port, cfg.timeout, allow_private)
     if not all(c["ok"] for c in checks):
         return checks
@@ -186,7 +200,7 @@ async def _smtp_checks(cfg: EmailConfig, allow_private: bool) -> list[Check]:
         name = "smtp.tls" if cfg.smtp_security == "ssl" else "smtp.greeting"
         return [*checks, _check(name, False, await _tls_failure(cfg, exc, _smtp_seen))]
     try:
-        return checks + await _smtp_session(smtp, cfg)
+        return checks + await _smtp_session(smtp, cfg, tokens)
     finally:
         with contextlib.suppress(Exception):
             await smtp.quit()
@@ -215,7 +229,9 @@ async def _smtp_seen(cfg: EmailConfig) -> str | None:
             await smtp.quit()
 
 
-async def _smtp_session(smtp: aiosmtplib.SMTP, cfg: EmailConfig) -> list[Check]:
+async def _smtp_session(
+    smtp: aiosmtplib.SMTP, cfg: EmailConfig, tokens: TokenSource | None
+) -> list[Check]:
     checks: list[Check] = []
     if cfg.smtp_security == "starttls":
         try:
@@ -226,10 +242,13 @@ async def _smtp_session(smtp: aiosmtplib.SMTP, cfg: EmailConfig) -> list[Check]:
             return [_check("smtp.tls", False, f"STARTTLS failed: {detail}")]
     if cfg.smtp_security != "none":
         checks.append(_check("smtp.tls", True, "TLS established"))
-    if not cfg.smtp_username:
-        return [*checks, _check("smtp.auth", True, "no authentication configured")]
     try:
-        await smtp.login(cfg.smtp_username, cfg.smtp_password)
+        user = await smtp_sign_in(smtp, cfg, tokens)
+    except ChannelError as exc:  # the OAuth2 token endpoint refused or failed
+        return [*checks, _check("smtp.auth", False, exc.reason)]
     except aiosmtplib.SMTPException as exc:
         return [*checks, _check("smtp.auth", False, _err(exc))]
-    return [*checks, _check("smtp.auth", True, f"authenticated as {cfg.smtp_username}")]
+    if not user:
+        return [*checks, _check("smtp.auth", True, "no authentication configured")]
+    how = " with OAuth2 (XOAUTH2)" if tokens is not None else ""
+    return [*checks, _check("smtp.auth", True, f"authenticated as {user}{how}")]

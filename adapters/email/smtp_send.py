@@ -11,8 +11,12 @@ import aiosmtplib
 
 from adapters.base import PermanentError, TransientError
 from adapters.email.config import EmailConfig
+from adapters.email.oauth2 import OAuth2Refused, TokenSource
+from adapters.email.sign_in import smtp_sign_in
 from adapters.email.tls import check_pin, tls_context
 from adapters.outbound_guard import refuse_private_host
+
+REFUSED_SEND_RETRY = 300.0  # 5 min: time for an admin to reconnect the mailbox
 
 
 async def send_mail(
@@ -22,13 +26,19 @@ async def send_mail(
     recipients: list[str],
     *,
     allow_private: bool = False,
+    tokens: TokenSource | None = None,
 ) -> None:
-    """Send one mail; ``allow_private`` is SWITCHBOARD_ALLOW_PRIVATE_URLS (outbound_guard)."""
+    """Send one mail; ``allow_private`` is SWITCHBOARD_ALLOW_PRIVATE_URLS (outbound_guard).
+
+    A refused OAuth2 refresh is retried later (``REFUSED_SEND_RETRY``): the admin is told
+    through channel health, and the reply goes out once the mailbox is reconnected."""
     if not config.smtp_host:
         raise PermanentError("this inbox has no SMTP server configured (smtp_host)")
     await refuse_private_host(config.smtp_host, allow_private)
     try:
-        await _deliver(config, msg, sender, recipients)
+        await _deliver(config, msg, sender, recipients, tokens)
+    except OAuth2Refused as exc:
+        raise TransientError(exc.reason, code=exc.code, retry_after=REFUSED_SEND_RETRY) from None
     except aiosmtplib.SMTPRecipientsRefused as exc:
         raise _classify_recipients(exc) from None
     except aiosmtplib.SMTPResponseException as exc:
@@ -38,7 +48,11 @@ async def send_mail(
 
 
 async def _deliver(
-    config: EmailConfig, msg: EmailMessage, sender: str, recipients: list[str]
+    config: EmailConfig,
+    msg: EmailMessage,
+    sender: str,
+    recipients: list[str],
+    tokens: TokenSource | None,
 ) -> None:
     """Connect (TLS or STARTTLS as configured), check a pinned certificate, then log in
     and send: credentials never reach a server whose certificate is not the trusted one."""
@@ -53,8 +67,7 @@ async def _deliver(
     async with smtp:
         if config.smtp_security != "none":
             check_pin(config, smtp.get_transport_info("ssl_object"))
-        if config.smtp_username:
-            await smtp.login(config.smtp_username, config.smtp_password)
+        await smtp_sign_in(smtp, config, tokens)
         await smtp.send_message(msg, sender=sender, recipients=recipients)
 
 
