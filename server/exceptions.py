@@ -92,6 +92,9 @@ class TwoFactorRequired(Unauthorized):
     code = "totp_required"
 
 
+RETRY_AFTER = 5  # seconds: most outages (a restart, a failover) end within a few
+
+
 class DatabaseUnavailable(SwitchboardError, TransientError):
     """The database did not answer (stopped, frozen, unreachable): retry later.
 
@@ -105,4 +108,6 @@ class DatabaseUnavailable(SwitchboardError, TransientError):
     status = 503
 
     def __init__(self, message: str = "the database is unavailable; retry shortly") -> None:
-        super().__init__(message, details={"retry_after": 5})
+        super().__init__(message, details={"retry_after": RETRY_AFTER})
+        # TransientError's initialiser set its own fields (code=None shadows ours)
+        self.code, self.retry_after = DatabaseUnavailable.code, RETRY_AFTER
