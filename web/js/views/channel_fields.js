@@ -12,6 +12,16 @@ const META_SECRETS = [
   ['app_secret', 'cf.appSecret', 'secret', null, { required: true, hint: 'cf.appSecretHint' }],
   ['verify_token', 'cf.verifyToken', 'secret', null, { required: true, hint: 'cf.verifyTokenHint' }],
 ];
+// OAuth2 sign-in (XOAUTH2, adapters/email/README.md): these rows show only when it is chosen.
+const OAUTH2 = { when: ['auth_method', 'oauth2'] };
+const EMAIL_OAUTH2 = [
+  ['auth_method', 'cf.authMethod', 'select', [['password', 'cf.authPassword'], ['oauth2', 'cf.authOAuth2']], { hint: 'cf.authMethodHint' }],
+  ['oauth2_client_id', 'cf.oauth2ClientId', 'text', null, OAUTH2],
+  ['oauth2_client_secret', 'cf.oauth2ClientSecret', 'secret', null, OAUTH2],
+  ['oauth2_token_url', 'cf.oauth2TokenUrl', 'url', null, { ...OAUTH2, hint: 'cf.oauth2TokenUrlHint' }],
+  ['oauth2_scope', 'cf.oauth2Scope', 'text', null, { ...OAUTH2, hint: 'cf.oauth2ScopeHint' }],
+  ['oauth2_refresh_token', 'cf.oauth2RefreshToken', 'secret', null, { ...OAUTH2, hint: 'cf.oauth2RefreshTokenHint' }],
+];
 
 export const CHANNEL_FIELDS = {
   email: [
@@ -27,6 +37,7 @@ export const CHANNEL_FIELDS = {
     ['smtp_host', 'cf.smtpHost', 'text'], ['smtp_port', 'cf.smtpPort', 'number'],
     ['smtp_security', 'cf.smtpSecurity', 'select', SECURITY_SMTP],
     ['smtp_username', 'cf.smtpUsername', 'text'], ['smtp_password', 'cf.smtpPassword', 'secret'],
+    ...EMAIL_OAUTH2,
   ],
   webchat: [
     ['appearance.title', 'cf.title', 'text'], ['appearance.color', 'cf.color', 'color'],
@@ -149,6 +160,7 @@ export function channelForm(kind, { config = {}, secretsSet = {}, prefix = 'cfg'
   const grid = [];
   const controls = [];
   for (const [key, label, type, extra, opts = {}] of CHANNEL_FIELDS[kind] || []) {
+    const first = grid.length;
     const fid = `${prefix}-${key.replace(/\./g, '-')}`;
     const value = getPath(config, key);
     let el;
@@ -165,8 +177,9 @@ export function channelForm(kind, { config = {}, secretsSet = {}, prefix = 'cfg'
     }
     if (opts.hint) grid.push(h('span'), h('p', { class: 'hint', text: t(opts.hint) }));
     const snapshot = () => JSON.stringify(type === 'secret' ? el.value : read(type, el));
-    controls.push({ key, type, el, initial: snapshot(), snapshot });
+    controls.push({ key, type, el, initial: snapshot(), snapshot, when: opts.when, rows: grid.slice(first) });
   }
+  showWhenChosen(controls);
   const collect = (onlyChanged) => {
     const cfg = {};
     for (const c of controls) {
@@ -191,6 +204,17 @@ export function channelForm(kind, { config = {}, secretsSet = {}, prefix = 'cfg'
     }
   };
   return { grid, collect, markInvalid };
+}
+
+/** Rows with `when: [key, value]` are shown only while the control `key` has that value. */
+function showWhenChosen(controls) {
+  for (const c of controls.filter((x) => x.when)) {
+    const chooser = controls.find((x) => x.key === c.when[0]);
+    if (!chooser) continue;
+    const apply = () => { for (const row of c.rows) row.hidden = chooser.el.value !== c.when[1]; };
+    chooser.el.addEventListener('change', apply);
+    apply();
+  }
 }
 
 /** The field named at the start of a server message ("config.bot_token: …" → "bot_token"). */
