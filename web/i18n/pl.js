@@ -806,7 +806,7 @@ export default {
  "snooze.hours4": "Za 4 godziny",
  "snooze.monday": "W poniedziałek o {time}",
  "snooze.tomorrow": "Jutro o {time}",
- "static.away": "◐ Zaraz wracam",
+ "static.away": "◐ Nieobecny",
  "static.help.close": "Zamknij",
  "static.help.help": "Ta pomoc",
  "static.help.note": "Notatka wewnętrzna",
