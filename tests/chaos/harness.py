@@ -372,6 +372,7 @@ async def run_phase(
     """``cycles`` faults of one kind under load, then the checks; one report row."""
     load = Load(cluster)
     resyncs_before = sum(len(w.resyncs) for w in watchers)
+    requests_before = len(cluster.receiver.requests)
     recoveries = []
     await asyncio.sleep(gap)
     for cycle in range(cycles):
@@ -381,7 +382,9 @@ async def run_phase(
     await load.stop()
     await _settle(cluster, load, watchers)
     delivered = _delivered(cluster)
-    ids = Counter(r.headers.get("x-switchboard-delivery") for r in cluster.receiver.requests)
+    ids = Counter(
+        r.headers.get("x-switchboard-delivery") for r in cluster.receiver.requests[requests_before:]
+    )
     report = {
         "fault": fault,
         "cycles": cycles,
