@@ -4,6 +4,8 @@ import { api } from '../api.js';
 import { h, replace, toast, errorText } from '../dom.js';
 import { formatDuration, secondsUntil } from '../time.js';
 import { t, tn } from '../i18n.js';
+import { mentionAt, mentionCandidates } from './mentions.js';
+import { macrosOf, matchingMacros } from './macro_menu.js';
 
 // Typing frames at most every 3 s, and "stopped" after 4 s idle.
 const TYPING_EVERY_MS = 3000;
@@ -32,7 +34,8 @@ export class Composer {
   build() {
     this.replyTab = h('button', { type: 'button', class: 'tab', id: 'mode-reply', 'aria-pressed': 'true', text: t('composer.reply'), onclick: () => this.setMode(false) });
     this.noteTab = h('button', { type: 'button', class: 'tab', id: 'mode-note', 'aria-pressed': 'false', text: t('composer.note'), onclick: () => this.setMode(true) });
-    this.text = h('textarea', { id: 'composer-text', rows: 4, 'aria-label': t('composer.replyLabel'), placeholder: t('composer.replyPlaceholder') });
+    this.text = h('textarea', { id: 'composer-text', rows: 4, 'aria-label': t('composer.replyLabel'), placeholder: t('composer.replyPlaceholder'),
+      'aria-autocomplete': 'list', 'aria-controls': 'canned-suggest' });
     this.suggest = h('ul', { class: 'suggest', id: 'canned-suggest', role: 'listbox', hidden: true, 'aria-label': t('composer.canned') });
     this.windowEl = h('div', { class: 'window-warning', id: 'reply-window', role: 'status', hidden: true });
     this.staleEl = h('div', { class: 'stale', id: 'stale-warning', role: 'alert', hidden: true });
@@ -74,6 +77,7 @@ export class Composer {
     this.text.setAttribute('aria-label', t(note ? 'composer.noteLabel' : 'composer.replyLabel'));
     this.text.placeholder = t(note ? 'composer.notePlaceholder' : 'composer.replyPlaceholder');
     this.sendBtn.textContent = t(note ? 'composer.addNote' : 'composer.send');
+    this.hideSuggest(); // mentions only make sense in notes: switching closes the list
     this.tick();
   }
 
@@ -116,6 +120,7 @@ export class Composer {
 
   onKey(e) {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); this.submit(false); return; }
+    if (this.onSuggestKey(e)) return;
     if (!this.suggest.hidden && (e.key === 'Enter' || e.key === 'Tab')) {
       const first = this.suggest.querySelector('[aria-selected="true"]') || this.suggest.firstChild;
       if (first) { e.preventDefault(); first.click(); }
@@ -124,6 +129,7 @@ export class Composer {
   }
 
   async updateSuggest() {
+    if (this.suggestMention() || await this.suggestMacros()) return;
     const m = /^\/([A-Za-z0-9_-]*)$/.exec(this.text.value);
     if (!m) { this.suggest.hidden = true; return; }
     if (!this.canned) {
@@ -264,6 +270,82 @@ export class Composer {
     this.showArrived(true);
     const btn = this.staleEl.querySelector('#send-anyway');
     if (btn) btn.focus();
+  }
+
+  // @-mentions, /macro and keyboard moves in the suggestion list (issue 15) -----------------
+
+  /** In a note, `@name` before the caret offers the agents and teams who see this inbox. */
+  suggestMention() {
+    const at = this.note && this.conv ? mentionAt(this.text.value, this.text.selectionStart) : null;
+    if (!at) return false;
+    const hits = mentionCandidates(this.store, this.conv.inbox_id, at.query);
+    this.showSuggest(t('composer.mentions'), hits, (c) => [h('strong', { text: `@${c.handle}` }), ' ',
+      h('span', { class: 'muted', text: c.kind === 'team' ? t('composer.mentionTeam', { name: c.name }) : c.name })],
+    (c) => this.insertMention(at.start, c.handle));
+    return true;
+  }
+
+  insertMention(start, handle) {
+    const caret = this.text.selectionStart;
+    const value = this.text.value;
+    const inserted = `@${handle} `;
+    this.text.value = value.slice(0, start) + inserted + value.slice(caret);
+    const end = start + inserted.length;
+    this.hideSuggest();
+    this.text.focus();
+    this.text.setSelectionRange(end, end);
+    this.pinDraft();
+  }
+
+  /** `/macro name` offers the agent's macros; picking one runs it on this conversation. */
+  async suggestMacros() {
+    const m = /^\/macro(?:\s+(.*))?$/s.exec(this.text.value);
+    if (!m || (m[1] === undefined && !/\s$/.test(this.text.value))) return false;
+    const hits = matchingMacros(await macrosOf(this.app), m[1] || '');
+    this.showSuggest(t('composer.macros'), hits, (x) => [h('strong', { text: `/macro ${x.name}` }), ' ',
+      h('span', { class: 'muted', text: t('composer.macroRuns') })], (x) => {
+      this.text.value = '';
+      this.hideSuggest();
+      this.pinDraft();
+      if (this.pane.macroMenu) this.pane.macroMenu.run(x);
+    });
+    return true;
+  }
+
+  /** One list for canned replies, mentions and macros: click or tap picks, as Enter does. */
+  showSuggest(label, items, render, pick) {
+    this.suggest.setAttribute('aria-label', label);
+    replace(this.suggest, items.map((item, i) => h('li', { role: 'option', id: `suggest-${i}`, 'aria-selected': String(i === 0), tabindex: -1,
+      onmousedown: (e) => e.preventDefault(), // keep the caret in the text while clicking
+      onclick: () => pick(item) }, render(item))));
+    this.suggest.hidden = items.length === 0;
+    this.markSelected();
+  }
+
+  hideSuggest() {
+    this.suggest.hidden = true;
+    this.text.removeAttribute('aria-activedescendant');
+  }
+
+  markSelected() {
+    const sel = this.suggest.hidden ? null : this.suggest.querySelector('[aria-selected="true"]');
+    if (sel && sel.id) this.text.setAttribute('aria-activedescendant', sel.id);
+    else this.text.removeAttribute('aria-activedescendant');
+  }
+
+  /** Arrow keys move through the open list; Escape closes it. True when the key was used. */
+  onSuggestKey(e) {
+    if (this.suggest.hidden) return false;
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); this.hideSuggest(); return true; }
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return false;
+    e.preventDefault();
+    const items = [...this.suggest.children];
+    const now = items.findIndex((li) => li.getAttribute('aria-selected') === 'true');
+    const next = (now + (e.key === 'ArrowDown' ? 1 : -1) + items.length) % items.length;
+    items.forEach((li, i) => li.setAttribute('aria-selected', String(i === next)));
+    items[next].scrollIntoView({ block: 'nearest' });
+    this.markSelected();
+    return true;
   }
 }
 

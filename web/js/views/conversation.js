@@ -6,6 +6,7 @@ import { slaBadge, waitingFor } from '../time.js';
 import { renderMessage } from './messages.js';
 import { renderActions } from './actions.js';
 import { Composer } from './composer.js';
+import { MacroMenu } from './macro_menu.js';
 import { ContactPanel } from './contact.js';
 import { onboardingChecklist } from './onboarding.js';
 import { t } from '../i18n.js';
@@ -76,6 +77,7 @@ export class ConversationPane {
     this.threadEl = h('ol', { class: 'thread', id: 'thread', 'aria-label': t('conv.messages'), 'aria-live': 'polite' });
     this.presenceEl = h('p', { class: 'peers muted small', 'aria-live': 'polite' });
     this.composer = new Composer(this.app, this);
+    this.macroMenu = new MacroMenu(this.app, this); // issue 15: "Run macro" and /macro
     const contactBody = h('div');
     const close = h('button', { type: 'button', class: 'small contact-close', text: t('conv.close'), onclick: () => {
       this.layoutEl.classList.remove('show-contact');
@@ -84,7 +86,7 @@ export class ConversationPane {
     } });
     const contactEl = h('aside', { class: 'contact-pane', 'aria-label': t('conv.contact') }, close, contactBody);
     this.contact = new ContactPanel(contactBody, this.app);
-    const center = h('div', { class: 'conv-main' }, this.headerEl, this.actionsEl, this.threadEl, this.presenceEl, this.composer.el);
+    const center = h('div', { class: 'conv-main' }, this.headerEl, this.actionsEl, this.macroMenu.el, this.threadEl, this.presenceEl, this.composer.el);
     this.layoutEl = h('div', { class: 'conv-layout' }, center, contactEl);
     replace(this.root, this.layoutEl);
   }

@@ -210,10 +210,12 @@ async function loadMacros(host, app) {
     items.length ? h('ul', { id: 'macro-list' }, items) : h('p', { class: 'small', id: 'macro-list', text: 'No macros yet.' }), form);
 }
 
-/** Run a macro on a conversation (used by the conversation's actions). */
-export async function runMacro(conversationId, macroId) {
+/** Run a macro on a conversation (used by the conversation's actions; quiet: the caller
+ * says the outcome itself, web/js/views/macro_menu.js). */
+export async function runMacro(conversationId, macroId, { quiet = false } = {}) {
   const r = await api.post(`/api/conversations/${conversationId}/macros/${macroId}`, {});
   const failed = (r.results || []).filter((x) => !x.ok);
+  if (quiet) return r;
   if (failed.length) toast(`The macro ran, but ${failed.map((x) => x.error).join('; ')}.`, 'warn');
   else toast('Macro done.');
   return r;
