@@ -75,24 +75,25 @@ class Grant:
 def parse_token_answer(status: int, body: bytes, provider: str) -> Grant:
     """Map the token endpoint's answer (RFC 6749 §5.1 success, §5.2 error). Pure."""
     data = _json(body)
-    if status == 200 and isinstance(data.get("access_token"), str) and data["access_token"]:
+    token = data.get("access_token")
+    if status == 200 and isinstance(token, str) and token:
         lifetime = data.get("expires_in")
         expires = float(lifetime) if isinstance(lifetime, int | float) else DEFAULT_LIFETIME
         rotated = data.get("refresh_token")
-        return Grant(data["access_token"], expires, rotated if isinstance(rotated, str) else None)
+        return Grant(token, expires, rotated if isinstance(rotated, str) and rotated else None)
+    raise _failure(status, data, provider)
+
+
+def _failure(status: int, data: dict[str, Any], provider: str) -> Exception:
     error = str(data.get("error") or "")
-    if status in (400, 401) and error:
+    if status in (400, 401) and error:  # §5.2: the provider refused; only the admin can fix it
         said = " ".join(str(data.get("error_description") or "").split())[:200]
         advice = _ADVICE.get(error, f"refused the token request: {error}")
         tail = f". {provider} said: {said}" if said else ""
-        return _raise(OAuth2Refused(f"{provider} {advice}{tail}", code=error))
+        return OAuth2Refused(f"{provider} {advice}{tail}", code=error)
     if status == 200:
-        return _raise(TransientError(f"{provider}'s token endpoint answered without a token"))
-    return _raise(TransientError(f"{provider}'s token endpoint answered HTTP {status}"))
-
-
-def _raise(exc: Exception) -> Grant:
-    raise exc
+        return TransientError(f"{provider}'s token endpoint answered without a token")
+    return TransientError(f"{provider}'s token endpoint answered HTTP {status}")
 
 
 def _json(body: bytes) -> dict[str, Any]:

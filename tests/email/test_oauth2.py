@@ -263,7 +263,6 @@ async def test_a_revoked_refresh_token_shows_in_health_and_no_mail_is_lost(
     await eventually(healthy, timeout=20)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_rotated_refresh_token_is_stored_encrypted_and_used_after_a_restart(
     server: Running,
     admin: httpx.AsyncClient,
