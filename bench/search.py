@@ -103,8 +103,10 @@ async def fill_postgres(db: Database, total: int) -> float:
                 "n": (total + PER_CONVERSATION - 1) // PER_CONVERSATION,
             },
         )
-    for start in range(1, total + 1, 10_000):  # each statement well inside the 10 s timeout
+    for start in range(1, total + 1, 10_000):
         async with db.write() as conn:
+            # a bulk fill is no request: the server's 10 s statement timeout is lifted here
+            await conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             await conn.execute(
                 sa.text(PG_FILL.format(per=PER_CONVERSATION)),
                 {
