@@ -301,7 +301,11 @@ export class Composer {
   async suggestMacros() {
     const m = /^\/macro(?:\s+(.*))?$/s.exec(this.text.value);
     if (!m || (m[1] === undefined && !/\s$/.test(this.text.value))) return false;
-    const hits = matchingMacros(await macrosOf(this.app), m[1] || '');
+    // Fetched afresh when `/macro ` is first typed: a macro saved a moment ago is offered.
+    const typed = this.text.value;
+    const macros = await macrosOf(this.app, !m[1]);
+    if (this.text.value !== typed) return true; // a later keystroke shows its own list
+    const hits = matchingMacros(macros, m[1] || '');
     this.showSuggest(t('composer.macros'), hits, (x) => [h('strong', { text: `/macro ${x.name}` }), ' ',
       h('span', { class: 'muted', text: t('composer.macroRuns') })], (x) => {
       this.text.value = '';
