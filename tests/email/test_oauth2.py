@@ -36,10 +36,11 @@ from tests.support.dovecot_oauth import (
     OAuthDovecot,
     OAuthProvider,
     XOAuth2Auth,
+    password_authenticator,
 )
 from tests.support.ports import free_port
 
-USERS = 8
+USERS = 12
 _users = itertools.count()
 
 
@@ -88,10 +89,17 @@ class OAuthRecorder(XOAuth2Auth, Recorder):
 
 
 @pytest.fixture
-def oauth_smtp(provider: OAuthProvider) -> Iterator[SmtpPeer]:
+def oauth_smtp(provider: OAuthProvider, oauth_mailbox: Mailbox) -> Iterator[SmtpPeer]:
+    """XOAUTH2, and PLAIN/LOGIN with the mailbox's password (one suite, both methods)."""
     recorder = OAuthRecorder(provider=provider)
     port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port, auth_require_tls=False)
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        authenticator=password_authenticator({oauth_mailbox.address: PASSWORD}),
+    )
     controller.start()
     try:
         yield SmtpPeer(port, recorder)
@@ -180,6 +188,36 @@ async def test_mail_arrives_and_replies_go_out_signed_in_with_xoauth2(
     assert len(forms) == 1, forms
     assert forms[0]["grant_type"] == "refresh_token" and forms[0]["client_id"] == CLIENT_ID
     assert forms[0]["scope"] == "https://mail.google.com/"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("method", ["password", "oauth2"])
+async def test_each_sign_in_method_reads_and_sends_through_the_same_servers(
+    server: Running,
+    admin: httpx.AsyncClient,
+    oauth_mailbox: Mailbox,
+    oauth_smtp: SmtpPeer,
+    provider: OAuthProvider,
+    method: str,
+) -> None:
+    """The sign-in contract: whatever the method, the probe passes, mail arrives and
+    replies go out signed in as the mailbox — against the very same Dovecot and aiosmtpd."""
+    user = oauth_mailbox.address
+    config = oauth_config(oauth_mailbox, oauth_smtp, provider, provider.grant(user))
+    if method == "password":
+        config = {k: v for k, v in config.items() if not k.startswith(("auth_", "oauth2_"))}
+        config.update(imap_password=PASSWORD, smtp_username=user, smtp_password=PASSWORD)
+    inbox = await create_email_inbox(admin, config)
+    result = (await admin.post(f"/api/admin/inboxes/{inbox['id']}/test")).json()
+    assert result["ok"], result
+    await oauth_mailbox.append(mail(f"{method}-in@example.org", to=user, body=method))
+    conv = await first_conversation(admin, inbox["id"])
+    await _reply(admin, conv["id"], f"reply by {method}")
+    await eventually(lambda: _sent(admin, conv["id"], 1), timeout=20)
+    recorder: Any = oauth_smtp.recorder
+    assert len(recorder.delivered) == 1 and recorder.rcpt == ["carol@example.org"]
+    assert (user in recorder.signed_in) is (method == "oauth2")  # XOAUTH2 only when chosen
+    assert len(provider.requests_by(user)) == (1 if method == "oauth2" else 0)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

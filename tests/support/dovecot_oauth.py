@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from aiosmtpd.smtp import SMTP, AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.support.services import DovecotServer
 
@@ -218,3 +218,18 @@ class XOAuth2Auth:
         error = json.dumps({"status": "401", "schemes": "Bearer", "scope": "mail"})
         await server.challenge_auth(error)
         return AuthResult(success=False, handled=False)
+
+
+def password_authenticator(passwords: dict[str, str]) -> Any:
+    """aiosmtpd ``authenticator`` for AUTH PLAIN/LOGIN against ``passwords`` (user → pw)."""
+
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            user, password = data.login.decode(), data.password.decode()
+            if passwords.get(user) == password:
+                return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=False, handled=False)
+
+    return check
