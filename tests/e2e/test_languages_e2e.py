@@ -25,8 +25,18 @@ SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 #: The English words of the main navigation and top bar: none may be left in another language.
-ENGLISH_NAV = ("Inbox", "Search", "Reports", "Automation", "Settings", "Account", "Log out",
-               "New conversation", "Online", "Away")
+ENGLISH_NAV = (
+    "Inbox",
+    "Search",
+    "Reports",
+    "Automation",
+    "Settings",
+    "Account",
+    "Log out",
+    "New conversation",
+    "Online",
+    "Away",
+)
 
 
 @asynccontextmanager
@@ -39,7 +49,10 @@ async def app_in(server: Running, code: str, *, phone: bool = False) -> AsyncIte
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: m.text.startswith(("UI error", "missing text")) and errors.append(m.text))
+        page.on(
+            "console",
+            lambda m: m.text.startswith(("UI error", "missing text")) and errors.append(m.text),
+        )
         await page.goto(server.base_url + "/")
         await page.evaluate(f"localStorage.setItem('switchboard.language', '{code}')")
         await page.reload()
@@ -99,9 +112,23 @@ async def test_the_app_in_polish(server: Running, admin: httpx.AsyncClient) -> N
         await expect(page.locator("#logout")).to_be_in_viewport()
         await page.screenshot(path=str(SHOTS / "pl-settings.png"), full_page=True)
 
+        for hash_, title, shot in (
+            ("#/reports", "Raporty", "pl-reports.png"),
+            ("#/automation", "Automatyzacja", "pl-automation.png"),
+        ):
+            await page.goto(server.base_url + "/" + hash_)
+            await expect(page.locator("main h1").first).to_have_text(title)
+            await no_english_in_nav(page)
+            assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+            await page.screenshot(path=str(SHOTS / shot), full_page=True)
+
         # Polish counts: one, few, many (12 is "many", 22 is "few" again)
         assert await plural_forms(page, "pl") == [
-            "1 rozmowa", "2 rozmowy", "5 rozmów", "12 rozmów", "22 rozmowy"
+            "1 rozmowa",
+            "2 rozmowy",
+            "5 rozmów",
+            "12 rozmów",
+            "22 rozmowy",
         ]
 
     async with app_in(server, "pl", phone=True) as page:
@@ -134,7 +161,11 @@ async def test_the_app_in_greek(server: Running, admin: httpx.AsyncClient) -> No
         await expect(page.locator(".subnav")).to_contain_text("Έτοιμες απαντήσεις")
         await page.screenshot(path=str(SHOTS / "el-settings.png"))
         assert await plural_forms(page, "el") == [
-            "1 συνομιλία", "2 συνομιλίες", "5 συνομιλίες", "12 συνομιλίες", "22 συνομιλίες"
+            "1 συνομιλία",
+            "2 συνομιλίες",
+            "5 συνομιλίες",
+            "12 συνομιλίες",
+            "22 συνομιλίες",
         ]
 
 
@@ -180,6 +211,7 @@ async def test_the_widget_follows_the_browser_or_the_inbox(
         other = await context.new_page()
         other.on("pageerror", lambda exc: errors.append(str(exc)))
         await other.goto(site.page_url(greek["public_key"]))
-        await expect(widget(other, "button.l")).to_have_attribute("aria-label", "Άνοιγμα συνομιλίας")
+        greek_launcher = widget(other, "button.l")
+        await expect(greek_launcher).to_have_attribute("aria-label", "Άνοιγμα συνομιλίας")
         await browser.close()
         assert not errors, errors
