@@ -5,7 +5,7 @@
 import { h, option } from '../dom.js';
 import { t, LANGUAGES } from '../i18n.js';
 
-const SECURITY_IMAP = [['ssl', 'cf.sslImap'], ['none', 'cf.noneImap']];
+const SECURITY_IMAP = [['ssl', 'cf.sslImap'], ['starttls', 'cf.starttlsImap'], ['none', 'cf.noneImap']];
 const SECURITY_SMTP = [['starttls', 'cf.starttls'], ['ssl', 'cf.sslSmtp'], ['none', 'cf.noneSmtp']];
 const META_SECRETS = [
   ['access_token', 'cf.accessToken', 'secret', null, { required: true }],
@@ -29,7 +29,6 @@ export const CHANNEL_FIELDS = {
     ['from_name', 'cf.fromName', 'text'],
     ['imap_host', 'cf.imapHost', 'text', null, { hint: 'cf.imapHostHint' }],
     ['imap_port', 'cf.imapPort', 'number'],
-    // aioimaplib has no STARTTLS (adapters/email/config.py): only what the server accepts.
     ['imap_security', 'cf.imapSecurity', 'select', SECURITY_IMAP],
     ['imap_username', 'cf.imapUsername', 'text', null, { hint: 'cf.imapUsernameHint' }],
     ['imap_password', 'cf.imapPassword', 'secret'],
@@ -37,6 +36,8 @@ export const CHANNEL_FIELDS = {
     ['smtp_host', 'cf.smtpHost', 'text'], ['smtp_port', 'cf.smtpPort', 'number'],
     ['smtp_security', 'cf.smtpSecurity', 'select', SECURITY_SMTP],
     ['smtp_username', 'cf.smtpUsername', 'text'], ['smtp_password', 'cf.smtpPassword', 'secret'],
+    ['tls_trusted_fingerprint', 'cf.tlsFingerprint', 'text', null, { hint: 'cf.tlsFingerprintHint' }],
+    ['signature', 'cf.signature', 'multiline', null, { hint: 'cf.signatureHint' }],
     ...EMAIL_OAUTH2,
   ],
   webchat: [
@@ -138,6 +139,7 @@ function control(fid, type, extra, value, ctx, raw) {
       choices.map((i) => option(i.id, i.name, i.id === value)));
   }
   if (type === 'list') return h('textarea', { id: fid, rows: 3, value: (value || []).join('\n') });
+  if (type === 'multiline') return h('textarea', { id: fid, rows: 4, value: value ?? '' });
   if (type === 'color') return h('input', { type: 'color', id: fid, value: value || '#1f6feb' });
   if (type === 'checkbox') return h('input', { type: 'checkbox', id: fid, checked: value === undefined ? false : Boolean(value) });
   if (type === 'prechat') return preChatEditor(fid, value);
