@@ -11,7 +11,7 @@ const STATUS_TEXT = {
 export function renderMessage(msg, ctx) {
   if (msg.kind === 'activity') {
     return h('li', { class: 'activity', dataset: { id: String(msg.id) } },
-      h('span', { text: msg.text || '' }), ' ', h('time', { datetime: msg.created_at, text: clockTime(msg.created_at) }));
+      h('span', { text: activityText(msg, ctx) }), ' ', h('time', { datetime: msg.created_at, text: clockTime(msg.created_at) }));
   }
   const note = msg.kind === 'note';
   const outgoing = msg.direction === 'out';
@@ -157,4 +157,34 @@ function collapseQuotes(doc) {
     (prefix || quote).before(box);
     box.append(summary, ...(prefix ? [prefix] : []), quote);
   }
+}
+
+/** An activity line in the reader's language, from what the server recorded
+ * (content_attributes); lines written by rules keep the rule's own words. */
+export function activityText(msg, ctx) {
+  const a = msg.content_attributes || {};
+  if (a.rule || !ctx || !ctx.store) return msg.text || '';
+  const who = a.actor_id ? ctx.store.agentName(a.actor_id) : null;
+  const suffix = a.imported ? ` ${t('activity.imported')}` : '';
+  if (a.status) {
+    if (!who && a.status === 'open' && !a.imported) return t('activity.snoozeEnded');
+    return (who ? t(`activity.${a.status}By`, { who }) : t(`activity.${a.status}`)) + suffix;
+  }
+  if (a.assignment) {
+    const parts = [];
+    if ('assignee_id' in a.assignment) {
+      const id = a.assignment.assignee_id;
+      const name = id === null || id === undefined ? null : ctx.store.agentName(id);
+      if (!name) parts.push(who ? t('activity.unassignedBy', { who }) : t('activity.unassigned'));
+      else if (a.auto) parts.push(t('activity.assignedAuto', { name }));
+      else parts.push(who ? t('activity.assignedBy', { name, who }) : t('activity.assigned', { name }));
+    }
+    if ('team_id' in a.assignment) {
+      const id = a.assignment.team_id;
+      const team = id === null || id === undefined ? null : ctx.store.teamName(id);
+      parts.push(team ? t('activity.team', { team }) : t('activity.noTeam'));
+    }
+    if (parts.length) return parts.join('; ') + suffix;
+  }
+  return msg.text || '';
 }
