@@ -62,7 +62,7 @@ from server.settings import Settings, ensure_secret_key, load_settings
 from server.storage.db import Database
 from server.storage.migrations import migrate
 from server.widget import routes as widget_routes
-from server.workers import account_mail, marker, outbox, timers
+from server.workers import account_mail, marker, notification_mail, outbox, timers
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
             asyncio.create_task(outbox.run(ctx), name="outbox"),
             asyncio.create_task(timers.run(ctx), name="timers"),
             asyncio.create_task(account_mail.run(ctx), name="account-mail"),
+            asyncio.create_task(notification_mail.run(ctx), name="notification-mail"),
         ]
     for start, _stop in LIFECYCLE_HOOKS:
         await start(app)

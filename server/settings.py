@@ -108,6 +108,7 @@ class Settings:
     # invite links are shown to the admin instead.
     mail_url: str = ""  # smtp://user:pass@host:587 (STARTTLS), smtps://… (TLS), smtp+plain://…
     mail_from: str = ""  # the From address of account emails
+    notify_email_minutes: float = 10.0  # notification e-mail digests (docs/automation.md)
 
     @property
     def effective_database_url(self) -> str:
@@ -138,6 +139,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "allow_private_urls": _bool,
     "run_workers": _bool,
     "mail_url": _mail_url,
+    "notify_email_minutes": _positive_float,
 }
 
 

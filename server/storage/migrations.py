@@ -21,6 +21,7 @@ from server.storage import (
     identity_name_migration,
     identity_scope_migration,
     import_schema,
+    notification_mail_schema,
     search_index,
     signature_migration,
     views_schema,
@@ -126,6 +127,7 @@ MIGRATIONS: list[Migration] = [
     csat_schema.create,
     views_schema.create,
     signature_migration.migrate,  # issue 14
+    notification_mail_schema.create,  # issue 15: e-mail digests
 ]
 
 
