@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from server.storage import (
     clock_migration,
+    continuity_schema,
     csat_schema,
     identity_name_migration,
     identity_scope_migration,
@@ -127,6 +128,7 @@ MIGRATIONS: list[Migration] = [
     csat_schema.create,
     views_schema.create,
     signature_migration.migrate,  # issue 14
+    continuity_schema.create,  # issue 14: email continuity through a durable queue
     notification_mail_schema.create,  # issue 15: e-mail digests
 ]
 

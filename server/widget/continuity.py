@@ -1,12 +1,11 @@
 """Email continuity: an agent reply the visitor has not seen for a few minutes is emailed.
 
 "Not seen" is the read receipt: a visitor with the chat open marks replies read at once,
-so a reply still unread after ``after_minutes`` means the visitor left. The email goes out
-through the SMTP settings of the email inbox named by ``email_continuity.email_inbox_id``,
-only to an address the visitor gave, at most once per reply: the message is claimed
-(``content_attributes.emailed_at``, guarded by its version) before the send, so two nodes
-never both send it. A failed send is logged and not retried: the reply is still in the
-chat, the email is a courtesy.
+so a reply still unread after ``after_minutes`` means the visitor left. This sweep only
+decides: it commits a continuity mail for each such reply, once (the queue's unique key
+on the reply), to an address the visitor gave. Sending is the durable queue's work
+(server/widget/continuity_outbox.py): through the adapter of the email inbox named by
+``email_continuity.email_inbox_id``, retried, with its status on the reply for agents.
 """
 
 from __future__ import annotations
@@ -14,19 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.base import ChannelError, ConfigInvalid
-from adapters.email.compose import clean, plus_address, valid_address
-from adapters.email.config import parse_config
-from adapters.email.smtp_send import send_mail
+from adapters.email.compose import domain_of, outbound_message_id, valid_address
+from server.actions import continuity_delivery
 from server.context import AppContext
 from server.storage import schema as t
+from server.storage.continuity_schema import continuity_mail
 from server.storage.schema import utcnow
+from server.widget import continuity_outbox
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30.0  # the delay is minutes; checking twice a minute is precise enough
@@ -34,32 +31,41 @@ _UNREAD = ("sent", "delivered")
 
 
 async def run(ctx: AppContext) -> None:
+    """The sweep and the delivery worker, side by side (cancelled together)."""
+    await asyncio.gather(_sweep_loop(ctx), continuity_outbox.run(ctx))
+
+
+async def _sweep_loop(ctx: AppContext) -> None:
     while True:
         try:
             await sweep(ctx)
         except asyncio.CancelledError:
             raise
-        except Exception:  # one bad inbox or SMTP server must not stop the loop
+        except Exception:  # one bad inbox must not stop the loop
             log.exception("email continuity sweep failed")
         await asyncio.sleep(SWEEP_SECONDS)
 
 
 async def sweep(ctx: AppContext, now: datetime | None = None) -> int:
-    """Email every due reply; return how many were sent."""
+    """Queue a mail for every reply due at ``now``; return how many were queued."""
     now = now or utcnow()
-    sent = 0
+    queued = 0
     for inbox in await _inboxes(ctx):
         rules = (inbox.config or {}).get("email_continuity") or {}
         if not rules.get("enabled") or not rules.get("email_inbox_id"):
             continue
-        mail = await _mail_config(ctx, int(rules["email_inbox_id"]))
-        if mail is None:
+        email_inbox = int(rules["email_inbox_id"])
+        address = await _mail_address(ctx, email_inbox)
+        if address is None:
             continue
         cutoff = now - timedelta(minutes=int(rules.get("after_minutes", 5)))
         for row in await _due(ctx, inbox.id, cutoff):
-            if await _claim(ctx, row, now):
-                sent += await _send(inbox, mail, row, ctx.settings.allow_private_urls)
-    return sent
+            # the Message-ID is fixed now: every attempt sends this one id
+            provider_id = outbound_message_id(row.id, row.conv_token, domain_of(address))
+            queued += await continuity_delivery.enqueue(
+                ctx, row.id, email_inbox, row.contact_email, provider_id
+            )
+    return queued
 
 
 async def _inboxes(ctx: AppContext) -> list[Any]:
@@ -74,21 +80,17 @@ async def _inboxes(ctx: AppContext) -> list[Any]:
         )
 
 
-async def _mail_config(ctx: AppContext, inbox_id: int) -> Any:
+async def _mail_address(ctx: AppContext, inbox_id: int) -> str | None:
+    i = t.inboxes.c
     async with ctx.db.read() as conn:
         row = (
-            await conn.execute(
-                sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id, t.inboxes.c.kind == "email")
-            )
+            await conn.execute(sa.select(t.inboxes).where(i.id == inbox_id, i.kind == "email"))
         ).first()
-    if row is None:
-        log.warning("email continuity: inbox %s is not an email inbox", inbox_id)
+    address = str((row.config or {}).get("address") or "") if row else ""
+    if not valid_address(address):
+        log.warning("email continuity: inbox %s is not an email inbox with an address", inbox_id)
         return None
-    try:
-        return parse_config({**(row.config or {}), **ctx.secrets.decrypt_json(row.secrets)})
-    except ConfigInvalid as exc:
-        log.warning("email continuity: inbox %s config unusable: %s", inbox_id, exc.reason)
-        return None
+    return address
 
 
 async def _due(ctx: AppContext, inbox_id: int, cutoff: datetime) -> list[Any]:
@@ -107,6 +109,7 @@ async def _due(ctx: AppContext, inbox_id: int, cutoff: datetime) -> list[Any]:
                     m.status.in_(_UNREAD),
                     m.sent_at <= cutoff,
                     k.email.is_not(None),
+                    ~sa.exists().where(continuity_mail.c.message_id == m.id),
                 )
                 .order_by(m.id)
                 .limit(100)
@@ -115,44 +118,10 @@ async def _due(ctx: AppContext, inbox_id: int, cutoff: datetime) -> list[Any]:
     return [
         r
         for r in rows
-        if "emailed_at" not in (r.content_attributes or {}) and valid_address(r.contact_email or "")
+        if not _handled(r.content_attributes or {}) and valid_address(r.contact_email or "")
     ]
 
 
-async def _claim(ctx: AppContext, row: Any, now: datetime) -> bool:
-    m = t.messages.c
-    attrs = {**(row.content_attributes or {}), "emailed_at": now.isoformat()}
-    async with ctx.db.write() as conn:
-        done = await conn.execute(
-            sa.update(t.messages)
-            .where(m.id == row.id, m.version == row.version)
-            .values(content_attributes=attrs, version=m.version + 1)
-        )
-    return bool(done.rowcount)
-
-
-async def _send(inbox: Any, mail: Any, row: Any, allow_private: bool) -> int:
-    msg = compose(inbox.name, mail.address, mail.from_name, row)
-    try:
-        await send_mail(mail, msg, mail.address, [row.contact_email], allow_private=allow_private)
-    except ChannelError as exc:
-        log.warning("email continuity: message %s not emailed: %s", row.id, exc.reason)
-        return 0
-    return 1
-
-
-def compose(site: str, address: str, from_name: str, row: Any) -> EmailMessage:
-    author = (row.content_attributes or {}).get("sender_name") or site
-    msg = EmailMessage()
-    msg["From"] = formataddr((clean(from_name or site), address))
-    msg["To"] = row.contact_email
-    # The +token address routes the visitor's answer back into this chat conversation
-    # (server.actions.inbound._continuity_route).
-    msg["Reply-To"] = plus_address(address, row.conv_token)
-    msg["Subject"] = clean(f"New reply from {site}")
-    msg["Message-ID"] = make_msgid(domain=address.partition("@")[2] or None)
-    msg.set_content(
-        f"{clean(str(author))} replied to your chat:\n\n{row.text or ''}\n\n"
-        "Reply to this email, or come back to the chat on our website.\n"
-    )
-    return msg
+def _handled(attrs: dict[str, Any]) -> bool:
+    """Queued already ("emailed_at": sent directly, before the queue existed)."""
+    return continuity_delivery.ATTRIBUTE in attrs or "emailed_at" in attrs
