@@ -128,8 +128,8 @@ MIGRATIONS: list[Migration] = [
     csat_schema.create,
     views_schema.create,
     signature_migration.migrate,  # issue 14
-    continuity_schema.create,  # issue 14: email continuity through a durable queue
     notification_mail_schema.create,  # issue 15: e-mail digests
+    continuity_schema.create,  # issue 14: email continuity through a durable queue
 ]
 
 
