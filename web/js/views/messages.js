@@ -24,7 +24,7 @@ export function renderMessage(msg, ctx) {
     h('time', { datetime: msg.created_at, text: clockTime(msg.sent_at || msg.created_at) }));
   const body = msg.html ? emailBody(msg) : textBody(msg);
   return h('li', { class: cls, dataset: { id: String(msg.id) }, 'aria-label': note ? t('msg.note') : null },
-    head, mailNotices(msg), body, attachments(msg), delivery(msg, ctx));
+    head, mailNotices(msg), body, attachments(msg), delivery(msg, ctx), emailContinuity(msg));
 }
 
 /** Plain text; an email's quoted history (split by adapters/email/quoting.py) collapsed. */
@@ -85,6 +85,19 @@ function delivery(msg, ctx) {
     el.appendChild(h('button', { type: 'button', class: 'small', text: t('msg.retry'), onclick: () => ctx.retry(msg) }));
   }
   return el;
+}
+
+/** A chat reply also emailed to the visitor who left (server/widget/continuity_outbox.py):
+ *  its own small status line, apart from the chat delivery above it. */
+function emailContinuity(msg) {
+  const mail = msg.content_attributes?.email_continuity;
+  if (!mail?.status) return null;
+  const to = mail.to || '';
+  const text = mail.status === 'sent' ? t('msg.emailContinuitySent', { to, time: clockTime(mail.sent_at) })
+    : mail.status === 'failed' ? t('msg.emailContinuityFailed', { to, reason: mail.error || t('msg.unavailable') })
+      : mail.error ? t('msg.emailContinuityRetrying', { to, reason: mail.error })
+        : t('msg.emailContinuityPending', { to });
+  return h('div', { class: `email-continuity muted small status-${mail.status}` }, text);
 }
 
 function formatBytes(n) {
