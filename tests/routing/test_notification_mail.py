@@ -148,6 +148,20 @@ async def _all_sent(server: Running) -> bool:
     return all(row.state == "sent" for row in await account_mail(server))
 
 
+async def test_a_later_mention_goes_alone_in_the_next_digest(desk: Desk, smtp: Outgoing) -> None:
+    await email_mentions(desk.ben)
+    conversation = await desk.chat("c1")
+    await note(desk.ana, conversation, "@ben before the digest")
+    assert await send_digests(desk.server.ctx) == 1
+    await note(desk.ana, conversation, "@ben after the digest")
+    assert await send_digests(desk.server.ctx) == 1
+    first, second = await delivered(smtp, 2)
+    assert "before the digest" in first.get_content()
+    assert second["Subject"] == "Switchboard: 1 unread notification"
+    assert "after the digest" in second.get_content()
+    assert "before the digest" not in second.get_content()
+
+
 async def test_a_notification_read_in_the_app_is_not_emailed(desk: Desk, smtp: Outgoing) -> None:
     await email_mentions(desk.ben)
     conversation = await desk.chat("c1")
