@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server import serialize
 from server.actions._tx import Tx, transaction
-from server.actions.delivery import CLAIM_SECONDS, backoff
+from server.actions.delivery import CLAIM_SECONDS, NODE_DEAD_AFTER, backoff
 from server.context import AppContext
 from server.events.types import EventType
 from server.storage import schema as t
@@ -65,9 +65,16 @@ async def enqueue(
 
 async def claim(ctx: AppContext, limit: int = 10) -> list[Any]:
     """Claim due mails for this process; a claim not finished in CLAIM_SECONDS lapses."""
-    c = continuity_mail.c
+    c, n = continuity_mail.c, t.nodes.c
     now = utcnow()
-    free = sa.or_(c.claimed_until.is_(None), c.claimed_until < now)
+    # as the outbox's claims (server/actions/delivery.py): a claim is void once it lapsed,
+    # once its holder stopped its heartbeat, or when it was this node's (an earlier
+    # incarnation, or this one's, whose loop claims only when nothing is in flight)
+    holder_alive = sa.exists().where(
+        n.node_id == c.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)
+    )
+    this_node = c.claimed_by.startswith(f"{ctx.node_id}/", autoescape=True)
+    free = sa.or_(c.claimed_until.is_(None), c.claimed_until < now, ~holder_alive, this_node)
     async with ctx.db.read() as conn:
         ids = [
             r.id
@@ -97,10 +104,14 @@ async def claim(ctx: AppContext, limit: int = 10) -> list[Any]:
 
 
 async def next_due(ctx: AppContext) -> datetime | None:
+    """When the next mail can be claimed: a mail another node holds is not due before
+    its claim lapses (waking for it at once would spin)."""
     c = continuity_mail.c
+    held = c.claimed_until.is_not(None) & (c.claimed_until > c.next_attempt_at)
+    when = sa.case((held, c.claimed_until), else_=c.next_attempt_at)
     async with ctx.db.read() as conn:
         due: datetime | None = (
-            await conn.execute(sa.select(sa.func.min(c.next_attempt_at)).where(c.state == "queued"))
+            await conn.execute(sa.select(sa.func.min(when)).where(c.state == "queued"))
         ).scalar()
     return due
 

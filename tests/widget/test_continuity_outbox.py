@@ -5,8 +5,9 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from typing import Any
 
@@ -14,6 +15,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from server.actions import continuity_delivery
 from server.storage.schema import utcnow
 from server.widget.continuity import sweep
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, start_server
@@ -117,7 +119,11 @@ def status_is(admin: httpx.AsyncClient, conv: int, message_id: int, status: str)
     "running_smtp", [("421 4.3.2 try again later", "451 4.7.1 greylisted")], indirect=True
 )
 async def test_refused_twice_then_accepted_arrives_once_with_one_message_id(
-    server: Running, admin: httpx.AsyncClient, smtp_port: int, running_smtp: ScriptedSmtp
+    server: Running,
+    admin: httpx.AsyncClient,
+    smtp_port: int,
+    running_smtp: ScriptedSmtp,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     conv, reply = await unseen_reply(server, admin, smtp_port)
     assert await sweep(server.ctx, utcnow() + timedelta(minutes=4)) == 1
@@ -132,6 +138,8 @@ async def test_refused_twice_then_accepted_arrives_once_with_one_message_id(
     assert shown["error"] is None and shown["sent_at"]
     assert await sweep(server.ctx, utcnow() + timedelta(minutes=10)) == 0  # never queued twice
     assert len(running_smtp.delivered) == 1
+    worker = [r for r in caplog.records if r.name == "server.widget.continuity_outbox"]
+    assert [r.getMessage() for r in worker if r.levelno >= logging.ERROR] == []
 
 
 @pytest.mark.parametrize(
@@ -158,6 +166,8 @@ async def test_a_queued_mail_survives_a_server_restart(
     assert await sweep(server.ctx, utcnow() + timedelta(minutes=4)) == 1
     waiting = await eventually(status_is(admin, conv, reply["id"], "pending"))
     await eventually(lambda: _retrying(admin, conv, reply["id"]), timeout=30)
+    due = await continuity_delivery.next_due(server.ctx)  # the worker sleeps until then
+    assert isinstance(due, datetime) and due > utcnow() - timedelta(seconds=5)
     await server.stop()
     handler = ScriptedSmtp()
     controller = serve(handler, smtp_port)
