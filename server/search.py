@@ -31,7 +31,9 @@ async def search_messages(
     if not words:
         raise InvalidInput("q: type at least one word to search for")
     m = t.messages.c
-    query = _base().where(_matching(conn, words)).order_by(m.id.desc())
+    match = _matching(conn, words)
+    rare = await _rare_hits(conn, match) if conn.dialect.name == "postgresql" else None
+    query = _base().where(m.id.in_(rare) if rare is not None else match).order_by(m.id.desc())
     query = await _filters(conn, actor, query, params)
     rows = (await conn.execute(query.limit(limit + 1))).all()
     items = [_item(r, words) for r in rows[:limit]]
@@ -64,6 +66,25 @@ def _base() -> Any:
         .join(t.inboxes, t.inboxes.c.id == t.messages.c.inbox_id)
         .join(t.contacts, t.contacts.c.id == t.conversations.c.contact_id)
     )
+
+
+#: Fewer hits than this: PostgreSQL fetches them all through the GIN index and orders them.
+#: More: it walks the newest messages and filters (the first page comes quickly). Its
+#: planner cannot tell the two apart for a prefix query, so a bounded probe decides.
+RARE_HITS = 1000
+
+
+async def _rare_hits(conn: AsyncConnection, match: Any) -> list[int] | None:
+    """The ids of every match when there are few (through the GIN index), else None."""
+    await conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    await conn.execute(sa.text("SET LOCAL enable_indexscan = off"))
+    try:
+        probe = sa.select(t.messages.c.id).where(match).limit(RARE_HITS)
+        ids = [int(r[0]) for r in await conn.execute(probe)]
+    finally:
+        await conn.execute(sa.text("SET LOCAL enable_seqscan = on"))
+        await conn.execute(sa.text("SET LOCAL enable_indexscan = on"))
+    return ids if len(ids) < RARE_HITS else None
 
 
 def _matching(conn: AsyncConnection, words: list[str]) -> Any:
