@@ -27,12 +27,14 @@ from adapters.email.compose import clean
 from server.actions import continuity_delivery as queue
 from server.context import AppContext
 from server.exceptions import DatabaseUnavailable
+from server.metrics import DELIVERIES
 from server.storage import schema as t
 from server.storage.continuity_schema import continuity_mail
 from server.storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 60.0  # one attempt; below CLAIM_SECONDS so a hung send is retried elsewhere
+CHANNEL = "email_continuity"  # the channel label of its attempts in /metrics
 POLL_SECONDS = 30.0  # safety net for mails queued by other nodes (no wake-up crosses nodes)
 
 
@@ -79,13 +81,16 @@ async def deliver(ctx: AppContext, row: Any) -> None:
         message = await build(ctx, row)
         await asyncio.wait_for(adapter.send(message), timeout=SEND_TIMEOUT)
         await queue.mark_sent(ctx, row)
+        DELIVERIES.labels(CHANNEL, "sent").inc()
     except asyncio.CancelledError:
         raise
     except DatabaseUnavailable:
         raise  # nothing can be recorded now; the claim lapses and the mail is retried
     except PermanentError as exc:
+        DELIVERIES.labels(CHANNEL, "failed").inc()
         await queue.mark_failed(ctx, row, exc.reason)
     except TransientError as exc:
+        DELIVERIES.labels(CHANNEL, "retry").inc()
         await queue.mark_retry(ctx, row, exc.reason, max_attempts, exc.retry_after)
     except TimeoutError:
         await queue.mark_retry(ctx, row, f"no answer within {SEND_TIMEOUT:.0f} s", max_attempts)
