@@ -273,7 +273,8 @@ class RateLimiter:
 
 
 class LoginThrottle:
-    """Failed logins, limited so that an attacker cannot lock the owner out (DESIGN.md).
+    """Failed logins, limited so that an attacker cannot lock the owner out
+    (docs/accounts.md, "Login throttling").
 
     * per account + address: 10 failures a minute — the guessing budget of one address;
     * per address: 60 failures a minute over all accounts — one address spraying many;

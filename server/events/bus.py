@@ -2,7 +2,7 @@
 
 Ids are assigned here, at publish time, in one order per stream — never from a database
 sequence (two transactions can commit out of sequence order; a reader that resumed past
-the later id would never see the earlier one). See DESIGN.md "A trap to avoid".
+the later id would never see the earlier one). See server/realtime/PROTOCOL.md ("Why these ids").
 """
 
 from __future__ import annotations

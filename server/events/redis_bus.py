@@ -8,8 +8,8 @@ which a message went to pub/sub but not yet to history, or the other way round.
 Event ids ARE the Redis stream ids (``<ms>-<seq>``). Redis assigns them inside ``XADD``,
 which Redis executes one at a time, so ids increase in exactly the order in which events
 become readable: a reader that has seen id N can never later be handed an id below N. A
-database sequence cannot promise that (DESIGN.md "A trap to avoid"); this can, across
-any number of app nodes, at no extra cost.
+database sequence cannot promise that (server/realtime/PROTOCOL.md, "Why these ids"); this
+can, across any number of app nodes, at no extra cost.
 
 Three promises, each kept by Redis itself:
 

@@ -43,7 +43,7 @@ class Event:
     payload: dict[str, Any]
     inbox_id: int | None = None
     conversation_id: int | None = None
-    db_id: int | None = None  # row id in `events` (not a resume cursor: see DESIGN.md)
+    db_id: int | None = None  # row id in `events` (not a resume cursor: PROTOCOL.md)
     audience: str = "agents"  # agents | admins | all (visitors filter by conversation)
     extra: dict[str, Any] = field(default_factory=dict)
 
