@@ -192,6 +192,11 @@ export class Composer {
     this.showArrived(false);
   }
 
+  /** Names became known (the agent directory was refreshed): say the notice again with them. */
+  refreshNotice() {
+    if (!this.staleEl.hidden && this.arrived.length) this.showArrived(Boolean(this.staleEl.querySelector('#send-anyway')));
+  }
+
   /** The in-composer notice; confirming is one click on "Send anyway". */
   showArrived(held) {
     const list = this.arrived;

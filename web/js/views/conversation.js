@@ -172,7 +172,11 @@ export class ConversationPane {
       if (this.panelState && this.panelState !== seen) this.contact.refreshSoon();
       this.panelState = seen;
     }
-    if (change.kind === 'directory') this.renderHeader();
+    if (change.kind === 'directory') { // an agent or team we had no name for: names everywhere
+      this.renderHeader();
+      this.renderThread(false);
+      this.composer.refreshNotice();
+    }
     if (change.kind === 'contact' && this.conv() && this.conv().contact_id === change.id) this.renderHeader();
     if (change.kind === 'message' && change.conversationId === this.id) {
       this.renderThread(false);

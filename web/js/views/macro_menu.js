@@ -8,10 +8,15 @@ import { runMacro } from './rules.js';
 
 /** The macros this agent may run (shared + own), fetched once per app and on demand. */
 export async function macrosOf(app, refresh) {
-  if (!app.macros || refresh) {
-    try { app.macros = (await api.get('/api/macros')).macros || []; } catch { app.macros = app.macros || []; }
+  // One fetch at a time, and everyone asking meanwhile waits for it: a keystroke right
+  // after `/macro ` must not be answered from the list as it was before the refresh.
+  if (refresh || (!app.macros && !app.macrosLoading)) {
+    app.macrosLoading = api.get('/api/macros')
+      .then((r) => { app.macros = r.macros || []; return app.macros; })
+      .catch(() => { app.macros = app.macros || []; return app.macros; })
+      .finally(() => { app.macrosLoading = null; });
   }
-  return app.macros;
+  return app.macrosLoading || app.macros;
 }
 
 /** Macros whose name contains the query (case ignored), for `/macro name`. */
