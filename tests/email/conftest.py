@@ -217,6 +217,13 @@ class TlsDovecot(DovecotServer):
             "ssl = no\n",
             f"ssl = yes\nssl_cert = <{self.cert.cert}\nssl_key = <{self.cert.key}\n",
         )
+        # ssl = yes also opens the implicit-TLS listener on the fixed port 993: switched
+        # off, so this Dovecot never collides with another on the machine (STARTTLS only)
+        text = text.replace(
+            "  inet_listener imap {\n",
+            "  inet_listener imaps {\n    port = 0\n  }\n  inet_listener imap {\n",
+            1,
+        )
         self.config_path.write_text(text)
 
 
