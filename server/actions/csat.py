@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from server import serialize
 from server.actions._tx import Tx, transaction
+from server.actions.replies import enqueue_delivery
 from server.context import AppContext
 from server.crypto import new_token, token_hash
 from server.domain import csat
@@ -163,17 +164,7 @@ async def _send(tx: Tx, ctx: AppContext, conv: Any, text: str, survey_id: int) -
             .returning(t.messages)
         )
     ).one()
-    await tx.conn.execute(
-        t.outbox.insert().values(
-            message_id=row.id,
-            inbox_id=row.inbox_id,
-            state="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    await enqueue_delivery(tx, row)  # the one outbox insert (server/actions/replies.py)
     await tx.emit(
         EventType.MESSAGE_CREATED,
         {"message": serialize.message(row)},

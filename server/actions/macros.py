@@ -18,6 +18,7 @@ from server.actions import automation, rule_store
 from server.actions._conv import update_conversation
 from server.actions._tx import Tx, transaction
 from server.actions.access import conversation_for
+from server.actions.replies import enqueue_delivery
 from server.actions.rule_actions import ActionFailed, Outcome, execute
 from server.actions.rules import activity_line
 from server.actors import Actor
@@ -179,17 +180,7 @@ async def _execute(
 
         await notifications.notify_mentions(tx, conv, row)
         return Outcome("add_note", True, text="added a private note"), conv
-    await tx.conn.execute(
-        t.outbox.insert().values(
-            message_id=row.id,
-            inbox_id=row.inbox_id,
-            state="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    await enqueue_delivery(tx, row)  # the one outbox insert (server/actions/replies.py)
     tx.after_commit.append(ctx.outbox_wakeup.set)
     updated = await update_conversation(
         tx, conv, {"last_message_at": now}, recompute_clock=True, now=now

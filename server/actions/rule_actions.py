@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from server import serialize
 from server.actions._conv import update_conversation
 from server.actions._tx import Tx
+from server.actions.replies import enqueue_delivery
 from server.context import AppContext
 from server.domain.rules import Action, Rule
 from server.domain.status import Command, IllegalTransition, Status, transition
@@ -191,17 +192,7 @@ async def _message(tx: Tx, rule: Rule, conv: Any, text: str, *, note: bool) -> A
 async def _send_reply(tx: Tx, ctx: AppContext, rule: Rule, p: Any, conv: Any) -> Any:
     row = await _message(tx, rule, conv, str(p["text"]), note=False)
     now = utcnow()
-    await tx.conn.execute(
-        t.outbox.insert().values(
-            message_id=row.id,
-            inbox_id=row.inbox_id,
-            state="queued",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+    await enqueue_delivery(tx, row)  # the one outbox insert (server/actions/replies.py)
     tx.after_commit.append(ctx.outbox_wakeup.set)
     updated = await update_conversation(
         tx, conv, {"last_message_at": now}, recompute_clock=True, now=now

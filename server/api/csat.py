@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -14,10 +13,10 @@ from starlette.responses import Response
 from server.actions import csat
 from server.actions.access import require_admin, visible_inbox_ids
 from server.api.auth import actor_from
+from server.api.reports import period
 from server.api.routing import Api, Body, path_int
 from server.exceptions import InvalidInput
 from server.reporting import csat as figures
-from server.storage.schema import utcnow
 
 api = Api()
 
@@ -84,7 +83,7 @@ async def report(request: Request) -> Any:
     by = request.query_params.get("group_by", "agent")
     if by not in figures.GROUPS:
         raise InvalidInput(f"group_by: expected one of {', '.join(figures.GROUPS)}, got {by!r}")
-    start, end = _period(request)
+    start, end = period(request)
     inbox = request.query_params.get("inbox_id")
     if inbox is not None and not (inbox.isascii() and inbox.isdigit()):
         raise InvalidInput(f"inbox_id: expected an integer, got {inbox!r}")
@@ -95,24 +94,6 @@ async def report(request: Request) -> Any:
     if request.query_params.get("format") == "csv":
         return _csv(groups, by)
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": by, "groups": groups}
-
-
-def _period(request: Request) -> tuple[datetime, datetime]:
-    def parse(name: str, default: datetime) -> datetime:
-        raw = request.query_params.get(name)
-        if raw is None:
-            return default
-        try:
-            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInput(f"{name}: expected an ISO date or datetime, got {raw!r}") from None
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-    end = parse("to", utcnow() + timedelta(seconds=1))
-    start = parse("from", end - timedelta(days=30))
-    if start >= end:
-        raise InvalidInput("from: must be before to")
-    return start, end
 
 
 def _csv(groups: list[dict[str, Any]], by: str) -> Response:

@@ -26,7 +26,10 @@ TAG = "reports"
 MAX_SEGMENTS = 50_000  # a report over more is a data export; keep the response bounded
 
 
-def _period(request: Request) -> tuple[datetime, datetime]:
+def period(request: Request) -> tuple[datetime, datetime]:
+    """``from`` .. ``to`` of a report (default: the last 30 days), years bounded so period
+    arithmetic cannot overflow; shared by every report endpoint."""
+
     def parse(name: str, default: datetime) -> datetime:
         raw = request.query_params.get(name)
         if raw is None:
@@ -121,7 +124,7 @@ async def _report(request: Request, table: sa.Table, rows_key: str) -> Any:
     by = request.query_params.get("group_by", "inbox")
     if by not in GROUP_KEYS:
         raise InvalidInput(f"group_by: expected one of {', '.join(GROUP_KEYS)}, got {by!r}")
-    start, end = _period(request)
+    start, end = period(request)
     inbox_id = request.query_params.get("inbox_id")
     frt = table is t.response_cycles
     async with request.app.state.ctx.db.read() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,12 +15,12 @@ from starlette.responses import Response
 
 from server.actions.access import visible_inbox_ids
 from server.api.auth import actor_from
+from server.api.reports import period
 from server.api.routing import Api
 from server.exceptions import InvalidInput
 from server.reporting import trends
 from server.storage import schema as t
 from server.storage.csat_schema import csat_surveys
-from server.storage.schema import utcnow
 
 api = Api()
 
@@ -40,7 +40,7 @@ async def trend_report(request: Request) -> Any:
     if interval not in trends.INTERVALS:
         raise InvalidInput(f"interval: expected one of {', '.join(trends.INTERVALS)}")
     inbox_id = _inbox_param(params.get("inbox_id"))
-    start, end = _period(params.get("from"), params.get("to"))
+    start, end = period(request)
     prev_start, _ = trends.previous_period(start, end)
     async with request.app.state.ctx.db.read() as conn:
         visible = await visible_inbox_ids(conn, actor)
@@ -72,23 +72,6 @@ def _inbox_param(raw: str | None) -> int | None:
     if not (raw.isascii() and raw.isdigit()):
         raise InvalidInput(f"inbox_id: expected an integer, got {raw!r}")
     return int(raw)
-
-
-def _period(raw_from: str | None, raw_to: str | None) -> tuple[datetime, datetime]:
-    def parse(name: str, raw: str | None, default: datetime) -> datetime:
-        if raw is None:
-            return default
-        try:
-            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInput(f"{name}: expected an ISO date or datetime, got {raw!r}") from None
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-
-    end = parse("to", raw_to, utcnow())
-    start = parse("from", raw_from, end - timedelta(days=30))
-    if start >= end:
-        raise InvalidInput("from: must be before to")
-    return start, end
 
 
 def _zone(name: str | None) -> ZoneInfo:

@@ -79,6 +79,7 @@ async def test_daily_trend_with_previous_period_heatmap_and_csv(
         {"interval": "hour"},
         {"from": "soon"},
         {"from": "2020-01-01", "to": "2026-01-01"},
+        {"from": "0001-01-01", "to": "9999-12-31"},  # the previous period once overflowed: 500
     ):
         r = await admin.get("/api/reports/trends", params={**params, **bad})
         assert r.status_code == 422, (bad, r.text)
