@@ -25,7 +25,7 @@ have_dovecot() {
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
-have_dovecot || missing+=(dovecot)
+have_dovecot || missing+=(dovecot-imapd)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 have_postgres || missing+=(postgresql)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
@@ -37,8 +37,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
     say "missing: ${missing[*]}; installing Debian packages"
     "${sudo[@]}" apt-get update
+    # only what is missing: asking for npm where Node.js came from elsewhere (NodeSource's
+    # nodejs ships its own npm and conflicts with Debian's) would fail the whole install
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        redis-server dovecot-imapd chromium postgresql npm
+        "${missing[@]}"
 else
     say "redis-server, dovecot, chromium and PostgreSQL are already installed"
 fi
