@@ -23,6 +23,7 @@ from server.storage import (
     identity_scope_migration,
     import_schema,
     notification_mail_schema,
+    rollup_schema,
     search_index,
     signature_migration,
     views_schema,
@@ -130,6 +131,7 @@ MIGRATIONS: list[Migration] = [
     signature_migration.migrate,  # issue 14
     notification_mail_schema.create,  # issue 15: e-mail digests
     continuity_schema.create,  # issue 14: email continuity through a durable queue
+    rollup_schema.create,  # issue 13: daily report rollups, backfilled
 ]
 
 

@@ -329,10 +329,11 @@ response_cycles = sa.Table(
     sa.Column("wall_seconds", sa.Float, nullable=True),
     sa.Column("business_seconds", sa.Float, nullable=True),
     sa.Column("ended_unanswered_at", UTCDateTime, nullable=True),
-    sa.Column("resolved_at", UTCDateTime, nullable=True),  # the resolve that closed the cycle
+    sa.Column("resolved_at", UTCDateTime, nullable=True, index=True),  # the resolve that closed it
     sa.Column("resolution_seconds", sa.Float, nullable=True),
     sa.Column("calendar_id", Id, nullable=True),  # calendars.id it was measured under
     sa.Column("observed_at", UTCDateTime, nullable=True),  # counted in /metrics (once)
+    sa.Column("target_seconds", sa.Float, nullable=True),  # FRT target in force (SLA)
     sa.UniqueConstraint("conversation_id", "idx", name="uq_cycles_conversation_idx"),
 )
 
