@@ -276,7 +276,9 @@ async def settings_changed(tx: Tx, inbox: Any) -> int:
     """Business hours or targets changed: move the deadlines of every conversation that is
     waiting now, at once (docs/frt.md, "Calendar changes"). Returns how many moved."""
     from server.actions._conv import locked, update_conversation  # _conv imports this module
+    from server.reporting import rollup
 
+    await rollup.zone_changed(tx.conn, inbox)  # report days follow the inbox's time zone
     c = t.conversations.c
     waiting = sa.select(t.conversations).where(c.inbox_id == inbox.id, c.waiting_since.is_not(None))
     rows = (await tx.conn.execute(locked(tx, waiting.order_by(c.id)))).all()

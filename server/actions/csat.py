@@ -20,6 +20,7 @@ from server.crypto import new_token, token_hash
 from server.domain import csat
 from server.events.types import EventType
 from server.exceptions import IllegalState, InvalidInput, NotFound
+from server.reporting import rollup
 from server.storage import schema as t
 from server.storage.csat_schema import csat_settings, csat_surveys
 from server.storage.schema import utcnow
@@ -111,34 +112,36 @@ async def _already_asked(tx: Tx, conversation_id: int, idx: int) -> bool:
 async def _insert_survey(
     tx: Tx, conv: Any, idx: int, token: str, language: str, reason: str | None
 ) -> int:
+    i = t.inboxes.c
     inbox = (
-        await tx.conn.execute(sa.select(t.inboxes.c.kind).where(t.inboxes.c.id == conv.inbox_id))
+        await tx.conn.execute(sa.select(i.kind, i.business_hours).where(i.id == conv.inbox_id))
     ).one()
     now = utcnow()
     agent = conv.assignee_id if conv.assignee_id is not None else conv.first_responder_id
-    return int(
-        (
-            await tx.conn.execute(
-                csat_surveys.insert()
-                .values(
-                    conversation_id=conv.id,
-                    inbox_id=conv.inbox_id,
-                    cycle_idx=idx,
-                    token_hash=token_hash(token),
-                    agent_id=agent,
-                    team_id=conv.team_id,
-                    channel=inbox.kind,
-                    labels=list(conv.labels or []),
-                    language=language,
-                    state="not_sent" if reason else "sent",
-                    reason=reason,
-                    sent_at=now,
-                    editable_until=now + csat.EDITABLE_FOR,
-                )
-                .returning(csat_surveys.c.id)
+    row = (
+        await tx.conn.execute(
+            csat_surveys.insert()
+            .values(
+                conversation_id=conv.id,
+                inbox_id=conv.inbox_id,
+                cycle_idx=idx,
+                token_hash=token_hash(token),
+                agent_id=agent,
+                team_id=conv.team_id,
+                channel=inbox.kind,
+                labels=list(conv.labels or []),
+                language=language,
+                state="not_sent" if reason else "sent",
+                reason=reason,
+                sent_at=now,
+                editable_until=now + csat.EDITABLE_FOR,
             )
-        ).scalar_one()
-    )
+            .returning(csat_surveys)
+        )
+    ).one()
+    zone = rollup.zone_of(inbox.business_hours)
+    await rollup.apply(tx.conn, conv.inbox_id, zone, [], rollup.survey_entries(row._mapping))
+    return int(row.id)
 
 
 async def _send(tx: Tx, ctx: AppContext, conv: Any, text: str, survey_id: int) -> int:
@@ -209,6 +212,7 @@ async def answer(ctx: AppContext, token: str, rating: Any, comment: Any) -> Any:
                 .returning(csat_surveys)
             )
         ).one()
+        await record_answer(tx, survey, row)
         await tx.emit(
             EventType.CSAT_ANSWERED,
             {"survey": survey_json(row)},
@@ -216,6 +220,21 @@ async def answer(ctx: AppContext, token: str, rating: Any, comment: Any) -> Any:
             conversation_id=row.conversation_id,
         )
     return row
+
+
+async def record_answer(tx: Tx, before: Any, after: Any) -> None:
+    """The report rollups follow a survey's answer (docs/reports.md)."""
+    i = t.inboxes.c
+    hours = (
+        await tx.conn.execute(sa.select(i.business_hours).where(i.id == after.inbox_id))
+    ).scalar()
+    await rollup.apply(
+        tx.conn,
+        after.inbox_id,
+        rollup.zone_of(hours),
+        rollup.survey_entries(before._mapping),
+        rollup.survey_entries(after._mapping),
+    )
 
 
 def survey_json(row: Any) -> dict[str, Any]:

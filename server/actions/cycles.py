@@ -21,6 +21,7 @@ from server.actions._tx import Tx
 from server.domain.calendar import BusinessHours
 from server.domain.waits import ClockState, Cycle, HoursFor, Kind
 from server.metrics import FIRST_RESPONSE_SECONDS
+from server.reporting import rollup
 from server.storage import schema as t
 
 _ALWAYS = BusinessHours.always()
@@ -28,6 +29,7 @@ _HOURS_CACHE: dict[str, BusinessHours] = {}  # parsed calendars by their JSON; f
 #: Delivery statuses after which a reply is final (the provider accepted it).
 FINAL = frozenset({"sent", "delivered", "read"})
 _TABLES = {Kind.FRT: t.response_cycles, Kind.NRT: t.response_waits}
+_ENTRIES = {Kind.FRT: rollup.cycle_entries, Kind.NRT: rollup.wait_entries}
 
 
 class Writer:
@@ -39,9 +41,13 @@ class Writer:
         self.stored: dict[tuple[Kind, int], dict[str, Any]] = {}
         self.kept: dict[tuple[Kind, int], int] = {}  # replay: cycles keeping their calendar
         self._calendar: int | None = None
+        self.zone = rollup.zone_of(inbox.business_hours)
+        self.old_entries: list[rollup.Entry] = []  # report rollups: what the rows were
+        self.new_entries: list[rollup.Entry] = []  # … and what they are now
 
     async def fold(self, before: ClockState, changed: Iterable[Cycle]) -> None:
-        """Write what one fold changed: new cycles inserted, the others updated."""
+        """Write what one fold changed: new cycles inserted, the others updated (their
+        stored row read first: the rollups subtract what it contributed)."""
         for cycle in changed:
             row = await self._row(cycle)
             known = before.segments if cycle.kind is Kind.FRT else before.waits
@@ -49,8 +55,26 @@ class Writer:
             if cycle.index >= known:
                 await self.tx.conn.execute(table.insert(), [row])
             else:
+                c = table.c
+                old = (
+                    await self.tx.conn.execute(
+                        sa.select(table).where(
+                            c.conversation_id == self.conversation.id, c.idx == cycle.index
+                        )
+                    )
+                ).first()
                 await self.tx.conn.execute(self._where(table, cycle.index).values(**row))
+                self.old_entries += _ENTRIES[cycle.kind](old._mapping if old else None)
+            self.new_entries += _ENTRIES[cycle.kind](row)
             await self._observe_if_final(cycle)
+        await self.flush_rollups()
+
+    async def flush_rollups(self) -> None:
+        """The rollups follow the rows, in the same transaction (one upsert statement)."""
+        await rollup.apply(
+            self.tx.conn, self.conversation.inbox_id, self.zone, self.old_entries, self.new_entries
+        )
+        self.old_entries, self.new_entries = [], []
 
     async def calendars_for_replay(self) -> HoursFor:
         """Load what is stored; a measured cycle that starts where it did keeps its calendar."""
@@ -79,6 +103,8 @@ class Writer:
         wanted = {(c.kind, c.index): c for c in result}
         for kind, table in _TABLES.items():
             gone = [i for (k, i) in self.stored if k is kind and (k, i) not in wanted]
+            for i in gone:
+                self.old_entries += _ENTRIES[kind](self.stored[(kind, i)])
             if gone:
                 await self.tx.conn.execute(
                     sa.delete(table).where(
@@ -90,9 +116,13 @@ class Writer:
             table = _TABLES[cycle.kind]
             if old is None:
                 await self.tx.conn.execute(table.insert(), [row])
+                self.new_entries += _ENTRIES[cycle.kind](row)
             elif any(old[name] != value for name, value in row.items()):
                 await self.tx.conn.execute(self._where(table, cycle.index).values(**row))
+                self.old_entries += _ENTRIES[cycle.kind](old)
+                self.new_entries += _ENTRIES[cycle.kind](row)
             await self._observe_if_final(cycle)
+        await self.flush_rollups()
 
     def _where(self, table: sa.Table, index: int) -> Any:
         c = table.c
@@ -120,7 +150,17 @@ class Writer:
             return {**row, "segment_idx": cycle.segment_index}
         resolved = cycle.resolved_at
         seconds = (resolved - cycle.started_at).total_seconds() if resolved else None
-        return {**row, "resolved_at": resolved, "resolution_seconds": seconds}
+        targets = self.inbox.frt_targets or {}
+        goal = targets.get(conv.priority, targets.get("default"))
+        kept = self.stored.get((Kind.FRT, cycle.index))
+        if (Kind.FRT, cycle.index) in self.kept and kept is not None:
+            goal = kept.get("target_seconds")  # measured: keeps its calendar and its target
+        return {
+            **row,
+            "resolved_at": resolved,
+            "resolution_seconds": seconds,
+            "target_seconds": float(goal) if goal else None,
+        }
 
     async def _calendar_of(self, cycle: Cycle) -> int | None:
         if cycle.business_seconds is None:
