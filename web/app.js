@@ -228,10 +228,18 @@ document.getElementById('logout').addEventListener('click', async () => {
   showLogin();
 });
 document.getElementById('help-btn').addEventListener('click', () => document.getElementById('help').showModal());
+// Phones: language, theme, help and log out sit in a second row that "More" opens.
+const moreButton = document.getElementById('topbar-more');
+moreButton.append(dotsIcon());
+moreButton.addEventListener('click', () => {
+  const open = document.getElementById('topbar').classList.toggle('more-open');
+  moreButton.setAttribute('aria-expanded', String(open));
+});
 // The agent's language (docs/languages.md): kept in this browser; the app starts again in it.
 const languagePicker = document.getElementById('language');
 for (const [code, name] of Object.entries(LANGUAGES)) languagePicker.append(new Option(name, code, false, code === language()));
 translateStatic(); // index.html's own texts (js/static_texts.js)
+moreButton.title = t('static.more');
 languagePicker.addEventListener('change', () => { setLanguage(languagePicker.value); location.reload(); });
 // Light, dark or the device's setting (web/js/theme.js).
 const themePicker = document.getElementById('theme');
@@ -241,3 +249,17 @@ themePicker.addEventListener('change', () => setTheme(themePicker.value));
 document.getElementById('new-conversation-btn').addEventListener('click', () => openNewConversation(app));
 installShortcuts(app);
 boot();
+
+/** Three dots, drawn (a glyph would depend on the machine's fonts). */
+function dotsIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  for (const [k, v] of Object.entries({ viewBox: '0 0 24 24', width: '20', height: '20', 'aria-hidden': 'true',
+    focusable: 'false', fill: 'currentColor', class: 'icon' })) svg.setAttribute(k, v);
+  for (const cy of [5, 12, 19]) {
+    const dot = document.createElementNS(ns, 'circle');
+    for (const [k, v] of Object.entries({ cx: '12', cy: String(cy), r: '2' })) dot.setAttribute(k, v);
+    svg.appendChild(dot);
+  }
+  return svg;
+}

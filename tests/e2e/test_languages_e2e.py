@@ -40,11 +40,13 @@ ENGLISH_NAV = (
 
 
 @asynccontextmanager
-async def app_in(server: Running, code: str, *, phone: bool = False) -> AsyncIterator[Page]:
+async def app_in(
+    server: Running, code: str, *, phone: bool = False, width: int = 1360
+) -> AsyncIterator[Page]:
     """The app in language `code`, logged in as the admin; fails on any page error."""
     async with async_playwright() as p:
         browser = await launch_chromium(p)
-        size = PHONE if phone else {"width": 1360, "height": 820}
+        size = PHONE if phone else {"width": width, "height": 820}
         context = await browser.new_context(viewport=size, is_mobile=phone, has_touch=phone)
         page = await context.new_page()
         errors: list[str] = []
@@ -167,6 +169,32 @@ async def test_the_app_in_greek(server: Running, admin: httpx.AsyncClient) -> No
             "12 συνομιλίες",
             "22 συνομιλίες",
         ]
+
+
+@pytest.mark.parametrize("code", ["pl", "el"])
+async def test_the_top_bar_is_one_row_on_a_laptop_and_folds_on_a_phone(
+    server: Running, code: str
+) -> None:
+    """At 1440 px the longer Polish and Greek words keep the top bar to one row with every
+    control on screen; on a phone language, theme, help and log out fold behind "More"."""
+    async with app_in(server, code, width=1440) as page:
+        await expect(page.locator("#notif-btn svg")).to_be_visible()  # drawn, not a font glyph
+        height = await page.evaluate("document.getElementById('topbar').offsetHeight")
+        assert height <= 56, f"the top bar wrapped to {height} px in {code}"
+        for control in ("#logout", "#language", "#theme", "#presence", "#notif-btn"):
+            await expect(page.locator(control)).to_be_in_viewport()
+        await expect(page.locator("#topbar-more")).to_be_hidden()
+    async with app_in(server, code, phone=True) as page:
+        more = page.locator("#topbar-more")
+        await expect(more).to_have_attribute("aria-expanded", "false")
+        await expect(page.locator("#logout")).to_be_hidden()
+        await expect(page.locator("#language")).to_be_hidden()
+        await more.click()
+        await expect(more).to_have_attribute("aria-expanded", "true")
+        await expect(page.locator("#language")).to_be_visible()
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        await page.click("#logout")
+        await expect(page.locator("#login-email")).to_be_visible()
 
 
 async def test_the_widget_follows_the_browser_or_the_inbox(

@@ -937,6 +937,7 @@ export default {
  "static.help.title": "Συντομεύσεις πληκτρολογίου",
  "static.language": "Γλώσσα",
  "static.logout": "Αποσύνδεση",
+ "static.more": "Περισσότερα",
  "static.nav.account": "Λογαριασμός",
  "static.nav.admin": "Ρυθμίσεις",
  "static.nav.automation": "Αυτοματισμοί",

@@ -937,6 +937,7 @@ export default {
  "static.help.title": "Keyboard shortcuts",
  "static.language": "Language",
  "static.logout": "Log out",
+ "static.more": "More",
  "static.nav.account": "Account",
  "static.nav.admin": "Settings",
  "static.nav.automation": "Automation",

@@ -961,6 +961,7 @@ export default {
  "static.help.title": "Skróty klawiszowe",
  "static.language": "Język",
  "static.logout": "Wyloguj",
+ "static.more": "Więcej",
  "static.nav.account": "Konto",
  "static.nav.admin": "Ustawienia",
  "static.nav.automation": "Automatyzacja",

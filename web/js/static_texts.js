@@ -22,6 +22,7 @@ const TEXTS = [
 const LABELS = [
   ['nav[aria-label]', 'static.nav.label'],
   ['#help-btn', 'static.help.title'],
+  ['#topbar-more', 'static.more'],
 ];
 // The help dialog's descriptions, in the order of index.html.
 const HELP = ['static.help.step', 'static.help.reply', 'static.help.note', 'static.help.resolve',

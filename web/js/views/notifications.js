@@ -17,13 +17,29 @@ const KIND_LABELS = {
 
 const state = { unread: 0, items: [], button: null, badge: null, panel: null, app: null };
 
+/** The bell as a drawn icon: an emoji glyph depends on the machine's fonts (a box where
+ * none has it, as on a bare Linux desktop). */
+function bellIcon() {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  for (const [k, v] of Object.entries({ viewBox: '0 0 24 24', width: '18', height: '18', 'aria-hidden': 'true',
+    focusable: 'false', fill: 'none', stroke: 'currentColor', 'stroke-width': '2', 'stroke-linecap': 'round',
+    'stroke-linejoin': 'round', class: 'icon' })) svg.setAttribute(k, v);
+  for (const d of ['M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9', 'M10.3 21a1.94 1.94 0 0 0 3.4 0']) {
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', d);
+    svg.appendChild(path);
+  }
+  return svg;
+}
+
 /** Add the bell to the top bar (once per page) and load the unread count. */
 export function installNotifications(app) {
   state.app = app;
   if (!state.button) {
     state.badge = h('span', { class: 'badge', id: 'notif-badge', hidden: true });
     state.button = h('button', { type: 'button', class: 'ghost', id: 'notif-btn', 'aria-haspopup': 'dialog',
-      'aria-label': t('notif.title'), onclick: togglePanel }, '🔔', state.badge);
+      'aria-label': t('notif.title'), onclick: togglePanel }, bellIcon(), state.badge);
     state.panel = h('div', { id: 'notif-panel', class: 'card notif-panel', role: 'dialog', 'aria-label': t('notif.title'), hidden: true });
     const anchor = document.getElementById('whoami');
     anchor.parentNode.insertBefore(state.button, anchor);
