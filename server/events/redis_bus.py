@@ -168,6 +168,7 @@ class RedisSubscription:
         self._ready = asyncio.Event()
         self._closing = False
         self._since: str | None = None  # the stream this reader reads (its since marker)
+        self.cursor: str | None = None  # where reading began (set before ready() returns)
         self._client: aioredis.Redis = aioredis.from_url(
             bus.url, socket_timeout=READ_SOCKET_TIMEOUT
         )
@@ -205,7 +206,7 @@ class RedisSubscription:
                 try:
                     if cursor is None:
                         self._since = await self._bus.ensure_since()
-                        cursor = await self._bus.last_id()
+                        cursor = self.cursor = await self._bus.last_id()
                         checked = loop.time()
                         self._ready.set()
                     elif failures or loop.time() - checked >= CHECK_EVERY:

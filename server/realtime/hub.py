@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from server.context import AppContext
 from server.events.bus import STREAM_RESET, Subscription
 from server.events.types import EPHEMERAL, Event, EventType, StreamEvent
+from server.log_throttle import Throttle
 from server.realtime import frames
 from server.realtime.client_queue import (
     INTERNAL_AUDIENCE,
@@ -35,11 +36,12 @@ from server.realtime.client_queue import (
     replayable,
 )
 from server.realtime.connection import Connection, Writer
-from server.realtime.presence import OFFLINE, PresenceStore
+from server.realtime.presence import OFFLINE, PresenceStore, aggregate
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
 log = logging.getLogger(__name__)
+_throttled = Throttle(log)  # a bus outage fails every socket's presence the same way
 
 REVOKED_CLOSE_CODE = 4401
 RESTART_CLOSE_CODE = 1012  # "service restart": clients reconnect, maybe to another node
@@ -54,6 +56,9 @@ class Hub:
         self.presence = presence
         self.connections: dict[str, Connection] = {}
         self.presence_view: dict[int, str] = {}  # user id → status, offline users absent
+        # The newest stream id this node dispatched: every later event reaches a socket
+        # registered now, so it is a resume point the hub can prove while the bus is down.
+        self.head: str | None = None
         self._sub: Subscription | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._encoded: dict[str, str] = {}
@@ -72,6 +77,7 @@ class Hub:
         ready = getattr(self._sub, "ready", None)
         if ready is not None:
             await ready()  # the cursor is fixed: nothing published from now on is missed
+        self.head = getattr(self._sub, "cursor", None)
         self.presence_view = await self.presence.snapshot()
         self._tasks = [
             asyncio.create_task(self._fanout(self._sub), name="hub-fanout"),
@@ -122,6 +128,8 @@ class Hub:
 
     def dispatch(self, item: StreamEvent) -> None:
         event = item.event
+        if item.id:
+            self.head = item.id
         if event.audience == INTERNAL_AUDIENCE:
             if event.type == SESSION_REVOKED:
                 payload = event.payload
@@ -224,29 +232,63 @@ class Hub:
             audience=audience,
             extra={"origin": conn.id},
         )
-        await self.ctx.bus.publish([event])
+        try:
+            await self.ctx.bus.publish([event])
+        except Exception as exc:  # bus down: this node's sockets still hear it
+            _throttled.warning("ephemeral", "bus publish failed (%s); delivered locally", exc)
+            self._deliver_local(StreamEvent("", event), skip=conn.id)
 
     async def update_presence(self, conn: Connection, *, leaving: bool = False) -> None:
         """Record this connection's presence; tell everyone if the user's status changed."""
         user = conn.actor
-        if leaving:
-            await self.presence.drop(user.id, conn.id)
-        else:
-            await self.presence.touch(user.id, conn.id, conn.presence, self.presence_ttl)
-        status = await self.presence.user_status(user.id)
+        try:
+            if leaving:
+                await self.presence.drop(user.id, conn.id)
+            else:
+                await self.presence.touch(user.id, conn.id, conn.presence, self.presence_ttl)
+            status = await self.presence.user_status(user.id)
+        except Exception as exc:
+            # The store (Redis) is down: the socket lives on. This node's sockets hear the
+            # change now; the heartbeat writes the entry once Redis answers, and every
+            # node's presence sweep then tells its own sockets.
+            _throttled.warning("presence", "presence store failed (%s); kept locally", exc)
+            self._presence_local(conn, leaving)
+            return
         if status != self.presence_view.get(user.id, OFFLINE):
             # Noted here at once, not only when the event comes back over the bus: a storm
             # of one agent's sockets reconnecting must publish one change, not one per
             # socket (each would be fanned out to every socket).
             self._note_presence({"user_id": user.id, "status": status})
-            await self.ctx.bus.publish(
-                [
-                    Event(
-                        EventType.PRESENCE,
-                        {"user_id": user.id, "name": user.name, "status": status},
-                    )
-                ]
+            event = Event(
+                EventType.PRESENCE, {"user_id": user.id, "name": user.name, "status": status}
             )
+            try:
+                await self.ctx.bus.publish([event])
+            except Exception as exc:
+                _throttled.warning("presence", "presence publish failed (%s); local only", exc)
+                self._deliver_local(StreamEvent("", event))
+
+    def _presence_local(self, conn: Connection, leaving: bool) -> None:
+        """A user's status from this node's own sockets, told to this node's sockets."""
+        user_id = conn.actor.id
+        mine = [
+            c.presence
+            for c in self.connections.values()
+            if c.actor.id == user_id and not (leaving and c.id == conn.id)
+        ]
+        status = aggregate(mine)
+        if leaving and status == OFFLINE:
+            return  # other nodes may hold this user's sockets: their entries' expiry decides
+        if status != self.presence_view.get(user_id, OFFLINE):
+            self._note_presence({"user_id": user_id, "status": status})
+            payload = {"user_id": user_id, "name": conn.actor.name, "status": status}
+            self._deliver_local(StreamEvent("", Event(EventType.PRESENCE, payload)))
+
+    def _deliver_local(self, item: StreamEvent, skip: str | None = None) -> None:
+        frame = self._frame(item)
+        for other in list(self.connections.values()):
+            if other.id != skip:
+                self._deliver(other, item, frame)
 
     def _note_presence(self, payload: dict[str, Any]) -> None:
         user_id, status = payload.get("user_id"), payload.get("status")

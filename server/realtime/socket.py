@@ -139,17 +139,26 @@ async def _start(hub: Hub, conn: Connection, hello: frames.Hello) -> None:
 async def _resume(hub: Hub, conn: Connection, last_event_id: str | None) -> None:
     bus, send = hub.ctx.bus, conn.websocket.send_text
     if last_event_id is None:
-        head = await bus.last_id()
+        head = await _head(hub)
         conn.gate = ResumeGate(head)
         await send(frames.ready(head, resumed=False))
         return
     try:
         items = await bus.replay(last_event_id)
     except ResyncRequired as exc:
-        head = await bus.last_id()
+        head = await _head(hub)
         conn.gate = ResumeGate(head)
         await send(frames.resync_required(str(exc), head))
         await send(frames.ready(head, resumed=False))
+        return
+    except Exception:  # the bus is down (Redis outage): only the hub's own head is provable
+        if hub.head is None:
+            raise
+        head = hub.head
+        conn.gate = ResumeGate(head)
+        if last_event_id != head:
+            await send(frames.resync_required("the event stream is unavailable", head))
+        await send(frames.ready(head, resumed=last_event_id == head))
         return
     await send(frames.ready(last_event_id, resumed=True))
     assert conn.audience is not None
@@ -157,6 +166,17 @@ async def _resume(hub: Hub, conn: Connection, last_event_id: str | None) -> None
     for frame in hub.replay_frames(items, conn.audience):
         await send(frame)
     conn.gate = ResumeGate(items[-1].id if items else last_event_id)
+
+
+async def _head(hub: Hub) -> str:
+    """Where a fresh client starts: the stream's newest id, or while the bus is down the
+    newest id this node dispatched (every later event still reaches the socket)."""
+    try:
+        return await hub.ctx.bus.last_id()
+    except Exception:
+        if hub.head is None:
+            raise
+        return hub.head
 
 
 async def _read_loop(hub: Hub, conn: Connection) -> None:
