@@ -35,9 +35,12 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,13 +144,66 @@ def relay(rooms: int) -> Iterator[servers.Proc]:
         proc.stop()
 
 
-def run(proc: servers.Proc, **load: object) -> dict[str, object]:
-    before = cpu_seconds(proc.process.pid)
+def node(**load: object) -> dict[str, object]:
+    """Run widget_latency.js; its JSON line (a starved server can take minutes)."""
+    cmd = ["node", str(servers.BENCH / "widget_latency.js")]
+    for key, value in load.items():
+        cmd += [f"--{key}", str(value)]
+    out = subprocess.run(cmd, cwd=servers.BENCH, capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"widget_latency.js failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run(proc: servers.Proc, profile: str = "", **load: object) -> dict[str, object]:
+    pid = proc.process.pid
+    spy = None
+    if profile:  # py-spy (pip install py-spy) samples the server for the whole run
+        exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        cmd = [exe, "record", "--pid", str(pid), "--format", "raw", "--output", profile]
+        spy = subprocess.Popen([*cmd, "--rate", "200"], stdout=subprocess.DEVNULL)
+    before = cpu_seconds(pid)
     load1 = os.getloadavg()[0]
-    result = servers.node("widget_latency.js", **load)
-    result["server_cpu_s"] = round(cpu_seconds(proc.process.pid) - before, 2)
+    try:
+        result = node(**load)
+    finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=120)
+    cpu = cpu_seconds(pid) - before
+    result["server_cpu_s"] = round(cpu, 2)
+    result["server_cpu_ms_per_msg"] = round(cpu * 1000 / int(load["messages"]), 2)  # type: ignore[call-overload]
+    result["server_cpu_us_per_delivery"] = round(
+        cpu * 1e6 / max(int(result["deliveries"]), 1),  # type: ignore[call-overload]
+        1,
+    )
     result["load_avg_1min_before_after"] = [round(load1, 2), round(os.getloadavg()[0], 2)]
+    if profile:
+        print(profile_summary(profile))
     return result
+
+
+def profile_summary(path: str, top: int = 25) -> str:
+    """Share of samples per function: inclusive (anywhere on the stack) and self (leaf)."""
+    inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    total = 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [
+            f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].rstrip(")") for f in stack.split(";")
+        ]
+        n = int(count)
+        total += n
+        leaf[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    out = [f"profile {path}: {total} samples; inclusive:"]
+    out += [f"  {100 * n / total:5.1f} %  {f}" for f, n in inclusive.most_common(top)]
+    out += ["self:"] + [f"  {100 * n / total:5.1f} %  {f}" for f, n in leaf.most_common(top)]
+    return "\n".join(out)
 
 
 def uptime() -> str:
@@ -162,6 +218,7 @@ def main() -> None:
     parser.add_argument("--pad", type=int, default=0, help="extra characters per message")
     parser.add_argument("--rooms", type=int, default=1, help="inboxes the sockets split over")
     parser.add_argument("--targets", default="relay,switchboard")
+    parser.add_argument("--profile", default="", help="py-spy raw output file (Switchboard)")
     parser.add_argument("--serve-relay", type=int, default=0, help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.serve_relay:
@@ -192,6 +249,7 @@ def main() -> None:
                 tokens, keys = agents_and_inboxes(sb, a.rooms)
                 results[target] = run(
                     sb,
+                    a.profile,
                     target="switchboard",
                     url=sb.ws,
                     http=sb.http,
