@@ -132,6 +132,7 @@ MIGRATIONS: list[Migration] = [
     notification_mail_schema.create,  # issue 15: e-mail digests
     continuity_schema.create,  # issue 14: email continuity through a durable queue
     rollup_schema.create,  # issue 13: daily report rollups, backfilled
+    rollup_schema.reshape,  # issue 13: rollups as one row per metric with histogram columns
 ]
 
 

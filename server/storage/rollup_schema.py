@@ -9,18 +9,26 @@ from sqlalchemy.engine import Connection
 from server.storage import schema as s
 from server.storage.schema import Id, metadata
 
-#: Counts, sums and histogram counts per inbox, dimension, key and local day.
+#: Histogram columns h0 … (server/reporting/rollup.py: bucket bounds).
+HISTOGRAM_COLUMNS = 248
+
+#: Per inbox, grain (d: a local day, m: a local month), dimension, key and metric: a
+#: count, a sum and a histogram.
 report_rollups = sa.Table(
     "report_rollups",
     metadata,
     sa.Column("inbox_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("grain", sa.String(1), primary_key=True),  # d | m
     sa.Column("dim", sa.String(8), primary_key=True),  # inbox | agent | team
     sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),  # date.toordinal()
     sa.Column("key", Id, primary_key=True, autoincrement=False),  # agent/team id; 0: none
     sa.Column("metric", sa.String(12), primary_key=True),
-    sa.Column("bucket", sa.Integer, primary_key=True, autoincrement=False),  # -1: count and sum
     sa.Column("n", sa.BigInteger, nullable=False),
     sa.Column("total", sa.Float, nullable=False),
+    *(
+        sa.Column(f"h{i}", sa.Integer, nullable=False, server_default="0")
+        for i in range(HISTOGRAM_COLUMNS)
+    ),
     sqlite_with_rowid=False,
 )
 
@@ -39,6 +47,12 @@ def create(ops: Operations, conn: Connection) -> None:
     a rerun rebuilds them)."""
     from server.reporting import rollup  # the entries' definition lives with the readers
 
+    inspector = sa.inspect(conn)
+    if inspector.has_table("report_rollups") and "grain" not in {
+        c["name"] for c in inspector.get_columns("report_rollups")
+    }:
+        report_rollups_v0 = sa.Table("report_rollups", sa.MetaData())
+        report_rollups_v0.drop(conn)  # the first shape, on main for minutes: rebuilt below
     report_rollups.create(conn, checkfirst=True)
     report_zones.create(conn, checkfirst=True)
     inspector = sa.inspect(conn)
@@ -67,3 +81,10 @@ def _fill_targets(conn: Connection) -> None:
                 .where(r.inbox_id == inbox.id, r.conversation_id.in_(conv))
                 .values(target_seconds=float(value))
             )
+
+
+def reshape(ops: Operations, conn: Connection) -> None:
+    """Migration: a database migrated while ``report_rollups`` had its first shape (one
+    row per histogram bucket, on main for minutes) gets the current one, rebuilt."""
+    if "grain" not in {c["name"] for c in sa.inspect(conn).get_columns("report_rollups")}:
+        create(ops, conn)
