@@ -17,13 +17,22 @@ from server.actions.access import visible_inbox_ids
 from server.api.auth import actor_from
 from server.api.routing import Q_STR, YEARS, Api
 from server.exceptions import InvalidInput
-from server.reporting.stats import GROUP_KEYS, SegmentRow, group
+from server.reporting import rollup
+from server.reporting.stats import GROUP_KEYS, SegmentRow, group, group_from_rollups
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
 api = Api()
 TAG = "reports"
-MAX_SEGMENTS = 50_000  # a report over more is a data export; keep the response bounded
+#: Segments listed in a JSON report (figures always cover the whole period; the list is
+#: what a reader scrolls: ``group_key`` narrows it to one group, ``format=csv`` has all).
+LIST_LIMIT = 1_000
+_GROUP_COLUMN = {
+    "inbox": "inbox_id",
+    "channel": "channel",
+    "agent": "responder_id",
+    "team": "team_id",
+}
 
 
 def period(request: Request) -> tuple[datetime, datetime]:
@@ -56,16 +65,29 @@ async def _segments(
     end: datetime,
     inbox_id: str | None,
     table: sa.Table = t.response_cycles,
+    *,
+    limit: int | None = None,
+    group: tuple[str, str] | None = None,
 ) -> list[SegmentRow]:
     r = table.c
     query = sa.select(table).where(r.started_at >= start, r.started_at < end)
     if visible is not None:
         query = query.where(r.inbox_id.in_(visible))
-    if inbox_id:
-        if not (inbox_id.isascii() and inbox_id.isdigit() and len(inbox_id) <= 18):
-            raise InvalidInput(f"inbox_id: expected an integer, got {inbox_id!r}")
-        query = query.where(r.inbox_id == int(inbox_id))
-    rows = (await conn.execute(query.order_by(r.started_at).limit(MAX_SEGMENTS))).all()
+    inbox = _inbox_id(inbox_id)
+    if inbox is not None:
+        query = query.where(r.inbox_id == inbox)
+    if group is not None:
+        column = r[_GROUP_COLUMN[group[0]]]
+        if group[1] in ("", "none"):
+            query = query.where(column.is_(None))
+        elif group[0] == "channel":
+            query = query.where(column == group[1])
+        elif group[1].isascii() and group[1].isdigit() and len(group[1]) <= 18:
+            query = query.where(column == int(group[1]))
+        else:
+            raise InvalidInput(f"group_key: expected an id or 'none', got {group[1]!r}")
+    query = query.order_by(r.started_at, r.id)
+    rows = (await conn.execute(query if limit is None else query.limit(limit))).all()
 
     def iso(v: datetime | None) -> str | None:
         return v.isoformat().replace("+00:00", "Z") if v else None
@@ -87,6 +109,14 @@ async def _segments(
     ]
 
 
+def _inbox_id(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise InvalidInput(f"inbox_id: expected an integer, got {raw!r}")
+    return int(raw)
+
+
 async def _labels(conn: Any, by: str) -> dict[Any, str]:
     table = {"inbox": t.inboxes, "agent": t.users, "team": t.teams}.get(by)
     if table is None:
@@ -101,7 +131,7 @@ async def _labels(conn: Any, by: str) -> dict[Any, str]:
     summary="First-response and resolution time (median, p90, mean; wall-clock and "
     "business) per group_by=inbox|channel|agent|team over from..to, with the segments; "
     "format=csv",
-    query={k: Q_STR for k in ("from", "to", "group_by", "format", "inbox_id")},
+    query={k: Q_STR for k in ("from", "to", "group_by", "format", "inbox_id", "group_key")},
 )
 async def frt_report(request: Request) -> Any:
     return await _report(request, t.response_cycles, "segments")
@@ -113,7 +143,7 @@ async def frt_report(request: Request) -> Any:
     tag=TAG,
     summary="Next-response time (median, p90, mean; wall-clock and business) per "
     "group_by=inbox|channel|agent|team over from..to, with the waits; format=csv",
-    query={k: Q_STR for k in ("from", "to", "group_by", "format", "inbox_id")},
+    query={k: Q_STR for k in ("from", "to", "group_by", "format", "inbox_id", "group_key")},
 )
 async def nrt_report(request: Request) -> Any:
     return await _report(request, t.response_waits, "waits")
@@ -126,20 +156,63 @@ async def _report(request: Request, table: sa.Table, rows_key: str) -> Any:
         raise InvalidInput(f"group_by: expected one of {', '.join(GROUP_KEYS)}, got {by!r}")
     start, end = period(request)
     inbox_id = request.query_params.get("inbox_id")
+    raw_key = request.query_params.get("group_key")
+    one = (by, raw_key) if raw_key is not None else None
     frt = table is t.response_cycles
+    csv_wanted = request.query_params.get("format") == "csv"
     async with request.app.state.ctx.db.read() as conn:
         visible = await visible_inbox_ids(conn, actor)
-        segments = await _segments(conn, visible, start, end, inbox_id, table)
-        groups = group(segments, by, await _labels(conn, by), resolution=frt)
-    if request.query_params.get("format") == "csv":
-        return _csv(segments, "first-response.csv" if frt else "next-response.csv", frt)
+        labels = await _labels(conn, by)
+        zones = await rollup.in_scope(conn, visible, _inbox_id(inbox_id))
+        if csv_wanted:
+            segments = await _segments(conn, visible, start, end, inbox_id, table, group=one)
+            return _csv(segments, "first-response.csv" if frt else "next-response.csv", frt)
+        if await rollup.use_rollups(conn, zones, start, end, None, table):
+            groups = await _rollup_groups(conn, zones, start, end, by, labels, frt)
+            segments = await _segments(
+                conn, visible, start, end, inbox_id, table, limit=LIST_LIMIT + 1, group=one
+            )
+        else:
+            segments = await _segments(conn, visible, start, end, inbox_id, table)
+            groups = group(segments, by, labels, resolution=frt)
+            if one is not None:
+                segments = await _segments(conn, visible, start, end, inbox_id, table, group=one)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "group_by": by,
         "groups": groups,
-        rows_key: [_row(s, frt) for s in segments],
+        rows_key: [_row(s, frt) for s in segments[:LIST_LIMIT]],
+        f"{rows_key}_truncated": len(segments) > LIST_LIMIT,
     }
+
+
+async def _rollup_groups(
+    conn: Any,
+    zones: dict[int, Any],
+    start: datetime,
+    end: datetime,
+    by: str,
+    labels: dict[Any, str],
+    frt: bool,
+) -> list[dict[str, Any]]:
+    metrics = ("seg", "frt", "frtb", "res_s") if frt else ("wait", "nrt", "nrtb")
+    dim = {"agent": "agent", "team": "team"}.get(by, "inbox")
+    found = await rollup.collect(
+        conn, zones, start, end, dim, "key" if dim != "inbox" else "inbox", metrics
+    )
+    aggs: dict[Any, rollup.Agg] = {}
+    kinds: dict[int, str] = {}
+    if by == "channel":
+        i = t.inboxes.c
+        kinds = {int(r.id): r.kind for r in await conn.execute(sa.select(i.id, i.kind))}
+    for (_, key), agg in found.items():
+        if by == "channel":
+            key = kinds.get(key, "")
+        elif dim != "inbox" and key == 0:
+            key = None
+        rollup.merge(aggs.setdefault(key, rollup.new_agg()), agg)
+    return group_from_rollups(aggs, labels, resolution=frt)
 
 
 def _row(segment: SegmentRow, frt: bool) -> dict[str, Any]:

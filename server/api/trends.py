@@ -18,7 +18,7 @@ from server.api.auth import actor_from
 from server.api.reports import period
 from server.api.routing import Api
 from server.exceptions import InvalidInput
-from server.reporting import trends
+from server.reporting import rollup, trends
 from server.storage import schema as t
 from server.storage.csat_schema import csat_surveys
 
@@ -45,6 +45,9 @@ async def trend_report(request: Request) -> Any:
     async with request.app.state.ctx.db.read() as conn:
         visible = await visible_inbox_ids(conn, actor)
         tz = _zone(params.get("tz") or await _inbox_zone(conn, inbox_id))
+        zones = await rollup.in_scope(conn, visible, inbox_id)
+        if await rollup.use_rollups(conn, zones, prev_start, end, tz):
+            return await _from_rollups(conn, zones, start, end, prev_start, interval, tz, params)
         data = await _rows(conn, visible, inbox_id, prev_start, end)
     try:
         series = trends.series(start, end, interval, tz, *data)
@@ -63,6 +66,41 @@ async def trend_report(request: Request) -> Any:
         "heatmap": trends.heatmap(
             (c.started_at for c in data[1] if start <= c.started_at < end), tz
         ),
+    }
+
+
+async def _from_rollups(
+    conn: Any,
+    zones: dict[int, ZoneInfo],
+    start: datetime,
+    end: datetime,
+    prev_start: datetime,
+    interval: str,
+    tz: ZoneInfo,
+    params: Any,
+) -> Any:
+    def per_day(found: dict[tuple[int | None, Any], rollup.Agg]) -> dict[int, rollup.Agg]:
+        return {int(day): agg for (day, _), agg in found.items() if day is not None}
+
+    days = per_day(await rollup.collect(conn, zones, start, end, "inbox", "day", trends.METRICS))
+    try:
+        series = trends.series_of(start, end, interval, tz, days)
+    except ValueError as exc:
+        raise InvalidInput(f"interval: {exc}") from None
+    if params.get("format") == "csv":
+        return _csv(series)
+    before = per_day(
+        await rollup.collect(conn, zones, prev_start, start, "inbox", "day", trends.METRICS)
+    )
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "interval": interval,
+        "tz": tz.key,
+        "series": series,
+        "totals": trends.totals_of(days),
+        "previous": trends.totals_of(before),
+        "heatmap": trends.heatmap_of(days),
     }
 
 
@@ -99,14 +137,7 @@ async def _rows(
             query = query.where(column.in_(visible))
         return query if inbox_id is None else query.where(column == inbox_id)
 
-    c, r, w, s = t.conversations.c, t.response_cycles.c, t.response_waits.c, csat_surveys.c
-    new = await conn.execute(
-        scoped(sa.select(c.created_at).where(c.created_at >= start, c.created_at < end), c.inbox_id)
-    )
-    targets = {
-        row.id: row.frt_targets or {}
-        for row in await conn.execute(sa.select(t.inboxes.c.id, t.inboxes.c.frt_targets))
-    }
+    r, w, s = t.response_cycles.c, t.response_waits.c, csat_surveys.c
     cycle_rows = await conn.execute(
         scoped(
             sa.select(
@@ -117,10 +148,8 @@ async def _rows(
                 r.business_seconds,
                 r.resolved_at,
                 r.resolution_seconds,
-                c.priority,
-            )
-            .join(t.conversations, c.id == r.conversation_id)
-            .where(
+                r.target_seconds,
+            ).where(
                 sa.or_(
                     sa.and_(r.started_at >= start, r.started_at < end),
                     sa.and_(r.resolved_at >= start, r.resolved_at < end),
@@ -145,16 +174,16 @@ async def _rows(
             s.inbox_id,
         )
     )
+    cycles = [_cycle(row) for row in cycle_rows]
     return (
-        [row.created_at for row in new],
-        [_cycle(row, targets.get(row.inbox_id, {})) for row in cycle_rows],
+        [c.started_at for c in cycles if c.idx == 0],  # a conversation's first segment
+        cycles,
         [trends.Wait(row.started_at, row.wall_seconds) for row in waits],
         [trends.Rating(row.sent_at, row.rating) for row in ratings],
     )
 
 
-def _cycle(row: Any, targets: dict[str, Any]) -> trends.Cycle:
-    target = targets.get(row.priority, targets.get("default"))
+def _cycle(row: Any) -> trends.Cycle:
     return trends.Cycle(
         row.started_at,
         row.idx,
@@ -162,7 +191,7 @@ def _cycle(row: Any, targets: dict[str, Any]) -> trends.Cycle:
         row.business_seconds,
         row.resolved_at,
         row.resolution_seconds,
-        float(target) if target else None,
+        row.target_seconds,
     )
 
 

@@ -1,20 +1,23 @@
-"""Daily report rollups (docs/reports.md, "How reports stay fast").
+"""Report rollups (docs/reports.md, "How reports stay fast").
 
 Every FRT segment (``response_cycles``), NRT wait (``response_waits``) and CSAT survey
 contributes *entries*: counts, sums and histogram counts, each anchored at an instant
 (a segment at its start, its resolution at its resolve, a survey when it was sent). The
-entries of an inbox are summed per local day in the inbox's time zone and per dimension
-(the inbox as a whole, the responding agent, the team) in ``report_rollups``.
+entries of an inbox are summed per local day and per local month in the inbox's time zone
+and per dimension (the inbox as a whole, the responding agent, the team) into one row per
+metric of ``report_rollups``: ``n``, ``total`` and a histogram in columns ``h0`` ...
 
 Writers call ``apply`` with the entries of a row before and after a change in the same
-transaction as the change: the difference is upserted (``n = n + delta``), so a rewrite of
-history (a replay after an import or a calendar change) subtracts the old contribution
-and adds the new one. ``rebuild`` recomputes an inbox (or everything) from the stored
-rows: the migration that introduces rollups, and a change of an inbox's time zone.
+transaction as the change: the difference is upserted (``n = n + delta``, ``h7 = h7 +
+delta``: no read), so a rewrite of history (a replay after an import or a calendar
+change) subtracts the old contribution and adds the new one. ``rebuild`` recomputes an
+inbox (or everything) from the stored rows: the migration that introduces rollups, and a
+change of an inbox's time zone.
 
-Percentiles come from the histograms: 1-second buckets below 60 s, then buckets 5 % wide;
-a bucket stands for its lower bound (whole seconds: exact) or its middle, so a median or
-p90 read from rollups is within 1 s (below a minute) or 2.5 % of the exact figure.
+Percentiles come from the histograms: 1-second buckets below 10 s, then buckets 6 % wide
+up to 10^7 s (115 days; longer times count in the last bucket); a bucket stands for its
+lower bound (whole seconds: exact) or its middle, so a median or p90 read from rollups is
+within 1 s (below 10 s) or 3 % of the exact figure.
 """
 
 from __future__ import annotations
@@ -33,24 +36,25 @@ from server.storage import schema as t
 from server.storage.csat_schema import csat_surveys
 from server.storage.rollup_schema import report_rollups, report_zones
 
-SMALL = 60  # below: one bucket per whole second
-RATIO = 1.05  # above: each bucket 5 % wider than the one before
+SMALL = 10  # below: one bucket per whole second
+RATIO = 1.06  # above: each bucket 6 % wider than the one before
 _LOG = math.log(RATIO)
-TOTAL = -1  # the bucket of a metric's count and sum
+BUCKETS = SMALL + int(math.log(1e7 / SMALL) / _LOG) + 1  # histogram columns h0 ... h{BUCKETS-1}
+TOTAL = -1  # the entry of a metric's count and sum
 HOUR = -2  # placeholder: the local hour, filled in when the day is known
 UTC = ZoneInfo("UTC")
 
 #: (anchor instant, dimension, key, metric, bucket, n, total)
 Entry = tuple[datetime, str, int, str, int, int, float]
-#: (day ordinal, dimension, key, metric, bucket) -> [n, total]
-Cells = dict[tuple[int, str, int, str, int], list[float]]
+#: (grain, first day's ordinal, dimension, key, metric) -> [n, total, {bucket: n}]
+Cells = dict[tuple[str, int, str, int, str], list[Any]]
 DIMS = ("inbox", "agent", "team")
 
 
 def bucket(seconds: float) -> int:
     if seconds < SMALL:
         return max(0, int(seconds))
-    return SMALL + int(math.log(seconds / SMALL) / _LOG)
+    return min(BUCKETS - 1, SMALL + int(math.log(seconds / SMALL) / _LOG))
 
 
 def value_of(b: int) -> float:
@@ -136,53 +140,64 @@ def survey_entries(row: Mapping[str, Any] | None) -> list[Entry]:
     return out
 
 
+def _cell() -> list[Any]:
+    return [0, 0.0, defaultdict(int)]
+
+
 def cells(
     entries: Iterable[Entry], zone: ZoneInfo, sign: int = 1, into: Cells | None = None
 ) -> Cells:
-    """Sum entries per local day in ``zone``."""
-    out: Cells = into if into is not None else defaultdict(lambda: [0, 0.0])
+    """Sum entries per local day and per local month in ``zone``."""
+    out: Cells = into if into is not None else defaultdict(_cell)
     for at, dim, key, metric, b, n, total in entries:
         local = at.astimezone(zone)
         if b == HOUR:
             b = local.hour
-        cell = out[(local.date().toordinal(), dim, key, metric, b)]
-        cell[0] += sign * n
-        cell[1] += sign * total
+        day = local.date()
+        for grain, first in (("d", day), ("m", day.replace(day=1))):
+            cell = out[(grain, first.toordinal(), dim, key, metric)]
+            if b == TOTAL:
+                cell[0] += sign * n
+                cell[1] += sign * total
+            else:
+                cell[2][b] += sign * n
     return out
+
+
+H = [f"h{i}" for i in range(BUCKETS)]
 
 
 def _upsert(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(report_rollups)
-    r = report_rollups.c
+    r, x = report_rollups.c, stmt.excluded
+    sums = {name: r[name] + x[name] for name in ("n", "total", *H)}
     return stmt.on_conflict_do_update(
-        index_elements=[r.inbox_id, r.dim, r.day, r.key, r.metric, r.bucket],
-        set_={"n": r.n + stmt.excluded.n, "total": r.total + stmt.excluded.total},
+        index_elements=[r.inbox_id, r.grain, r.dim, r.day, r.key, r.metric], set_=sums
     )
 
 
 def delta_rows(inbox_id: int, old: Cells | None, new: Cells) -> list[dict[str, Any]]:
-    merged: Cells = defaultdict(lambda: [0, 0.0])
-    for key, (n, total) in new.items():
-        merged[key][0] += n
-        merged[key][1] += total
-    for key, (n, total) in (old or {}).items():
-        merged[key][0] -= n
-        merged[key][1] -= total
-    return [
-        {
-            "inbox_id": inbox_id,
-            "day": d,
-            "dim": dim,
-            "key": k,
-            "metric": m,
-            "bucket": b,
-            "n": int(n),
-            "total": float(total),
-        }
-        for (d, dim, k, m, b), (n, total) in sorted(merged.items())
-        if n or abs(total) > 1e-9
-    ]
+    merged: Cells = defaultdict(_cell)
+    for sign, source in ((1, new), (-1, old or {})):
+        for key, (n, total, hist) in source.items():
+            cell = merged[key]
+            cell[0] += sign * n
+            cell[1] += sign * total
+            for b, c in hist.items():
+                cell[2][b] += sign * c
+    out = []
+    for (grain, day, dim, k, m), (n, total, hist) in sorted(merged.items()):
+        if not n and abs(total) < 1e-9 and not any(hist.values()):
+            continue
+        row = dict.fromkeys(H, 0)
+        row.update({f"h{b}": c for b, c in hist.items()})
+        row.update(
+            inbox_id=inbox_id, grain=grain, day=day, dim=dim, key=k, metric=m, n=int(n),
+            total=float(total),
+        )  # fmt: skip
+        out.append(row)
+    return out
 
 
 async def apply(
@@ -212,27 +227,28 @@ def rebuild(conn: sa.Connection, inbox_ids: list[int] | None = None) -> None:
     conn.execute(sa.delete(report_rollups).where(report_rollups.c.inbox_id.in_(scope)))
     conn.execute(sa.delete(report_zones).where(report_zones.c.inbox_id.in_(scope)))
     conn.execute(report_zones.insert(), [{"inbox_id": k, "tz": z.key} for k, z in zones.items()])
-    acc: dict[int, Cells] = {k: defaultdict(lambda: [0, 0.0]) for k in zones}
     sources = (
-        (t.response_cycles, cycle_entries, t.response_cycles.c.inbox_id),
-        (t.response_waits, wait_entries, t.response_waits.c.inbox_id),
-        (csat_surveys, survey_entries, csat_surveys.c.inbox_id),
+        (t.response_cycles, cycle_entries),
+        (t.response_waits, wait_entries),
+        (csat_surveys, survey_entries),
     )
-    for table, entries_of, inbox_col in sources:
-        last = 0
-        pk = table.c.id
-        while True:
-            rows = conn.execute(
-                sa.select(table).where(pk > last, inbox_col.in_(scope)).order_by(pk).limit(_CHUNK)
-            ).all()
-            if not rows:
-                break
-            for row in rows:
-                m = row._mapping
-                cells(entries_of(m), zones[m["inbox_id"]], into=acc[m["inbox_id"]])
-            last = rows[-1].id
-    for inbox_id, found in acc.items():
-        batch = delta_rows(inbox_id, None, found)
+    for inbox_id, zone in zones.items():  # one inbox at a time: memory stays bounded
+        acc: Cells = defaultdict(_cell)
+        for table, entries_of in sources:
+            last, pk = 0, table.c.id
+            while True:
+                rows = conn.execute(
+                    sa.select(table)
+                    .where(pk > last, table.c.inbox_id == inbox_id)
+                    .order_by(pk)
+                    .limit(_CHUNK)
+                ).all()
+                if not rows:
+                    break
+                for row in rows:
+                    cells(entries_of(row._mapping), zone, into=acc)
+                last = rows[-1].id
+        batch = delta_rows(inbox_id, None, acc)
         for start in range(0, len(batch), _CHUNK):
             conn.execute(report_rollups.insert(), batch[start : start + _CHUNK])
 
@@ -247,6 +263,50 @@ async def zone_changed(conn: Any, inbox: Any) -> None:
 
 
 # -- read side ---------------------------------------------------------------------------
+
+#: Metrics with a histogram (the others are counts and sums only).
+HISTOGRAMS = frozenset({"frt", "frtb", "res_s", "res", "nrt", "nrtb", "hour"})
+
+#: Up to this many segments in a request's period, figures are computed from the stored
+#: rows (exact percentiles); above, from the daily rollups (docs/reports.md).
+EXACT_MAX = 5_000
+
+
+async def in_scope(
+    conn: Any, visible: set[int] | None, inbox_id: int | None
+) -> dict[int, ZoneInfo]:
+    """The inboxes a report covers, with the time zone of their rollup days."""
+    i = t.inboxes.c
+    query = sa.select(i.id, i.business_hours)
+    if visible is not None:
+        query = query.where(i.id.in_(visible))
+    if inbox_id is not None:
+        query = query.where(i.id == inbox_id)
+    return {int(r.id): zone_of(r.business_hours) for r in await conn.execute(query)}
+
+
+async def use_rollups(
+    conn: Any,
+    zones: dict[int, ZoneInfo],
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo | None,
+    table: sa.Table = t.response_cycles,
+) -> bool:
+    """Rollups answer when the period is large and (for trends) every inbox in scope
+    counts its days in the zone asked for."""
+    if not zones or (tz is not None and any(z.key != tz.key for z in zones.values())):
+        return False
+    r = table.c
+    bounded = (
+        sa.select(sa.literal(1))
+        .where(r.started_at >= start, r.started_at < end, r.inbox_id.in_(list(zones)))
+        .limit(EXACT_MAX + 1)
+        .subquery()
+    )
+    found = (await conn.execute(sa.select(sa.func.count()).select_from(bounded))).scalar_one()
+    return int(found) > EXACT_MAX
+
 
 #: metric -> bucket -> [n, total]
 Agg = dict[str, dict[int, list[float]]]
@@ -341,26 +401,11 @@ async def collect(
     by_zone: dict[str, list[int]] = defaultdict(list)
     for inbox_id, zone in zones.items():
         by_zone[zone.key].append(inbox_id)
-    r = report_rollups.c
     for name, inbox_ids in by_zone.items():
         zone = ZoneInfo(name)
         d0, d1, m0, m1 = whole_days(start, end, zone)
         if d0 < d1:
-            group_col = {"day": r.day, "inbox": r.inbox_id, "key": r.key}[by]
-            rows = await conn.execute(
-                sa.select(group_col, r.metric, r.bucket, sa.func.sum(r.n), sa.func.sum(r.total))
-                .where(
-                    r.dim == dim,
-                    r.inbox_id.in_(inbox_ids),
-                    r.day >= d0,
-                    r.day < d1,
-                    r.metric.in_(metrics),
-                )
-                .group_by(group_col, r.metric, r.bucket)
-            )
-            for g, metric, b, n, tot in rows:
-                key = (int(g), None) if by == "day" else (None, int(g))
-                add(out[key], metric, int(b), n, tot or 0.0)
+            await _stored(conn, inbox_ids, d0, d1, dim, by, metrics, out)
         for lo, hi in ((start, m0), (m1, end)):
             if lo < hi:
                 await _raw_edge(conn, inbox_ids, zone, lo, hi, dim, by, metrics, out)
@@ -424,3 +469,57 @@ async def _raw_edge(
                 else:
                     key = (None, k)
                 add(out[key], metric, b, n, tot)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+async def _stored(
+    conn: Any,
+    inbox_ids: list[int],
+    d0: int,
+    d1: int,
+    dim: str,
+    by: str,
+    metrics: tuple[str, ...],
+    out: dict[tuple[int | None, Any], Agg],
+) -> None:
+    """Sum the rollup rows of the local days [d0, d1): whole months from the month rows
+    (unless the answer is per day), the days around them from the day rows."""
+    r = report_rollups.c
+    first, end = date.fromordinal(d0), date.fromordinal(d1)
+    m0 = first if first.day == 1 else _next_month(first)
+    m1 = end.replace(day=1)
+    if by == "day" or m0 >= m1:
+        when = sa.and_(r.grain == "d", r.day >= d0, r.day < d1)
+    else:
+        a, b = m0.toordinal(), m1.toordinal()
+        when = sa.or_(
+            sa.and_(r.grain == "m", r.day >= a, r.day < b),
+            sa.and_(
+                r.grain == "d",
+                sa.or_(sa.and_(r.day >= d0, r.day < a), sa.and_(r.day >= b, r.day < d1)),
+            ),
+        )
+    group_col = {"day": r.day, "inbox": r.inbox_id, "key": r.key}[by]
+    for names, columns in (
+        ([m for m in metrics if m not in HISTOGRAMS], []),
+        ([m for m in metrics if m in HISTOGRAMS], H),
+    ):
+        if not names:
+            continue
+        width = 24 if names == ["hour"] else len(columns)
+        sums = [sa.func.sum(r[c]) for c in columns[:width]]
+        rows = await conn.execute(
+            sa.select(group_col, r.metric, sa.func.sum(r.n), sa.func.sum(r.total), *sums)
+            .where(r.dim == dim, r.inbox_id.in_(inbox_ids), r.metric.in_(names), when)
+            .group_by(group_col, r.metric)
+        )
+        for g, metric, n, tot, *hist in rows:
+            key = (int(g), None) if by == "day" else (None, int(g))
+            agg = out[key]
+            add(agg, metric, TOTAL, n or 0, tot or 0.0)
+            for b, c in enumerate(hist):
+                if c:
+                    add(agg, metric, b, c, 0.0)

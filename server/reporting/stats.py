@@ -105,3 +105,38 @@ def group(
             figures.update({f"resolution_{k}": v for k, v in times.items()})
         out.append(figures)
     return out
+
+
+def group_from_rollups(
+    aggs: dict[Any, Any], labels: dict[Any, str], *, resolution: bool = True
+) -> list[dict[str, Any]]:
+    """``group`` from summed rollups (server/reporting/rollup.py): the same figures, with
+    percentiles read from histograms (docs/reports.md states the bound)."""
+    from server.reporting import rollup
+
+    wall, business, rows = ("frt", "frtb", "seg") if resolution else ("nrt", "nrtb", "wait")
+    out = []
+    for key, agg in sorted(aggs.items(), key=lambda kv: str(kv[0])):
+        figures: dict[str, Any] = {
+            "key": key,
+            "label": labels.get(key, "—" if key is None else str(key)),
+            "count": rollup.count(agg, rows),
+            "answered": rollup.count(agg, wall),
+            **_summary_of(agg, wall, ""),
+            **_summary_of(agg, business, "business_"),
+        }
+        if resolution:
+            figures["resolved"] = rollup.count(agg, "res_s")
+            figures.update(_summary_of(agg, "res_s", "resolution_"))
+        out.append(figures)
+    return out
+
+
+def _summary_of(agg: Any, metric: str, prefix: str) -> dict[str, float | None]:
+    from server.reporting import rollup
+
+    return {
+        f"{prefix}median": rounded(rollup.percentile(agg, metric, 0.5)),
+        f"{prefix}p90": rounded(rollup.percentile(agg, metric, 0.9)),
+        f"{prefix}mean": rounded(rollup.mean(agg, metric)),
+    }

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from server.reporting import rollup
 from server.reporting.stats import percentile, rounded
 
 INTERVALS = ("day", "week", "month")
@@ -192,3 +193,76 @@ def totals(
     row["resolved"] = len(resolved)
     row.update(_spread("resolution", [c.resolution_seconds for c in resolved]))
     return row
+
+
+# -- from rollups (server/reporting/rollup.py) -------------------------------------------
+
+#: What the trends read from the rollups.
+METRICS = (
+    "seg", "new", "reopen", "hour", "frt", "frtb", "sla", "res", "nrt",
+    "csat_sent", "csat", "csat_sat",
+)  # fmt: skip
+
+
+def figures_of(agg: rollup.Agg) -> dict[str, Any]:
+    """The same figures as ``figures`` (resolution by resolve), from summed rollups."""
+    measured, answers = rollup.count(agg, "sla"), rollup.count(agg, "csat")
+    csat_sum = rollup.total(agg, "csat")
+    return {
+        "new": rollup.count(agg, "new"),
+        "segments": rollup.count(agg, "seg"),
+        "reopened": rollup.count(agg, "reopen"),
+        "resolved": rollup.count(agg, "res"),
+        **_spread_of(agg, "frt", "frt"),
+        **_spread_of(agg, "frt_business", "frtb"),
+        **_spread_of(agg, "nrt", "nrt"),
+        **_spread_of(agg, "resolution", "res"),
+        "sla_measured": measured,
+        "sla_within_percent": _percent(round(rollup.total(agg, "sla")), measured),
+        "csat_answers": answers,
+        "csat_average": round(csat_sum / answers, 2) if answers else None,
+        "csat_satisfied_percent": _percent(rollup.count(agg, "csat_sat"), answers),
+    }
+
+
+def _spread_of(agg: rollup.Agg, name: str, metric: str) -> dict[str, float | None]:
+    return {
+        f"{name}_median_seconds": rounded(rollup.percentile(agg, metric, 0.5)),
+        f"{name}_p90_seconds": rounded(rollup.percentile(agg, metric, 0.9)),
+    }
+
+
+def day_bucket(day: date, interval: str) -> date:
+    if interval == "week":
+        return day - timedelta(days=day.weekday())
+    if interval == "month":
+        return day.replace(day=1)
+    return day
+
+
+def series_of(
+    start: datetime, end: datetime, interval: str, tz: ZoneInfo, days: dict[int, rollup.Agg]
+) -> list[dict[str, Any]]:
+    """``series`` from per-day rollups (days in ``tz``)."""
+    keys = buckets(start, end, interval, tz)
+    merged: dict[date, rollup.Agg] = {k: rollup.new_agg() for k in keys}
+    for ordinal, agg in days.items():
+        key = day_bucket(date.fromordinal(ordinal), interval)
+        rollup.merge(merged.setdefault(key, rollup.new_agg()), agg)
+    return [{"start": k.isoformat(), **figures_of(merged[k])} for k in keys]
+
+
+def totals_of(days: dict[int, rollup.Agg]) -> dict[str, Any]:
+    agg = rollup.new_agg()
+    for day in days.values():
+        rollup.merge(agg, day)
+    return figures_of(agg)
+
+
+def heatmap_of(days: dict[int, rollup.Agg]) -> list[list[int]]:
+    grid = [[0] * 24 for _ in range(7)]
+    for ordinal, agg in days.items():
+        weekday = date.fromordinal(ordinal).weekday()
+        for hour, cell in agg.get("hour", {}).items():
+            grid[weekday][hour] += int(cell[0])
+    return grid
