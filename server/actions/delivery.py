@@ -94,10 +94,22 @@ async def depth(ctx: AppContext) -> dict[str, int]:
 
 
 async def next_due(ctx: AppContext) -> datetime | None:
+    """When this node can next claim something: the earliest queued row's next attempt, or,
+    for a row another node holds, the end of that claim. (Counting a held row as due now
+    made every node but the holder spin through claim/next_due rounds with no pause for as
+    long as the holder's send took.) A holder that dies is noticed by the poll interval,
+    which caps every sleep anyway."""
     o = t.outbox.c
+    held = sa.and_(
+        o.claimed_until.is_not(None),
+        o.claimed_until > o.next_attempt_at,
+        ~o.claimed_by.startswith(f"{ctx.node_id}/", autoescape=True),
+    )
+    ready_at = sa.case((held, o.claimed_until), else_=o.next_attempt_at)
+    earliest = sa.type_coerce(sa.func.min(ready_at), t.UTCDateTime())
     async with ctx.db.read() as conn:
         due: datetime | None = (
-            await conn.execute(sa.select(sa.func.min(o.next_attempt_at)).where(o.state == "queued"))
+            await conn.execute(sa.select(earliest).where(o.state == "queued"))
         ).scalar()
     return due
 
