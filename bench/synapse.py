@@ -58,6 +58,8 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -75,6 +77,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import servers  # noqa: E402
+import widget_latency  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
 
 from tests.support.services import PostgresServer  # noqa: E402
@@ -546,15 +549,29 @@ async def run_system(
     database: str,
     levels: list[int],
     seconds: float,
+    profile: str = "",
 ) -> list[dict[str, Any]]:
     rows = []
     async with make() as target:
         await measure(target, 4, min(3.0, seconds))  # warm-up, not reported
-        for senders in levels:
-            row = {"database": database, **await measure(target, senders, seconds)}
-            note = "  <- generator near a full core" if row["generator_cpu_share"] > 0.8 else ""
-            print(json.dumps(row) + note, flush=True)
-            rows.append(row)
+        spy, out = None, ""
+        if profile:  # py-spy over every level of this system (pip install py-spy)
+            out = f"{profile}-{database}-{target.name}.txt"
+            exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            cmd = [exe, "record", "--pid", str(target.pid), "--format", "raw", "--output", out]
+            spy = subprocess.Popen([*cmd, "--rate", "200"], stdout=subprocess.DEVNULL)
+        try:
+            for senders in levels:
+                row = {"database": database, **await measure(target, senders, seconds)}
+                note = "  <- generator near a full core" if row["generator_cpu_share"] > 0.8 else ""
+                print(json.dumps(row) + note, flush=True)
+                rows.append(row)
+        finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(timeout=120)
+        if out:
+            print(widget_latency.profile_summary(out), flush=True)
     return rows
 
 
@@ -623,7 +640,7 @@ async def one_round(
     order = [s for s in ("synapse", "switchboard") if s in a.systems.split(",")]
     rows: list[dict[str, Any]] = []
     for system in order if n % 2 == 0 else order[::-1]:
-        rows += await run_system(makers[system], database, levels, a.seconds)
+        rows += await run_system(makers[system], database, levels, a.seconds, a.profile)
     return rows
 
 
@@ -635,6 +652,7 @@ async def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--systems", default="synapse,switchboard")
     parser.add_argument("--pg-fsync", choices=("on", "off"), default="on")
+    parser.add_argument("--profile", default="", help="py-spy output prefix, e.g. /tmp/prof")
     parser.add_argument("--synapse-sqlite-sync", choices=("normal", "full"), default="normal")
     a = parser.parse_args()
     ensure_venv()

@@ -183,11 +183,15 @@ def run(proc: servers.Proc, profile: str = "", **load: object) -> dict[str, obje
     return result
 
 
-def profile_summary(path: str, top: int = 25) -> str:
-    """Share of samples per function: inclusive (anywhere on the stack) and self (leaf)."""
+# Leaves of threads that only wait (py-spy's idle detection misses some in containers).
+IDLE_LEAVES = ("_worker thread.py:81", "select selectors.py", "wait threading.py", ".select ")
+
+
+def profile_summary(path: str, top: int = 40) -> str:
+    """Share of busy samples per function: inclusive (anywhere on the stack) and self."""
     inclusive: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for line in Path(path).read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -196,11 +200,15 @@ def profile_summary(path: str, top: int = 25) -> str:
             f.split(" (")[0] + " " + f.rsplit("/", 1)[-1].rstrip(")") for f in stack.split(";")
         ]
         n = int(count)
+        if any(mark in frames[-1] for mark in IDLE_LEAVES):
+            idle += n
+            continue
         total += n
         leaf[frames[-1]] += n
         for frame in set(frames):
             inclusive[frame] += n
-    out = [f"profile {path}: {total} samples; inclusive:"]
+    total = max(total, 1)
+    out = [f"profile {path}: {total} busy samples ({idle} idle left out); inclusive:"]
     out += [f"  {100 * n / total:5.1f} %  {f}" for f, n in inclusive.most_common(top)]
     out += ["self:"] + [f"  {100 * n / total:5.1f} %  {f}" for f, n in leaf.most_common(top)]
     return "\n".join(out)
