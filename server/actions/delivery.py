@@ -31,6 +31,11 @@ NODE_DEAD_AFTER = 15  # seconds without a heartbeat (sent every 5 s): its claims
 # So are this incarnation's own: its one outbox loop claims only when none of its
 # deliveries is in flight (one whose outcome a database outage kept from being recorded
 # is retried at once, not after CLAIM_SECONDS).
+CLOCK_AHEAD = 60  # s: a row last written further in our future came from a clock ahead
+# of ours (a node whose wall clock jumped forward, e.g. a wrong NTP step): the schedule it
+# wrote (now + backoff, on that clock) may lie up to the jump in our future, so the row is
+# due now rather than up to the jump late; at worst a retry comes early (bench/README.md,
+# "Faults under load": clock jump).
 
 
 def backoff(attempt: int) -> float:
@@ -54,7 +59,7 @@ async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
         sa.select(o.id)
         .where(
             o.state == "queued",
-            o.next_attempt_at <= now,
+            sa.or_(o.next_attempt_at <= now, o.updated_at > now + timedelta(seconds=CLOCK_AHEAD)),
             sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive, this_node),
         )
         .order_by(o.next_attempt_at)

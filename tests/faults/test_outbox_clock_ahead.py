@@ -1,0 +1,82 @@
+"""A retry scheduled by a node whose wall clock was ahead (it jumped forward, then back)
+is not held back by the jump: the row was written "in the future", so its schedule comes
+from a wrong clock and the row is due now. Found by the chaos run's clock_jump (a reply
+4xx'd on the jumped node waited an hour). A row written now with a far retry time (a long
+backoff or a provider's Retry-After) keeps its schedule. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import sqlalchemy as sa
+
+from server.storage import schema as t
+from server.storage.schema import utcnow
+from tests.conftest import Running
+from tests.support.api import create_api_inbox, eventually, post_inbound
+from tests.support.receiver import Receiver
+
+JUMP = timedelta(hours=1)
+
+
+async def test_a_retry_written_by_a_clock_an_hour_ahead_is_due_now(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    ctx = server.ctx
+    async with Receiver() as receiver:
+        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+        await post_inbound(server.client(), inbox, text="hi", contact="c1")
+        conv = (await admin.get("/api/conversations")).json()["items"][0]
+        ids = []
+        for n in (1, 2):
+            sent = await admin.post(
+                f"/api/conversations/{conv['id']}/messages",
+                json={"text": f"reply {n}", "client_id": f"clock-ahead-{n}"},
+            )
+            assert sent.status_code == 201, sent.text
+            ids.append(sent.json()["message"]["id"])
+        await eventually(lambda: _states(ctx, ids, {"done"}))
+        delivered = len(receiver.requests)
+
+        now = utcnow()
+        o = t.outbox.c
+        async with ctx.db.write() as conn:
+            # reply 1: a 4xx on a node an hour ahead: retry "in 2 s" on its clock
+            await conn.execute(
+                sa.update(t.outbox)
+                .where(o.message_id == ids[0])
+                .values(
+                    state="queued",
+                    attempts=1,
+                    claimed_until=None,
+                    updated_at=now + JUMP,
+                    next_attempt_at=now + JUMP + timedelta(seconds=2),
+                )
+            )
+            # reply 2: a true clock asked to wait an hour (a Retry-After): it waits
+            await conn.execute(
+                sa.update(t.outbox)
+                .where(o.message_id == ids[1])
+                .values(
+                    state="queued",
+                    attempts=1,
+                    claimed_until=None,
+                    updated_at=now,
+                    next_attempt_at=now + JUMP,
+                )
+            )
+        ctx.outbox_wakeup.set()
+
+        async def first_sent_again() -> bool:
+            return len(receiver.requests) > delivered and await _states(ctx, ids[:1], {"done"})
+
+        await eventually(first_sent_again, timeout=20)
+        assert await _states(ctx, ids[1:], {"queued"})
+
+
+async def _states(ctx: object, message_ids: list[int], wanted: set[str]) -> bool:
+    o = t.outbox.c
+    async with ctx.db.read() as conn:  # type: ignore[attr-defined]
+        rows = (await conn.execute(sa.select(o.state).where(o.message_id.in_(message_ids)))).all()
+    return len(rows) == len(message_ids) and all(r.state in wanted for r in rows)
