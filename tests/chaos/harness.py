@@ -14,6 +14,15 @@ Faults, one kind per phase, ``cycles`` times each:
   pg_stop        PostgreSQL shut down for 3 s
   pg_freeze      PostgreSQL frozen (SIGSTOP, postmaster and backends) for 3 s
   imap_down      Dovecot stopped for 5 s: mail keeps arriving, backfilled once it is back
+  smtp_errors    the email inbox's SMTP server answers 451 to every mail for 3 s, then 550
+                 to some recipients for 3 s, then recovers; an agent replies to email
+                 conversations all along (checked: each 4xx'd reply delivered exactly once
+                 under one Message-ID, each 5xx'd one failed with the server's reason)
+  clock_jump     node-b's wall clock (libfaketime, CLOCK_REALTIME only, as an NTP step)
+                 jumps 1 h forward for 3 s, then back
+  disk_full      a different shape: ONE node on SQLite whose data disk is a small tmpfs,
+                 filled by another file for 3 s, then freed (checked: 503 + Retry-After
+                 while full, never a 500 or a hang, PRAGMA integrity_check afterwards)
 
 Per phase it reports what PROTOCOL.md and DESIGN.md promise to be zero: acknowledged
 messages lost, duplicate rows, events missed by a socket without a resync, events a
@@ -31,15 +40,22 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
+import sqlite3
 import statistics
+import subprocess
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from aiosmtpd.controller import Controller
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
@@ -50,7 +66,25 @@ from tests.support.ports import free_port
 from tests.support.receiver import Receiver
 from tests.support.services import DovecotServer, PostgresServer, RedisServer
 
-FAULTS = ("node_kill", "redis_restart", "pg_stop", "pg_freeze", "imap_down")
+FAULTS = (
+    "node_kill",
+    "redis_restart",
+    "pg_stop",
+    "pg_freeze",
+    "imap_down",
+    "smtp_errors",
+    "clock_jump",
+    "disk_full",
+)
+SINGLE_NODE = ("disk_full",)
+MAIL_FAULTS = (
+    "smtp_errors",
+    "clock_jump",
+)  # phases with email replies (checked)  # phases on their own one-node SQLite set-up
+FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+JUMP = 3600  # s: the clock_jump step (forward, then back)
+DOOMED = {f"carol-{d}@example.org" for d in "56789"}  # 550 for these in the 5xx window
+DISK_MB = 96  # the SQLite disk of disk_full (a tmpfs)
 NODE_ENV = {"SWITCHBOARD_ALLOW_PRIVATE_URLS": "true", "SWITCHBOARD_LOG_LEVEL": "WARNING"}
 SETTLE = 90.0  # s a phase may take to converge after its last fault (outbox retries)
 RECOVER = 60.0  # s after a fault's end before it counts as "did not recover"
@@ -58,19 +92,65 @@ SERIAL = itertools.count(1)
 MAIL_PASSWORD = "chaos-mail-password"
 
 
+class SmtpPeer:
+    """A controllable SMTP server (aiosmtpd, its own thread) for the email inbox.
+
+    ``mode``: "ok" accepts every mail, "4xx" answers 451 to every mail, "5xx" answers 550
+    to the DOOMED recipients and accepts the others. Every DATA is logged with the mail's
+    Message-ID, its recipient, the reply text it carries and the code answered.
+    """
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.log: list[tuple[str, str, str, int]] = []  # (message-id, rcpt, text, code)
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        mail = BytesParser(policy=policy.default).parsebytes(envelope.original_content or b"")
+        message_id = str(mail.get("Message-ID", "")).strip().strip("<>")
+        body = mail.get_body(("plain",))
+        found = re.search(r"re-mail-\d+", body.get_content() if body is not None else "")
+        rcpt = (envelope.rcpt_tos or [""])[0].lower()
+        mode = self.mode
+        if mode == "4xx":
+            code, answer = 451, "451 4.3.0 Mailbox temporarily unavailable, try again later"
+        elif mode == "5xx" and rcpt in DOOMED:
+            code, answer = 550, f"550 5.1.1 <{rcpt}>: no such mailbox here"
+        else:
+            code, answer = 250, "250 OK queued"
+        self.log.append((message_id, rcpt, found.group(0) if found else "", code))
+        return answer
+
+
 @dataclass
 class Cluster:
     tmp: Path
-    pg: PostgresServer
-    redis: RedisServer
+    pg: PostgresServer | None
+    redis: RedisServer | None
     url: str
     nodes: list[Node]
     receiver: Receiver
-    dovecot: DovecotServer
+    dovecot: DovecotServer | None
+    smtp: SmtpPeer | None = None
     token: str = ""
     inbox: dict[str, Any] = field(default_factory=dict)
+    mail_inbox_id: int | None = None
     mailbox: str = "support@example.test"
     turn: itertools.count[int] = field(default_factory=itertools.count)
+    node_env: dict[str, dict[str, str]] = field(default_factory=dict)  # extra env per node
+    disk: Path | None = None  # disk_full: the small filesystem the SQLite file lives on
+    sqlite_path: Path | None = None
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis.url if self.redis is not None else ""
 
     def next_node(self) -> Node:
         return self.nodes[next(self.turn) % len(self.nodes)]
@@ -79,8 +159,9 @@ class Cluster:
         old = self.nodes[index]
         if old.log.exists():  # start_node rewrites it: keep the dead process's log
             old.log.rename(old.log.with_name(f"{old.name}.{old.process.pid}.log"))
+        env = {**NODE_ENV, **self.node_env.get(old.name, {})}
         self.nodes[index] = await asyncio.to_thread(
-            start_node, self.tmp, old.name, self.url, self.redis.url, **NODE_ENV
+            start_node, self.tmp, old.name, self.url, self.redis_url, **env
         )
 
 
@@ -155,19 +236,34 @@ class Watcher:
 class Load:
     """Senders and a replier; everything acknowledged is kept for the checks."""
 
-    def __init__(self, cluster: Cluster, senders: int = 3, pause: float = 0.08) -> None:
+    def __init__(
+        self, cluster: Cluster, senders: int = 3, pause: float = 0.08, mail_replies: bool = False
+    ) -> None:
         self.cluster = cluster
         self.sent: list[Sent] = []
         self.replies: list[str] = []
+        self.mail_replies: list[tuple[str, float]] = []  # (text, loop time acknowledged)
         self.conversations: list[int] = []
         self.refused: Counter[int] = Counter()  # non-2xx answers by status (503 in outages)
+        self.no_retry_after = 0  # 503s without a Retry-After header
+        self.slowest = 0.0  # s: the longest any request waited for its answer
         self._stopping = asyncio.Event()
         self._pause = pause
         self._http = httpx.AsyncClient(timeout=30)
         self._serial = SERIAL  # unique across phases: external and client ids never repeat
         self.tasks = [asyncio.create_task(self._sender(i)) for i in range(senders)]
         self.tasks.append(asyncio.create_task(self._replier()))
-        self.tasks.append(asyncio.create_task(self._mailer()))
+        if cluster.dovecot is not None:
+            self.tasks.append(asyncio.create_task(self._mailer()))
+        if mail_replies:
+            self.tasks.append(asyncio.create_task(self._mail_replier()))
+
+    def _answered(self, response: httpx.Response, started: float) -> None:
+        self.slowest = max(self.slowest, asyncio.get_running_loop().time() - started)
+        if response.status_code >= 300:
+            self.refused[response.status_code] += 1
+        if response.status_code == 503 and not response.headers.get("retry-after"):
+            self.no_retry_after += 1
 
     async def post(self, text: str) -> Sent | None:
         """Send one inbound message until a node acknowledges it (same external id)."""
@@ -179,11 +275,11 @@ class Load:
             node = self.cluster.next_node()
             url = f"{node.base_url}/api/channels/api/{self.cluster.inbox['public_key']}/messages"
             with contextlib.suppress(httpx.HTTPError):
+                started = loop.time()
                 response = await self._http.post(
                     url, json=body, headers={"authorization": f"Bearer {INBOUND_TOKEN}"}
                 )
-                if response.status_code >= 300:
-                    self.refused[response.status_code] += 1
+                self._answered(response, started)
                 if response.status_code in (200, 201):
                     self.sent.append(sent)
                     self.conversations.append(int(response.json()["conversation_id"]))
@@ -197,28 +293,51 @@ class Load:
             await asyncio.sleep(self._pause)
 
     async def _replier(self) -> None:
-        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             await asyncio.sleep(0.5)
             if not self.conversations:
                 continue
             n = next(self._serial)
             conv = random.choice(self.conversations[-50:])
-            body = {"text": f"re-{n}", "client_id": f"reply-{n:08d}"}
-            deadline = loop.time() + SETTLE
-            while loop.time() < deadline:
-                node = self.cluster.next_node()
-                with contextlib.suppress(httpx.HTTPError):
-                    response = await self._http.post(
-                        f"{node.base_url}/api/conversations/{conv}/messages",
-                        json=body,
-                        headers={"authorization": f"Bearer {self.cluster.token}"},
-                    )
-                    if response.status_code in (200, 201):
-                        self.replies.append(body["text"])
-                        break
-                    self.refused[response.status_code] += 1
-                await asyncio.sleep(0.25)
+            if await self._reply(conv, f"re-{n}", f"reply-{n:08d}"):
+                self.replies.append(f"re-{n}")
+
+    async def _reply(self, conv: int, text: str, client_id: str) -> bool:
+        """Post an agent reply until a node acknowledges it (same client id)."""
+        loop = asyncio.get_running_loop()
+        body = {"text": text, "client_id": client_id}
+        deadline = loop.time() + SETTLE
+        while loop.time() < deadline:
+            node = self.cluster.next_node()
+            with contextlib.suppress(httpx.HTTPError):
+                started = loop.time()
+                response = await self._http.post(
+                    f"{node.base_url}/api/conversations/{conv}/messages",
+                    json=body,
+                    headers={"authorization": f"Bearer {self.cluster.token}"},
+                )
+                self._answered(response, started)
+                if response.status_code in (200, 201):
+                    return True
+            await asyncio.sleep(0.25)
+        return False
+
+    async def _mail_replier(self) -> None:
+        """Agent replies on email conversations, three a second (smtp_errors)."""
+        loop = asyncio.get_running_loop()
+        conversations: list[int] = []
+        refreshed = 0.0
+        while not self._stopping.is_set():
+            await asyncio.sleep(0.3)
+            if loop.time() - refreshed > 2.0:
+                conversations = await _mail_conversations(self.cluster)
+                refreshed = loop.time()
+            if not conversations:
+                continue
+            n = next(self._serial)
+            text = f"re-mail-{n}"
+            if await self._reply(random.choice(conversations), text, f"mail-reply-{n:08d}"):
+                self.mail_replies.append((text, loop.time()))
 
     async def _mailer(self) -> None:
         """One mail a second, dropped into the maildir as an MTA does: acknowledged once
@@ -248,7 +367,7 @@ async def _node_kill(cluster: Cluster, cycle: int) -> float:
 
 
 async def _redis_restart(cluster: Cluster, cycle: int) -> float:
-    assert cluster.redis.pid is not None
+    assert cluster.redis is not None and cluster.redis.pid is not None
     os.kill(cluster.redis.pid, signal.SIGKILL)
     cluster.redis.stop()
     await asyncio.sleep(2.0)
@@ -257,6 +376,7 @@ async def _redis_restart(cluster: Cluster, cycle: int) -> float:
 
 
 async def _pg_stop(cluster: Cluster, cycle: int) -> float:
+    assert cluster.pg is not None
     await asyncio.to_thread(cluster.pg.stop)
     await asyncio.sleep(3.0)
     await asyncio.to_thread(cluster.pg.start)
@@ -264,7 +384,7 @@ async def _pg_stop(cluster: Cluster, cycle: int) -> float:
 
 
 async def _pg_freeze(cluster: Cluster, cycle: int) -> float:
-    assert cluster.pg.pid is not None
+    assert cluster.pg is not None and cluster.pg.pid is not None
     freeze(cluster.pg.pid)
     try:
         await asyncio.sleep(3.0)
@@ -274,6 +394,7 @@ async def _pg_freeze(cluster: Cluster, cycle: int) -> float:
 
 
 async def _imap_down(cluster: Cluster, cycle: int) -> float:
+    assert cluster.dovecot is not None
     await asyncio.to_thread(cluster.dovecot.stop)
     await asyncio.sleep(5.0)
     await asyncio.to_thread(cluster.dovecot.start)
@@ -281,6 +402,7 @@ async def _imap_down(cluster: Cluster, cycle: int) -> float:
 
 
 def _drop_mail(cluster: Cluster, text: str) -> None:
+    assert cluster.dovecot is not None
     maildir = cluster.dovecot.mail_dir / cluster.mailbox / "Maildir"
     owner = maildir.parent.parent.stat()
     for part in (maildir.parent, maildir, maildir / "new", maildir / "cur", maildir / "tmp"):
@@ -298,12 +420,61 @@ def _drop_mail(cluster: Cluster, text: str) -> None:
     tmp.rename(maildir / "new" / f"{text}.eml")  # atomic, as maildir delivery is
 
 
+async def _smtp_errors(cluster: Cluster, cycle: int) -> float:
+    assert cluster.smtp is not None
+    cluster.smtp.mode = "4xx"
+    await asyncio.sleep(3.0)
+    cluster.smtp.mode = "5xx"
+    await asyncio.sleep(3.0)
+    cluster.smtp.mode = "ok"
+    return asyncio.get_running_loop().time()
+
+
+async def _clock_jump(cluster: Cluster, cycle: int) -> float:
+    """node-b's CLOCK_REALTIME steps JUMP s forward, runs so for 3 s, steps back."""
+    offset = cluster.tmp / "node-b.faketime"
+    assert cluster.smtp is not None
+    cluster.smtp.mode = "4xx"  # email replies sent meanwhile are retried: when?
+    offset.write_text(f"+{JUMP}\n")
+    await asyncio.sleep(3.0)
+    offset.write_text("+0\n")
+    await asyncio.sleep(1.0)  # FAKETIME_CACHE_DURATION: the step back is seen within 1 s
+    cluster.smtp.mode = "ok"
+    return asyncio.get_running_loop().time()
+
+
+async def _disk_full(cluster: Cluster, cycle: int) -> float:
+    """Another file takes every free byte of the SQLite disk for 3 s, then is deleted."""
+    assert cluster.disk is not None
+    filler = cluster.disk / "filler"
+    await asyncio.to_thread(_fill, filler)
+    await asyncio.sleep(3.0)
+    filler.unlink()
+    return asyncio.get_running_loop().time()
+
+
+def _fill(path: Path) -> None:
+    """Write until ENOSPC (unbuffered: nothing is left to fail at close)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        for size in (1 << 20, 1 << 12, 1):
+            chunk = b"\0" * size
+            with contextlib.suppress(OSError):
+                while os.write(fd, chunk):
+                    pass
+    finally:
+        os.close(fd)
+
+
 INJECT = {
     "node_kill": _node_kill,
     "redis_restart": _redis_restart,
     "pg_stop": _pg_stop,
     "pg_freeze": _pg_freeze,
     "imap_down": _imap_down,
+    "smtp_errors": _smtp_errors,
+    "clock_jump": _clock_jump,
+    "disk_full": _disk_full,
 }
 
 
@@ -344,40 +515,154 @@ async def _settle(cluster: Cluster, load: Load, watchers: list[Watcher]) -> None
         await asyncio.sleep(0.2)
 
 
+async def _messages(
+    cluster: Cluster, where: str = ""
+) -> list[tuple[str, str, str | None, str, str | None]]:
+    """Message rows: (direction, text, client_id, status, error), either engine."""
+    sql = f"SELECT direction, text, client_id, status, error FROM messages {where}"
+    if cluster.sqlite_path is not None:
+        path = cluster.sqlite_path
+
+        def read() -> list[Any]:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                return db.execute(sql).fetchall()
+
+        rows = await asyncio.to_thread(read)
+    else:
+        conn = await asyncpg.connect(cluster.url)
+        try:
+            rows = await conn.fetch(
+                "SELECT direction, text, client_id, status, error FROM messages"
+            )
+        finally:
+            await conn.close()
+    return [(r[0], (r[1] or "").strip(" \r\n"), r[2], r[3], r[4]) for r in rows]
+
+
+async def _mail_conversations(cluster: Cluster) -> list[int]:
+    """The newest conversations of the email inbox (the mail replier answers them)."""
+    if cluster.mail_inbox_id is None or cluster.pg is None:
+        return []
+    with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+        conn = await asyncpg.connect(cluster.url, timeout=3)
+        try:
+            rows = await conn.fetch(
+                "SELECT id FROM conversations WHERE inbox_id = $1 ORDER BY id DESC LIMIT 30",
+                cluster.mail_inbox_id,
+            )
+        finally:
+            await conn.close()
+        return [r["id"] for r in rows]
+    return []
+
+
 async def _rows(cluster: Cluster, load: Load) -> dict[str, int]:
-    conn = await asyncpg.connect(cluster.url)
-    try:
-        texts = [s.text for s in load.sent]
-        stored = await conn.fetch(
-            "SELECT btrim(text, E' \\r\\n') AS t, count(*) AS n FROM messages "
-            "WHERE direction = 'in' AND btrim(text, E' \\r\\n') = ANY($1) GROUP BY 1",
-            texts,
-        )
-        replies = await conn.fetch(
-            "SELECT client_id, count(*) AS n FROM messages WHERE text = ANY($1) GROUP BY client_id",
-            load.replies,
-        )
-    finally:
-        await conn.close()
-    counts = {r["t"]: r["n"] for r in stored}
+    rows = await _messages(cluster)
+    inbound = Counter(text for direction, text, *_ in rows if direction == "in")
+    outbound = Counter(text for direction, text, *_ in rows if direction == "out")
+    texts = [s.text for s in load.sent]
     return {
-        "lost": sum(1 for t in texts if t not in counts) + len(load.replies) - len(replies),
-        "duplicate_rows": sum(n - 1 for n in counts.values()) + sum(r["n"] - 1 for r in replies),
+        "lost": sum(1 for t in texts if not inbound[t])
+        + sum(1 for r in load.replies if not outbound[r]),
+        "duplicate_rows": sum(inbound[t] - 1 for t in set(texts) if inbound[t] > 1)
+        + sum(outbound[r] - 1 for r in set(load.replies) if outbound[r] > 1),
     }
+
+
+FINAL = ("sent", "delivered", "read", "failed")
+MAIL_REPLIES = "WHERE direction = 'out' AND text LIKE 're-mail-%'"
+
+
+async def _mail_final(cluster: Cluster, texts: list[str]) -> bool:
+    mails = await _messages(cluster, MAIL_REPLIES)
+    status = {text: st for _d, text, _c, st, _e in mails}
+    return all(status.get(t) in FINAL for t in texts)
+
+
+async def _mail_recovered(cluster: Cluster, load: Load, ended: float) -> float:
+    """Seconds from the SMTP server's recovery until every email reply acknowledged
+    before it was sent or marked failed (measured after the socket probe)."""
+    loop = asyncio.get_running_loop()
+    owed = [text for text, at in load.mail_replies if at <= ended]
+    while loop.time() - ended < RECOVER:
+        if await _mail_final(cluster, owed):
+            return loop.time() - ended
+        await asyncio.sleep(0.2)
+    return float("inf")
+
+
+async def _mail_report(cluster: Cluster, load: Load) -> dict[str, int]:
+    """The promises of the email outbox under SMTP errors, from the rows and the mails the
+    SMTP server saw."""
+    assert cluster.smtp is not None
+    texts = [text for text, _at in load.mail_replies]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE
+    while loop.time() < deadline and not await _mail_final(cluster, texts):
+        await asyncio.sleep(0.5)
+    rows = {
+        text: (st, err or "") for d, text, _c, st, err in await _messages(cluster) if d == "out"
+    }
+    seen: dict[str, list[tuple[str, int]]] = {}
+    for message_id, _rcpt, text, code in cluster.smtp.log:
+        seen.setdefault(text, []).append((message_id, code))
+    report = Counter[str]()
+    for text in texts:
+        status, error = rows.get(text, ("missing", ""))
+        attempts = seen.get(text, [])
+        codes = [code for _mid, code in attempts]
+        report["mail_replies"] += 1
+        report["mail_sent"] += status in ("sent", "delivered", "read")
+        report["mail_failed"] += status == "failed"
+        report["mail_answered_4xx"] += sum(1 for c in codes if c == 451)
+        report["mail_answered_5xx"] += sum(1 for c in codes if c == 550)
+        report["mail_lost"] += status not in FINAL  # never settled: stuck or missing
+        report["mail_sent_not_received"] += status == "sent" and 250 not in codes
+        report["mail_received_twice"] += codes.count(250) > 1
+        report["mail_message_id_changed"] += len({mid for mid, _c in attempts}) > 1
+        report["mail_failed_without_reason"] += status == "failed" and "550" not in error
+        report["mail_failed_without_5xx"] += status == "failed" and 550 not in codes
+        first_5xx = codes.index(550) if 550 in codes else len(codes)
+        report["mail_retried_after_5xx"] += len(codes) > first_5xx + 1
+    keys = (
+        "mail_replies",
+        "mail_sent",
+        "mail_failed",
+        "mail_answered_4xx",
+        "mail_answered_5xx",
+        *MAIL_MUST_BE_ZERO,
+    )
+    return {k: report[k] for k in keys}
+
+
+def _integrity(cluster: Cluster) -> str:
+    assert cluster.sqlite_path is not None
+    path = cluster.sqlite_path
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return ", ".join(str(r[0]) for r in db.execute("PRAGMA integrity_check").fetchall())
 
 
 async def run_phase(
     cluster: Cluster, watchers: list[Watcher], fault: str, cycles: int, gap: float
 ) -> dict[str, Any]:
     """``cycles`` faults of one kind under load, then the checks; one report row."""
-    load = Load(cluster)
+    mail = fault in MAIL_FAULTS
+    load = Load(cluster, mail_replies=mail)
+    began = asyncio.get_running_loop().time()
     resyncs_before = sum(len(w.resyncs) for w in watchers)
     requests_before = len(cluster.receiver.requests)
-    recoveries = []
+    recoveries, settled = [], []
+    if mail:  # email conversations to answer before the first fault
+        deadline = asyncio.get_running_loop().time() + SETTLE
+        while not await _mail_conversations(cluster):
+            assert asyncio.get_running_loop().time() < deadline, "no email conversation"
+            await asyncio.sleep(0.5)
     await asyncio.sleep(gap)
     for cycle in range(cycles):
         ended = await INJECT[fault](cluster, cycle)
         recoveries.append(await _recovered(load, watchers, ended))
+        if mail:
+            settled.append(await _mail_recovered(cluster, load, ended))
         await asyncio.sleep(gap)
     await load.stop()
     await _settle(cluster, load, watchers)
@@ -398,9 +683,18 @@ async def run_phase(
         "delivered_under_two_ids": sum(1 for r in load.replies if len(delivered.get(r, ())) > 1),
         "redelivered_same_id": sum(n - 1 for n in ids.values() if n > 1),
         "refused": dict(sorted(load.refused.items())),
+        "errors_not_503": sum(n for code, n in load.refused.items() if code >= 500 and code != 503),
+        "503_without_retry_after": load.no_retry_after,
+        "slowest_answer_s": round(load.slowest, 2),
         "recover_max_s": round(max(recoveries), 2),
         "recover_median_s": round(statistics.median(recoveries), 2),
     }
+    if mail:
+        report["mail_settled_max_s"] = round(max(settled), 2)
+        report.update(await _mail_report(cluster, load))
+    report["phase_s"] = round(asyncio.get_running_loop().time() - began)
+    if cluster.sqlite_path is not None:
+        report["integrity_check"] = await asyncio.to_thread(_integrity, cluster)
     for watcher in watchers:  # the next phase counts its own
         watcher.twice = 0
     return report
@@ -409,24 +703,43 @@ async def run_phase(
 # The cluster --------------------------------------------------------------------------------
 
 
+def _faketime_env(tmp: Path, name: str) -> dict[str, str]:
+    """A node whose CLOCK_REALTIME follows an offset file; CLOCK_MONOTONIC stays true, as
+    under an NTP step. (libfaketime 0.9.10 then fails time.sleep's absolute monotonic
+    clock_nanosleep with EINVAL; the server never calls it: asyncio waits in epoll.)"""
+    if not FAKETIME.exists():
+        raise RuntimeError(f"clock_jump needs libfaketime ({FAKETIME})")
+    offset = tmp / f"{name}.faketime"
+    offset.write_text("+0\n")
+    return {
+        "LD_PRELOAD": str(FAKETIME),
+        "FAKETIME_TIMESTAMP_FILE": str(offset),
+        "FAKETIME_CACHE_DURATION": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
+
+
 @contextlib.asynccontextmanager
-async def cluster_running(tmp: Path) -> Any:
-    """PostgreSQL, Redis, a webhook receiver and two nodes; everything stopped after."""
-    pg, redis, dovecot = PostgresServer(), RedisServer(), DovecotServer()
+async def cluster_running(tmp: Path, clock_jump: bool = False) -> Any:
+    """PostgreSQL, Redis, Dovecot, an SMTP server, a webhook receiver and two nodes
+    (node-b under libfaketime when ``clock_jump``); everything stopped after."""
+    pg, redis, dovecot, smtp = PostgresServer(), RedisServer(), DovecotServer(), SmtpPeer()
     nodes: list[Node] = []
     try:
         pg.start()
         redis.start()
+        smtp.start()
         dovecot.add_user("support@example.test", MAIL_PASSWORD)
         dovecot.start()
         url = pg.create_database("chaos")
         migrate(tmp, url, redis.url)
         async with Receiver() as receiver:
-            cluster = Cluster(tmp, pg, redis, url, nodes, receiver, dovecot)
+            cluster = Cluster(tmp, pg, redis, url, nodes, receiver, dovecot, smtp)
+            if clock_jump:
+                cluster.node_env["node-b"] = _faketime_env(tmp, "node-b")
             for name in ("node-a", "node-b"):
-                nodes.append(
-                    await asyncio.to_thread(start_node, tmp, name, url, redis.url, **NODE_ENV)
-                )
+                env = {**NODE_ENV, **cluster.node_env.get(name, {})}
+                nodes.append(await asyncio.to_thread(start_node, tmp, name, url, redis.url, **env))
             await _admin_and_inbox(cluster)
             yield cluster
     finally:
@@ -434,9 +747,43 @@ async def cluster_running(tmp: Path) -> Any:
             node.kill(signal.SIGKILL)
         if pg.pid is not None:
             thaw(pg.pid)
+        smtp.stop()
         redis.close()
         dovecot.close()
         pg.close()
+
+
+@contextlib.asynccontextmanager
+async def sqlite_on_small_disk(tmp: Path) -> Any:
+    """disk_full's shape: one node (in-process bus) whose SQLite file lives on a
+    DISK_MB tmpfs, a webhook receiver; the tmpfs is unmounted after."""
+    disk = tmp / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        raise RuntimeError(f"disk_full needs to mount a tmpfs (root): {mounted.stderr.strip()}")
+    nodes: list[Node] = []
+    try:
+        db = disk / "switchboard.db"
+        async with Receiver() as receiver:
+            cluster = Cluster(tmp, None, None, f"sqlite:///{db}", nodes, receiver, None)
+            cluster.disk, cluster.sqlite_path = disk, db
+            nodes.append(
+                await asyncio.to_thread(start_node, tmp, "solo", cluster.url, "", **NODE_ENV)
+            )
+            await _admin_and_inbox(cluster)
+            yield cluster
+    finally:
+        for node in nodes:
+            node.kill(signal.SIGKILL)
+        for _ in range(50):  # a killed node's files close a moment later
+            if subprocess.run(["umount", str(disk)], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
 
 
 async def _admin_and_inbox(cluster: Cluster) -> None:
@@ -463,15 +810,19 @@ async def _admin_and_inbox(cluster: Cluster) -> None:
         )
         assert response.status_code == 201, response.text
         cluster.inbox = response.json()
+        if cluster.dovecot is None:
+            return
         response = await http.post(
             "/api/admin/inboxes",
             headers={"authorization": f"Bearer {cluster.token}"},
             json={"name": "Chaos mail", "kind": "email", "config": _email_config(cluster)},
         )
         assert response.status_code == 201, response.text
+        cluster.mail_inbox_id = int(response.json()["id"])
 
 
 def _email_config(cluster: Cluster) -> dict[str, Any]:
+    assert cluster.dovecot is not None and cluster.smtp is not None
     return {
         "address": cluster.mailbox,
         "imap_host": cluster.dovecot.host,
@@ -479,27 +830,59 @@ def _email_config(cluster: Cluster) -> dict[str, Any]:
         "imap_security": "none",
         "imap_password": MAIL_PASSWORD,
         "smtp_host": "127.0.0.1",
-        "smtp_port": free_port(),  # replies go to the API channel only
+        "smtp_port": cluster.smtp.port,
         "smtp_security": "none",
     }
 
 
-async def run(
-    tmp: Path, faults: tuple[str, ...], cycles: int, sockets: int = 4, gap: float = 2.0
+async def _phases(
+    cluster: Cluster, faults: tuple[str, ...], cycles: Cycles, sockets: int, gap: float
 ) -> list[dict[str, Any]]:
-    async with cluster_running(tmp) as cluster:
-        watchers = [Watcher(cluster, home=i % 2) for i in range(sockets)]
-        try:
-            while not all(w.connected for w in watchers):
-                await asyncio.sleep(0.05)
-            return [await run_phase(cluster, watchers, f, cycles, gap) for f in faults]
-        finally:
-            for watcher in watchers:
-                watcher.task.cancel()
-            await asyncio.gather(*(w.task for w in watchers), return_exceptions=True)
+    watchers = [Watcher(cluster, home=i % len(cluster.nodes)) for i in range(sockets)]
+    try:
+        while not all(w.connected for w in watchers):
+            await asyncio.sleep(0.05)
+        return [
+            await run_phase(
+                cluster, watchers, f, cycles if isinstance(cycles, int) else cycles[f], gap
+            )
+            for f in faults
+        ]
+    finally:
+        for watcher in watchers:
+            watcher.task.cancel()
+        await asyncio.gather(*(w.task for w in watchers), return_exceptions=True)
+
+
+Cycles = int | dict[str, int]  # the same for every fault, or per fault
+
+
+async def run(
+    tmp: Path, faults: tuple[str, ...], cycles: Cycles, sockets: int = 4, gap: float = 2.0
+) -> list[dict[str, Any]]:
+    """The two-node cluster's phases, then (if asked) the one-node SQLite ones."""
+    rows = []
+    shared = tuple(f for f in faults if f not in SINGLE_NODE)
+    if shared:
+        async with cluster_running(tmp, clock_jump="clock_jump" in shared) as cluster:
+            rows += await _phases(cluster, shared, cycles, sockets, gap)
+    single = tuple(f for f in faults if f in SINGLE_NODE)
+    if single:
+        async with sqlite_on_small_disk(tmp) as cluster:
+            rows += await _phases(cluster, single, cycles, sockets, gap)
+    return rows
 
 
 #: What must be zero in every row (the promises); the rest are figures.
+MAIL_MUST_BE_ZERO = (
+    "mail_lost",
+    "mail_sent_not_received",
+    "mail_received_twice",
+    "mail_message_id_changed",
+    "mail_failed_without_reason",
+    "mail_failed_without_5xx",
+    "mail_retried_after_5xx",
+)
 MUST_BE_ZERO = (
     "lost",
     "duplicate_rows",
@@ -507,11 +890,22 @@ MUST_BE_ZERO = (
     "twice_without_resync",
     "replies_undelivered",
     "delivered_under_two_ids",
+    "errors_not_503",
+    "503_without_retry_after",
+    *MAIL_MUST_BE_ZERO,
 )
 
 
+def broken(row: dict[str, Any]) -> dict[str, Any]:
+    """The promises a report row breaks ({} when it keeps them all)."""
+    found = {k: row[k] for k in MUST_BE_ZERO if row.get(k)}
+    if row.get("integrity_check", "ok") != "ok":
+        found["integrity_check"] = row["integrity_check"]
+    return found
+
+
 def table(rows: list[dict[str, Any]]) -> str:
-    keys = list(rows[0])
+    keys = list(dict.fromkeys(k for row in rows for k in row))
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
+    lines += ["| " + " | ".join(str(r.get(k, "")) for k in keys) + " |" for r in rows]
     return "\n".join(lines)
