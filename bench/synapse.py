@@ -215,7 +215,7 @@ class Target:
     name: str
     pid: int
     port: int
-    send: Callable[[Http, int, int], Awaitable[bool]]  # (conn, sender k, message i) -> ok
+    send: Callable[[Http, int, int], Awaitable[int]]  # (conn, sender k, message i) -> status
     received: dict[int, float] = field(default_factory=dict)  # message i -> perf_counter
     reader: asyncio.Task[None] | None = None
 
@@ -236,19 +236,23 @@ NEXT_ID = iter(range(10**9))
 async def measure(target: Target, senders: int, seconds: float) -> dict[str, Any]:
     sent: dict[int, float] = {}
     acked: list[int] = []
-    failed = 0
+    failed: dict[str, int] = {}
     conns = [Http(target.port) for _ in range(senders)]
     deadline = time.perf_counter() + seconds
 
     async def sender(k: int) -> None:
-        nonlocal failed
         while time.perf_counter() < deadline:
             i = next(NEXT_ID)
             sent[i] = time.perf_counter()
-            if await target.send(conns[k], k, i):
+            try:
+                status = await target.send(conns[k], k, i)
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                conns[k].close()  # the server dropped the connection: count it, reconnect
+                status = 0
+            if status in (200, 201):
                 acked.append(i)
             else:
-                failed += 1
+                failed[str(status)] = failed.get(str(status), 0) + 1
 
     cpu0, gen0, t0 = cpu_seconds(target.pid), time.process_time(), time.perf_counter()
     await asyncio.gather(*(sender(k) for k in range(senders)))
@@ -264,7 +268,8 @@ async def measure(target: Target, senders: int, seconds: float) -> dict[str, Any
         "system": target.name,
         "senders": senders,
         "acked": len(acked),
-        "failed": failed,
+        "failed": sum(failed.values()),
+        "failed_by_status": failed,
         "msg_per_s": round(len(acked) / elapsed, 1),
         "delivered": len(latencies),
         "missing": len(acked) - len(latencies),
@@ -433,7 +438,7 @@ async def synapse(database: dict[str, Any], sqlite_sync: str) -> AsyncIterator[T
         await ok_json(http, "POST", f"/_matrix/client/v3/join/{quoted}", {}, reader_token)
         http.close()
 
-        async def send(conn: Http, k: int, i: int) -> bool:
+        async def send(conn: Http, k: int, i: int) -> int:
             body = json.dumps({"msgtype": "m.text", "body": f"sy-{i}"}).encode()
             status, _ = await conn.request(
                 "PUT",
@@ -441,7 +446,7 @@ async def synapse(database: dict[str, Any], sqlite_sync: str) -> AsyncIterator[T
                 body,
                 {"Authorization": f"Bearer {tokens[k % SYNAPSE_SENDERS]}"},
             )
-            return status == 200
+            return status
 
         target = Target("synapse", pid, port, send)
         target.reader = asyncio.create_task(sync_reader(port, reader_token, room, target))
@@ -500,12 +505,12 @@ async def switchboard(database_url: str | None) -> AsyncIterator[Target]:
         path = f"/api/channels/api/{sb.inbox_key}/messages"
         auth = {"Authorization": f"Bearer {servers.INBOUND}"}
 
-        async def send(conn: Http, k: int, i: int) -> bool:
+        async def send(conn: Http, k: int, i: int) -> int:
             body = json.dumps(
                 {"external_id": f"m{i}", "text": f"sy-{i}", "contact": {"external_id": f"c{k}"}}
             ).encode()
             status, _ = await conn.request("POST", path, body, auth)
-            return status == 201
+            return status
 
         target = Target("switchboard", sb.process.pid, sb.port, send)
         ready = asyncio.get_running_loop().create_future()
