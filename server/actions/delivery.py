@@ -44,28 +44,42 @@ def backoff(attempt: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
+async def shared_now(conn: Any) -> datetime:
+    """The clock claims and heartbeats are decided by: PostgreSQL's, one for every node
+    whatever a node's own wall clock says (a node whose clock jumped an hour ahead took
+    the claims of live nodes, whose heartbeats looked an hour old, and sent their
+    deliveries a second time); on SQLite, the one node's own."""
+    if conn.dialect.name == "postgresql":
+        value = await conn.execute(sa.select(sa.type_coerce(sa.func.now(), t.UTCDateTime())))
+        now: datetime = value.scalar_one()
+        return now
+    return utcnow()
+
+
 async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
     """Atomically claim due outbox rows for this node (SKIP LOCKED on PostgreSQL)."""
-    now = utcnow()
     o = t.outbox.c
     n = t.nodes.c
-    holder_alive = sa.exists(
-        sa.select(n.node_id).where(
-            n.node_id == o.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)
-        )
-    )
     this_node = o.claimed_by.startswith(f"{ctx.node_id}/", autoescape=True)
-    due = (
-        sa.select(o.id)
-        .where(
-            o.state == "queued",
-            sa.or_(o.next_attempt_at <= now, o.updated_at > now + timedelta(seconds=CLOCK_AHEAD)),
-            sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive, this_node),
-        )
-        .order_by(o.next_attempt_at)
-        .limit(limit)
-    )
     async with ctx.db.write() as conn:
+        now = await shared_now(conn)
+        holder_alive = sa.exists(
+            sa.select(n.node_id).where(
+                n.node_id == o.claimed_by, n.seen_at > now - timedelta(seconds=NODE_DEAD_AFTER)
+            )
+        )
+        due = (
+            sa.select(o.id)
+            .where(
+                o.state == "queued",
+                sa.or_(
+                    o.next_attempt_at <= now, o.updated_at > now + timedelta(seconds=CLOCK_AHEAD)
+                ),
+                sa.or_(o.claimed_until.is_(None), o.claimed_until < now, ~holder_alive, this_node),
+            )
+            .order_by(o.next_attempt_at)
+            .limit(limit)
+        )
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         ids = [r.id for r in (await conn.execute(due)).all()]
@@ -322,9 +336,9 @@ __all__ = ["apply_status", "claim", "mark_failed", "mark_retry", "mark_sent"]
 
 async def heartbeat(ctx: AppContext) -> None:
     """Tell the other nodes this one is alive (its claims stay valid)."""
-    now = utcnow()
     n = t.nodes.c
     async with ctx.db.write() as conn:
+        now = await shared_now(conn)
         done = await conn.execute(
             sa.update(t.nodes).where(n.node_id == ctx.incarnation).values(seen_at=now)
         )

@@ -1,16 +1,21 @@
-"""A retry scheduled by a node whose wall clock was ahead (it jumped forward, then back)
-is not held back by the jump: the row was written "in the future", so its schedule comes
-from a wrong clock and the row is due now. Found by the chaos run's clock_jump (a reply
-4xx'd on the jumped node waited an hour). A row written now with a far retry time (a long
-backoff or a provider's Retry-After) keeps its schedule. SQLite and PostgreSQL."""
+"""A node whose wall clock jumped (chaos clock_jump) neither holds deliveries back nor
+sends them twice.
+
+A retry scheduled by a node whose wall clock was ahead (it jumped forward, then back) is
+not held back by the jump: the row was written "in the future", so its schedule comes
+from a wrong clock and the row is due now (the chaos run found a reply 4xx'd on the jumped
+node waiting an hour). A row written now with a far retry time (a long backoff or a
+provider's Retry-After) keeps its schedule. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
+from server.actions import delivery
 from server.storage import schema as t
 from server.storage.schema import utcnow
 from tests.conftest import Running
@@ -80,3 +85,48 @@ async def _states(ctx: object, message_ids: list[int], wanted: set[str]) -> bool
     async with ctx.db.read() as conn:  # type: ignore[attr-defined]
         rows = (await conn.execute(sa.select(o.state).where(o.message_id.in_(message_ids)))).all()
     return len(rows) == len(message_ids) and all(r.state in wanted for r in rows)
+
+
+async def test_a_node_whose_clock_is_an_hour_ahead_leaves_a_live_nodes_claim_alone(
+    server: Running, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its own clock would call the other node's heartbeat an hour old and its claim
+    lapsed (a second send of a delivery in flight, seen as re-sent webhooks and mails in
+    the chaos run's clock_jump). On PostgreSQL claims are decided by the database's
+    clock; on SQLite there is one node, whose clock is the only one."""
+    ctx = server.ctx
+    async with Receiver() as receiver:
+        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+        await post_inbound(server.client(), inbox, text="hi", contact="c1")
+        conv = (await admin.get("/api/conversations")).json()["items"][0]
+        sent = await admin.post(
+            f"/api/conversations/{conv['id']}/messages",
+            json={"text": "hello", "client_id": "clock-ahead-claim"},
+        )
+        assert sent.status_code == 201, sent.text
+        message_id = sent.json()["message"]["id"]
+        await eventually(lambda: _states(ctx, [message_id], {"done"}))
+
+    now = utcnow()
+    other = "other-node/boot-1"
+    async with ctx.db.write() as conn:
+        await conn.execute(sa.insert(t.nodes).values(node_id=other, seen_at=now))
+        await conn.execute(  # the other, live node is sending it right now
+            sa.update(t.outbox)
+            .where(t.outbox.c.message_id == message_id)
+            .values(
+                state="queued",
+                next_attempt_at=now - timedelta(seconds=5),
+                updated_at=now,
+                claimed_by=other,
+                claimed_until=now + timedelta(seconds=60),
+            )
+        )
+    monkeypatch.setattr(delivery, "utcnow", lambda: datetime.now(UTC) + JUMP)
+    async with ctx.db.read() as conn:
+        shared = await delivery.shared_now(conn)
+    if server.settings.database_url.startswith("postgresql"):
+        assert abs(shared - now) < timedelta(minutes=1)  # the database's clock
+        assert await delivery.claim(ctx) == []  # not ours to take
+    else:
+        assert shared - now > JUMP - timedelta(minutes=1)  # one node: its own clock
