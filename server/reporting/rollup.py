@@ -149,13 +149,17 @@ def cells(
 ) -> Cells:
     """Sum entries per local day and per local month in ``zone``."""
     out: Cells = into if into is not None else defaultdict(_cell)
+    seen: dict[datetime, tuple[int, int, int]] = {}
     for at, dim, key, metric, b, n, total in entries:
-        local = at.astimezone(zone)
+        days = seen.get(at)
+        if days is None:
+            local = at.astimezone(zone)
+            day = local.date()
+            days = seen[at] = (day.toordinal(), day.replace(day=1).toordinal(), local.hour)
         if b == HOUR:
-            b = local.hour
-        day = local.date()
-        for grain, first in (("d", day), ("m", day.replace(day=1))):
-            cell = out[(grain, first.toordinal(), dim, key, metric)]
+            b = days[2]
+        for grain, first in (("d", days[0]), ("m", days[1])):
+            cell = out[(grain, first, dim, key, metric)]
             if b == TOTAL:
                 cell[0] += sign * n
                 cell[1] += sign * total
@@ -165,19 +169,31 @@ def cells(
 
 
 H = [f"h{i}" for i in range(BUCKETS)]
+_KEYS = ("inbox_id", "grain", "day", "dim", "key", "metric", "n", "total")
+_UPSERTS: dict[tuple[str, tuple[int, ...]], Any] = {}
 
 
-def _upsert(dialect: str) -> Any:
+def _upsert(dialect: str, buckets: tuple[int, ...]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding ``n``, ``total`` and the given histogram
+    columns (the others keep their value; a new row has 0 in them)."""
+    found = _UPSERTS.get((dialect, buckets))
+    if found is not None:
+        return found
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(report_rollups)
     r, x = report_rollups.c, stmt.excluded
-    sums = {name: r[name] + x[name] for name in ("n", "total", *H)}
-    return stmt.on_conflict_do_update(
-        index_elements=[r.inbox_id, r.grain, r.dim, r.day, r.key, r.metric], set_=sums
+    names = ("n", "total", *(H[b] for b in buckets))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[r.inbox_id, r.grain, r.dim, r.day, r.key, r.metric],
+        set_={name: r[name] + x[name] for name in names},
     )
+    if len(_UPSERTS) < 4096:
+        _UPSERTS[(dialect, buckets)] = stmt
+    return stmt
 
 
-def delta_rows(inbox_id: int, old: Cells | None, new: Cells) -> list[dict[str, Any]]:
+def delta_rows(inbox_id: int, old: Cells | None, new: Cells) -> list[tuple[Any, dict[int, int]]]:
+    """(the row's key, count and sum; its histogram changes) for every cell that moved."""
     merged: Cells = defaultdict(_cell)
     for sign, source in ((1, new), (-1, old or {})):
         for key, (n, total, hist) in source.items():
@@ -188,25 +204,26 @@ def delta_rows(inbox_id: int, old: Cells | None, new: Cells) -> list[dict[str, A
                 cell[2][b] += sign * c
     out = []
     for (grain, day, dim, k, m), (n, total, hist) in sorted(merged.items()):
-        if not n and abs(total) < 1e-9 and not any(hist.values()):
+        moved = {b: c for b, c in hist.items() if c}
+        if not n and abs(total) < 1e-9 and not moved:
             continue
-        row = dict.fromkeys(H, 0)
-        row.update({f"h{b}": c for b, c in hist.items()})
-        row.update(
-            inbox_id=inbox_id, grain=grain, day=day, dim=dim, key=k, metric=m, n=int(n),
-            total=float(total),
-        )  # fmt: skip
-        out.append(row)
+        out.append(((inbox_id, grain, day, dim, k, m, int(n), float(total)), moved))
     return out
 
 
 async def apply(
     conn: Any, inbox_id: int, zone: ZoneInfo, old: Iterable[Entry], new: Iterable[Entry]
 ) -> None:
-    """Add what changed to the rollups: one statement, one row per changed cell."""
-    rows = delta_rows(inbox_id, cells(old, zone), cells(new, zone))
-    if rows:
-        await conn.execute(_upsert(conn.dialect.name), rows)
+    """Add what changed to the rollups, in the caller's transaction: one upsert per
+    changed row, rows touching the same histogram columns sent together."""
+    groups: dict[tuple[int, ...], list[dict[str, Any]]] = defaultdict(list)
+    for values, moved in delta_rows(inbox_id, cells(old, zone), cells(new, zone)):
+        buckets = tuple(sorted(moved))
+        groups[buckets].append(
+            {**dict(zip(_KEYS, values, strict=True)), **{H[b]: c for b, c in moved.items()}}
+        )
+    for buckets, rows in sorted(groups.items()):
+        await conn.execute(_upsert(conn.dialect.name, buckets), rows)
 
 
 # -- rebuild (migration, time-zone change) -----------------------------------------------
@@ -248,9 +265,32 @@ def rebuild(conn: sa.Connection, inbox_ids: list[int] | None = None) -> None:
                 for row in rows:
                     cells(entries_of(row._mapping), zone, into=acc)
                 last = rows[-1].id
-        batch = delta_rows(inbox_id, None, acc)
-        for start in range(0, len(batch), _CHUNK):
-            conn.execute(report_rollups.insert(), batch[start : start + _CHUNK])
+        rows = [_flat(values, moved) for values, moved in delta_rows(inbox_id, None, acc)]
+        for start in range(0, len(rows), _CHUNK):
+            conn.exec_driver_sql(_bulk_insert(conn.dialect), rows[start : start + _CHUNK])
+
+
+def _flat(values: tuple[Any, ...], moved: dict[int, int]) -> tuple[Any, ...]:
+    hist = [0] * BUCKETS
+    for b, c in moved.items():
+        hist[b] = c
+    return (*values, *hist)
+
+
+def _bulk_insert(dialect: Any) -> str:
+    """A plain INSERT of whole rows in the driver's own parameter style (a rebuild writes
+    hundreds of thousands of rows of 256 columns: no per-value work in Python)."""
+    columns = [*_KEYS, *H]
+    style = dialect.paramstyle
+    if style == "qmark":
+        marks = ["?"] * len(columns)
+    elif style in ("numeric_dollar", "numeric"):
+        sign = "$" if style == "numeric_dollar" else ":"
+        marks = [f"{sign}{i}" for i in range(1, len(columns) + 1)]
+    else:
+        marks = ["%s"] * len(columns)
+    quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
+    return f"INSERT INTO report_rollups ({quoted}) VALUES ({', '.join(marks)})"
 
 
 async def zone_changed(conn: Any, inbox: Any) -> None:
