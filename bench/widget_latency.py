@@ -152,7 +152,10 @@ def node(**load: object) -> dict[str, object]:
     out = subprocess.run(cmd, cwd=servers.BENCH, capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise RuntimeError(f"widget_latency.js failed: {out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    if out.stderr.strip():  # the first failed sends, as the server answered them
+        result["send_error_samples"] = out.stderr.strip().splitlines()[:3]
+    return result
 
 
 def run(proc: servers.Proc, profile: str = "", **load: object) -> dict[str, object]:
