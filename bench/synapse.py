@@ -29,7 +29,7 @@ other load on a shared machine than the rates), and this generator's CPU share (
 ~80 % of a core it would be the bottleneck; the line says so). Then Switchboard/Synapse
 ratios; target: >= 2x Synapse's msg/s at a lower p99.
 
-Configuration, identical where the systems allow it (written to each temp dir as well):
+Configuration, identical where the systems allow it (written to a temp dir per run):
 
 * PostgreSQL: ONE throw-away cluster (initdb, free port, tests/support/services.py) holds
   both systems' databases, so its settings are the same for both; ``--pg-fsync on``
@@ -377,6 +377,7 @@ def synapse_process(database: dict[str, Any], sqlite_sync: str) -> Iterator[tupl
         yield proc.process.pid, port, tmp
     finally:
         proc.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def wait_http(url: str, proc: servers.Proc, timeout: float = 180.0) -> None:
@@ -620,8 +621,8 @@ async def one_round(
 ) -> list[dict[str, Any]]:
     """Both systems on fresh databases; the order alternates between rounds."""
     levels = [int(x) for x in a.senders.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="synapse-sqlite-"))  # removed after the round
     if pg is None:
-        tmp = Path(tempfile.mkdtemp(prefix="synapse-sqlite-"))
         sy_db: dict[str, Any] = {"name": "sqlite3", "args": {"database": str(tmp / "hs.db")}}
         sb_url = None
     else:
@@ -644,8 +645,11 @@ async def one_round(
     }
     order = [s for s in ("synapse", "switchboard") if s in a.systems.split(",")]
     rows: list[dict[str, Any]] = []
-    for system in order if n % 2 == 0 else order[::-1]:
-        rows += await run_system(makers[system], database, levels, a.seconds, a.profile)
+    try:
+        for system in order if n % 2 == 0 else order[::-1]:
+            rows += await run_system(makers[system], database, levels, a.seconds, a.profile)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 
