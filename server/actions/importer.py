@@ -17,11 +17,14 @@ import sqlalchemy as sa
 from server.actions._conv import load_inbox, update_conversation
 from server.actions._tx import Tx, transaction
 from server.context import AppContext
-from server.crypto import new_token
+from server.crypto import new_token, token_hash
+from server.domain.csat import EDITABLE_FOR
 from server.domain.importing import ImportConversation, ImportEvent, Person
 from server.domain.status import Command, Status, transition
-from server.exceptions import NotFound
+from server.exceptions import InvalidInput, NotFound
+from server.reporting import rollup
 from server.storage import schema as t
+from server.storage.csat_schema import csat_surveys
 from server.storage.import_schema import imported_conversations as imported
 from server.storage.schema import utcnow
 
@@ -53,7 +56,10 @@ async def import_conversation(
         seen = await _present_events(tx, conv.id, record.external_id)
         people = _People(tx)
         added = 0
+        answers = [e for e in record.events if e.type == "csat"]
         for event in record.events:
+            if event.type == "csat":
+                continue  # stored as the segment's survey once the segments exist (below)
             if _external_id(record.external_id, event.id) not in seen:
                 await _insert_event(tx, conv, record, event, people, now)
                 added += 1
@@ -62,7 +68,88 @@ async def import_conversation(
             await update_conversation(
                 tx, conv, fields, recompute_clock=True, now=now, created=created, inbox=inbox
             )
+        if answers:
+            conv = (
+                await tx.conn.execute(
+                    sa.select(t.conversations).where(t.conversations.c.id == conv.id)
+                )
+            ).one()
+            for event in answers:
+                added += await _csat_answer(tx, inbox, conv, record, event)
     return Outcome(record.external_id, int(conv.id), created, added)
+
+
+async def _csat_answer(
+    tx: Tx, inbox: Any, conv: Any, record: ImportConversation, event: ImportEvent
+) -> int:
+    """A CSAT answer from the old tool, stored as the survey a live resolve would have
+    sent for that segment (sent when the segment was resolved) and answered at its time;
+    counted in reports exactly as a live answer (docs/import.md). Returns 1 if it changed
+    anything: a re-import changes nothing."""
+    from server.actions.csat import record_answer  # csat imports the reply path
+    from server.actions.csat import settings_for as csat_settings_for
+
+    r, s = t.response_cycles.c, csat_surveys.c
+    query = sa.select(t.response_cycles).where(r.conversation_id == conv.id)
+    if event.segment is not None:
+        query = query.where(r.idx == event.segment)
+    else:
+        query = query.where(r.started_at <= event.at).order_by(r.idx.desc()).limit(1)
+    cycle = (await tx.conn.execute(query)).first()
+    if cycle is None:
+        raise InvalidInput(
+            f"{record.external_id}: csat event {event.id!r}: no segment "
+            f"{'#' + str(event.segment) if event.segment is not None else 'before it'}"
+        )
+    values = {"rating": event.rating, "comment": event.comment, "answered_at": event.at}
+    old = (
+        await tx.conn.execute(
+            sa.select(csat_surveys).where(s.conversation_id == conv.id, s.cycle_idx == cycle.idx)
+        )
+    ).first()
+    if old is not None:
+        if all(getattr(old, k) == v for k, v in values.items()):
+            return 0
+        new = (
+            await tx.conn.execute(
+                sa.update(csat_surveys)
+                .where(s.id == old.id)
+                .values(**values)
+                .returning(csat_surveys)
+            )
+        ).one()
+        await record_answer(tx, old, new)
+        return 1
+    sent = cycle.resolved_at or event.at
+    settings = await csat_settings_for(tx.conn, conv.inbox_id)
+    new = (
+        await tx.conn.execute(
+            csat_surveys.insert()
+            .values(
+                conversation_id=conv.id,
+                inbox_id=conv.inbox_id,
+                cycle_idx=cycle.idx,
+                token_hash=token_hash(new_token(16)),
+                agent_id=conv.assignee_id
+                if conv.assignee_id is not None
+                else conv.first_responder_id,
+                team_id=conv.team_id,
+                channel=inbox.kind,
+                labels=list(conv.labels or []),
+                language=settings["language"],
+                state="sent",
+                sent_at=sent,
+                editable_until=sent + EDITABLE_FOR,
+                **values,
+            )
+            .returning(csat_surveys)
+        )
+    ).one()
+    await rollup.apply(
+        tx.conn, conv.inbox_id, rollup.zone_of(inbox.business_hours), [],
+        rollup.survey_entries(new._mapping),
+    )  # fmt: skip
+    return 1
 
 
 async def _inbox(tx: Tx, inbox_id: int) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 STATUSES = ("open", "pending", "snoozed", "resolved")
 PRIORITIES = ("none", "low", "medium", "high", "urgent")
 SENDERS = ("customer", "agent", "bot")
-EVENT_TYPES = ("message", "note", "status", "assign")
+EVENT_TYPES = ("message", "note", "status", "assign", "csat")
 MAX_EVENTS = 5_000  # one conversation; a longer one is split at the source
 MAX_TEXT = 100_000
 MAX_ID = 200
@@ -45,6 +45,9 @@ class ImportEvent:
     auto: bool = False  # an automatic reply (out-of-office, greeting): never a response
     status: str | None = None
     snoozed_until: datetime | None = None
+    rating: int | None = None  # csat: 1 to 5
+    comment: str | None = None  # csat
+    segment: int | None = None  # csat: the segment rated (0 = first); default: the latest
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,8 @@ def _event(raw: Any, path: str, index: int, now: datetime) -> ImportEvent:
         return ImportEvent(event_id, kind, at, agent=agent, status=status, snoozed_until=until)
     if kind == "assign":
         return ImportEvent(event_id, kind, at, agent=agent)
+    if kind == "csat":
+        return _csat(raw, path, event_id, at)
     sender = "agent" if kind == "note" else _choice(raw.get("from"), f"{path}.from", SENDERS)
     if sender == "agent" and agent is None:
         raise InvalidRecord(f"{path}.agent: an agent's {kind} needs the agent (external_id, email)")
@@ -168,3 +173,22 @@ def _time(raw: Any, path: str, now: datetime | None) -> datetime:
     if now is not None and at > now + MAX_FUTURE_SKEW:
         raise InvalidRecord(f"{path}: {raw} is in the future")
     return at
+
+
+def _csat(raw: dict[str, Any], path: str, event_id: str, at: datetime) -> ImportEvent:
+    """A customer's CSAT answer (docs/import.md): rating, optional comment, the segment."""
+    from server.domain.csat import MAX_COMMENT, parse_rating
+
+    rating = parse_rating(raw.get("rating"))
+    if rating is None:
+        raise InvalidRecord(f"{path}.rating: expected a whole number from 1 to 5")
+    comment = _text_or_none(raw.get("comment"), f"{path}.comment", MAX_COMMENT)
+    segment = raw.get("segment")
+    if segment is not None and (
+        isinstance(segment, bool) or not isinstance(segment, int) or segment < 0
+    ):
+        raise InvalidRecord(f"{path}.segment: expected a segment number from 0")
+    return ImportEvent(
+        event_id, "csat", at, rating=rating, comment=(comment or "").strip() or None,
+        segment=segment,
+    )  # fmt: skip
