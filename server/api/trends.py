@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -205,3 +205,136 @@ def _csv(series: list[dict[str, Any]]) -> Response:
         media_type="text/csv",
         headers={"content-disposition": 'attachment; filename="trends.csv"'},
     )
+
+
+#: Figures of a trend and the rows behind them (docs/reports.md, "Drill-down").
+_BEHIND: dict[str, tuple[str, str | None]] = {
+    "new": ("new", None),
+    "segments": ("segments", None),
+    "reopened": ("reopened", None),
+    "frt_median_seconds": ("answered", "wall_seconds"),
+    "frt_p90_seconds": ("answered", "wall_seconds"),
+    "frt_business_median_seconds": ("answered", "business_seconds"),
+    "frt_business_p90_seconds": ("answered", "business_seconds"),
+    "sla_measured": ("sla", "business_seconds"),
+    "sla_within_percent": ("sla", "business_seconds"),
+    "resolved": ("resolved", "resolution_seconds"),
+    "resolution_median_seconds": ("resolved", "resolution_seconds"),
+    "resolution_p90_seconds": ("resolved", "resolution_seconds"),
+    "nrt_median_seconds": ("waits", "wall_seconds"),
+    "nrt_p90_seconds": ("waits", "wall_seconds"),
+    "csat_answers": ("csat", "rating"),
+    "csat_average": ("csat", "rating"),
+    "csat_satisfied_percent": ("csat", "rating"),
+}
+DRILL_LIMIT = 500
+
+
+@api.route(
+    "GET",
+    "/api/reports/trends/conversations",
+    tag="reports",
+    summary="The conversations behind one trend figure: figure=<a series column> in one "
+    "bucket (bucket=YYYY-MM-DD, the bucket's first day, with interval and tz as for the "
+    "trend) or the whole from..to; the segments, waits or surveys counted, newest last",
+)
+async def trend_drill(request: Request) -> Any:
+    actor = await actor_from(request)
+    params = request.query_params
+    figure = params.get("figure", "")
+    if figure not in _BEHIND:
+        raise InvalidInput(f"figure: expected one of {', '.join(_BEHIND)}")
+    interval = params.get("interval", "day")
+    if interval not in trends.INTERVALS:
+        raise InvalidInput(f"interval: expected one of {', '.join(trends.INTERVALS)}")
+    inbox_id = _inbox_param(params.get("inbox_id"))
+    start, end = period(request)
+    async with request.app.state.ctx.db.read() as conn:
+        visible = await visible_inbox_ids(conn, actor)
+        tz = _zone(params.get("tz") or await _inbox_zone(conn, inbox_id))
+        lo, hi = _bucket_range(params.get("bucket"), interval, tz, start, end)
+        kind, column = _BEHIND[figure]
+        query, at, table = _behind(kind, lo, hi)
+        if visible is not None:
+            query = query.where(table.c.inbox_id.in_(visible))
+        if inbox_id is not None:
+            query = query.where(table.c.inbox_id == inbox_id)
+        total = (
+            await conn.execute(sa.select(sa.func.count()).select_from(query.subquery()))
+        ).scalar_one()
+        rows = (await conn.execute(query.order_by(at, table.c.id).limit(DRILL_LIMIT))).all()
+
+    def iso(v: datetime | None) -> str | None:
+        return v.isoformat().replace("+00:00", "Z") if v else None
+
+    items = []
+    for row in rows:
+        m = row._mapping
+        item = {
+            "conversation_id": m["conversation_id"],
+            "inbox_id": m["inbox_id"],
+            "at": iso(m[at.name]),
+            "value": m[column] if column else None,
+        }
+        if kind == "sla":
+            item["within"] = (m["business_seconds"] or 0) <= (m["target_seconds"] or 0)
+        items.append(item)
+    return {
+        "figure": figure,
+        "unit": "rating" if kind == "csat" else ("seconds" if column else None),
+        "from": lo.isoformat(),
+        "to": hi.isoformat(),
+        "total": int(total),
+        "truncated": int(total) > len(items),
+        "items": items,
+    }
+
+
+def _bucket_range(
+    raw: str | None, interval: str, tz: ZoneInfo, start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    if not raw:
+        return start, end
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"bucket: expected a date (YYYY-MM-DD), got {raw!r}") from None
+    if trends.day_bucket(day, interval) != day:
+        raise InvalidInput(f"bucket: {raw} does not start a {interval}")
+    following = trends._next(day, interval)
+    lo, hi = rollup.midnight(day, tz), rollup.midnight(following, tz)
+    return max(lo, start), min(hi, end)
+
+
+def _behind(kind: str, lo: datetime, hi: datetime) -> tuple[Any, Any, sa.Table]:
+    r, w, s = t.response_cycles, t.response_waits, csat_surveys
+    if kind == "resolved":
+        return (
+            sa.select(r).where(r.c.resolved_at >= lo, r.c.resolved_at < hi),
+            r.c.resolved_at,
+            r,
+        )
+    if kind == "waits":
+        query = sa.select(w).where(
+            w.c.started_at >= lo, w.c.started_at < hi, w.c.wall_seconds.is_not(None)
+        )
+        return query, w.c.started_at, w
+    if kind == "csat":
+        query = sa.select(s).where(
+            s.c.sent_at >= lo, s.c.sent_at < hi, s.c.state == "sent", s.c.rating.is_not(None)
+        )
+        return query, s.c.sent_at, s
+    query = sa.select(r).where(r.c.started_at >= lo, r.c.started_at < hi)
+    if kind == "new":
+        query = query.where(r.c.idx == 0)
+    elif kind == "reopened":
+        query = query.where(r.c.idx > 0)
+    elif kind == "answered":
+        query = query.where(r.c.wall_seconds.is_not(None))
+    elif kind == "sla":
+        query = query.where(
+            r.c.wall_seconds.is_not(None),
+            r.c.business_seconds.is_not(None),
+            r.c.target_seconds.is_not(None),
+        )
+    return query, r.c.started_at, r
