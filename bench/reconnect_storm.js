@@ -49,6 +49,10 @@ async function main() {
     catchup_max_ms: catchup[catchup.length - 1],
     // reconnect -> "ready" (handshake, token, access view): the rest of catch-up is replay
     ready_p50_ms: c.percentile(ready, 50), ready_p99_ms: c.percentile(ready, 99),
+    // epoch ms of the reconnect and of the last catch-up: the harness reads the server's
+    // CPU seconds between them
+    resume_at_ms: resumeAt,
+    done_at_ms: Math.max(resumeAt, ...clients.map((st) => st.doneAt || 0)),
   }));
   process.exit(0);
 }

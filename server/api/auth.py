@@ -71,7 +71,16 @@ def _bearer(conn: HTTPConnection) -> str | None:
 def _actor_by_token() -> sa.Select[Any]:
     a, u = t.auth_tokens.c, t.users.c
     return (
-        sa.select(u.id, u.role, u.name, u.is_bot, a.id.label("token_id"), a.kind, a.last_used_at)
+        sa.select(
+            u.id,
+            u.role,
+            u.name,
+            u.is_bot,
+            a.id.label("token_id"),
+            a.kind,
+            a.last_used_at,
+            a.expires_at,
+        )
         .join(t.users, u.id == a.user_id)
         .where(
             a.token_hash == sa.bindparam("token_hash"),
@@ -99,10 +108,17 @@ def _actor(row: Any) -> Actor:
 
 async def actor_for_token(ctx: AppContext, token: str) -> Actor | None:
     """The actor of a full session or API token (a setup-only session is not one)."""
+    found = await session_for_token(ctx, token)
+    return found[0] if found else None
+
+
+async def session_for_token(ctx: AppContext, token: str) -> tuple[Actor, Any] | None:
+    """(actor, expires_at) of a full session or API token, read from the database now
+    (the per-node socket cache, server/realtime/session_cache.py, is built on it)."""
     row = await _token_row(ctx, token)
     if row is None or row.kind == "setup":
         return None
-    return _actor(row)
+    return _actor(row), row.expires_at
 
 
 async def current_role(conn: AsyncConnection, actor: Actor) -> Actor:

@@ -43,6 +43,7 @@ class MemoryBus:
         self._seq = 0
         self._history: deque[StreamEvent] = deque(maxlen=history)
         self._subscribers: set[_MemorySubscription] = set()
+        self._revocation_mark: str | None = None
 
     async def start(self) -> None:
         return None
@@ -87,3 +88,10 @@ class MemoryBus:
 
     async def last_id(self) -> str:
         return f"{self.epoch}-{self._seq}" if self._seq else "0"
+
+    async def revocation_mark(self) -> str | None:
+        """Changes whenever a session is revoked (server/realtime/session_cache.py)."""
+        return self._revocation_mark
+
+    async def mark_revocation(self) -> None:
+        self._revocation_mark = secrets.token_hex(8)

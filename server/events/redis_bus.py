@@ -41,6 +41,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -59,6 +60,7 @@ _throttled = Throttle(log)  # an outage fails every reader's every retry the sam
 PREFIX = "{sb}"  # one hash tag: every key lives in the same slot on a Redis Cluster
 STREAM = f"{PREFIX}:events"
 SINCE = f"{PREFIX}:events:since"
+REVOCATION_MARK = f"{PREFIX}:sessions:revoked"
 DEDUPE_TTL = 7 * 86_400  # a week: far longer than any crash-to-restart gap
 BLOCK_MS = 5_000  # XREAD BLOCK: long enough to be idle, short enough to notice close()
 READ_COUNT = 500  # entries per XREAD: bounds one batch's memory while keeping up
@@ -351,6 +353,17 @@ class RedisBus:
     async def last_id(self) -> str:
         newest = await self._redis.xrevrange(STREAM, count=1)
         return text_of(newest[0][0]) if newest else "0"
+
+    async def revocation_mark(self) -> str | None:
+        """Changes whenever a session is revoked on any node (server/realtime/
+        session_cache.py). A random value, not a counter: a Redis that lost its data
+        starts again from "no mark", which no cached entry was stamped with after a
+        revocation, rather than from a count an old entry might match again."""
+        value = await self._redis.get(REVOCATION_MARK)
+        return None if value is None else text_of(value)
+
+    async def mark_revocation(self) -> None:
+        await self._redis.set(REVOCATION_MARK, secrets.token_hex(8))
 
     async def _check_resumable(self, after_id: str) -> None:
         if after_id == "0":

@@ -37,6 +37,8 @@ from server.realtime.client_queue import (
 )
 from server.realtime.connection import Connection, Writer
 from server.realtime.presence import OFFLINE, PresenceStore, aggregate
+from server.realtime.session_cache import SessionCache
+from server.realtime.views import AccessViews
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
@@ -64,6 +66,10 @@ class Hub:
         self._encoded: dict[str, str] = {}
         self._replays: dict[tuple[Any, ...], list[str]] = {}
         self.writer = Writer()  # the node's one writer for every socket (connection.py)
+        # Read once per node for a storm of sockets, never trusted past a revocation or a
+        # change of access (session_cache.py, views.py).
+        self.sessions = SessionCache(ctx, ttl=ctx.settings.ws_ping_interval)
+        self.views = AccessViews(ctx)
 
     @property
     def presence_ttl(self) -> float:
@@ -130,6 +136,8 @@ class Hub:
         event = item.event
         if item.id:
             self.head = item.id
+        self.views.follow(item)
+        self.sessions.follow(item)
         if event.audience == INTERNAL_AUDIENCE:
             if event.type == SESSION_REVOKED:
                 payload = event.payload
@@ -316,6 +324,12 @@ class Hub:
     ) -> None:
         """Close the sockets of a revoked session, or of every session of a user but
         ``keep_token_id`` (a password change keeps the session that made it)."""
+        try:  # before anything else: no node may open a socket on a cached token now
+            await self.sessions.revoked(
+                token_id=token_id, user_id=user_id, keep_token_id=keep_token_id
+            )
+        except Exception:  # cached entries still lapse within the token re-check period
+            log.exception("marking a session revocation failed")
         self._revoke_local(token_id, user_id, keep_token_id)
         payload = {"token_id": token_id, "user_id": user_id, "keep_token_id": keep_token_id}
         try:

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from server.actions.access import conversation_for, visible_inbox_ids
+from server.actions.access import conversation_for
 from server.actors import Actor
-from server.api.auth import COOKIE, actor_for_token, current_role
+from server.api.auth import COOKIE
 from server.events.bus import ResyncRequired
 from server.events.types import EventType
 from server.exceptions import NotFound
@@ -66,13 +66,13 @@ async def agent_socket(websocket: WebSocket) -> None:
 async def _authenticate(websocket: WebSocket) -> Actor | None:
     """Bearer header or session cookie. Never a token in the URL: URLs reach access logs,
     proxy logs and browser history (PROTOCOL.md, docs/security.md)."""
-    ctx = websocket.app.state.ctx
+    hub: Hub = websocket.app.state.hub
     header = websocket.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     token = value.strip() if scheme.lower() == "bearer" else ""
     by_cookie = not token
     token = token or websocket.cookies.get(COOKIE, "")
-    actor = await actor_for_token(ctx, token) if token else None
+    actor = await hub.sessions.actor_for(token) if token else None
     if actor is None:
         await websocket.close(REVOKED_CLOSE_CODE, "log in first")
         return None
@@ -123,11 +123,10 @@ async def _receive_text(websocket: WebSocket) -> str | None:
 
 
 async def _start(hub: Hub, conn: Connection, hello: frames.Hello) -> None:
-    async with hub.ctx.db.read() as db:
-        # Read again now that the socket is registered: a role change committed since the
-        # handshake was announced before this socket could hear it (agent.updated).
-        conn.actor = await current_role(db, conn.actor)
-        visible = await visible_inbox_ids(db, conn.actor)
+    # Read (or taken from the node's cache, views.py) now that the socket is registered:
+    # a role change committed since the handshake was announced before this socket could
+    # hear it (agent.updated).
+    conn.actor, visible = await hub.views.view(conn.actor)
     hub.set_audience(conn, Audience(conn.actor.id, visible is None, visible or set()))
     await _resume(hub, conn, hello.last_event_id)
     for frame in frames.batches(hub.presence_frames(), REPLAY_BATCH_BYTES):
