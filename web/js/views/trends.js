@@ -4,7 +4,7 @@
 import { api } from '../api.js';
 import { h, option, replace, errorText } from '../dom.js';
 import { formatDuration } from '../time.js';
-import { t, formatNumber } from '../i18n.js';
+import { t, formatNumber, formatDateTime } from '../i18n.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const T = {
@@ -84,7 +84,8 @@ export function renderTrends(root, app) {
   const { form, params, csv } = periodForm(app, [h('label', {}, `${t('reports.per')} `, interval), h('label', {}, `${t('reports.zone')} `, zone)]);
   const status = h('p', { id: 'trend-status', class: 'muted', 'aria-live': 'polite' });
   const body = h('div', { id: 'trend-body' });
-  replace(root, h('div', { class: 'page' }, reportTabs('trends'), h('h1', { text: t('reports.trends') }), form, status, body));
+  const drillHost = h('div', { id: 'trend-drill', 'aria-live': 'polite' });
+  replace(root, h('div', { class: 'page' }, reportTabs('trends'), h('h1', { text: t('reports.trends') }), form, status, body, drillHost));
 
   async function load() {
     const p = { ...params(), interval: interval.value, tz: zone.value };
@@ -95,7 +96,8 @@ export function renderTrends(root, app) {
     try {
       const data = await api.get('/api/reports/trends', p);
       status.textContent = '';
-      drawTrends(body, data);
+      drawTrends(body, data, (figure, bucket) => drill(drillHost, app, p, figure, bucket));
+      replace(drillHost, h('p', { class: 'muted', text: t('reports.drillHint') }));
     } catch (err) {
       status.textContent = errorText(err, { tz: t('reports.zone'), interval: t('reports.per'), from: t('reports.from'), to: t('reports.to') });
       status.className = 'error';
@@ -107,19 +109,65 @@ export function renderTrends(root, app) {
   load();
 }
 
-function drawTrends(host, data) {
+function drawTrends(host, data, open) {
   const empty = !data.totals.new && !data.totals.segments && !data.totals.resolved;
   replace(host,
-    h('div', { class: 'kpis', id: 'trend-kpis' }, T.kpis.map(([key, label, unit]) => kpi(key, t(label), unit, data.totals, data.previous))),
+    h('div', { class: 'kpis', id: 'trend-kpis' }, T.kpis.map(([key, label, unit]) => kpi(key, t(label), unit, data.totals, data.previous, open))),
     empty ? h('p', { class: 'muted', text: t('reports.noData') }) : [
-      h('section', { class: 'card' }, h('h2', { text: t('reports.volume') }), barChart(data.series, ['new', 'resolved'], 'count')),
-      h('section', { class: 'card' }, h('h2', { text: t('reports.frtChart') }), barChart(data.series, ['frt_median_seconds'], 'seconds')),
+      h('section', { class: 'card' }, h('h2', { text: t('reports.volume') }), barChart(data.series, ['new', 'resolved'], 'count', open)),
+      h('section', { class: 'card' }, h('h2', { text: t('reports.frtChart') }), barChart(data.series, ['frt_median_seconds'], 'seconds', open)),
       h('section', { class: 'card' }, h('h2', { text: t('reports.heatmap') }), heatmap(data.heatmap)),
     ],
-    h('section', { class: 'card' }, h('h2', { text: t('reports.table') }), table(data.series, T.columns)));
+    h('section', { class: 'card' }, h('h2', { text: t('reports.table') }), table(data.series, T.columns, open)));
 }
 
-function kpi(key, label, unit, now, before) {
+/** A figure's name in words: the table column's heading, else the tile's label. */
+function figureName(key) {
+  const column = T.columns.find(([k]) => k === key);
+  if (column) return t(column[1]);
+  const tile = T.kpis.find(([k]) => k === key);
+  return tile ? t(tile[1]) : key;
+}
+
+function figureButton(key, bucket, text, open) {
+  const period = bucket || t('reports.drillWhole');
+  const button = h('button', { type: 'button', class: 'link drill', text, dataset: { figure: key, bucket: bucket || '' },
+    'aria-label': `${text}: ${t('reports.drillOpen', { figure: figureName(key), period })}` });
+  button.addEventListener('click', () => open(key, bucket));
+  return button;
+}
+
+const WHEN = { dateStyle: 'medium', timeStyle: 'short' };
+
+/** The conversations behind one figure of one bucket (or of the whole period). */
+async function drill(host, app, params, figure, bucket) {
+  const period = bucket || t('reports.drillWhole');
+  replace(host, h('p', { class: 'muted', text: t('reports.loading') }));
+  try {
+    const data = await api.get('/api/reports/trends/conversations', { ...params, figure, ...(bucket ? { bucket } : {}) });
+    const value = (item) => {
+      if (item.within !== undefined) return `${show(item.value, 'seconds')} (${t(item.within ? 'reports.drill.within' : 'reports.drill.missed')})`;
+      return item.value === null || item.value === undefined ? '—' : show(item.value, data.unit || 'count');
+    };
+    replace(host, h('section', { class: 'card', id: 'trend-drill-card' },
+      h('h2', { text: t('reports.drillTitle', { figure: figureName(figure), period, n: formatNumber(data.total) }) }),
+      data.truncated ? h('p', { class: 'muted', text: t('reports.drillTruncated', { shown: formatNumber(data.items.length), n: formatNumber(data.total) }) }) : null,
+      data.items.length ? h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': figureName(figure) },
+        h('table', { class: 'data', id: 'trend-drill-table' },
+          h('thead', {}, h('tr', {}, ['reports.drill.conversation', 'reports.drill.inbox', 'reports.drill.when', 'reports.drill.value'].map((k) => h('th', { scope: 'col', text: t(k) })))),
+          h('tbody', {}, data.items.map((item) => h('tr', {},
+            h('td', {}, h('a', { href: `#/inbox/${item.conversation_id}`, text: `#${item.conversation_id}` })),
+            h('td', { text: app.store.inboxName(item.inbox_id) }),
+            h('td', { text: formatDateTime(new Date(item.at), WHEN) }),
+            h('td', { class: 'num', text: value(item) }))))))
+        : h('p', { class: 'muted', text: t('reports.drill.none') })));
+    host.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  } catch (err) {
+    replace(host, h('p', { class: 'error', text: errorText(err) }));
+  }
+}
+
+function kpi(key, label, unit, now, before, open) {
   const value = now[key];
   const old = before[key];
   let delta = null;
@@ -127,11 +175,11 @@ function kpi(key, label, unit, now, before) {
     const change = Math.round(((value - old) / Math.abs(old)) * 100);
     delta = h('div', { class: 'delta', text: t('reports.delta', { arrow: change > 0 ? '▲' : change < 0 ? '▼' : '=', change: formatNumber(Math.abs(change)), before: show(old, unit) }) });
   }
-  return h('div', { class: 'kpi', id: `kpi-${key}` }, h('div', { class: 'value', text: show(value, unit) }), h('div', { class: 'label', text: label }), delta);
+  return h('div', { class: 'kpi', id: `kpi-${key}` }, h('div', { class: 'value' }, figureButton(key, null, show(value, unit), open)), h('div', { class: 'label', text: label }), delta);
 }
 
 /** Grouped bars per bucket, a value axis with round steps and units, and a legend. */
-function barChart(series, keys, unit) {
+function barChart(series, keys, unit, open) {
   const width = 800; const height = 220; const left = 70; const bottom = 40; const plotW = width - left - 10; const plotH = height - bottom - 10;
   const top = Math.max(1, ...series.flatMap((b) => keys.map((k) => b[k] || 0)));
   const ticks = niceTicks(top);
@@ -153,6 +201,9 @@ function barChart(series, keys, unit) {
       const x = left + i * slot + slot * 0.1 + j * barW;
       const rect = svg('rect', { class: `bar series-${j}`, x, y: 10 + plotH - hgt, width: barW - 1, height: Math.max(0, hgt) });
       rect.append(svg('title', {}, `${b.start}: ${names[k]} ${show(b[k], unit)}`));
+      rect.dataset.figure = k;
+      rect.dataset.bucket = b.start;
+      rect.addEventListener('click', () => open(k, b.start));  // the table below is the keyboard path
       s.append(rect);
     });
     if (series.length <= 14 || i % Math.ceil(series.length / 14) === 0) {
@@ -183,9 +234,14 @@ function heatmap(grid) {
   return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('reports.heatmap') }, h('table', { class: 'heatmap', id: 'trend-heatmap' }, h('thead', {}, head), h('tbody', {}, rows)));
 }
 
-function table(rows, columns) {
+function table(rows, columns, open) {
   const head = h('tr', {}, columns.map(([, label]) => h('th', { scope: 'col', text: label && label.includes('.') ? t(label) : label })));
-  const body = rows.map((r) => h('tr', {}, columns.map(([key]) => h('td', { text: key === 'start' || key === 'label' ? String(r[key]) : show(r[key], unitOf(key)) }))));
+  const cell = (r, key) => {
+    if (key === 'start' || key === 'label') return h('td', { text: String(r[key]) });
+    const text = show(r[key], unitOf(key));
+    return h('td', {}, open && r.start ? figureButton(key, r.start, text, open) : text);
+  };
+  const body = rows.map((r) => h('tr', {}, columns.map(([key]) => cell(r, key))));
   return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('reports.table') }, h('table', { class: 'data', tabindex: '0' }, h('thead', {}, head), h('tbody', {}, body)));
 }
 
