@@ -81,7 +81,7 @@ def _timed(anchor: datetime, dims: Iterable[tuple[str, int]], metric: str, v: fl
     return out
 
 
-def _dims(row: Mapping[str, Any]) -> list[tuple[str, int]]:
+def _dims(row: Mapping[Any, Any]) -> list[tuple[str, int]]:
     return [
         ("inbox", 0),
         ("agent", row.get("responder_id") or 0),
@@ -89,7 +89,7 @@ def _dims(row: Mapping[str, Any]) -> list[tuple[str, int]]:
     ]
 
 
-def cycle_entries(row: Mapping[str, Any] | None) -> list[Entry]:
+def cycle_entries(row: Mapping[Any, Any] | None) -> list[Entry]:
     """What one FRT segment contributes (docs/reports.md)."""
     if row is None:
         return []
@@ -113,7 +113,7 @@ def cycle_entries(row: Mapping[str, Any] | None) -> list[Entry]:
     return out
 
 
-def wait_entries(row: Mapping[str, Any] | None) -> list[Entry]:
+def wait_entries(row: Mapping[Any, Any] | None) -> list[Entry]:
     """What one NRT wait contributes."""
     if row is None:
         return []
@@ -126,7 +126,7 @@ def wait_entries(row: Mapping[str, Any] | None) -> list[Entry]:
     return out
 
 
-def survey_entries(row: Mapping[str, Any] | None) -> list[Entry]:
+def survey_entries(row: Mapping[Any, Any] | None) -> list[Entry]:
     """What one CSAT survey contributes: counted when sent, with its rating if any."""
     if row is None or row.get("state") != "sent":
         return []
@@ -265,9 +265,9 @@ def rebuild(conn: sa.Connection, inbox_ids: list[int] | None = None) -> None:
                 for row in rows:
                     cells(entries_of(row._mapping), zone, into=acc)
                 last = rows[-1].id
-        rows = [_flat(values, moved) for values, moved in delta_rows(inbox_id, None, acc)]
-        for start in range(0, len(rows), _CHUNK):
-            conn.exec_driver_sql(_bulk_insert(conn.dialect), rows[start : start + _CHUNK])
+        flat = [_flat(values, moved) for values, moved in delta_rows(inbox_id, None, acc)]
+        for start in range(0, len(flat), _CHUNK):
+            conn.exec_driver_sql(_bulk_insert(conn.dialect), flat[start : start + _CHUNK])
 
 
 def _flat(values: tuple[Any, ...], moved: dict[int, int]) -> tuple[Any, ...]:
