@@ -55,9 +55,10 @@ class Writer:
     def flush(self) -> None:
         self._scheduled = False
         dirty, self._dirty = self._dirty, []
+        wire: dict[str, bytes] = {}  # each distinct frame serialized once per round
         for conn in dirty:
             try:
-                conn.flush()
+                conn.flush(wire)
             except Exception:  # one broken socket must not stop the others' writes
                 log.exception("flushing socket %s failed", conn.id)
 
@@ -92,7 +93,9 @@ class Connection:
         self.queue = queue
         self.writer = writer
         extensions = websocket.scope.get("extensions") or {}
-        self.send_now: Callable[[str], bool] | None = extensions.get(SEND_NOW)
+        self.send_now: Callable[[str, dict[str, bytes] | None], bool] | None = extensions.get(
+            SEND_NOW
+        )
         self.id = secrets.token_hex(8)
         self.audience: Audience | None = None  # None until loaded: events wait in pending
         self.pending: list[StreamEvent] | None = None
@@ -145,7 +148,7 @@ class Connection:
 
     # Called by the writer ------------------------------------------------------------
 
-    def flush(self) -> None:
+    def flush(self, wire: dict[str, bytes] | None = None) -> None:
         self.dirty = False
         if self.pump_task is not None:
             return  # the pump is writing (waiting on a slow socket); it takes the queue
@@ -155,7 +158,7 @@ class Connection:
         text = self._take()
         if text is None:
             return
-        if self.send_now is None or not self.send_now(text):
+        if self.send_now is None or not self.send_now(text, wire):
             self.unsent = text  # full buffer (or no synchronous send): the pump awaits it
             self._start_pump()
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
+from websockets.frames import Frame, Opcode
+from websockets.protocol import OPEN
 
 SEND_NOW = "switchboard.send_now"
 
@@ -126,8 +128,13 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][SEND_NOW] = self.send_now
 
-    def send_now(self, text: str) -> bool:
-        """Write one text frame now if nothing would make ``send`` wait; else False."""
+    def send_now(self, text: str, wire: dict[str, bytes] | None = None) -> bool:
+        """Write one text frame now if nothing would make ``send`` wait; else False.
+
+        ``wire``: frames already serialized in this fan-out round, by text. A server's
+        frames are not masked, so without extensions (no permessage-deflate) the bytes of
+        a text frame are the same on every socket: serialized once, written to all.
+        """
         if (
             not self.handshake_complete
             or self.initial_response is not None
@@ -137,11 +144,23 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             return False
+        conn = self.conn
+        if wire is not None and not conn.extensions and conn.state is OPEN:
+            if conn.expect_continuation_frame:
+                return False
+            data = wire.get(text)
+            if data is None:
+                data = wire[text] = Frame(Opcode.TEXT, text.encode()).serialize(
+                    mask=False, extensions=[]
+                )
+            pending = conn.data_to_send()  # anything websockets queued (a pong)
+            self.transport.write(b"".join(pending) + data if pending else data)
+            return True
         try:
-            self.conn.send_text(text.encode())
+            conn.send_text(text.encode())
         except InvalidState:
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.write(b"".join(conn.data_to_send()))
         return True
 
     async def send(self, message: Any) -> None:
