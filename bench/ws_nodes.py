@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
@@ -34,18 +35,19 @@ P99_LIMIT_MS = 100
 
 
 @contextlib.contextmanager
-def cluster(count: int) -> Iterator[tuple[list[Node], str, str]]:
-    """``count`` nodes on one fresh PostgreSQL + Redis: (nodes, admin token, inbox key)."""
+def cluster(count: int, with_services: bool = False, **env: str) -> Iterator[Any]:
+    """``count`` nodes on one fresh PostgreSQL + Redis: (nodes, admin token, inbox key),
+    and the PostgresServer and RedisServer too if ``with_services`` (bench/node_cost.py).
+    ``env``: more settings for the nodes."""
     tmp = Path(tempfile.mkdtemp(prefix=f"sb-nodes{count}-"))
     with PostgresServer() as pg, RedisServer() as redis:
         db = pg.create_database("bench").replace("postgresql://", "postgresql+asyncpg://", 1)
         migrate(tmp, db, redis.url)
         nodes: list[Node] = []
+        env = {"SWITCHBOARD_LOG_LEVEL": "WARNING", **env}
         try:
             for i in range(count):
-                nodes.append(
-                    start_node(tmp, f"n{i}", db, redis.url, SWITCHBOARD_LOG_LEVEL="WARNING")
-                )
+                nodes.append(start_node(tmp, f"n{i}", db, redis.url, **env))
             password = next(p for p in (n.admin_password() for n in nodes) if p)
             http = nodes[0].base_url
             login = servers._request(
@@ -62,7 +64,10 @@ def cluster(count: int) -> Iterator[tuple[list[Node], str, str]]:
                 },
                 token,
             )
-            yield nodes, token, str(inbox["public_key"])
+            if with_services:
+                yield nodes, token, str(inbox["public_key"]), pg, redis
+            else:
+                yield nodes, token, str(inbox["public_key"])
         finally:
             for node in nodes:
                 node.kill()
