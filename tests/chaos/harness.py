@@ -103,6 +103,7 @@ class SmtpPeer:
     def __init__(self) -> None:
         self.mode = "ok"
         self.log: list[tuple[str, str, str, int]] = []  # (message-id, rcpt, text, code)
+        self.times: list[float] = []  # monotonic time of each DATA (for the trouble list)
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -126,6 +127,7 @@ class SmtpPeer:
         else:
             code, answer = 250, "250 OK queued"
         self.log.append((message_id, rcpt, found.group(0) if found else "", code))
+        self.times.append(round(time.monotonic(), 2))
         return answer
 
 
@@ -604,8 +606,13 @@ async def _mail_report(cluster: Cluster, load: Load) -> dict[str, int]:
         text: (st, err or "") for d, text, _c, st, err in await _messages(cluster) if d == "out"
     }
     seen: dict[str, list[tuple[str, int]]] = {}
-    for message_id, _rcpt, text, code in cluster.smtp.log:
+    when: dict[str, list[float]] = {}
+    for (message_id, _rcpt, text, code), at in zip(
+        cluster.smtp.log, cluster.smtp.times, strict=True
+    ):
         seen.setdefault(text, []).append((message_id, code))
+        when.setdefault(text, []).append(at)
+    trouble: dict[str, Any] = {}
     report = Counter[str]()
     for text in texts:
         status, error = rows.get(text, ("missing", ""))
@@ -624,6 +631,8 @@ async def _mail_report(cluster: Cluster, load: Load) -> dict[str, int]:
         report["mail_failed_without_5xx"] += status == "failed" and 550 not in codes
         first_5xx = codes.index(550) if 550 in codes else len(codes)
         report["mail_retried_after_5xx"] += len(codes) > first_5xx + 1
+        if len(codes) > first_5xx + 1 or codes.count(250) > 1 or status not in FINAL:
+            trouble[text] = {"status": status, "codes": codes, "at": when.get(text, [])}
     keys = (
         "mail_replies",
         "mail_sent",
@@ -632,7 +641,7 @@ async def _mail_report(cluster: Cluster, load: Load) -> dict[str, int]:
         "mail_answered_5xx",
         *MAIL_MUST_BE_ZERO,
     )
-    return {k: report[k] for k in keys}
+    return {k: report[k] for k in keys} | ({"mail_trouble": trouble} if trouble else {})
 
 
 def _integrity(cluster: Cluster) -> str:
