@@ -35,14 +35,19 @@ def main() -> int:
     parser.add_argument("--sockets", type=int, default=8)
     parser.add_argument("--gap", type=float, default=2.0, help="seconds of load between faults")
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--keep", type=Path, help="work (node logs) in this directory, kept")
     args = parser.parse_args()
     faults = tuple(f for f in args.faults.split(",") if f)
     unknown = set(faults) - set(harness.FAULTS)
     if unknown:
         parser.error(f"unknown fault(s) {sorted(unknown)}; known: {harness.FAULTS}")
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="sb-chaos-") as tmp:
-        rows = asyncio.run(harness.run(Path(tmp), faults, args.cycles, args.sockets, args.gap))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True)
+        rows = asyncio.run(harness.run(args.keep, faults, args.cycles, args.sockets, args.gap))
+    else:
+        with tempfile.TemporaryDirectory(prefix="sb-chaos-") as tmp:
+            rows = asyncio.run(harness.run(Path(tmp), faults, args.cycles, args.sockets, args.gap))
     print(harness.table(rows))
     print(f"\n{time.monotonic() - started:.0f} s in all")
     if args.json:
