@@ -25,7 +25,11 @@ from server.storage.schema import utcnow
 
 RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 CLAIM_SECONDS = 120  # a claimed delivery that is not finished by then is retried elsewhere
-NODE_DEAD_AFTER = 15  # seconds without a heartbeat (sent every 5 s): its claims are void
+#: seconds without a heartbeat (sent every 5 s by workers/timers.py) after which a node's
+#: claims are void: six missed beats, so a node slowed down by load is not taken for dead
+#: while it is sending (a takeover then sends twice); a restarted node's predecessor is
+#: void at once anyway (claims belong to an incarnation)
+NODE_DEAD_AFTER = 30
 # Claims are held by a process incarnation (ctx.incarnation: node id + boot id), so an
 # earlier incarnation of this very node id is known dead at once: its claims are void.
 # So are this incarnation's own: its one outbox loop claims only when none of its

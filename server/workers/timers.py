@@ -16,22 +16,44 @@ from server.exceptions import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 TICK = 1.0
-HEARTBEAT_EVERY = 5  # ticks; delivery.NODE_DEAD_AFTER allows three missed beats
+#: seconds between a node's heartbeats; delivery.NODE_DEAD_AFTER allows several missed beats.
+#: The heartbeat has its own task on its own schedule: when it shared the tick loop, slow
+#: snooze/SLA work on a loaded machine delayed it past NODE_DEAD_AFTER, another node took
+#: this node's in-flight claims as a dead node's, and the delivery went out twice.
+HEARTBEAT_SECONDS = 5.0
 
 
 async def run(ctx: AppContext) -> None:
-    tick = 0
+    beat = asyncio.create_task(heartbeat(ctx), name="heartbeat")
+    try:
+        while True:
+            try:
+                await conversations.wake_snoozed(ctx)
+                await sla.mark_breaches(ctx)
+            except asyncio.CancelledError:
+                raise
+            except DatabaseUnavailable:
+                pass  # logged once per interval by server/storage/db.py
+            except Exception:
+                log.exception("timer tick failed")
+            await asyncio.sleep(TICK)
+    finally:
+        beat.cancel()
+        await asyncio.gather(beat, return_exceptions=True)
+
+
+async def heartbeat(ctx: AppContext) -> None:
+    """Beat every HEARTBEAT_SECONDS of the monotonic clock, whatever else this node does."""
+    loop = asyncio.get_running_loop()
+    next_beat = loop.time()
     while True:
         try:
-            if tick % HEARTBEAT_EVERY == 0:
-                await delivery.heartbeat(ctx)
-            tick += 1
-            await conversations.wake_snoozed(ctx)
-            await sla.mark_breaches(ctx)
+            await delivery.heartbeat(ctx)
         except asyncio.CancelledError:
             raise
         except DatabaseUnavailable:
             pass  # logged once per interval by server/storage/db.py
         except Exception:
-            log.exception("timer tick failed")
-        await asyncio.sleep(TICK)
+            log.exception("heartbeat failed")
+        next_beat = max(next_beat + HEARTBEAT_SECONDS, loop.time())
+        await asyncio.sleep(next_beat - loop.time())
