@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from server.api import reports
 from tests.conftest import Running
 from tests.e2e.conftest import app_page
 from tests.e2e.test_reports_trends_e2e import _record
@@ -82,3 +83,30 @@ async def test_every_trend_figure_opens_its_conversations(
             " e.className).slice(0, 5)"
         )
         assert not wide, f"wider than the screen: {wide}"
+
+
+async def test_first_response_drill_asks_for_its_group_when_the_list_is_cut(
+    server: Running, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await create_agent(admin, "ann@example.test", name="Ann")
+    inbox = await create_api_inbox(admin, name="Shop")
+    base = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
+    records = [_record(i, base + timedelta(hours=i), 5 + i) for i in range(4)]
+    done = await admin.post(
+        "/api/admin/import", json={"inbox_id": inbox["id"], "conversations": records}
+    )
+    ids = {r["conversation_id"] for r in done.json()["results"]}
+    monkeypatch.setattr(reports, "LIST_LIMIT", 1)  # as a period of more than LIST_LIMIT would
+    async with app_page(server, width=1440, height=900, login=True) as page:
+        await page.goto(f"{server.base_url}/#/reports")
+        table = page.locator("#frt-table-data")
+        await expect(table).to_contain_text("Shop")
+        await table.get_by_role("button", name="Conversations").first.click()
+        card = page.locator("#drill-card")
+        await expect(card.locator("h2")).to_contain_text("(4)")  # the group's figures: all four
+        await expect(card).to_contain_text(
+            "The first 1 of 4 are listed."
+        )  # the list says it is cut
+        await expect(card.locator("tbody a")).to_have_count(1)
+        assert (await card.locator("tbody a").inner_text()).lstrip("#") in {str(i) for i in ids}
+        assert "format=csv" in (await page.get_attribute("#report-csv", "href") or "")

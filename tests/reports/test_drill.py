@@ -4,7 +4,9 @@ of one bucket are exactly the ones the figure counts."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from server.api import reports
 from tests.conftest import Running
 from tests.imports.test_trends_api import _conversation
 from tests.support.api import create_agent, create_api_inbox
@@ -69,3 +71,33 @@ async def test_each_trend_figure_lists_what_it_counts(
     assert hidden.status_code in (200, 403, 404)
     if hidden.status_code == 200:
         assert hidden.json()["items"] == []
+
+
+async def test_frt_report_lists_one_group_when_the_period_is_long(
+    server: Running, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann = await create_agent(admin, "ann@example.test", name="Ann")
+    inbox = await create_api_inbox(admin, name="Shop")
+    records = [_conversation(n, "2026-01-05", 10 + n, True) for n in range(1, 4)]
+    records.append(
+        {"external_id": "c9", "contact": {"external_id": "p9"},
+         "events": [{"id": "1", "type": "message", "from": "customer",
+                     "at": "2026-01-05T09:00:00Z", "text": "?"}]}
+    )  # fmt: skip
+    await admin.post("/api/admin/import", json={"inbox_id": inbox["id"], "conversations": records})
+    monkeypatch.setattr(reports, "LIST_LIMIT", 1)
+    params = {"from": "2026-01-01", "to": "2026-02-01", "group_by": "agent"}
+    report = (await admin.get("/api/reports/frt", params=params)).json()
+    assert report["segments_truncated"] is True and len(report["segments"]) == 1
+    counts = {g["key"]: g["count"] for g in report["groups"]}
+    assert counts == {ann["id"]: 3, None: 1}  # the figures cover every segment
+    mine = (await admin.get("/api/reports/frt", params={**params, "group_key": ann["id"]})).json()
+    assert mine["segments_truncated"] is True  # still one per answer, but only Ann's
+    monkeypatch.setattr(reports, "LIST_LIMIT", 10)
+    mine = (await admin.get("/api/reports/frt", params={**params, "group_key": ann["id"]})).json()
+    assert {s["responder_id"] for s in mine["segments"]} == {ann["id"]}
+    assert len(mine["segments"]) == 3 and mine["segments_truncated"] is False
+    nobody = (await admin.get("/api/reports/frt", params={**params, "group_key": "none"})).json()
+    assert [s["responder_id"] for s in nobody["segments"]] == [None]
+    bad = await admin.get("/api/reports/frt", params={**params, "group_key": "ann"})
+    assert bad.status_code == 422

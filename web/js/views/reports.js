@@ -44,9 +44,11 @@ export function renderReports(root, app) {
     const p = params();
     try {
       const data = await api.get('/api/reports/frt', p);
-      renderFrt(data, business.value === 'business', chart, tableHost, drill, app, group.value);
+      renderFrt(data, business.value === 'business', chart, tableHost, drill, app, group.value, p);
       if (csv.href.startsWith('blob:')) URL.revokeObjectURL(csv.href);
-      csv.href = URL.createObjectURL(new Blob([segmentsCsv(data.segments || [], app.store)], { type: 'text/csv' }));
+      // a long period lists only the first segments: the server's CSV has them all
+      csv.href = data.segments_truncated ? `/api/reports/frt${api.qs({ ...p, format: 'csv' })}`
+        : URL.createObjectURL(new Blob([segmentsCsv(data.segments || [], app.store)], { type: 'text/csv' }));
     } catch (err) { toast(t('frt.failed', { error: errorText(err) }), 'error'); }
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
@@ -105,11 +107,19 @@ function axisStep(max) {
   return STEPS.find((s) => max / s <= 5) || STEPS[STEPS.length - 1];
 }
 
-function renderFrt(data, businessClock, chartHost, tableHost, drill, app, by) {
+function renderFrt(data, businessClock, chartHost, tableHost, drill, app, by, params) {
   const groups = (data.groups || []).map((g) => ({ ...g, label: groupLabel(g, by) }));
   const pre = businessClock ? 'business_' : '';
   const segments = data.segments || [];
-  const showDrill = (g) => renderDrill(drill, g, segments, businessClock, app);
+  const showDrill = async (g) => {
+    let rows = segments;
+    if (data.segments_truncated) {  // the list holds the period's first segments: ask for this group's
+      try {
+        rows = (await api.get('/api/reports/frt', { ...params, group_key: g.key === null ? 'none' : g.key })).segments || [];
+      } catch (err) { toast(t('frt.failed', { error: errorText(err) }), 'error'); return; }
+    }
+    renderDrill(drill, g, rows, businessClock, app);
+  };
   if (!groups.length) {
     replace(chartHost, h('p', { class: 'muted', text: t('frt.empty') }));
     replace(tableHost);
@@ -170,7 +180,8 @@ function renderDrill(host, group, segments, businessClock, app) {
   const by = document.getElementById('report-group').value;
   const rows = segments.filter((s) => String(segmentKey(s, by)) === String(group.key));
   replace(host, h('section', { class: 'card', id: 'drill-card' },
-    h('h2', { text: t('frt.drillTitle', { group: group.label, n: rows.length }) }),
+    h('h2', { text: t('frt.drillTitle', { group: group.label, n: group.count }) }),
+    rows.length < group.count ? h('p', { class: 'muted', text: t('reports.drillTruncated', { shown: rows.length, n: group.count }) }) : null,
     h('table', { class: 'data' },
       h('thead', {}, h('tr', {}, ['frt.d.conversation', 'frt.d.inbox', 'frt.d.responder', 'frt.d.started', 'frt.d.responded', 'frt.d.frt', 'frt.d.resolution'].map((k) => h('th', { scope: 'col', text: t(k) })))),
       h('tbody', {}, rows.map((s) => h('tr', {},
