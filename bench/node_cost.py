@@ -228,6 +228,9 @@ def report(count: int, r: dict[str, Any]) -> dict[str, Any]:
         "net_node_cpu_ms_per_message": round(per(sum(net), messages, 1e3), 3),
         "idle_node_cpu_ms_per_s": [round(1e3 * x, 1) for x in idle_rate],
         "redis_cpu_ms_per_message": round(per(rd["cpu"], messages, 1e3), 3),
+        "raw_redis_cpu_ms_per_message": round(per(raw["redis"]["cpu"], messages, 1e3), 3),
+        "raw_redis_commands_per_message": round(per(raw["redis"]["commands"], messages), 2),
+        "raw_pg_cpu_ms_per_message": round(per(raw["pg_cpu"], messages, 1e3), 3),
         "redis_proc_cpu_ms_per_message": round(per(load["redis_proc_cpu"], messages, 1e3), 3),
         "redis_commands_per_message": round(per(rd["commands"], messages), 2),
         "redis_top_commands_per_message": {
@@ -271,12 +274,9 @@ def main() -> None:
         return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
 
     def cpu(count: int, clients: int) -> float:
-        """All nodes' CPU seconds in the load window, less the nodes' background (outbox
-        polling, timers: the idle rate of the run without sockets) for that long."""
-        background = median([sum(r["idle_node_cpu_ms_per_s"]) / 1e3 for r in rows[(count, 0)]])
-        return median(
-            [sum(r["node_cpu_s"]) - background * r["load_seconds"] for r in rows[(count, clients)]]
-        )
+        """All nodes' CPU seconds in the load window, less what the same run spent at rest
+        for that long (outbox polling, timers and, with sockets, their heartbeats)."""
+        return median([sum(r["net_node_cpu_s"]) for r in rows[(count, clients)]])
 
     per_delivery: dict[int, float] = {}
     print(f"same offered load: {a.messages} messages at {a.rate:g}/s, {a.clients} sockets")
@@ -284,7 +284,7 @@ def main() -> None:
         bare = cpu(count, 0)
         full = cpu(count, a.clients)
         deliveries = a.messages * a.clients
-        per_delivery[count] = (full - bare) / deliveries
+        per_delivery[count] = (full - bare) / deliveries if deliveries else float("nan")
         total = median([r["total_node_cpu_ms_per_1k_deliveries"] for r in rows[(count, a.clients)]])
         print(
             f"{count} node(s): all nodes' CPU per 1,000 deliveries {total:.1f} ms "

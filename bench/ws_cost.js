@@ -26,8 +26,22 @@ async function main() {
     lastAt = Date.now();
   };
   const closes = {};
-  const sockets = await c.openMany(n, (i) => c.sbClient(urls[i % urls.length], a.token, null,
-    onMessage));
+  // A socket the server closes before `ready` (a database timeout on a loaded machine)
+  // is opened again, up to three times, instead of being waited for forever.
+  const open = async (i) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Promise.race([
+          c.sbClient(urls[i % urls.length], a.token, null, onMessage),
+          c.sleep(30000).then(() => { throw new Error("no ready within 30 s"); }),
+        ]);
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await c.sleep(500);
+      }
+    }
+  };
+  const sockets = await c.openMany(n, open);
   for (const ws of sockets) ws.on("close", (code) => { closes[code] = (closes[code] || 0) + 1; });
   await phase("open");  // the harness measures an idle window, then says go
   const start = await c.paced(m, rate, (i) => c.sbPost(https[i % https.length], a.key,

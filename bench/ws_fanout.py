@@ -20,12 +20,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import servers
+from ws_cpu import cpu_seconds, load_average
 
 P99_LIMIT_MS = 100
 
 
-def run(target: str, url: str, load: dict[str, object], **extra: object) -> dict[str, object]:
-    return servers.node("ws_fanout.js", target=target, url=url, **load, **extra)
+def run(
+    target: str, url: str, load: dict[str, object], pid: int, **extra: object
+) -> dict[str, object]:
+    """One run; adds the server's CPU seconds for the whole run (sockets opening, then the
+    messages: for Switchboard their durable ingest too) per 1,000 deliveries: a figure a
+    loaded machine does not distort the way it distorts latency."""
+    before, load_before = cpu_seconds(pid), load_average()
+    result = servers.node("ws_fanout.js", target=target, url=url, **load, **extra)
+    spent = cpu_seconds(pid) - before
+    deliveries = float(result.get("deliveries") or 0)  # type: ignore[arg-type]
+    result["server_cpu_s"] = round(spent, 2)
+    result["server_cpu_ms_per_1k_deliveries"] = (
+        round(1e6 * spent / deliveries, 1) if deliveries else None
+    )
+    result["load_average"] = f"{load_before} -> {load_average()}"
+    return result
 
 
 def main() -> None:
@@ -40,15 +55,16 @@ def main() -> None:
     for rate in rates:
         load = {"clients": a.clients, "messages": a.messages, "rate": rate}
         with servers.relay() as relay:
-            results.append(run("relay", f"ws://127.0.0.1:{relay.port}", load))
+            results.append(run("relay", f"ws://127.0.0.1:{relay.port}", load, relay.process.pid))
         with servers.socketio() as sio:
-            results.append(run("socketio", f"ws://127.0.0.1:{sio.port}", load))
+            results.append(run("socketio", f"ws://127.0.0.1:{sio.port}", load, sio.process.pid))
         with servers.switchboard() as sb:
             results.append(
                 run(
                     "switchboard",
                     sb.ws,
                     load,
+                    sb.process.pid,
                     http=sb.http,
                     token=sb.token,
                     key=sb.inbox_key,
@@ -70,6 +86,15 @@ def main() -> None:
     for peer in ("relay", "socketio"):
         if best[peer]:
             print(f"switchboard / {peer}: x{best['switchboard'] / best[peer]:.2f}")
+    print("server CPU ms per 1,000 deliveries (median over the rates):")
+    for target in ("relay", "socketio", "switchboard"):
+        costs = sorted(
+            float(r["server_cpu_ms_per_1k_deliveries"])  # type: ignore[arg-type]
+            for r in results
+            if r["target"] == target and r["server_cpu_ms_per_1k_deliveries"] is not None
+        )
+        if costs:
+            print(f"  {target}: {costs[len(costs) // 2]:.1f}")
 
 
 if __name__ == "__main__":
