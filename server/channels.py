@@ -68,11 +68,13 @@ class DbLease:
         self._ctx = ctx
 
     async def acquire(self, name: str, ttl: float) -> bool:
-        now = utcnow()
-        until = now + timedelta(seconds=ttl)
         node = self._ctx.node_id
         l = t.leases.c  # noqa: E741
         async with self._ctx.db.write() as conn:
+            # the database's clock, as for outbox claims: a node whose wall clock jumped
+            # ahead would otherwise take live leases and, once back, hold one that far ahead
+            now = await delivery.shared_now(conn)
+            until = now + timedelta(seconds=ttl)
             taken = await conn.execute(
                 sa.update(t.leases)
                 .where(l.name == name, sa.or_(l.holder == node, l.expires_at < now))

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from server import channels
 from server.actions import delivery
 from server.storage import schema as t
 from server.storage.schema import utcnow
@@ -130,3 +131,29 @@ async def test_a_node_whose_clock_is_an_hour_ahead_leaves_a_live_nodes_claim_alo
         assert await delivery.claim(ctx) == []  # not ours to take
     else:
         assert shared - now > JUMP - timedelta(minutes=1)  # one node: its own clock
+
+
+async def test_a_node_whose_clock_is_an_hour_ahead_leaves_a_live_lease_alone(
+    server: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The IMAP watcher's lease (one watcher per mailbox) is decided by the same clock as
+    claims: a node an hour ahead does not take a live lease, and one it holds does not
+    outlive its holder by the jump. On SQLite the one node's clock is the only one."""
+    leases = channels.DbLease(server.ctx)
+    assert await leases.acquire("imap:test", 30)  # this node holds it for 30 s
+    async with server.ctx.db.write() as conn:  # another node's live lease
+        await conn.execute(
+            sa.update(t.leases)
+            .where(t.leases.c.name == "imap:test")
+            .values(holder="other-node", expires_at=utcnow() + timedelta(seconds=30))
+        )
+    monkeypatch.setattr(channels, "utcnow", lambda: datetime.now(UTC) + JUMP)
+    monkeypatch.setattr(delivery, "utcnow", lambda: datetime.now(UTC) + JUMP)
+    taken = await leases.acquire("imap:test", 30)
+    async with server.ctx.db.read() as conn:
+        row = (await conn.execute(sa.select(t.leases).where(t.leases.c.name == "imap:test"))).one()
+    if server.ctx.db.is_sqlite:
+        assert taken  # one node: its clock is the clock
+    else:
+        assert not taken and row.holder == "other-node"
+        assert row.expires_at < utcnow() + timedelta(seconds=31)
