@@ -34,7 +34,8 @@ from adapters.email.smtp_inbound import InboundSmtp
 from adapters.email.smtp_send import send_mail
 
 log = logging.getLogger(__name__)
-BATCH_CONCURRENCY = 8  # transactions in flight during a backfill (SQLite serialises them)
+# mails in flight during a backfill: they share group commits (docs/ingest.md)
+BATCH_CONCURRENCY = 64
 
 
 class EmailAdapter:

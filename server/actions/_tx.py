@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,10 +18,14 @@ from server.exceptions import DatabaseUnavailable
 from server.log_throttle import Throttle
 from server.metrics import EVENTS_PUBLISHED
 from server.storage import schema as t
+from server.storage.db import unavailability
 from server.storage.schema import utcnow
 
 log = logging.getLogger(__name__)
 _throttled = Throttle(log)
+T = TypeVar("T")
+_INSERT_EVENTS = t.events.insert()
+_INSERT_EVENTS_RETURNING = t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True)
 
 
 @dataclass
@@ -64,10 +68,17 @@ class Tx:
             }
             for e in self.pending
         ]
-        result = await self.conn.execute(
-            t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), rows
-        )
-        ids = [int(r[0]) for r in result]
+        ids: Sequence[int]
+        if self.conn.dialect.name == "sqlite":
+            # RETURNING in parameter order is one statement per row on SQLite. This
+            # transaction is the only writer (BEGIN IMMEDIATE), so one executemany
+            # numbers its rows consecutively, ending at last_insert_rowid().
+            await self.conn.execute(_INSERT_EVENTS, rows)
+            last = (await self.conn.exec_driver_sql("SELECT last_insert_rowid()")).scalar_one()
+            ids = range(int(last) - len(rows) + 1, int(last) + 1)
+        else:
+            result = await self.conn.execute(_INSERT_EVENTS_RETURNING, rows)
+            ids = [int(r[0]) for r in result]
         self.events += [replace(e, db_id=i) for e, i in zip(self.pending, ids, strict=True)]
         self.pending = []
 
@@ -98,6 +109,73 @@ async def transaction(ctx: AppContext) -> AsyncIterator[Tx]:
         await publish_committed(ctx, tx.events)
     for callback in tx.after_commit:
         callback()
+
+
+async def run_group(
+    ctx: AppContext, work: Sequence[Callable[[Tx], Awaitable[T]]]
+) -> list[T | Exception]:
+    """Group commit: run every unit of ``work`` in ONE write transaction, one commit.
+
+    Each unit runs in a SAVEPOINT of its own: a unit that raises (a constraint violation,
+    a bug tripped by its input) is rolled back alone, its exception is its outcome, and
+    the others go on. The events of the units that succeeded are written in one INSERT
+    in unit order and published after the commit, in that order, exactly like
+    ``transaction``'s; their ``after_commit`` callbacks run after it too. The outcomes
+    are returned only once the commit succeeded: nothing is reported done before its
+    commit (docs/ingest.md). If the transaction as a whole fails (the database did not
+    answer, the commit failed), this raises and no unit counts as done.
+    """
+    outcomes: list[T | Exception] = []
+    done: list[Tx] = []
+    alone = len(work) == 1  # its transaction is its savepoint: no SAVEPOINT statements
+    try:
+        async with ctx.db.write() as conn:
+            for unit in work:
+                tx = Tx(conn)
+                if not alone:
+                    await conn.exec_driver_sql("SAVEPOINT sb_unit")
+                try:
+                    outcome = await unit(tx)
+                except Exception as exc:  # this unit's failure only: undo it alone
+                    if alone or unavailability(exc) is not None:
+                        raise  # alone: the whole transaction rolls back; else the group fails
+                    await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT sb_unit")
+                    await conn.exec_driver_sql("RELEASE SAVEPOINT sb_unit")
+                    outcomes.append(exc)
+                    continue
+                if not alone:
+                    await conn.exec_driver_sql("RELEASE SAVEPOINT sb_unit")
+                outcomes.append(outcome)
+                done.append(tx)
+            await _flush_all(conn, done)
+    except DatabaseUnavailable:
+        if any(tx.events for tx in done):
+            ctx.publish_backlog.defer()  # as in transaction(): the commit may have happened
+        raise
+    except Exception as exc:
+        if alone and not done:
+            return [exc]  # a lone unit's own failure, rolled back with its transaction
+        raise
+    events = [e for tx in done for e in tx.events]
+    if events:
+        await publish_committed(ctx, events)
+    for tx in done:
+        for callback in tx.after_commit:
+            callback()
+    return outcomes
+
+
+async def _flush_all(conn: AsyncConnection, txs: list[Tx]) -> None:
+    """The pending events of several units in one INSERT, in unit order."""
+    pending = [(tx, e) for tx in txs for e in tx.pending]
+    if not pending:
+        return
+    holder = Tx(conn, pending=[e for _, e in pending])
+    await holder.flush_events()
+    for (tx, _), event in zip(pending, holder.events, strict=True):
+        tx.events.append(event)
+    for tx in txs:
+        tx.pending = []
 
 
 async def publish_committed(ctx: AppContext, events: list[Event]) -> None:

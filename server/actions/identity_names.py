@@ -24,11 +24,17 @@ from server.storage import schema as t
 from server.storage.schema import utcnow
 
 
-async def note_name(tx: Tx, channel: str, info: ContactInfo, seen_at: datetime) -> None:
-    """Record the name ``info`` carries for its identity; rename the contact if it follows."""
+async def note_name(
+    tx: Tx, channel: str, info: ContactInfo, seen_at: datetime, ident: Any = None
+) -> None:
+    """Record the name ``info`` carries for its identity; rename the contact if it follows.
+
+    ``ident``: the identity row (``IDENTITY_COLUMNS``) when the caller has read it already.
+    """
     if not info.name:
         return
-    ident = await _identity(tx, channel, info)
+    if ident is None:
+        ident = await _identity(tx, channel, info)
     if ident is None or ident.name == info.name:
         return  # unchanged: no write (the common case costs one indexed read)
     if ident.name_seen_at is not None and seen_at < ident.name_seen_at:
@@ -45,18 +51,22 @@ async def note_name(tx: Tx, channel: str, info: ContactInfo, seen_at: datetime) 
         await _rename(tx, int(ident.contact_id), info.name)
 
 
+_ci, _c = t.contact_identities.c, t.contacts.c
+IDENTITY_COLUMNS = (
+    _ci.id,
+    _ci.name,
+    _ci.name_seen_at,
+    _ci.contact_id,
+    _c.name.label("contact_name"),
+    _c.merged_into_id,
+)
+
+
 async def _identity(tx: Tx, channel: str, info: ContactInfo) -> Any:
     ci, c = t.contact_identities.c, t.contacts.c
     return (
         await tx.conn.execute(
-            sa.select(
-                ci.id,
-                ci.name,
-                ci.name_seen_at,
-                ci.contact_id,
-                c.name.label("contact_name"),
-                c.merged_into_id,
-            )
+            sa.select(*IDENTITY_COLUMNS)
             .join(t.contacts, c.id == ci.contact_id)
             .where(
                 ci.channel == channel, ci.scope == info.scope, ci.external_id == info.external_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +23,14 @@ from server.actions import clock, inbound
 from server.api.auth import RateLimiter
 from server.api.errors import error_body
 from server.api.routing import Q_STR, Api, Body, read_limited
-from server.exceptions import InvalidInput, NotFound, Unauthorized
+from server.exceptions import DatabaseUnavailable, InvalidInput, NotFound, Unauthorized
 from server.storage import schema as t
 from server.storage.schema import utcnow
 
 api = Api()
 TAG = "channels"
+log = logging.getLogger(__name__)
+BATCH_LIMIT = 100  # messages per batch POST
 
 
 class ApiContact(Body):
@@ -88,6 +91,45 @@ async def _inbox_by_key(request: Request, kind: str | None = None) -> Any:
 )
 async def api_inbound(request: Request, body: ApiInbound) -> Any:
     ctx = request.app.state.ctx
+    inbox = await _authorized_api_inbox(request)
+    result = await inbound.ingest(ctx, inbox.id, _inbound_message(body))
+    return JSONResponse(_result_body(result), status_code=201 if result.created else 200)
+
+
+class ApiInboundBatch(Body):
+    messages: list[ApiInbound] = Field(min_length=1, max_length=BATCH_LIMIT)
+
+
+@api.route(
+    "POST",
+    "/api/channels/api/{key}/messages/batch",
+    body=ApiInboundBatch,
+    status=200,
+    auth="inbox-token",
+    tag=TAG,
+    summary=f"API channel: deliver up to {BATCH_LIMIT} customer messages in order, "
+    "committed together; one result per message (a message that fails gets its own error "
+    "and the others are stored; docs/ingest.md)",
+)
+async def api_inbound_batch(request: Request, body: ApiInboundBatch) -> Any:
+    ctx = request.app.state.ctx
+    inbox = await _authorized_api_inbox(request)
+    msgs = [_inbound_message(m) for m in body.messages]  # all checked before any is stored
+    outcomes = await inbound.ingest_many(ctx, inbox.id, msgs)
+    results: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, DatabaseUnavailable):
+            raise outcome  # 503 with Retry-After: the batch is retried as a whole (dedupe)
+        if isinstance(outcome, Exception):
+            log.warning("API batch: a message failed: %s", type(outcome).__name__)
+            results.append(error_body("ingest_failed", "this message could not be stored"))
+        else:
+            results.append(_result_body(outcome))
+    return {"results": results}
+
+
+async def _authorized_api_inbox(request: Request) -> Any:
+    ctx = request.app.state.ctx
     inbox = await _inbox_by_key(request, "api")
     bad, address = _bad_tokens(ctx), request.client.host if request.client else "?"
     bad.ensure(address)  # wrong tokens are throttled per address (docs/security.md)
@@ -96,6 +138,10 @@ async def api_inbound(request: Request, body: ApiInbound) -> Any:
     if not expected or not hmac.compare_digest(given.encode(), str(expected).encode()):
         bad.hit(address)
         raise Unauthorized("missing or wrong inbox token")
+    return inbox
+
+
+def _inbound_message(body: ApiInbound) -> InboundMessage:
     if body.sent_at is not None and body.sent_at.tzinfo is None:
         raise InvalidInput("sent_at: needs a timezone (e.g. 2026-01-01T10:00:00Z)")
     clock.refuse_future(body.sent_at, utcnow())
@@ -107,7 +153,7 @@ async def api_inbound(request: Request, body: ApiInbound) -> Any:
     except (binascii.Error, ValueError):
         raise InvalidInput("attachments: data_base64 is not valid base64") from None
     c = body.contact
-    msg = InboundMessage(
+    return InboundMessage(
         external_id=body.external_id,
         contact=ContactInfo(c.external_id, "", c.name, c.email, c.phone),
         text=body.text,
@@ -115,15 +161,14 @@ async def api_inbound(request: Request, body: ApiInbound) -> Any:
         attachments=files,
         thread_refs=(body.conversation_ref,) if body.conversation_ref else (),
     )
-    result = await inbound.ingest(ctx, inbox.id, msg)
-    return JSONResponse(
-        {
-            "message_id": result.message_id,
-            "conversation_id": result.conversation_id,
-            "created": result.created,
-        },
-        status_code=201 if result.created else 200,
-    )
+
+
+def _result_body(result: Any) -> dict[str, Any]:
+    return {
+        "message_id": result.message_id,
+        "conversation_id": result.conversation_id,
+        "created": result.created,
+    }
 
 
 @api.route(
