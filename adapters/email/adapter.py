@@ -137,6 +137,7 @@ class EmailAdapter:
         stored, so it finds the conversation an earlier mail of the same batch started.
         """
         running: set[asyncio.Task[None]] = set()
+        started: list[asyncio.Task[None]] = []
         try:
             for mail in mails:
                 mc = self.mail_context(mail.received_at, mail.truncated_from, mail.delivery)
@@ -146,13 +147,19 @@ class EmailAdapter:
                     done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     for task in done:
                         task.result()  # a failure stops the batch: the cursor stays put
-                running.add(asyncio.create_task(self._store(mail.raw, mc, msg)))
+                task = asyncio.create_task(self._store(mail.raw, mc, msg))
+                running.add(task)
+                started.append(task)
             for task in [*running]:
                 await task
                 running.discard(task)
         finally:
             for task in running:
                 task.cancel()
+            # A database outage fails many of the batch's stores at once: the first failure
+            # ends the batch (above); the others are collected here, so they are not each
+            # logged with a traceback as "Task exception was never retrieved".
+            await asyncio.gather(*started, return_exceptions=True)
 
     async def _store(self, raw: bytes, mc: MailContext, msg: InboundMessage) -> None:
         try:
