@@ -40,10 +40,12 @@ CONNECT_TIMEOUT = 3.0  # s: a loopback or LAN connect takes milliseconds
 STATEMENT_TIMEOUT = 10.0  # s, server side: a runaway statement is cancelled
 COMMAND_TIMEOUT = 12.0  # s, client side (a little longer): a frozen server fails, not hangs
 POOL_TIMEOUT = 5.0  # s waiting for a pooled connection (all may be stuck on a frozen server)
-# SQLSTATE classes that mean "not available now": 08 connection exception, 53 insufficient
+# SQLSTATE classes that mean "not available now": 08 connection exception, 40 transaction
+# rollback (a deadlock or serialization failure rolled the transaction back: the same
+# request again succeeds; the chaos run saw one deadlock answered 500), 53 insufficient
 # resources (too many connections, disk full), 57 operator intervention (shutdown,
 # starting up, statement cancelled by the timeout).
-_UNAVAILABLE_SQLSTATE = ("08", "53", "57")
+_UNAVAILABLE_SQLSTATE = ("08", "40", "53", "57")
 _SQLITE_UNAVAILABLE = (
     "database is locked",
     "disk is full",
