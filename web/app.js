@@ -221,6 +221,11 @@ function route() {
 }
 
 window.addEventListener('hashchange', route);
+// a phone's "More" row closes when the agent goes elsewhere
+window.addEventListener('hashchange', () => {
+  document.getElementById('topbar').classList.remove('more-open');
+  document.getElementById('topbar-more').setAttribute('aria-expanded', 'false');
+});
 document.getElementById('logout').addEventListener('click', async () => {
   try { await api.logout(); } catch (err) { toast(errorText(err), 'error'); }
   app.store.me = null;
