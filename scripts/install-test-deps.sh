@@ -2,7 +2,8 @@
 # Install what Switchboard's real-service test suite needs; safe to run again and again.
 #
 #  * Debian packages for the servers the tests start on free loopback ports:
-#    redis-server, dovecot-imapd, chromium, postgresql, npm (only if one is missing).
+#    redis-server, dovecot-imapd, chromium, postgresql, npm, and libfaketime for the chaos
+#    suite's clock_jump (only what is missing).
 #  * axe-core from npm for the accessibility checks.
 #  * The project's virtualenv at .venv with the `test` extra (pytest, playwright, ...).
 #
@@ -29,6 +30,7 @@ have_dovecot || missing+=(dovecot-imapd)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 have_postgres || missing+=(postgresql)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || missing+=(libfaketime)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     sudo=()
@@ -42,7 +44,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         "${missing[@]}"
 else
-    say "redis-server, dovecot, chromium and PostgreSQL are already installed"
+    say "redis-server, dovecot, chromium, PostgreSQL, npm and libfaketime are already installed"
 fi
 
 python=${PYTHON:-python3}

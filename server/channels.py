@@ -27,6 +27,7 @@ from server.events.bus import Bus
 from server.events.types import Event, EventType
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class DbLease:
         async with self._ctx.db.write() as conn:
             # the database's clock, as for outbox claims: a node whose wall clock jumped
             # ahead would otherwise take live leases and, once back, hold one that far ahead
-            now = await delivery.shared_now(conn)
+            now = await shared_now(conn)
             until = now + timedelta(seconds=ttl)
             taken = await conn.execute(
                 sa.update(t.leases)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from server.context import AppContext
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now, shared_now_sql
 
 CLAIM_SECONDS = 120  # above one SMTP attempt's timeout (30 s): a dead node's claim lapses
 MAX_ATTEMPTS = 8  # backoff 30 s doubling: about two hours of retries, then failed
@@ -23,8 +24,8 @@ MAX_ATTEMPTS = 8  # backoff 30 s doubling: about two hours of retries, then fail
 
 async def claim_due(ctx: AppContext, limit: int = 10) -> list[Any]:
     m = t.account_mail.c
-    now = utcnow()
     async with ctx.db.read() as conn:
+        now = await shared_now(conn)  # not this node's clock: server/storage/shared_clock.py
         ids = [
             r.id
             for r in await conn.execute(
@@ -71,7 +72,11 @@ async def mark_failed(ctx: AppContext, row: Any, reason: str, *, permanent: bool
         await conn.execute(
             sa.update(t.account_mail)
             .where(t.account_mail.c.id == row.id)
-            .values(next_attempt_at=utcnow() + delay, claimed_until=None, last_error=reason[:1000])
+            .values(
+                next_attempt_at=shared_now_sql(conn) + delay,
+                claimed_until=None,
+                last_error=reason[:1000],
+            )
         )
 
 

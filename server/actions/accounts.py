@@ -22,6 +22,7 @@ from server.crypto import hash_password, new_token, token_hash, verify_password
 from server.exceptions import Conflict, Forbidden, NotFound
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now_sql
 
 INVITE_TTL = timedelta(days=7)  # long enough for someone away for a week
 RESET_TTL = timedelta(hours=1)  # a reset link lives in a mailbox: short
@@ -293,7 +294,7 @@ async def queue_mail(
     """
     if not ctx.settings.mail_url:
         return False
-    now = utcnow()
+    now = shared_now_sql(conn)  # the queue's clock (server/storage/shared_clock.py)
     await conn.execute(
         t.account_mail.insert().values(
             to_address=to,

@@ -24,6 +24,7 @@ from server.events.types import EventType
 from server.storage import schema as t
 from server.storage.continuity_schema import continuity_mail
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now, shared_now_sql
 
 ATTRIBUTE = "email_continuity"
 _WAKEUP = "continuity_wakeup"
@@ -41,9 +42,9 @@ async def enqueue(
     ctx: AppContext, message_id: int, email_inbox_id: int, to_address: str, provider_id: str
 ) -> bool:
     """Commit the mail for this reply; False when it was queued before (by any node)."""
-    now = utcnow()
     try:
         async with transaction(ctx) as tx:
+            now = shared_now_sql(tx.conn)  # the queue's clock (server/storage/shared_clock.py)
             await tx.conn.execute(
                 continuity_mail.insert().values(
                     message_id=message_id,
@@ -66,7 +67,8 @@ async def enqueue(
 async def claim(ctx: AppContext, limit: int = 10) -> list[Any]:
     """Claim due mails for this process; a claim not finished in CLAIM_SECONDS lapses."""
     c, n = continuity_mail.c, t.nodes.c
-    now = utcnow()
+    async with ctx.db.read() as conn:
+        now = await shared_now(conn)  # not this node's clock: server/storage/shared_clock.py
     # as the outbox's claims (server/actions/delivery.py): a claim is void once it lapsed,
     # once its holder stopped its heartbeat, or when it was this node's (an earlier
     # incarnation, or this one's, whose loop claims only when nothing is in flight)
@@ -136,7 +138,7 @@ async def mark_retry(
             sa.update(continuity_mail)
             .where(c.id == row.id, c.state == "queued")
             .values(
-                next_attempt_at=utcnow() + timedelta(seconds=delay),
+                next_attempt_at=shared_now_sql(tx.conn) + timedelta(seconds=delay),
                 claimed_until=None,
                 last_error=reason,
             )

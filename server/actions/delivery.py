@@ -22,6 +22,7 @@ from server.context import AppContext
 from server.events.types import EventType
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now, shared_now_sql
 
 RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 CLAIM_SECONDS = 120  # a claimed delivery that is not finished by then is retried elsewhere
@@ -46,18 +47,6 @@ def backoff(attempt: int) -> float:
     """Seconds before retry ``attempt`` (1-based): 2, 4, 8 … capped at 15 min, ±20% jitter."""
     base: float = min(2.0**attempt, 900.0)
     return base * random.uniform(0.8, 1.2)
-
-
-async def shared_now(conn: Any) -> datetime:
-    """The clock claims and heartbeats are decided by: PostgreSQL's, one for every node
-    whatever a node's own wall clock says (a node whose clock jumped an hour ahead took
-    the claims of live nodes, whose heartbeats looked an hour old, and sent their
-    deliveries a second time); on SQLite, the one node's own."""
-    if conn.dialect.name == "postgresql":
-        value = await conn.execute(sa.select(sa.type_coerce(sa.func.now(), t.UTCDateTime())))
-        now: datetime = value.scalar_one()
-        return now
-    return utcnow()
 
 
 async def claim(ctx: AppContext, limit: int = 20) -> list[Any]:
@@ -148,7 +137,12 @@ async def mark_sent(
         await tx.conn.execute(
             sa.update(t.outbox)
             .where(t.outbox.c.id == outbox_id)
-            .values(state="done", last_error=None, claimed_until=None, updated_at=utcnow())
+            .values(
+                state="done",
+                last_error=None,
+                claimed_until=None,
+                updated_at=shared_now_sql(tx.conn),
+            )
         )
         await _set_message(tx, row.message_id, status=status, provider_id=provider_id, error=None)
         await _apply_held(tx, row.inbox_id, row.message_id, provider_id)
@@ -169,14 +163,15 @@ async def mark_retry(
             await _fail(tx, row, f"gave up after {row.attempts} attempts: {reason}")
             return
         delay = retry_after if retry_after is not None else backoff(row.attempts)
+        now = shared_now_sql(tx.conn)  # not this node's clock: shared_clock.py
         await tx.conn.execute(
             sa.update(t.outbox)
             .where(t.outbox.c.id == outbox_id)
             .values(
-                next_attempt_at=utcnow() + timedelta(seconds=delay),
+                next_attempt_at=now + timedelta(seconds=delay),
                 claimed_until=None,
                 last_error=reason,
-                updated_at=utcnow(),
+                updated_at=now,
             )
         )
         await _set_message(
@@ -197,7 +192,7 @@ async def mark_failed(ctx: AppContext, outbox_id: int, reason: str) -> None:
 async def retry_failed(ctx: AppContext, message_id: int) -> None:
     """An agent's "retry" on a failed message: back into the outbox, same provider id."""
     async with transaction(ctx) as tx:
-        now = utcnow()
+        now = shared_now_sql(tx.conn)
         await tx.conn.execute(
             sa.update(t.outbox)
             .where(t.outbox.c.message_id == message_id)
@@ -213,7 +208,12 @@ async def _fail(tx: Tx, row: Any, reason: str) -> None:
     await tx.conn.execute(
         sa.update(t.outbox)
         .where(t.outbox.c.id == row.id)
-        .values(state="failed", last_error=reason, claimed_until=None, updated_at=utcnow())
+        .values(
+            state="failed",
+            last_error=reason,
+            claimed_until=None,
+            updated_at=shared_now_sql(tx.conn),
+        )
     )
     await _set_message(tx, row.message_id, status="failed", error=reason)
 

@@ -26,6 +26,7 @@ from server.events.types import EventType
 from server.exceptions import Conflict, InvalidInput, StaleReply
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now_sql
 
 MAX_TEXT = 65_536  # far above any channel's limit; the adapter splits or refuses per channel
 
@@ -191,7 +192,7 @@ async def _claim_attachments(tx: Tx, conv: Any, ids: tuple[int, ...]) -> list[di
 
 
 async def _enqueue(tx: Tx, row: Any) -> None:
-    now = utcnow()
+    now = shared_now_sql(tx.conn)  # the queue's clock (server/storage/shared_clock.py)
     await tx.conn.execute(
         t.outbox.insert().values(
             message_id=row.id,

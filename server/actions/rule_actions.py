@@ -33,6 +33,7 @@ from server.domain.status import Command, IllegalTransition, Status, transition
 from server.events.types import EventType
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now_sql
 
 
 class ActionFailed(Exception):
@@ -233,7 +234,7 @@ async def _webhook(tx: Tx, ctx: AppContext, rule: Rule, p: Any, conv: Any) -> An
         default=str,
         separators=(",", ":"),
     )
-    now = utcnow()
+    now = shared_now_sql(tx.conn)  # the queue's clock (server/storage/shared_clock.py)
     await tx.conn.execute(
         t.rule_webhooks.insert().values(
             rule_id=rule.id,

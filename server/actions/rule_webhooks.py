@@ -21,7 +21,7 @@ from adapters.outbound_guard import refuse_private
 from server.actions.rule_actions import signature, webhook_secret
 from server.context import AppContext
 from server.storage import schema as t
-from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now, shared_now_sql
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6  # 1 + 2 + 4 + 8 + 16 minutes of backoff: half an hour of outage covered
@@ -35,7 +35,8 @@ def backoff(attempt: int) -> timedelta:
 
 async def _claim(ctx: AppContext, limit: int = 20) -> list[Any]:
     w = t.rule_webhooks.c
-    now = utcnow()
+    async with ctx.db.read() as conn:
+        now = await shared_now(conn)  # not this node's clock: server/storage/shared_clock.py
     due = (
         sa.select(w.id)
         .where(
@@ -91,15 +92,15 @@ async def _post(ctx: AppContext, row: Any) -> None:
 
 async def _settle(ctx: AppContext, row: Any, error: str | None, permanent: bool) -> None:
     w = t.rule_webhooks.c
-    now = utcnow()
     attempts = row.attempts + 1
-    if error is None:
-        values: dict[str, Any] = {"state": "sent", "sent_at": now, "last_error": None}
-    elif permanent or attempts >= MAX_ATTEMPTS:
-        values = {"state": "failed", "last_error": error[:1000]}
-    else:
-        values = {"last_error": error[:1000], "next_attempt_at": now + backoff(attempts)}
     async with ctx.db.write() as conn:
+        now = shared_now_sql(conn)  # the queue's clock (server/storage/shared_clock.py)
+        if error is None:
+            values: dict[str, Any] = {"state": "sent", "sent_at": now, "last_error": None}
+        elif permanent or attempts >= MAX_ATTEMPTS:
+            values = {"state": "failed", "last_error": error[:1000]}
+        else:
+            values = {"last_error": error[:1000], "next_attempt_at": now + backoff(attempts)}
         await conn.execute(
             sa.update(t.rule_webhooks)
             .where(w.id == row.id)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from server import channels
 from server.actions import delivery
 from server.storage import schema as t
+from server.storage import shared_clock
 from server.storage.schema import utcnow
 from tests.conftest import Running
 from tests.support.api import create_api_inbox, eventually, post_inbound
@@ -123,9 +124,9 @@ async def test_a_node_whose_clock_is_an_hour_ahead_leaves_a_live_nodes_claim_alo
                 claimed_until=now + timedelta(seconds=60),
             )
         )
-    monkeypatch.setattr(delivery, "utcnow", lambda: datetime.now(UTC) + JUMP)
+    _jump(monkeypatch)
     async with ctx.db.read() as conn:
-        shared = await delivery.shared_now(conn)
+        shared = await shared_clock.shared_now(conn)
     if server.settings.database_url.startswith("postgresql"):
         assert abs(shared - now) < timedelta(minutes=1)  # the database's clock
         assert await delivery.claim(ctx) == []  # not ours to take
@@ -147,8 +148,7 @@ async def test_a_node_whose_clock_is_an_hour_ahead_leaves_a_live_lease_alone(
             .where(t.leases.c.name == "imap:test")
             .values(holder="other-node", expires_at=utcnow() + timedelta(seconds=30))
         )
-    monkeypatch.setattr(channels, "utcnow", lambda: datetime.now(UTC) + JUMP)
-    monkeypatch.setattr(delivery, "utcnow", lambda: datetime.now(UTC) + JUMP)
+    _jump(monkeypatch)
     taken = await leases.acquire("imap:test", 30)
     async with server.ctx.db.read() as conn:
         row = (await conn.execute(sa.select(t.leases).where(t.leases.c.name == "imap:test"))).one()
@@ -157,3 +157,56 @@ async def test_a_node_whose_clock_is_an_hour_ahead_leaves_a_live_lease_alone(
     else:
         assert not taken and row.holder == "other-node"
         assert row.expires_at < utcnow() + timedelta(seconds=31)
+
+
+async def test_a_4xx_answered_to_a_node_an_hour_ahead_keeps_its_backoff(
+    server: Running, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry a jumped node writes after a 4xx is scheduled on the shared clock.
+
+    Written on its own clock, the row was an hour "ahead" for the live nodes, which took
+    it as due at once (the rule above), got the 4xx again and handed it back: the chaos
+    run's clock_jump saw one reply spend nine of its ten attempts in two seconds, its next
+    retry then 8.5 minutes away (a tenth would have failed it for good). On PostgreSQL the
+    schedule is now the database's now + backoff; on SQLite the one node's clock is the
+    clock, so its retry is due at once after the jump back (the rule above)."""
+    ctx = server.ctx
+    async with Receiver() as receiver:
+        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+        await post_inbound(server.client(), inbox, text="hi", contact="c1")
+        conv = (await admin.get("/api/conversations")).json()["items"][0]
+        sent = await admin.post(
+            f"/api/conversations/{conv['id']}/messages",
+            json={"text": "hello", "client_id": "clock-ahead-4xx"},
+        )
+        assert sent.status_code == 201, sent.text
+        message_id = sent.json()["message"]["id"]
+        await eventually(lambda: _states(ctx, [message_id], {"done"}))
+    o = t.outbox.c
+    async with ctx.db.write() as conn:  # in flight on the jumped node, first attempt
+        outbox_id = (
+            await conn.execute(
+                sa.update(t.outbox)
+                .where(o.message_id == message_id)
+                .values(state="queued", attempts=1, claimed_until=utcnow() + timedelta(minutes=2))
+                .returning(o.id)
+            )
+        ).scalar_one()
+    _jump(monkeypatch)
+    await delivery.mark_retry(ctx, outbox_id, "451 try again later", max_attempts=10)
+    monkeypatch.undo()
+    async with ctx.db.read() as conn:
+        row = (await conn.execute(sa.select(t.outbox).where(o.id == outbox_id))).one()
+        now = await shared_clock.shared_now(conn)
+    if ctx.db.is_sqlite:
+        assert row.next_attempt_at > now + JUMP - timedelta(minutes=1)  # its own clock
+    else:
+        assert row.updated_at <= now
+        assert now < row.next_attempt_at < now + timedelta(seconds=delivery.backoff(1) * 2)
+
+
+def _jump(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's wall clock, as every module reads it, an hour ahead."""
+    ahead = lambda: datetime.now(UTC) + JUMP  # noqa: E731
+    for module in (delivery, channels, shared_clock):
+        monkeypatch.setattr(module, "utcnow", ahead)

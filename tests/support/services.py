@@ -177,21 +177,26 @@ def _child_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
     return env
 
 
-def _stop_process(proc: subprocess.Popen[bytes], first_signal: int, grace: float) -> None:
+def _stop_process(proc: subprocess.Popen[bytes], first_signal: int, grace: float) -> bool:
     """Signal the server, give it ``grace`` seconds, then SIGKILL its whole process group.
 
     The group kill also reaps helpers the server forked (postgres backends, dovecot's
-    imap/auth processes) in case the leader died without taking them along.
+    imap/auth processes) in case the leader died without taking them along. True when the
+    leader was still running after the grace period (it was killed, not stopped).
     """
+    killed = False
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, first_signal)
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            killed = True
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=grace)
     _wait_group_gone(proc.pid, grace)
+    return killed
 
 
 def _wait_group_gone(pgid: int, timeout: float) -> None:
@@ -263,6 +268,7 @@ class _ManagedServer:
         (self.directory / _OWNER_FILE).write_text(str(os.getpid()))
         self.log_path = self.directory / f"{self.name}.out.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self.killed_at_stop = 0  # stops whose polite signal was not obeyed in STOP_GRACE
         self._prepared = False
         self._started_once = False
         _LIVE.add(self)
@@ -325,8 +331,8 @@ class _ManagedServer:
     def stop(self) -> None:
         """Stop the server but keep its data, so ``start()`` can simulate an outage's end."""
         proc, self._proc = self._proc, None
-        if proc is not None:
-            _stop_process(proc, self.stop_signal, STOP_GRACE)
+        if proc is not None and _stop_process(proc, self.stop_signal, STOP_GRACE):
+            self.killed_at_stop += 1
 
     def restart(self) -> None:
         self.stop()
@@ -415,7 +421,11 @@ class PostgresServer(_ManagedServer):
     """A throw-away PostgreSQL cluster with trust auth for user ``postgres``.
 
     Durability is switched off (fsync, synchronous_commit, full_page_writes): the data
-    dies with the test anyway, and it makes schema setup several times faster.
+    dies with the test anyway, and it makes schema setup several times faster. A test of
+    what survives PostgreSQL being stopped or killed (the chaos suite) asks for
+    ``durable=True``: ``synchronous_commit`` on, so a commit is acknowledged only once its
+    WAL is written, and so survives the process (not the machine) being killed. Without
+    it, a SIGKILL after a slow shutdown loses the last commits it acknowledged.
     """
 
     name = "postgres"
@@ -423,9 +433,10 @@ class PostgresServer(_ManagedServer):
     # disconnect, so one connection a test leaked would hang the teardown.
     stop_signal = signal.SIGINT
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, durable: bool = False) -> None:
         # Looked up before super(): a missing program must not leak a temp dir.
         self.bin_dir = _find_postgres_bin()
+        self.durable = durable
         self._owner = _unprivileged_account("postgres")
         super().__init__(port)
         self.data_dir = self.directory / "data"
@@ -487,7 +498,7 @@ class PostgresServer(_ManagedServer):
         settings = {
             "listen_addresses": self.host,
             "fsync": "off",
-            "synchronous_commit": "off",
+            "synchronous_commit": "on" if self.durable else "off",
             "full_page_writes": "off",
             "max_connections": "200",
         }
