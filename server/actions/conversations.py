@@ -19,6 +19,7 @@ from server.domain.status import Command, IllegalTransition, Status, transition
 from server.exceptions import IllegalState, InvalidInput, NotFound
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now
 
 PRIORITIES = ("none", "low", "medium", "high", "urgent")
 _VERBS = {
@@ -160,10 +161,12 @@ async def set_priority(
 
 
 async def wake_snoozed(ctx: AppContext, now: datetime | None = None) -> int:
-    """Reopen conversations whose snooze expired (run by the timer worker)."""
-    now = now or utcnow()
+    """Reopen conversations whose snooze expired (run by the timer worker), by the shared
+    clock: a node whose wall clock stepped an hour ahead woke every snooze ending within
+    the hour (server/storage/shared_clock.py)."""
     c = t.conversations.c
     async with ctx.db.read() as conn:
+        now = now or await shared_now(conn)
         due = [
             r.id
             for r in (

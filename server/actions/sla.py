@@ -21,7 +21,7 @@ from server.actions._tx import transaction
 from server.context import AppContext
 from server.events.types import EventType
 from server.storage import schema as t
-from server.storage.schema import utcnow
+from server.storage.shared_clock import shared_now
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,12 @@ ALARMS = (
 
 
 async def mark_breaches(ctx: AppContext, now: datetime | None = None) -> int:
-    """Fire every alarm whose instant has passed; returns how many fired."""
-    now = now or utcnow()
+    """Fire every alarm whose instant has passed, by the shared clock (a node whose wall
+    clock stepped an hour ahead fired breaches an hour early, for good:
+    server/storage/shared_clock.py); returns how many fired."""
+    if now is None:
+        async with ctx.db.read() as conn:
+            now = await shared_now(conn)
     fired = 0
     for alarm in ALARMS:
         fired += await _fire_due(ctx, alarm, now)
