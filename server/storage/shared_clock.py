@@ -40,3 +40,14 @@ async def shared_now(conn: Any) -> datetime:
         now: datetime = value.scalar_one()
         return now
     return utcnow()
+
+
+async def seconds_until(db: Any, when: datetime) -> float:
+    """Seconds from the shared clock's now until ``when``: how long a queue's worker sleeps
+    before its next row is due. (On a node's own clock, one stepped an hour ahead saw every
+    row as overdue, while claims, on the shared clock, found none: it spun.)"""
+    if db.is_sqlite:
+        return (when - utcnow()).total_seconds()
+    async with db.read() as conn:
+        now = await shared_now(conn)
+    return (when - now).total_seconds()

@@ -30,7 +30,7 @@ from server.exceptions import DatabaseUnavailable
 from server.metrics import DELIVERIES
 from server.storage import schema as t
 from server.storage.continuity_schema import continuity_mail
-from server.storage.schema import utcnow
+from server.storage.shared_clock import seconds_until
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 60.0  # one attempt; below CLAIM_SECONDS so a hung send is retried elsewhere
@@ -63,7 +63,7 @@ async def _sleep(ctx: AppContext) -> None:
     delay = POLL_SECONDS
     due = await queue.next_due(ctx)
     if due is not None:
-        delay = max(0.0, min(delay, (due - utcnow()).total_seconds()))
+        delay = max(0.0, min(delay, await seconds_until(ctx.db, due)))
     wake.clear()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(wake.wait(), timeout=delay)

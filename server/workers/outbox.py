@@ -28,6 +28,7 @@ from server.exceptions import DatabaseUnavailable
 from server.metrics import DELIVERIES, DELIVERY_SECONDS, STATE
 from server.storage import schema as t
 from server.storage.schema import utcnow
+from server.storage.shared_clock import seconds_until
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 60.0  # one attempt; below CLAIM_SECONDS so a hung send is retried elsewhere
@@ -62,7 +63,7 @@ async def _sleep(ctx: AppContext) -> None:
     delay = ctx.settings.outbox_poll_interval
     due = await delivery.next_due(ctx)
     if due is not None:
-        delay = max(0.0, min(delay, (due - utcnow()).total_seconds()))
+        delay = max(0.0, min(delay, await seconds_until(ctx.db, due)))
     ctx.outbox_wakeup.clear()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ctx.outbox_wakeup.wait(), timeout=delay)

@@ -9,6 +9,7 @@ provider's Retry-After) keeps its schedule. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -210,3 +211,55 @@ def _jump(monkeypatch: pytest.MonkeyPatch) -> None:
     ahead = lambda: datetime.now(UTC) + JUMP  # noqa: E731
     for module in (delivery, channels, shared_clock):
         monkeypatch.setattr(module, "utcnow", ahead)
+
+
+async def test_a_node_an_hour_ahead_sleeps_until_its_next_delivery_is_due(
+    server: Running, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Claims are decided by the shared clock; the outbox worker's sleep until the next due
+    row was reckoned on the node's own: an hour ahead, every row looked overdue while no
+    claim found one, and the worker spun through claim rounds without a pause for as long
+    as its clock was wrong. On SQLite the one node's clock is the clock: the row is due
+    for it, and sent."""
+    from server.workers import outbox
+
+    ctx = server.ctx
+    async with Receiver() as receiver:
+        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+        await post_inbound(server.client(), inbox, text="hi", contact="c1")
+        conv = (await admin.get("/api/conversations")).json()["items"][0]
+        sent = await admin.post(
+            f"/api/conversations/{conv['id']}/messages",
+            json={"text": "hello", "client_id": "clock-ahead-sleep"},
+        )
+        assert sent.status_code == 201, sent.text
+        message_id = sent.json()["message"]["id"]
+        await eventually(lambda: _states(ctx, [message_id], {"done"}))
+        async with ctx.db.write() as conn:  # a retry due in 30 s on the shared clock
+            now = await shared_clock.shared_now(conn)
+            await conn.execute(
+                sa.update(t.outbox)
+                .where(t.outbox.c.message_id == message_id)
+                .values(
+                    state="queued",
+                    next_attempt_at=now + timedelta(seconds=30),
+                    updated_at=now,
+                    claimed_until=None,
+                )
+            )
+        rounds = 0
+        claim = delivery.claim
+
+        async def counted(*args: object, **kwargs: object) -> list[object]:
+            nonlocal rounds
+            rounds += 1
+            return await claim(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(delivery, "claim", counted)
+        _jump(monkeypatch)
+        monkeypatch.setattr(outbox, "utcnow", lambda: datetime.now(UTC) + JUMP, raising=False)
+        ctx.outbox_wakeup.set()
+        await asyncio.sleep(2.0)
+        monkeypatch.undo()
+    polls = 2.0 / server.settings.outbox_poll_interval  # the poll interval caps each sleep
+    assert rounds <= 1.5 * polls, f"{rounds} claim rounds in 2 s (~{polls:.0f} polls): it spun"
