@@ -661,7 +661,8 @@ async def run_phase(
     mail = fault in MAIL_FAULTS
     load = Load(cluster, mail_replies=mail)
     began = asyncio.get_running_loop().time()
-    pg_killed = cluster.pg.killed_at_stop if cluster.pg is not None else 0
+    services = {"pg": cluster.pg, "dovecot": cluster.dovecot}
+    killed_before = {k: v.killed_at_stop for k, v in services.items() if v is not None}
     resyncs_before = sum(len(w.resyncs) for w in watchers)
     requests_before = len(cluster.receiver.requests)
     recoveries, settled = [], []
@@ -706,8 +707,10 @@ async def run_phase(
         report["mail_settled_max_s"] = round(max(settled), 2)
         report.update(await _mail_report(cluster, load))
     report["phase_s"] = round(asyncio.get_running_loop().time() - began)
-    if cluster.pg is not None:  # stops that ended in SIGKILL (slow shutdown under load)
-        report["pg_killed"] = cluster.pg.killed_at_stop - pg_killed
+    for name, before in killed_before.items():  # stops that ended in SIGKILL (a shutdown
+        server = services[name]  # slower than STOP_GRACE under load): diagnostics
+        assert server is not None
+        report[f"{name}_killed"] = server.killed_at_stop - before
     if cluster.sqlite_path is not None:
         report["integrity_check"] = await asyncio.to_thread(_integrity, cluster)
     for watcher in watchers:  # the next phase counts its own
