@@ -79,28 +79,32 @@ async def _from_rollups(
     tz: ZoneInfo,
     params: Any,
 ) -> Any:
-    def per_day(found: dict[tuple[int | None, Any], rollup.Agg]) -> dict[int, rollup.Agg]:
-        return {int(day): agg for (day, _), agg in found.items() if day is not None}
+    def keyed(found: dict[tuple[int | None, Any], rollup.Agg]) -> dict[int, rollup.Agg]:
+        return {int(k if k is not None else g): agg for (k, g), agg in found.items()}
 
-    days = per_day(await rollup.collect(conn, zones, start, end, "inbox", "day", trends.METRICS))
+    # Each part read at the coarsest grain that answers it (docs/reports.md): the series
+    # per day, week or month (whole months from the month rows), the totals of this period
+    # and the previous one from month rows where whole months fit, the heatmap per weekday.
+    metrics = trends.METRICS
+    found = await rollup.collect(conn, zones, start, end, "inbox", interval, metrics)
     try:
-        series = trends.series_of(start, end, interval, tz, days)
+        series = trends.series_of(start, end, interval, tz, keyed(found))
     except ValueError as exc:
         raise InvalidInput(f"interval: {exc}") from None
     if params.get("format") == "csv":
         return _csv(series)
-    before = per_day(
-        await rollup.collect(conn, zones, prev_start, start, "inbox", "day", trends.METRICS)
-    )
+    now = keyed(await rollup.collect(conn, zones, start, end, "inbox", "key", metrics))
+    before = keyed(await rollup.collect(conn, zones, prev_start, start, "inbox", "key", metrics))
+    hours = keyed(await rollup.collect(conn, zones, start, end, "inbox", "weekday", ("hour",)))
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
         "interval": interval,
         "tz": tz.key,
         "series": series,
-        "totals": trends.totals_of(days),
+        "totals": trends.totals_of(now),
         "previous": trends.totals_of(before),
-        "heatmap": trends.heatmap_of(days),
+        "heatmap": trends.heatmap_of(hours),
     }
 
 

@@ -381,23 +381,34 @@ def total(agg: Agg, metric: str) -> float:
 
 def percentile(agg: Agg, metric: str, q: float) -> float | None:
     """Linear interpolation between closest ranks, over bucket values."""
+    return percentiles(agg, metric, (q,))[0]
+
+
+def percentiles(agg: Agg, metric: str, qs: tuple[float, ...]) -> list[float | None]:
+    """``percentile`` for each of ``qs``, in one pass over the histogram."""
     hist = sorted((b, int(c[0])) for b, c in agg.get(metric, {}).items() if b >= 0 and c[0] > 0)
     n = sum(c for _, c in hist)
     if n == 0:
-        return None
-    pos = (n - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-
-    def at(rank: int) -> float:
-        seen = 0
-        for b, c in hist:
-            seen += c
-            if rank < seen:
-                return value_of(b)
-        return value_of(hist[-1][0])
-
-    low = at(lo)
-    return low + (at(hi) - low) * (pos - lo)
+        return [None for _ in qs]
+    positions = [(n - 1) * q for q in qs]
+    ranks = sorted({r for pos in positions for r in (math.floor(pos), math.ceil(pos))})
+    values: dict[int, float] = {}
+    seen, i = 0, 0
+    for b, c in hist:
+        seen += c
+        while i < len(ranks) and ranks[i] < seen:
+            values[ranks[i]] = value_of(b)
+            i += 1
+        if i == len(ranks):
+            break
+    for rank in ranks[i:]:  # beyond the counted ranks: the last bucket (as before)
+        values[rank] = value_of(hist[-1][0])
+    out: list[float | None] = []
+    for pos in positions:
+        lo, hi = math.floor(pos), math.ceil(pos)
+        low = values[lo]
+        out.append(low + (values[hi] - low) * (pos - lo))
+    return out
 
 
 def mean(agg: Agg, metric: str) -> float | None:
@@ -425,6 +436,27 @@ def midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone).astimezone(UTC)
 
 
+#: How ``collect`` groups: a calendar bucket of local days (its first day's ordinal), the
+#: weekday (0 = Monday; the heatmap), or a group (the inbox, the dimension's key).
+BY = ("day", "week", "month", "weekday", "inbox", "key")
+
+
+def week_of(ordinal: int) -> int:
+    """The ordinal of the Monday of ``ordinal``'s week (ordinal 1, 1 Jan 1, is a Monday)."""
+    return ordinal - (ordinal - 1) % 7
+
+
+def _bucket_key(by: str, day: date) -> int:
+    """The key of a local day when grouping ``by`` a calendar bucket or the weekday."""
+    if by == "week":
+        return week_of(day.toordinal())
+    if by == "month":
+        return day.replace(day=1).toordinal()
+    if by == "weekday":
+        return day.weekday()
+    return day.toordinal()
+
+
 async def collect(
     conn: Any,
     zones: Mapping[int, ZoneInfo],
@@ -434,9 +466,12 @@ async def collect(
     by: str,
     metrics: tuple[str, ...],
 ) -> dict[tuple[int | None, Any], Agg]:
-    """Rollup figures of ``zones``' inboxes in [start, end): whole local days from
-    ``report_rollups``, the partial days at either end from the stored rows themselves.
-    ``by``: "day" (key = (day, None)), "inbox" or "key" (key = (None, group))."""
+    """Rollup figures of ``zones``' inboxes in [start, end): whole local months from the
+    month rows (unless grouped finer), whole local days from the day rows, the partial days
+    at either end from the stored rows themselves. ``by`` (``BY``): "day", "week" or
+    "month" (key = (the bucket's first day's ordinal, None)), "weekday" (key = (0 to 6,
+    None)), "inbox" or "key" (key = (None, group)). The sums are made by the database
+    (GROUP BY the bucket), so a year of days costs one row per bucket and metric here."""
     out: dict[tuple[int | None, Any], Agg] = defaultdict(new_agg)
     by_zone: dict[str, list[int]] = defaultdict(list)
     for inbox_id, zone in zones.items():
@@ -472,13 +507,16 @@ async def _raw_edge(
             sa.select(c).where(c.c.inbox_id.in_(inbox_ids), resolved, sa.not_(started)),
             cycle_entries,
         ),
-        (
-            sa.select(w).where(
-                w.c.inbox_id.in_(inbox_ids), w.c.started_at >= lo, w.c.started_at < hi
-            ),
-            wait_entries,
-        ),
     ]
+    if any(m in ("wait", "nrt", "nrtb") for m in metrics):
+        queries.append(
+            (
+                sa.select(w).where(
+                    w.c.inbox_id.in_(inbox_ids), w.c.started_at >= lo, w.c.started_at < hi
+                ),
+                wait_entries,
+            )
+        )
     if any(m.startswith("csat") for m in metrics):
         queries.append(
             (
@@ -499,17 +537,23 @@ async def _raw_edge(
                 if b == HOUR:
                     b = local.hour
                 key: tuple[int | None, Any]
-                if by == "day":
-                    key = (local.date().toordinal(), None)
-                elif by == "inbox":
+                if by == "inbox":
                     key = (None, int(m["inbox_id"]))
-                else:
+                elif by == "key":
                     key = (None, k)
+                else:
+                    key = (_bucket_key(by, local.date()), None)
                 add(out[key], metric, b, n, tot)
 
 
 def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+#: Literals, not parameters: PostgreSQL matches a GROUP BY expression to the selected one
+#: by its text, and two parameters ($1, $5) would not match.
+_ONE: Any = sa.literal_column("1")
+_SEVEN: Any = sa.literal_column("7")
 
 
 async def _stored(
@@ -523,40 +567,71 @@ async def _stored(
     out: dict[tuple[int | None, Any], Agg],
 ) -> None:
     """Sum the rollup rows of the local days [d0, d1): whole months from the month rows
-    (unless the answer is per day), the days around them from the day rows."""
+    (unless the answer is per day, week or weekday), the days around them from the day
+    rows; summed and grouped by the database."""
     r = report_rollups.c
     first, end = date.fromordinal(d0), date.fromordinal(d1)
     m0 = first if first.day == 1 else _next_month(first)
     m1 = end.replace(day=1)
-    if by == "day" or m0 >= m1:
-        when = sa.and_(r.grain == "d", r.day >= d0, r.day < d1)
+    parts: list[tuple[Any, Any, Any]] = []  # (rows, group column, day -> key in Python)
+    days = sa.and_(r.grain == "d", r.day >= d0, r.day < d1)
+    if by in ("day", "week", "weekday") or m0 >= m1:
+        group_col = {
+            "day": r.day,
+            "week": r.day - (r.day - _ONE) % _SEVEN,
+            "weekday": (r.day - _ONE) % _SEVEN,
+            "month": r.day,  # no whole month: the days, each mapped to its month below
+            "inbox": r.inbox_id,
+            "key": r.key,
+        }[by]
+        parts.append((days, group_col, by == "month"))
     else:
         a, b = m0.toordinal(), m1.toordinal()
-        when = sa.or_(
-            sa.and_(r.grain == "m", r.day >= a, r.day < b),
-            sa.and_(
-                r.grain == "d",
-                sa.or_(sa.and_(r.day >= d0, r.day < a), sa.and_(r.day >= b, r.day < d1)),
-            ),
+        months = sa.and_(r.grain == "m", r.day >= a, r.day < b)
+        edges = sa.and_(
+            r.grain == "d",
+            sa.or_(sa.and_(r.day >= d0, r.day < a), sa.and_(r.day >= b, r.day < d1)),
         )
-    group_col = {"day": r.day, "inbox": r.inbox_id, "key": r.key}[by]
-    for names, columns in (
-        ([m for m in metrics if m not in HISTOGRAMS], []),
-        ([m for m in metrics if m in HISTOGRAMS], H),
-    ):
-        if not names:
-            continue
-        width = 24 if names == ["hour"] else len(columns)
-        sums = [sa.func.sum(r[c]) for c in columns[:width]]
-        rows = await conn.execute(
-            sa.select(group_col, r.metric, sa.func.sum(r.n), sa.func.sum(r.total), *sums)
-            .where(r.dim == dim, r.inbox_id.in_(inbox_ids), r.metric.in_(names), when)
-            .group_by(group_col, r.metric)
-        )
-        for g, metric, n, tot, *hist in rows:
-            key = (int(g), None) if by == "day" else (None, int(g))
-            agg = out[key]
-            add(agg, metric, TOTAL, n or 0, tot or 0.0)
-            for b, c in enumerate(hist):
-                if c:
-                    add(agg, metric, b, c, 0.0)
+        if by == "month":  # the month rows are keyed by their first day already
+            parts.append((months, r.day, False))
+            parts.append((edges, r.day, True))
+        else:
+            group_col = {"inbox": r.inbox_id, "key": r.key}[by]
+            parts.append((sa.or_(months, edges), group_col, False))
+    timed = by in ("day", "week", "month", "weekday")
+    for when, group_col, to_month in parts:
+        for names, columns in (
+            ([m for m in metrics if m not in HISTOGRAMS], []),
+            ([m for m in metrics if m in HISTOGRAMS], H),
+        ):
+            if not names:
+                continue
+            width = 24 if names == ["hour"] else len(columns)
+            sums = [sa.func.sum(r[c]) for c in columns[:width]]
+            g = group_col.label("g")
+            rows = await conn.execute(
+                sa.select(g, r.metric, sa.func.sum(r.n), sa.func.sum(r.total), *sums)
+                .where(r.dim == dim, r.inbox_id.in_(inbox_ids), r.metric.in_(names), when)
+                .group_by(g, r.metric)
+            )
+            for group, metric, n, tot, *hist in rows:
+                if to_month:
+                    group = date.fromordinal(int(group)).replace(day=1).toordinal()
+                key = (int(group), None) if timed else (None, int(group))
+                _add_row(out[key], metric, n or 0, tot or 0.0, hist)
+
+
+def _add_row(agg: Agg, metric: str, n: float, tot: float, hist: list[Any]) -> None:
+    """Add one summed rollup row (count, sum, histogram columns) to ``agg``."""
+    cells = agg[metric]
+    cell = cells[TOTAL]
+    cell[0] += n
+    cell[1] += tot
+    get = cells.get
+    for b, c in enumerate(hist):
+        if c:
+            found = get(b)
+            if found is None:
+                cells[b] = [c, 0.0]
+            else:
+                found[0] += c

@@ -135,8 +135,9 @@ def group_from_rollups(
 def _summary_of(agg: Any, metric: str, prefix: str) -> dict[str, float | None]:
     from server.reporting import rollup
 
+    median, p90 = rollup.percentiles(agg, metric, (0.5, 0.9))
     return {
-        f"{prefix}median": rounded(rollup.percentile(agg, metric, 0.5)),
-        f"{prefix}p90": rounded(rollup.percentile(agg, metric, 0.9)),
+        f"{prefix}median": rounded(median),
+        f"{prefix}p90": rounded(p90),
         f"{prefix}mean": rounded(rollup.mean(agg, metric)),
     }

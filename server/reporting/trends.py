@@ -197,9 +197,9 @@ def totals(
 
 # -- from rollups (server/reporting/rollup.py) -------------------------------------------
 
-#: What the trends read from the rollups.
+#: What the trends' figures read from the rollups (the heatmap reads "hour").
 METRICS = (
-    "seg", "new", "reopen", "hour", "frt", "frtb", "sla", "res", "nrt",
+    "seg", "new", "reopen", "frt", "frtb", "sla", "res", "nrt",
     "csat_sent", "csat", "csat_sat",
 )  # fmt: skip
 
@@ -226,9 +226,10 @@ def figures_of(agg: rollup.Agg) -> dict[str, Any]:
 
 
 def _spread_of(agg: rollup.Agg, name: str, metric: str) -> dict[str, float | None]:
+    median, p90 = rollup.percentiles(agg, metric, (0.5, 0.9))
     return {
-        f"{name}_median_seconds": rounded(rollup.percentile(agg, metric, 0.5)),
-        f"{name}_p90_seconds": rounded(rollup.percentile(agg, metric, 0.9)),
+        f"{name}_median_seconds": rounded(median),
+        f"{name}_p90_seconds": rounded(p90),
     }
 
 
@@ -243,13 +244,17 @@ def day_bucket(day: date, interval: str) -> date:
 def series_of(
     start: datetime, end: datetime, interval: str, tz: ZoneInfo, days: dict[int, rollup.Agg]
 ) -> list[dict[str, Any]]:
-    """``series`` from per-day rollups (days in ``tz``)."""
+    """``series`` from rollups per day, or already per bucket (keyed by the ordinal of the
+    bucket's first day; days in ``tz``)."""
     keys = buckets(start, end, interval, tz)
-    merged: dict[date, rollup.Agg] = {k: rollup.new_agg() for k in keys}
+    merged: dict[date, rollup.Agg] = {}
     for ordinal, agg in days.items():
         key = day_bucket(date.fromordinal(ordinal), interval)
-        rollup.merge(merged.setdefault(key, rollup.new_agg()), agg)
-    return [{"start": k.isoformat(), **figures_of(merged[k])} for k in keys]
+        if key in merged:
+            rollup.merge(merged[key], agg)
+        else:
+            merged[key] = agg
+    return [{"start": k.isoformat(), **figures_of(merged.get(k) or rollup.new_agg())} for k in keys]
 
 
 def totals_of(days: dict[int, rollup.Agg]) -> dict[str, Any]:
@@ -259,10 +264,11 @@ def totals_of(days: dict[int, rollup.Agg]) -> dict[str, Any]:
     return figures_of(agg)
 
 
-def heatmap_of(days: dict[int, rollup.Agg]) -> list[list[int]]:
+def heatmap_of(weekdays: dict[int, rollup.Agg]) -> list[list[int]]:
+    """``heatmap`` from the "hour" rollups summed per weekday (0 = Monday)."""
     grid = [[0] * 24 for _ in range(7)]
-    for ordinal, agg in days.items():
-        weekday = date.fromordinal(ordinal).weekday()
+    for weekday, agg in weekdays.items():
         for hour, cell in agg.get("hour", {}).items():
-            grid[weekday][hour] += int(cell[0])
+            if hour >= 0:
+                grid[weekday][hour] += int(cell[0])
     return grid

@@ -5,6 +5,7 @@ rebuild from the rows would."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -193,3 +194,85 @@ async def test_rewrites_subtract_what_they_replace(
     assert kept == rebuilt
     segments = [v[0] for k, v in kept.items() if k[1:3] == ("d", "inbox") and k[5] == "seg"]
     assert sum(segments) >= 13  # twelve imported, one live (reopened: two segments)
+
+
+def _spread_conversation(n: int) -> dict[str, Any]:
+    """Every other day from mid-February to November 2026, at hours around the clock (both
+    DST changes of Europe/Warsaw inside), replies after 1 to 500 minutes."""
+    at = datetime(2026, 2, 15, tzinfo=UTC) + timedelta(days=2 * n + n % 2, hours=(n * 5) % 24)
+    agent = ANN if n % 3 else BOB
+
+    def iso(minutes: int) -> str:
+        return (at + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    wait = 1 + (n * 37) % 500
+    events: list[dict[str, Any]] = [
+        {"id": "1", "type": "message", "from": "customer", "at": iso(0), "text": "?"},
+    ]
+    if n % 7:
+        events.append(
+            {"id": "2", "type": "message", "from": "agent", "agent": agent, "text": "!",
+             "at": iso(wait)}
+        )  # fmt: skip
+        if n % 4 == 0:
+            events.append(
+                {"id": "3", "type": "message", "from": "customer", "at": iso(wait + 3),
+                 "text": "and?"}
+            )  # fmt: skip
+            events.append(
+                {"id": "4", "type": "message", "from": "agent", "agent": agent, "text": "so",
+                 "at": iso(wait + 3 + n % 50)}
+            )  # fmt: skip
+        if n % 2:
+            events.append(
+                {"id": "5", "type": "status", "status": "resolved", "agent": agent,
+                 "at": iso(wait + 60 + 30 * n)}
+            )  # fmt: skip
+    return {"external_id": f"s{n}", "contact": {"external_id": f"q{n}"}, "events": events}
+
+
+async def test_trends_over_months_and_dst_equal_the_rows(
+    server: Running, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trends read whole local months from the month rows, the totals of this and the
+    previous period at the coarsest grain that fits, and the heatmap per weekday: the
+    figures equal the rows' (counts exactly) across month edges and both DST changes, and
+    the totals and heatmap are the same whatever the interval."""
+    await create_agent(admin, "ann@example.test", name="Ann")
+    await create_agent(admin, "bob@example.test", name="Bob")
+    inbox = await create_api_inbox(admin, name="Shop")
+    settings = {"business_hours": HOURS, "frt_targets": {"default": 3600}}
+    assert (
+        await admin.patch(f"/api/admin/inboxes/{inbox['id']}", json=settings)
+    ).status_code == 200
+    records = [_spread_conversation(n) for n in range(140)]
+    imported = await admin.post(
+        "/api/admin/import", json={"inbox_id": inbox["id"], "conversations": records}
+    )
+    assert imported.status_code == 200, imported.text
+    periods = [
+        # partial days and months at both ends, DST start (29 Mar) and end (25 Oct) inside;
+        # the previous period starts mid-January
+        ("2026-03-10T05:00:00Z", "2026-10-27T13:00:00Z"),
+        # whole local months only (summer time at both ends)
+        ("2026-04-01T00:00:00+02:00", "2026-09-01T00:00:00+02:00"),
+        # from the first of a month to the middle of one, across the spring change
+        ("2026-03-01T00:00:00+01:00", "2026-04-17T00:00:00+02:00"),
+    ]
+    asks: list[dict[str, Any]] = []
+    for lo, hi in periods:
+        for interval in ("day", "week", "month"):
+            asks.append({"from": lo, "to": hi, "interval": interval, "tz": "Europe/Warsaw"})
+    url = "/api/reports/trends"
+    exact = [(await admin.get(url, params=params)).json() for params in asks]
+    monkeypatch.setattr(rollup, "EXACT_MAX", -1)  # every report from the rollups now
+    fast = [(await admin.get(url, params=params)).json() for params in asks]
+    for params, a, b in zip(asks, exact, fast, strict=True):
+        _close(a, b, f"{url} {params}")
+    for i in range(0, len(asks), 3):  # day, week and month of one period
+        for j in (i + 1, i + 2):
+            for part in ("totals", "previous", "heatmap"):
+                assert fast[i][part] == fast[j][part], (asks[j], part)
+    assert exact[0]["totals"]["segments"] > 80 and exact[0]["previous"]["segments"] > 10
+    assert exact[0]["totals"]["resolved"] > 30 and exact[0]["totals"]["nrt_p90_seconds"]
+    assert len(exact[2]["series"]) == 8 and len(exact[1]["series"]) > 30
