@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import random
 import statistics
 import sys
@@ -271,26 +272,33 @@ async def timed(client: Any, path: str, params: dict[str, Any], runs: int) -> tu
     return statistics.median(samples), samples[max(0, math.ceil(len(samples) * 0.95) - 1)]
 
 
-async def run_engine(label: str, url: str, total: int, runs: int, tmp: Path) -> None:
+async def run_engine(
+    label: str, url: str, total: int, runs: int, tmp: Path, reuse: bool = False
+) -> None:
     db = Database(url)
-    await migrate(db)
-    seconds, counts = await fill(db, total)
-    async with db.write(unbounded=True) as conn:
-        await conn.exec_driver_sql("ANALYZE")
-    built = await backfill(db)
-    async with db.write(unbounded=True) as conn:
-        await conn.exec_driver_sql("ANALYZE")
-        cells = (
-            await conn.execute(
-                sa.select(sa.func.count()).select_from(t.metadata.tables["report_rollups"])
-            )
-        ).scalar_one()
+    if reuse:  # a kept SQLite file (--sqlite-file): filled and backfilled by an earlier run
+        async with db.read() as conn:
+            cycles = (await conn.execute(sa.select(sa.func.count(t.response_cycles.c.id)))).one()
+        print(f"\n{label}: reusing {url} ({cycles[0]:,} segments)")
+    else:
+        await migrate(db)
+        seconds, counts = await fill(db, total)
+        async with db.write(unbounded=True) as conn:
+            await conn.exec_driver_sql("ANALYZE")
+        built = await backfill(db)
+        async with db.write(unbounded=True) as conn:
+            await conn.exec_driver_sql("ANALYZE")
+            cells = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(t.metadata.tables["report_rollups"])
+                )
+            ).scalar_one()
+        print(
+            f"\n{label}: {counts['conversations']:,} conversations, {counts['cycles']:,} "
+            f"segments, {counts['waits']:,} waits, {counts['surveys']:,} surveys filled in "
+            f"{seconds:.0f} s; rollups backfilled in {built:.0f} s ({cells:,} rows)"
+        )
     await db.dispose()
-    print(
-        f"\n{label}: {counts['conversations']:,} conversations, {counts['cycles']:,} segments, "
-        f"{counts['waits']:,} waits, {counts['surveys']:,} surveys filled in {seconds:.0f} s; "
-        f"rollups backfilled in {built:.0f} s ({cells:,} rows)"
-    )
     settings = make_settings(tmp, url, run_workers=False)
     running = await start_server(settings)
     try:
@@ -298,7 +306,7 @@ async def run_engine(label: str, url: str, total: int, runs: int, tmp: Path) -> 
         client.timeout = httpx.Timeout(300)
         print(
             f"{'case':<26}{'rollup p50':>11}{'p95':>9}{'naive p50':>11}{'p95':>10}"
-            f"{'naive/rollup p95':>18}"
+            f"{'naive/rollup p95':>18}  load"
         )
         saved = rollup.EXACT_MAX
         for name, path, params in cases():
@@ -309,7 +317,7 @@ async def run_engine(label: str, url: str, total: int, runs: int, tmp: Path) -> 
             rollup.EXACT_MAX = saved
             print(
                 f"{name:<26}{r50:>9.0f}ms{r95:>7.0f}ms{n50:>9.0f}ms{n95:>8.0f}ms"
-                f"{n95 / r95:>17.1f}x",
+                f"{n95 / r95:>17.1f}x  {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     finally:
@@ -321,13 +329,18 @@ async def main() -> None:
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument(
+        "--sqlite-file", help="keep the SQLite database here; if it exists, reuse it as filled"
+    )
     args = parser.parse_args()
     engines = args.engines.split(",")
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         if "sqlite" in engines:
+            file = Path(args.sqlite_file) if args.sqlite_file else Path(tmp) / "reports.db"
             await run_engine(
-                "SQLite", f"sqlite:///{tmp}/reports.db", args.conversations, args.runs,
-                Path(tmp) / "sqlite",
+                "SQLite", f"sqlite:///{file}", args.conversations, args.runs,
+                Path(tmp) / "sqlite", reuse=file.exists(),
             )  # fmt: skip
         if "postgres" in engines:
             with PostgresServer() as pg:

@@ -550,6 +550,30 @@ def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+def month_plan(d0: int, d1: int) -> tuple[list[int], list[tuple[int, int]], list[tuple[int, int]]]:
+    """How to read the local days [d0, d1) with the fewest rollup rows: the months read
+    from their month rows (first days' ordinals), the day ranges added, and the day ranges
+    subtracted (a month mostly inside is its month row less the days outside)."""
+    months: list[int] = []
+    plus: list[tuple[int, int]] = []
+    minus: list[tuple[int, int]] = []
+    month = date.fromordinal(d0).replace(day=1)
+    while month.toordinal() < d1:
+        a, b = month.toordinal(), _next_month(month).toordinal()
+        lo, hi = max(a, d0), min(b, d1)
+        if hi - lo > (b - a) - (hi - lo):  # more days inside than outside
+            months.append(a)
+            minus += [(x, y) for x, y in ((a, lo), (hi, b)) if x < y]
+        else:
+            plus.append((lo, hi))
+        month = _next_month(month)
+    return months, plus, minus
+
+
+def _days_in(r: Any, ranges: list[tuple[int, int]]) -> Any:
+    return sa.and_(r.grain == "d", sa.or_(*(sa.and_(r.day >= lo, r.day < hi) for lo, hi in ranges)))
+
+
 #: Literals, not parameters: PostgreSQL matches a GROUP BY expression to the selected one
 #: by its text, and two parameters ($1, $5) would not match.
 _ONE: Any = sa.literal_column("1")
@@ -566,40 +590,39 @@ async def _stored(
     metrics: tuple[str, ...],
     out: dict[tuple[int | None, Any], Agg],
 ) -> None:
-    """Sum the rollup rows of the local days [d0, d1): whole months from the month rows
-    (unless the answer is per day, week or weekday), the days around them from the day
-    rows; summed and grouped by the database."""
+    """Sum the rollup rows of the local days [d0, d1), summed and grouped by the database:
+    per day, week or weekday from the day rows; otherwise (per month, inbox or key) a month
+    mostly inside the period from its month row less its days outside, the other days from
+    their day rows (``month_plan``)."""
     r = report_rollups.c
-    first, end = date.fromordinal(d0), date.fromordinal(d1)
-    m0 = first if first.day == 1 else _next_month(first)
-    m1 = end.replace(day=1)
-    parts: list[tuple[Any, Any, Any]] = []  # (rows, group column, day -> key in Python)
-    days = sa.and_(r.grain == "d", r.day >= d0, r.day < d1)
-    if by in ("day", "week", "weekday") or m0 >= m1:
+    # (rows, group column, sign, day -> its month in Python)
+    parts: list[tuple[Any, Any, int, bool]] = []
+    if by in ("day", "week", "weekday"):
         group_col = {
             "day": r.day,
             "week": r.day - (r.day - _ONE) % _SEVEN,
             "weekday": (r.day - _ONE) % _SEVEN,
-            "month": r.day,  # no whole month: the days, each mapped to its month below
-            "inbox": r.inbox_id,
-            "key": r.key,
         }[by]
-        parts.append((days, group_col, by == "month"))
+        parts.append((sa.and_(r.grain == "d", r.day >= d0, r.day < d1), group_col, 1, False))
     else:
-        a, b = m0.toordinal(), m1.toordinal()
-        months = sa.and_(r.grain == "m", r.day >= a, r.day < b)
-        edges = sa.and_(
-            r.grain == "d",
-            sa.or_(sa.and_(r.day >= d0, r.day < a), sa.and_(r.day >= b, r.day < d1)),
-        )
+        months, plus, minus = month_plan(d0, d1)
+        whole = sa.and_(r.grain == "m", r.day.in_(months)) if months else None
+        added = _days_in(r, plus) if plus else None
         if by == "month":  # the month rows are keyed by their first day already
-            parts.append((months, r.day, False))
-            parts.append((edges, r.day, True))
+            if whole is not None:
+                parts.append((whole, r.day, 1, False))
+            if added is not None:
+                parts.append((added, r.day, 1, True))
+            if minus:
+                parts.append((_days_in(r, minus), r.day, -1, True))
         else:
             group_col = {"inbox": r.inbox_id, "key": r.key}[by]
-            parts.append((sa.or_(months, edges), group_col, False))
+            either = [x for x in (whole, added) if x is not None]
+            parts.append((sa.or_(*either), group_col, 1, False))
+            if minus:
+                parts.append((_days_in(r, minus), group_col, -1, False))
     timed = by in ("day", "week", "month", "weekday")
-    for when, group_col, to_month in parts:
+    for when, group_col, sign, to_month in parts:
         for names, columns in (
             ([m for m in metrics if m not in HISTOGRAMS], []),
             ([m for m in metrics if m in HISTOGRAMS], H),
@@ -618,20 +641,20 @@ async def _stored(
                 if to_month:
                     group = date.fromordinal(int(group)).replace(day=1).toordinal()
                 key = (int(group), None) if timed else (None, int(group))
-                _add_row(out[key], metric, n or 0, tot or 0.0, hist)
+                _add_row(out[key], metric, n or 0, tot or 0.0, hist, sign)
 
 
-def _add_row(agg: Agg, metric: str, n: float, tot: float, hist: list[Any]) -> None:
-    """Add one summed rollup row (count, sum, histogram columns) to ``agg``."""
+def _add_row(agg: Agg, metric: str, n: float, tot: float, hist: list[Any], sign: int = 1) -> None:
+    """Add (``sign`` -1: subtract) one summed rollup row: count, sum, histogram columns."""
     cells = agg[metric]
     cell = cells[TOTAL]
-    cell[0] += n
-    cell[1] += tot
+    cell[0] += sign * n
+    cell[1] += sign * tot
     get = cells.get
     for b, c in enumerate(hist):
         if c:
             found = get(b)
             if found is None:
-                cells[b] = [c, 0.0]
+                cells[b] = [sign * c, 0.0]
             else:
-                found[0] += c
+                found[0] += sign * c
