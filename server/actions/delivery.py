@@ -22,7 +22,7 @@ from server.context import AppContext
 from server.events.types import EventType
 from server.storage import schema as t
 from server.storage.schema import utcnow
-from server.storage.shared_clock import shared_now, shared_now_sql
+from server.storage.shared_clock import anchor, shared_now, shared_now_sql
 
 RANK = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
 CLAIM_SECONDS = 120  # a claimed delivery that is not finished by then is retried elsewhere
@@ -341,6 +341,8 @@ __all__ = ["apply_status", "claim", "mark_failed", "mark_retry", "mark_sent"]
 async def heartbeat(ctx: AppContext) -> None:
     """Tell the other nodes this one is alive (its claims stay valid)."""
     n = t.nodes.c
+    async with ctx.db.read() as conn:
+        await anchor(conn)  # this node's utcnow() follows the database's clock
     async with ctx.db.write() as conn:
         now = await shared_now(conn)
         done = await conn.execute(

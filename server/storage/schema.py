@@ -7,7 +7,8 @@ inbound dedupe is ``uq_messages_inbox_external``; idempotent client sends are
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,8 +37,29 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(UTC)  # type: ignore[no-any-return]
 
 
+#: (this process's monotonic clock, the shared clock's time at that instant); None: the
+#: wall clock. Set by server/storage/shared_clock.py on each heartbeat (PostgreSQL).
+_anchor: tuple[float, datetime] | None = None
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC, for every time Switchboard stores or compares.
+
+    On PostgreSQL: the database's clock, read at each heartbeat and carried forward by this
+    process's monotonic clock in between (server/storage/shared_clock.py). So every node
+    stamps messages, and measures response times, by one clock, and a step of a node's own
+    wall clock (a wrong NTP step) changes none of it. Before the first reading, and on
+    SQLite (one node, whose clock is the only one): the wall clock.
+    """
+    anchor = _anchor
+    if anchor is None:
+        return datetime.now(UTC)
+    return anchor[1] + timedelta(seconds=time.monotonic() - anchor[0])
+
+
+def set_clock_anchor(anchor: tuple[float, datetime] | None) -> None:
+    global _anchor
+    _anchor = anchor
 
 
 metadata = sa.MetaData(

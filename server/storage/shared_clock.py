@@ -16,12 +16,23 @@ On SQLite there is one node, and its clock is the only one. (README.md, "Operati
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from server.log_throttle import Throttle
+from server.storage import schema
 from server.storage.schema import UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
+_throttle = Throttle(log, interval=600.0)
+#: a reading whose round trip took longer says too little about the instant it was taken
+ANCHOR_MAX_ROUND_TRIP = 0.25  # s
+#: a node whose wall clock is further off the database's says so in its log
+SKEW_WARNING = 2.0  # s
 
 
 def shared_now_sql(conn: Any) -> Any:
@@ -51,3 +62,29 @@ async def seconds_until(db: Any, when: datetime) -> float:
     async with db.read() as conn:
         now = await shared_now(conn)
     return (when - now).total_seconds()
+
+
+async def anchor(conn: Any) -> float | None:
+    """Read PostgreSQL's clock and anchor this process's ``utcnow()`` to it (see
+    server/storage/schema.py): called with each heartbeat. Returns how far this node's
+    wall clock is from the database's, in seconds (None: not anchored: SQLite, or a reading
+    too slow to trust, and the last anchor stays)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    before = time.monotonic()
+    query = sa.select(sa.type_coerce(sa.func.clock_timestamp(), UTCDateTime()))
+    shared: datetime = (await conn.execute(query)).scalar_one()
+    after = time.monotonic()
+    if after - before > ANCHOR_MAX_ROUND_TRIP:
+        return None
+    middle = (before + after) / 2
+    schema.set_clock_anchor((middle, shared))
+    skew = (datetime.now(UTC) - shared).total_seconds() - (time.monotonic() - middle)
+    if abs(skew) > SKEW_WARNING:
+        _throttle.warning(
+            "clock-skew",
+            "this node's wall clock is %+.1f s off the database's; Switchboard keeps time "
+            "by the database's clock (README.md, 'Operating it': clocks)",
+            skew,
+        )
+    return skew
