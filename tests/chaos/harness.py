@@ -19,7 +19,8 @@ Faults, one kind per phase, ``cycles`` times each:
                  conversations all along (checked: each 4xx'd reply delivered exactly once
                  under one Message-ID, each 5xx'd one failed with the server's reason)
   clock_jump     node-b's wall clock (libfaketime, CLOCK_REALTIME only, as an NTP step)
-                 jumps 1 h forward for 3 s, then back
+                 jumps 1 h forward for 3 s, then back (checked besides: no message stored
+                 with a time ahead of the database's clock)
   disk_full      a different shape: ONE node on SQLite whose data disk is a small tmpfs,
                  filled by another file for 3 s, then freed (checked: 503 + Retry-After
                  while full, never a 500 or a hang, PRAGMA integrity_check afterwards)
@@ -544,6 +545,20 @@ async def _messages(
     return [(r[0], (r[1] or "").strip(" \r\n"), r[2], r[3], r[4]) for r in rows]
 
 
+async def _stamped_off_clock(cluster: Cluster) -> int:
+    """Messages stored with a time more than a minute ahead of PostgreSQL's clock: what a
+    node stamping by its own wall clock, stepped an hour ahead, would store (each node
+    keeps time by the database's clock: README.md, "Operating it": clocks)."""
+    conn = await asyncpg.connect(cluster.url)
+    try:
+        count = await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE created_at > now() + interval '60 seconds'"
+        )
+    finally:
+        await conn.close()
+    return int(count)
+
+
 async def _mail_conversations(cluster: Cluster) -> list[int]:
     """The newest conversations of the email inbox (the mail replier answers them)."""
     if cluster.mail_inbox_id is None or cluster.pg is None:
@@ -706,6 +721,8 @@ async def run_phase(
     if mail:
         report["mail_settled_max_s"] = round(max(settled), 2)
         report.update(await _mail_report(cluster, load))
+    if fault == "clock_jump":
+        report["stamped_off_clock"] = await _stamped_off_clock(cluster)
     report["phase_s"] = round(asyncio.get_running_loop().time() - began)
     for name, before in killed_before.items():  # stops that ended in SIGKILL (a shutdown
         server = services[name]  # slower than STOP_GRACE under load): diagnostics
@@ -914,6 +931,7 @@ MUST_BE_ZERO = (
     "delivered_under_two_ids",
     "errors_not_503",
     "503_without_retry_after",
+    "stamped_off_clock",
     *MAIL_MUST_BE_ZERO,
 )
 
