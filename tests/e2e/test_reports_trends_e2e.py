@@ -87,3 +87,37 @@ async def test_trends_and_satisfaction_screens(
         await page.screenshot(path=str(SHOTS / f"reports-csat-{name}.png"), full_page=True)
     saved = (await admin.get(f"/api/admin/inboxes/{inbox['id']}/csat")).json()
     assert saved["enabled"] is True and saved["language"] == "pl"
+
+
+async def test_an_empty_period_and_an_unanswered_one_say_so(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    """Nothing in the period: one empty state, not a table of zeros, and no zero or "—"
+    figure that opens an empty list. Conversations but no reply yet: the volume chart is
+    drawn, the first-response chart says there is nothing to chart (not an empty axis)."""
+    inbox = await create_api_inbox(admin, name="Shop")
+    async with app_page(server, width=1360, height=900, login=True) as page:
+        await page.goto(f"{server.base_url}/#/reports/trends")
+        await expect(page.locator("#trend-empty")).to_be_visible()
+        await expect(page.locator("#trend-drill")).to_be_empty()
+        assert await page.locator("#trend-body table.data").count() == 0
+        assert await page.locator("#trend-body button.drill").count() == 0
+
+        now = datetime.now(UTC) - timedelta(hours=2)
+        records = [
+            {
+                "external_id": "waiting",
+                "contact": {"external_id": "w"},
+                "events": [
+                    {"id": "1", "type": "message", "from": "customer", "at": now.isoformat()}
+                ],
+            }
+        ]
+        done = await admin.post(
+            "/api/admin/import", json={"inbox_id": inbox["id"], "conversations": records}
+        )
+        assert done.json()["created"] == 1, done.text
+        await page.click("form.filters button[type=submit]")
+        await expect(page.locator("#kpi-new .value button.drill")).to_have_text("1")
+        await expect(page.locator("#trend-body .chart-empty")).to_have_count(1)
+        assert await page.locator("#kpi-frt_median_seconds button.drill").count() == 0

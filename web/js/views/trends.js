@@ -96,8 +96,8 @@ export function renderTrends(root, app) {
     try {
       const data = await api.get('/api/reports/trends', p);
       status.textContent = '';
-      drawTrends(body, data, (figure, bucket) => drill(drillHost, app, p, figure, bucket));
-      replace(drillHost, h('p', { class: 'muted', text: t('reports.drillHint') }));
+      const empty = drawTrends(body, data, (figure, bucket) => drill(drillHost, app, p, figure, bucket));
+      replace(drillHost, empty ? null : h('p', { class: 'muted', text: t('reports.drillHint') }));
     } catch (err) {
       status.textContent = errorText(err, { tz: t('reports.zone'), interval: t('reports.per'), from: t('reports.from'), to: t('reports.to') });
       status.className = 'error';
@@ -109,16 +109,25 @@ export function renderTrends(root, app) {
   load();
 }
 
+/** Draws the period's figures; true when nothing happened in it. */
 function drawTrends(host, data, open) {
   const empty = !data.totals.new && !data.totals.segments && !data.totals.resolved;
   replace(host,
     h('div', { class: 'kpis', id: 'trend-kpis' }, T.kpis.map(([key, label, unit]) => kpi(key, t(label), unit, data.totals, data.previous, open))),
-    empty ? h('p', { class: 'muted', text: t('reports.noData') }) : [
+    empty ? h('div', { class: 'card empty-state', id: 'trend-empty' },
+      h('p', { text: t('reports.noData') }), h('p', { class: 'muted', text: t('reports.noDataHint') })) : [
       h('section', { class: 'card' }, h('h2', { text: t('reports.volume') }), barChart(data.series, ['new', 'resolved'], 'count', open)),
       h('section', { class: 'card' }, h('h2', { text: t('reports.frtChart') }), barChart(data.series, ['frt_median_seconds'], 'seconds', open)),
       h('section', { class: 'card' }, h('h2', { text: t('reports.heatmap') }), heatmap(data.heatmap)),
-    ],
-    h('section', { class: 'card' }, h('h2', { text: t('reports.table') }), table(data.series, T.columns, open)));
+      h('section', { class: 'card' }, h('h2', { text: t('reports.table') }), table(data.series, T.columns, open)),
+    ]);
+  return empty;
+}
+
+/** A figure worth drilling into: a number other than zero (no conversations stand behind
+ * a zero or a "—"). */
+function drillable(value) {
+  return typeof value === 'number' && value !== 0;
 }
 
 /** A figure's name in words: the table column's heading, else the tile's label. */
@@ -175,12 +184,16 @@ function kpi(key, label, unit, now, before, open) {
     const change = Math.round(((value - old) / Math.abs(old)) * 100);
     delta = h('div', { class: 'delta', text: t('reports.delta', { arrow: change > 0 ? '▲' : change < 0 ? '▼' : '=', change: formatNumber(Math.abs(change)), before: show(old, unit) }) });
   }
-  return h('div', { class: 'kpi', id: `kpi-${key}` }, h('div', { class: 'value' }, figureButton(key, null, show(value, unit), open)), h('div', { class: 'label', text: label }), delta);
+  const shown = drillable(value) ? figureButton(key, null, show(value, unit), open) : show(value, unit);
+  return h('div', { class: 'kpi', id: `kpi-${key}` }, h('div', { class: 'value' }, shown), h('div', { class: 'label', text: label }), delta);
 }
 
 /** Grouped bars per bucket, a value axis with round steps and units, and a legend. */
 function barChart(series, keys, unit, open) {
   const width = 800; const height = 220; const left = 70; const bottom = 40; const plotW = width - left - 10; const plotH = height - bottom - 10;
+  if (!series.some((b) => keys.some((k) => drillable(b[k])))) {
+    return h('p', { class: 'muted chart-empty', text: t('reports.chartEmpty') });  // not an empty axis
+  }
   const top = Math.max(1, ...series.flatMap((b) => keys.map((k) => b[k] || 0)));
   const ticks = niceTicks(top);
   const max = ticks[ticks.length - 1];
@@ -239,7 +252,7 @@ function table(rows, columns, open) {
   const cell = (r, key) => {
     if (key === 'start' || key === 'label') return h('td', { text: String(r[key]) });
     const text = show(r[key], unitOf(key));
-    return h('td', {}, open && r.start ? figureButton(key, r.start, text, open) : text);
+    return h('td', {}, open && r.start && drillable(r[key]) ? figureButton(key, r.start, text, open) : text);
   };
   const body = rows.map((r) => h('tr', {}, columns.map(([key]) => cell(r, key))));
   return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('reports.table') }, h('table', { class: 'data', tabindex: '0' }, h('thead', {}, head), h('tbody', {}, body)));
