@@ -14,6 +14,8 @@ Faults, one kind per phase, ``cycles`` times each:
   pg_stop        PostgreSQL shut down for 3 s
   pg_freeze      PostgreSQL frozen (SIGSTOP, postmaster and backends) for 3 s
   imap_down      Dovecot stopped for 5 s: mail keeps arriving, backfilled once it is back
+  imap_kill      Dovecot SIGKILLed (its whole process group, mid-delivery), restarted 2 s
+                 later: its UID list may not have been written (UIDs reused?)
   smtp_errors    the email inbox's SMTP server answers 451 to every mail for 3 s, then 550
                  to some recipients for 3 s, then recovers; an agent replies to email
                  conversations all along (checked: each 4xx'd reply delivered exactly once
@@ -73,6 +75,7 @@ FAULTS = (
     "pg_stop",
     "pg_freeze",
     "imap_down",
+    "imap_kill",
     "smtp_errors",
     "clock_jump",
     "disk_full",
@@ -407,6 +410,16 @@ async def _imap_down(cluster: Cluster, cycle: int) -> float:
     return asyncio.get_running_loop().time()
 
 
+async def _imap_kill(cluster: Cluster, cycle: int) -> float:
+    assert cluster.dovecot is not None and cluster.dovecot.pid is not None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(cluster.dovecot.pid, signal.SIGKILL)
+    await asyncio.to_thread(cluster.dovecot.stop)  # reaps it; nothing left to stop politely
+    await asyncio.sleep(2.0)
+    await asyncio.to_thread(cluster.dovecot.start)
+    return asyncio.get_running_loop().time()
+
+
 def _drop_mail(cluster: Cluster, text: str) -> None:
     assert cluster.dovecot is not None
     maildir = cluster.dovecot.mail_dir / cluster.mailbox / "Maildir"
@@ -478,6 +491,7 @@ INJECT = {
     "pg_stop": _pg_stop,
     "pg_freeze": _pg_freeze,
     "imap_down": _imap_down,
+    "imap_kill": _imap_kill,
     "smtp_errors": _smtp_errors,
     "clock_jump": _clock_jump,
     "disk_full": _disk_full,
