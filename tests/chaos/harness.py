@@ -13,6 +13,8 @@ Faults, one kind per phase, ``cycles`` times each:
   redis_restart  Redis SIGKILLed, restarted empty on the same port 2 s later
   pg_stop        PostgreSQL shut down for 3 s
   pg_freeze      PostgreSQL frozen (SIGSTOP, postmaster and backends) for 3 s
+  pg_kill        PostgreSQL SIGKILLed (postmaster and backends, no shutdown checkpoint),
+                 restarted 3 s later: crash recovery from its WAL
   imap_down      Dovecot stopped for 5 s: mail keeps arriving, backfilled once it is back
   imap_kill      Dovecot SIGKILLed (its whole process group, mid-delivery), restarted 2 s
                  later: its UID list may not have been written (UIDs reused?)
@@ -74,6 +76,7 @@ FAULTS = (
     "redis_restart",
     "pg_stop",
     "pg_freeze",
+    "pg_kill",
     "imap_down",
     "imap_kill",
     "smtp_errors",
@@ -402,6 +405,16 @@ async def _pg_freeze(cluster: Cluster, cycle: int) -> float:
     return asyncio.get_running_loop().time()
 
 
+async def _pg_kill(cluster: Cluster, cycle: int) -> float:
+    assert cluster.pg is not None and cluster.pg.pid is not None
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(cluster.pg.pid, signal.SIGKILL)
+    await asyncio.to_thread(cluster.pg.stop)  # reaps it
+    await asyncio.sleep(3.0)
+    await asyncio.to_thread(cluster.pg.start)
+    return asyncio.get_running_loop().time()
+
+
 async def _imap_down(cluster: Cluster, cycle: int) -> float:
     assert cluster.dovecot is not None
     await asyncio.to_thread(cluster.dovecot.stop)
@@ -490,6 +503,7 @@ INJECT = {
     "redis_restart": _redis_restart,
     "pg_stop": _pg_stop,
     "pg_freeze": _pg_freeze,
+    "pg_kill": _pg_kill,
     "imap_down": _imap_down,
     "imap_kill": _imap_kill,
     "smtp_errors": _smtp_errors,
@@ -798,6 +812,10 @@ async def cluster_running(tmp: Path, clock_jump: bool = False) -> Any:
     finally:
         for node in nodes:
             node.kill(signal.SIGKILL)
+        for server in (pg, redis, dovecot):  # next to the node logs (kept with --keep):
+            for log in server._log_files():  # a crash of PostgreSQL shows there
+                with contextlib.suppress(OSError):
+                    (tmp / f"service-{log.name}").write_bytes(log.read_bytes())
         if pg.pid is not None:
             thaw(pg.pid)
         smtp.stop()
