@@ -76,6 +76,11 @@ async def test_trends_and_satisfaction_screens(
         await page.fill("#trend-tz", "Mars/Base")
         await page.click("#trend-body ~ * button, form.filters button[type=submit]")
         await expect(page.locator("#trend-status")).to_contain_text("time zone")
+        colors = await page.evaluate(
+            "[getComputedStyle(document.querySelector('#trend-status')).color,"
+            " getComputedStyle(document.body).color]"
+        )
+        assert colors[0] != colors[1], f"the refusal looks like body text: {colors}"
 
         await page.click("nav.report-tabs >> text=Customer satisfaction")
         await expect(page.locator("#csat-status")).to_contain_text("No surveys were sent")
