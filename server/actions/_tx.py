@@ -17,6 +17,7 @@ from server.events.types import EPHEMERAL, Event
 from server.exceptions import DatabaseUnavailable
 from server.log_throttle import Throttle
 from server.metrics import EVENTS_PUBLISHED
+from server.reporting import rollup
 from server.storage import schema as t
 from server.storage.db import unavailability
 from server.storage.schema import utcnow
@@ -33,6 +34,7 @@ class Tx:
     conn: AsyncConnection
     events: list[Event] = field(default_factory=list)
     after_commit: list[Any] = field(default_factory=list)  # zero-arg callables
+    rollups: dict[int, Any] = field(default_factory=dict)  # staged: rollup.apply / flush
 
     pending: list[Event] = field(default_factory=list)
 
@@ -97,6 +99,7 @@ async def transaction(ctx: AppContext) -> AsyncIterator[Tx]:
         async with ctx.db.write() as conn:
             tx = Tx(conn)
             yield tx
+            await rollup.flush(conn, [tx.rollups])  # one upsert, in key order
             await tx.flush_events()
     except DatabaseUnavailable:
         if tx is not None and tx.events:
@@ -166,7 +169,9 @@ async def run_group(
 
 
 async def _flush_all(conn: AsyncConnection, txs: list[Tx]) -> None:
-    """The pending events of several units in one INSERT, in unit order."""
+    """The staged rollups of several units in one upsert (server/reporting/rollup.py,
+    ``flush``), then their pending events in one INSERT, in unit order."""
+    await rollup.flush(conn, [tx.rollups for tx in txs])
     pending = [(tx, e) for tx in txs for e in tx.pending]
     if not pending:
         return

@@ -278,7 +278,7 @@ async def settings_changed(tx: Tx, inbox: Any) -> int:
     from server.actions._conv import locked, update_conversation  # _conv imports this module
     from server.reporting import rollup
 
-    await rollup.zone_changed(tx.conn, inbox)  # report days follow the inbox's time zone
+    await rollup.zone_changed(tx, inbox)  # report days follow the inbox's time zone
     c = t.conversations.c
     waiting = sa.select(t.conversations).where(c.inbox_id == inbox.id, c.waiting_since.is_not(None))
     rows = (await tx.conn.execute(locked(tx, waiting.order_by(c.id)))).all()

@@ -140,7 +140,7 @@ async def _insert_survey(
         )
     ).one()
     zone = rollup.zone_of(inbox.business_hours)
-    await rollup.apply(tx.conn, conv.inbox_id, zone, [], rollup.survey_entries(row._mapping))
+    await rollup.apply(tx, conv.inbox_id, zone, [], rollup.survey_entries(row._mapping))
     return int(row.id)
 
 
@@ -229,7 +229,7 @@ async def record_answer(tx: Tx, before: Any, after: Any) -> None:
         await tx.conn.execute(sa.select(i.business_hours).where(i.id == after.inbox_id))
     ).scalar()
     await rollup.apply(
-        tx.conn,
+        tx,
         after.inbox_id,
         rollup.zone_of(hours),
         rollup.survey_entries(before._mapping),

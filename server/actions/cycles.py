@@ -72,7 +72,7 @@ class Writer:
     async def flush_rollups(self) -> None:
         """The rollups follow the rows, in the same transaction (one upsert statement)."""
         await rollup.apply(
-            self.tx.conn, self.conversation.inbox_id, self.zone, self.old_entries, self.new_entries
+            self.tx, self.conversation.inbox_id, self.zone, self.old_entries, self.new_entries
         )
         self.old_entries, self.new_entries = [], []
 

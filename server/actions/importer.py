@@ -146,7 +146,7 @@ async def _csat_answer(
         )
     ).one()
     await rollup.apply(
-        tx.conn, conv.inbox_id, rollup.zone_of(inbox.business_hours), [],
+        tx, conv.inbox_id, rollup.zone_of(inbox.business_hours), [],
         rollup.survey_entries(new._mapping),
     )  # fmt: skip
     return 1

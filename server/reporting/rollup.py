@@ -8,9 +8,11 @@ and per dimension (the inbox as a whole, the responding agent, the team) into on
 metric of ``report_rollups``: ``n``, ``total`` and a histogram in columns ``h0`` ...
 
 Writers call ``apply`` with the entries of a row before and after a change in the same
-transaction as the change: the difference is upserted (``n = n + delta``, ``h7 = h7 +
-delta``: no read), so a rewrite of history (a replay after an import or a calendar
-change) subtracts the old contribution and adds the new one. ``rebuild`` recomputes an
+transaction as the change: the difference is staged on the transaction and upserted once
+just before its commit (``flush``: ``n = n + delta``, ``h7 = h7 + delta``, no read; all
+of a transaction's rows in one statement, in primary-key order), so a rewrite of history
+(a replay after an import or a calendar change) subtracts the old contribution and adds
+the new one. ``rebuild`` recomputes an
 inbox (or everything) from the stored rows: the migration that introduces rollups, and a
 change of an inbox's time zone.
 
@@ -192,38 +194,63 @@ def _upsert(dialect: str, buckets: tuple[int, ...]) -> Any:
     return stmt
 
 
-def delta_rows(inbox_id: int, old: Cells | None, new: Cells) -> list[tuple[Any, dict[int, int]]]:
-    """(the row's key, count and sum; its histogram changes) for every cell that moved."""
-    merged: Cells = defaultdict(_cell)
-    for sign, source in ((1, new), (-1, old or {})):
-        for key, (n, total, hist) in source.items():
-            cell = merged[key]
-            cell[0] += sign * n
-            cell[1] += sign * total
-            for b, c in hist.items():
-                cell[2][b] += sign * c
-    out = []
-    for (grain, day, dim, k, m), (n, total, hist) in sorted(merged.items()):
-        moved = {b: c for b, c in hist.items() if c}
-        if not n and abs(total) < 1e-9 and not moved:
-            continue
-        out.append(((inbox_id, grain, day, dim, k, m, int(n), float(total)), moved))
-    return out
+#: One transaction's rollup changes, merged: inbox -> its cells (``cells``).
+Pending = dict[int, Cells]
 
 
 async def apply(
-    conn: Any, inbox_id: int, zone: ZoneInfo, old: Iterable[Entry], new: Iterable[Entry]
+    tx: Any, inbox_id: int, zone: ZoneInfo, old: Iterable[Entry], new: Iterable[Entry]
 ) -> None:
-    """Add what changed to the rollups, in the caller's transaction: one upsert per
-    changed row, rows touching the same histogram columns sent together."""
-    groups: dict[tuple[int, ...], list[dict[str, Any]]] = defaultdict(list)
-    for values, moved in delta_rows(inbox_id, cells(old, zone), cells(new, zone)):
-        buckets = tuple(sorted(moved))
-        groups[buckets].append(
-            {**dict(zip(_KEYS, values, strict=True)), **{H[b]: c for b, c in moved.items()}}
-        )
-    for buckets, rows in sorted(groups.items()):
-        await conn.execute(_upsert(conn.dialect.name, buckets), rows)
+    """Stage what changed in the transaction ``tx`` (``tx.rollups``, a ``Pending``): the
+    changes of the whole transaction are merged and written once by ``flush``, just before
+    its commit."""
+    pending: Pending = tx.rollups
+    into = pending.get(inbox_id)
+    if into is None:
+        into = pending[inbox_id] = defaultdict(_cell)
+    cells(old, zone, -1, into=into)
+    cells(new, zone, 1, into=into)
+
+
+async def flush(conn: Any, staged: Iterable[Pending]) -> None:
+    """Write the staged changes of a transaction (of a group commit's units: several), in
+    its transaction: one upsert statement for all its rows, in primary-key order.
+
+    Every writer takes its row locks in the same order, so two transactions touching the
+    same rows wait for each other instead of deadlocking (PostgreSQL; a group commit's
+    units, or a segment and a wait, used to write in the order they came). The statement
+    adds to the histogram columns any row moves; a row leaves the others + 0."""
+    merged: dict[int, Cells] = {}
+    for pending in staged:
+        for inbox_id, cells_ in pending.items():
+            if inbox_id not in merged:
+                merged[inbox_id] = cells_
+                continue
+            into = merged[inbox_id]
+            for key, (n, total, hist) in cells_.items():
+                cell = into[key]
+                cell[0] += n
+                cell[1] += total
+                for b, c in hist.items():
+                    cell[2][b] += c
+    rows: list[tuple[tuple[Any, ...], int, float, dict[int, int]]] = []
+    for inbox_id, cells_ in merged.items():
+        for (grain, day, dim, k, m), (n, total, hist) in cells_.items():
+            moved = {b: c for b, c in hist.items() if c}
+            if not n and abs(total) < 1e-9 and not moved:
+                continue
+            rows.append(((inbox_id, grain, dim, day, k, m), int(n), float(total), moved))
+    if not rows:
+        return
+    rows.sort(key=lambda row: row[0])  # the primary key's column order
+    buckets = tuple(sorted({b for *_, moved in rows for b in moved}))
+    params = []
+    for (inbox_id, grain, dim, day, k, m), n, total, moved in rows:
+        row = {"inbox_id": inbox_id, "grain": grain, "day": day, "dim": dim, "key": k}
+        row.update(metric=m, n=n, total=total)
+        row.update({H[b]: moved.get(b, 0) for b in buckets})
+        params.append(row)
+    await conn.execute(_upsert(conn.dialect.name, buckets), params)
 
 
 # -- rebuild (migration, time-zone change) -----------------------------------------------
@@ -265,16 +292,16 @@ def rebuild(conn: sa.Connection, inbox_ids: list[int] | None = None) -> None:
                 for row in rows:
                     cells(entries_of(row._mapping), zone, into=acc)
                 last = rows[-1].id
-        flat = [_flat(values, moved) for values, moved in delta_rows(inbox_id, None, acc)]
+        flat = []
+        for (grain, day, dim, k, m), (n, total, hist) in sorted(acc.items()):
+            if not n and abs(total) < 1e-9 and not any(hist.values()):
+                continue
+            counts = [0] * BUCKETS
+            for b, c in hist.items():
+                counts[b] = c
+            flat.append((inbox_id, grain, day, dim, k, m, int(n), float(total), *counts))
         for start in range(0, len(flat), _CHUNK):
             conn.exec_driver_sql(_bulk_insert(conn.dialect), flat[start : start + _CHUNK])
-
-
-def _flat(values: tuple[Any, ...], moved: dict[int, int]) -> tuple[Any, ...]:
-    hist = [0] * BUCKETS
-    for b, c in moved.items():
-        hist[b] = c
-    return (*values, *hist)
 
 
 def _bulk_insert(dialect: Any) -> str:
@@ -293,12 +320,16 @@ def _bulk_insert(dialect: Any) -> str:
     return f"INSERT INTO report_rollups ({quoted}) VALUES ({', '.join(marks)})"
 
 
-async def zone_changed(conn: Any, inbox: Any) -> None:
-    """An inbox's settings changed: if its time zone moved, its rollups are rebuilt."""
+async def zone_changed(tx: Any, inbox: Any) -> None:
+    """An inbox's settings changed: if its time zone moved, its rollups are rebuilt (what
+    the transaction staged so far is written first: the rebuild replaces it)."""
     zone = zone_of(inbox.business_hours).key
     z = report_zones.c
+    conn = tx.conn
     kept = (await conn.execute(sa.select(z.tz).where(z.inbox_id == inbox.id))).first()
     if kept is None or kept.tz != zone:
+        await flush(conn, [tx.rollups])
+        tx.rollups.clear()
         await conn.run_sync(rebuild, [int(inbox.id)])
 
 
@@ -467,8 +498,9 @@ async def collect(
     metrics: tuple[str, ...],
 ) -> dict[tuple[int | None, Any], Agg]:
     """Rollup figures of ``zones``' inboxes in [start, end): whole local months from the
-    month rows (unless grouped finer), whole local days from the day rows, the partial days
-    at either end from the stored rows themselves. ``by`` (``BY``): "day", "week" or
+    month rows (unless grouped finer), whole local days from the day rows, a partial day at
+    either end from the stored rows in it, or (when that is less) its day row less the
+    stored rows of its part outside the period. ``by`` (``BY``): "day", "week" or
     "month" (key = (the bucket's first day's ordinal, None)), "weekday" (key = (0 to 6,
     None)), "inbox" or "key" (key = (None, group)). The sums are made by the database
     (GROUP BY the bucket), so a year of days costs one row per bucket and metric here."""
@@ -479,11 +511,32 @@ async def collect(
     for name, inbox_ids in by_zone.items():
         zone = ZoneInfo(name)
         d0, d1, m0, m1 = whole_days(start, end, zone)
+        edges: list[tuple[datetime, datetime, int]] = []  # (from, to, sign) from stored rows
+        if m0 == end:  # no midnight inside: the period is a part of one or two days
+            edges.append((start, end, 1))
+        else:
+            # a partial day at either end is its day row less the part outside the period
+            # when that part is the smaller one (a period from UTC midnight in Warsaw:
+            # one hour less, not 23 hours added)
+            if start < m0:
+                day_at = midnight(date.fromordinal(d0 - 1), zone)
+                if start - day_at < m0 - start:
+                    d0 -= 1
+                    edges.append((day_at, start, -1))
+                else:
+                    edges.append((start, m0, 1))
+            if m1 < end:
+                next_at = midnight(date.fromordinal(d1 + 1), zone)
+                if next_at - end < end - m1:
+                    d1 += 1
+                    edges.append((end, next_at, -1))
+                else:
+                    edges.append((m1, end, 1))
         if d0 < d1:
             await _stored(conn, inbox_ids, d0, d1, dim, by, metrics, out)
-        for lo, hi in ((start, m0), (m1, end)):
+        for lo, hi, sign in edges:
             if lo < hi:
-                await _raw_edge(conn, inbox_ids, zone, lo, hi, dim, by, metrics, out)
+                await _raw_edge(conn, inbox_ids, zone, lo, hi, dim, by, metrics, out, sign)
     return out
 
 
@@ -497,7 +550,9 @@ async def _raw_edge(
     by: str,
     metrics: tuple[str, ...],
     out: dict[tuple[int | None, Any], Agg],
+    sign: int = 1,
 ) -> None:
+    """Add (``sign`` -1: subtract) what the stored rows anchored in [lo, hi) contribute."""
     c, w, s = t.response_cycles, t.response_waits, csat_surveys
     started = sa.and_(c.c.started_at >= lo, c.c.started_at < hi)
     resolved = sa.and_(c.c.resolved_at >= lo, c.c.resolved_at < hi)
@@ -543,7 +598,7 @@ async def _raw_edge(
                     key = (None, k)
                 else:
                     key = (_bucket_key(by, local.date()), None)
-                add(out[key], metric, b, n, tot)
+                add(out[key], metric, b, sign * n, sign * tot)
 
 
 def _next_month(day: date) -> date:

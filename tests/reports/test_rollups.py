@@ -258,6 +258,12 @@ async def test_trends_over_months_and_dst_equal_the_rows(
         ("2026-04-01T00:00:00+02:00", "2026-09-01T00:00:00+02:00"),
         # from the first of a month to the middle of one, across the spring change
         ("2026-03-01T00:00:00+01:00", "2026-04-17T00:00:00+02:00"),
+        # late evening to early morning: the partial days from their rows (the periods
+        # above: their day rows less the part outside)
+        ("2026-05-04T19:30:00Z", "2026-08-20T03:00:00Z"),
+        # partial days whose parts outside the period hold conversations (03:00 on
+        # 7 March, 22:00 on 21 October, Warsaw)
+        ("2026-03-07T06:00:00Z", "2026-10-21T12:00:00Z"),
     ]
     asks: list[dict[str, Any]] = []
     for lo, hi in periods:
