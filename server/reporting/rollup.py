@@ -214,12 +214,12 @@ async def apply(
 
 async def flush(conn: Any, staged: Iterable[Pending]) -> None:
     """Write the staged changes of a transaction (of a group commit's units: several), in
-    its transaction: one upsert statement for all its rows, in primary-key order.
+    its transaction: first one upsert of every changed row in primary-key order (count
+    and sum), then the histogram columns of those rows.
 
     Every writer takes its row locks in the same order, so two transactions touching the
     same rows wait for each other instead of deadlocking (PostgreSQL; a group commit's
-    units, or a segment and a wait, used to write in the order they came). The statement
-    adds to the histogram columns any row moves; a row leaves the others + 0."""
+    units, or a segment and a wait, used to write in the order they came)."""
     merged: dict[int, Cells] = {}
     for pending in staged:
         for inbox_id, cells_ in pending.items():
@@ -243,14 +243,39 @@ async def flush(conn: Any, staged: Iterable[Pending]) -> None:
     if not rows:
         return
     rows.sort(key=lambda row: row[0])  # the primary key's column order
-    buckets = tuple(sorted({b for *_, moved in rows for b in moved}))
-    params = []
-    for (inbox_id, grain, dim, day, k, m), n, total, moved in rows:
-        row = {"inbox_id": inbox_id, "grain": grain, "day": day, "dim": dim, "key": k}
-        row.update(metric=m, n=n, total=total)
-        row.update({H[b]: moved.get(b, 0) for b in buckets})
-        params.append(row)
-    await conn.execute(_upsert(conn.dialect.name, buckets), params)
+    dialect = conn.dialect.name
+    # 1. every changed row, in key order: created or locked, count and sum added (one
+    #    statement shape whatever the buckets, so it is built and compiled once)
+    await conn.execute(
+        _upsert(dialect, ()),
+        [dict(zip(_PK, pk, strict=True), n=n, total=total) for pk, n, total, _ in rows],
+    )
+    # 2. the histogram columns of rows this transaction holds already: no new lock, so no
+    #    lock order; one statement per column moved (248 shapes at most, each built once)
+    by_bucket: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for pk, _, _, moved in rows:
+        for b, c in moved.items():
+            by_bucket[b].append({**dict(zip(_PK_PARAMS, pk, strict=True)), "c": c})
+    for b, params in sorted(by_bucket.items()):
+        await conn.execute(_add_to(b), params)
+
+
+_PK = ("inbox_id", "grain", "dim", "day", "key", "metric")
+_PK_PARAMS = tuple(f"p_{name}" for name in _PK)
+_ADD_TO: dict[int, Any] = {}
+
+
+def _add_to(b: int) -> Any:
+    """UPDATE … SET h{b} = h{b} + :c WHERE the primary key is the given one."""
+    found = _ADD_TO.get(b)
+    if found is None:
+        r = report_rollups.c
+        found = _ADD_TO[b] = (
+            sa.update(report_rollups)
+            .where(*(r[name] == sa.bindparam(p) for name, p in zip(_PK, _PK_PARAMS, strict=True)))
+            .values({H[b]: r[H[b]] + sa.bindparam("c")})
+        )
+    return found
 
 
 # -- rebuild (migration, time-zone change) -----------------------------------------------
