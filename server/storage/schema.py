@@ -40,21 +40,31 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 #: (this process's monotonic clock, the shared clock's time at that instant); None: the
 #: wall clock. Set by server/storage/shared_clock.py on each heartbeat (PostgreSQL).
 _anchor: tuple[float, datetime] | None = None
+#: how far the wall clock may be from the shared clock before the shared clock is used
+WALL_CLOCK_TOLERANCE = timedelta(seconds=1)
 
 
 def utcnow() -> datetime:
     """Now, in UTC, for every time Switchboard stores or compares.
 
     On PostgreSQL: the database's clock, read at each heartbeat and carried forward by this
-    process's monotonic clock in between (server/storage/shared_clock.py). So every node
-    stamps messages, and measures response times, by one clock, and a step of a node's own
-    wall clock (a wrong NTP step) changes none of it. Before the first reading, and on
-    SQLite (one node, whose clock is the only one): the wall clock.
+    process's monotonic clock in between (server/storage/shared_clock.py), whenever the
+    wall clock is more than a second from it; within that second, the wall clock. So every
+    node stamps messages, and measures response times, by one clock give or take NTP's
+    milliseconds, and a step of a node's own wall clock (a wrong NTP step) changes none of
+    it, from the instant it happens. Before the first reading, and on SQLite (one node,
+    whose clock is the only one): the wall clock.
     """
+    wall = datetime.now(UTC)
     anchor = _anchor
     if anchor is None:
-        return datetime.now(UTC)
-    return anchor[1] + timedelta(seconds=time.monotonic() - anchor[0])
+        return wall
+    shared = anchor[1] + timedelta(seconds=time.monotonic() - anchor[0])
+    # Within the tolerance the wall clock is as good (NTP keeps nodes milliseconds apart)
+    # and agrees with every other clock of this process to the microsecond; beyond it, the
+    # wall clock stepped (or never was right), and the shared clock is used at once, not
+    # at the next heartbeat.
+    return wall if abs(wall - shared) <= WALL_CLOCK_TOLERANCE else shared
 
 
 def set_clock_anchor(anchor: tuple[float, datetime] | None) -> None:
