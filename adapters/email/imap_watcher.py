@@ -281,10 +281,13 @@ class ImapWatcher:
         try:
             while not self._new_mail.is_set() and not await self._wait_push(client, lost, seconds):
                 pass
+            client.idle_done()
+            await asyncio.wait_for(idle, timeout=self.config.timeout)
         finally:
             lost.cancel()
-        client.idle_done()
-        await asyncio.wait_for(idle, timeout=self.config.timeout)
+            # the connection lost inside IDLE: aioimaplib's IDLE task would wait forever
+            # (and be logged as "destroyed but it is pending" once collected)
+            idle.cancel()
 
     async def _wait_push(
         self, client: aioimaplib.IMAP4, lost: asyncio.Future[Any], seconds: float
