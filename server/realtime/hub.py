@@ -21,10 +21,12 @@ from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from redis.exceptions import RedisError
 
 from server.context import AppContext
 from server.events.bus import STREAM_RESET, Subscription
 from server.events.types import EPHEMERAL, Event, EventType, StreamEvent
+from server.exceptions import DatabaseUnavailable
 from server.log_throttle import Throttle
 from server.realtime import frames
 from server.realtime.client_queue import (
@@ -358,14 +360,21 @@ class Hub:
                 await self._beat()
             except asyncio.CancelledError:
                 raise
+            except DatabaseUnavailable:
+                pass  # logged once per interval by server/storage/db.py
             except Exception:
                 log.exception("hub heartbeat failed")
 
     async def _beat(self) -> None:
         conns = list(self.connections.values())
-        for conn in conns:
-            await self.presence.touch(conn.actor.id, conn.id, conn.presence, self.presence_ttl)
-        await self._sweep_presence()
+        try:
+            for conn in conns:
+                await self.presence.touch(conn.actor.id, conn.id, conn.presence, self.presence_ttl)
+            await self._sweep_presence()
+        except (RedisError, OSError) as exc:  # the bus is down: presence waits for it, and
+            # the token re-check below still runs (a traceback per beat and node before,
+            # and no revocation check for as long as Redis was down)
+            _throttled.warning("presence-beat", "presence not refreshed (%s); retried", exc)
         valid = await self._valid_token_ids(c.actor.token_id for c in conns)
         for conn in conns:
             if conn.actor.token_id is not None and conn.actor.token_id not in valid:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from adapters.email.compose import domain_of, outbound_message_id, valid_address
 from server.actions import continuity_delivery
 from server.context import AppContext
+from server.exceptions import DatabaseUnavailable
 from server.storage import schema as t
 from server.storage.continuity_schema import continuity_mail
 from server.storage.schema import utcnow
@@ -41,6 +42,8 @@ async def _sweep_loop(ctx: AppContext) -> None:
             await sweep(ctx)
         except asyncio.CancelledError:
             raise
+        except DatabaseUnavailable:
+            pass  # logged once per interval by server/storage/db.py (a traceback per sweep before)
         except Exception:  # one bad inbox must not stop the loop
             log.exception("email continuity sweep failed")
         await asyncio.sleep(SWEEP_SECONDS)

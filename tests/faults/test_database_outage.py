@@ -124,3 +124,40 @@ async def test_a_frozen_database_hangs_neither_requests_nor_readyz(
 
     await eventually(back, timeout=30)
     assert (await _readyz(intake))[0] == 200
+
+
+async def test_background_work_logs_an_outage_once_not_a_traceback_per_round(
+    served: Running,
+    own_postgres: PostgresServer,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The email-continuity sweep (every 30 s) logged a full traceback per round while the
+    database was down (the chaos run's node logs: 9 in one run)."""
+    from server.widget import continuity
+
+    rounds: list[object] = []
+    sweep = continuity.sweep
+
+    async def counted(ctx: object) -> object:
+        try:
+            return await sweep(ctx)  # type: ignore[arg-type]
+        finally:
+            rounds.append(ctx)
+
+    monkeypatch.setattr(continuity, "sweep", counted)
+    own_postgres.stop()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        sweeping = asyncio.create_task(continuity._sweep_loop(served.ctx))
+
+        async def swept() -> bool:  # its first round ran into the outage
+            return bool(rounds)
+
+        try:
+            await eventually(swept, timeout=15)
+        finally:
+            sweeping.cancel()
+            await asyncio.gather(sweeping, return_exceptions=True)
+    noisy = [r.getMessage() for r in caplog.records if r.exc_info]
+    assert not noisy, f"tracebacks logged: {noisy[:3]}"

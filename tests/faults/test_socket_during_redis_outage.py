@@ -9,6 +9,7 @@ it). Real redis-server per test: killing the session's would break other tests.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 async def test_a_socket_opened_while_redis_is_down_starts_works_and_presence_catches_up(
-    tmp_path: Path, database_url: str, own_redis: RedisServer
+    tmp_path: Path, database_url: str, own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(tmp_path, database_url, redis_url=own_redis.url, ws_ping_interval=1.0)
     server = await start_server(settings)
@@ -70,6 +71,22 @@ async def test_a_socket_opened_while_redis_is_down_starts_works_and_presence_cat
             server.client(), inbox, text="during", contact="c1", external_id="during"
         )
         assert response.status_code in (200, 201), response.text
+
+        def beat_during_outage() -> list[logging.LogRecord]:
+            return [
+                r
+                for r in caplog.records
+                if (r.name == "server.realtime.hub"
+                and "heartbeat" in r.getMessage())
+                or "presence not refreshed" in r.getMessage()
+            ]
+
+        async def beaten() -> bool:
+            return bool(beat_during_outage())
+
+        await eventually(beaten, timeout=15)  # the hub's heartbeat ran without Redis:
+        noisy = [r.getMessage() for r in beat_during_outage() if r.exc_info]
+        assert not noisy, f"a traceback per heartbeat: {noisy}"  # one throttled line
 
         own_redis.start()  # same port, empty
         created = await alice.until(
