@@ -89,8 +89,8 @@ async def report(request: Request) -> Any:
         raise InvalidInput(f"inbox_id: expected an integer, got {inbox!r}")
     async with request.app.state.ctx.db.read() as conn:
         visible = await visible_inbox_ids(conn, actor)
-        rows = await figures.surveys(conn, visible, start, end, int(inbox) if inbox else None)
-        groups = figures.grouped(rows, by, await figures.names(conn, by))
+        found = await figures.counts(conn, visible, start, end, int(inbox) if inbox else None, by)
+        groups = figures.grouped(found, by, await figures.names(conn, by))
     if request.query_params.get("format") == "csv":
         return _csv(groups, by)
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": by, "groups": groups}

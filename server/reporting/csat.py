@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
 from datetime import datetime
+from itertools import chain, repeat
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,39 +14,49 @@ from server.storage import schema as t
 from server.storage.csat_schema import csat_surveys
 
 GROUPS = ("agent", "team", "inbox", "channel", "label")
-MAX_ROWS = 100_000  # a larger period is an export; keep one answer bounded
 
 
-async def surveys(
-    conn: Any, visible: set[int] | None, start: datetime, end: datetime, inbox_id: int | None
-) -> list[Any]:
+async def counts(
+    conn: Any,
+    visible: set[int] | None,
+    start: datetime,
+    end: datetime,
+    inbox_id: int | None,
+    by: str,
+) -> dict[Any, Counter[int | None]]:
+    """Surveys sent in [start, end) per group key and rating (None: not answered).
+
+    Counted by the database (GROUP BY key, rating), every survey of the period: it used to
+    fetch the surveys themselves, capped at 100,000, so a year of a busy team's CSAT was
+    silently computed from its first 100,000 surveys. Labels are a list per survey, so
+    that grouping reads (labels, rating) pairs, two small columns per survey.
+    """
     s = csat_surveys.c
-    query = sa.select(csat_surveys).where(s.sent_at >= start, s.sent_at < end, s.state == "sent")
+    where = [s.sent_at >= start, s.sent_at < end, s.state == "sent"]
     if visible is not None:
-        query = query.where(s.inbox_id.in_(visible))
+        where.append(s.inbox_id.in_(visible))
     if inbox_id is not None:
-        query = query.where(s.inbox_id == inbox_id)
-    return list((await conn.execute(query.order_by(s.sent_at).limit(MAX_ROWS))).all())
-
-
-def keys_of(row: Any, by: str) -> list[Any]:
+        where.append(s.inbox_id == inbox_id)
+    out: dict[Any, Counter[int | None]] = {}
     if by == "label":
-        return list(row.labels or []) or [None]
-    return [
-        {"agent": row.agent_id, "team": row.team_id, "inbox": row.inbox_id, "channel": row.channel}[
-            by
-        ]
-    ]
+        for labels, rating in await conn.execute(sa.select(s.labels, s.rating).where(*where)):
+            for key in list(labels or []) or [None]:
+                out.setdefault(key, Counter())[rating] += 1
+        return out
+    column = {"agent": s.agent_id, "team": s.team_id, "inbox": s.inbox_id, "channel": s.channel}[by]
+    query = sa.select(column, s.rating, sa.func.count()).where(*where).group_by(column, s.rating)
+    for key, rating, n in await conn.execute(query):
+        out.setdefault(key, Counter())[rating] += int(n)
+    return out
 
 
-def grouped(rows: Iterable[Any], by: str, names: dict[Any, str]) -> list[dict[str, Any]]:
-    buckets: dict[Any, list[Any]] = {}
-    for row in rows:
-        for key in keys_of(row, by):
-            buckets.setdefault(key, []).append(row)
+def grouped(
+    by_key: dict[Any, Counter[int | None]], by: str, names: dict[Any, str]
+) -> list[dict[str, Any]]:
     out = []
-    for key, members in sorted(buckets.items(), key=lambda kv: names.get(kv[0], str(kv[0]))):
-        figures = summarise(len(members), (r.rating for r in members if r.rating is not None))
+    for key, ratings in sorted(by_key.items(), key=lambda kv: names.get(kv[0], str(kv[0]))):
+        given = chain.from_iterable(repeat(r, n) for r, n in ratings.items() if r is not None)
+        figures = summarise(sum(ratings.values()), given)
         out.append({"key": key, "label": names.get(key, _unnamed(by, key)), **as_json(figures)})
     return out
 

@@ -180,3 +180,68 @@ async def test_only_admins_change_settings(server: Running, admin: httpx.AsyncCl
         f"/api/admin/inboxes/{inbox['id']}/csat", json={"enabled": True, "language": "xx"}
     )
     assert bad.status_code == 422
+
+
+async def test_the_report_counts_every_survey_of_the_period_by_group_and_label(
+    server: Running, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The figures are counted by the database, with no cap on the surveys read: the report
+    used to fetch the surveys themselves, at most 100,000, so a year of a busy team was
+    silently computed from its first 100,000 (checked here with the cap it had, lowered
+    to 4 — the cap no longer exists, so lowering it changes nothing)."""
+    from server.reporting import csat as csat_reporting
+    from server.storage.csat_schema import csat_surveys
+    from server.storage.schema import utcnow
+
+    monkeypatch.setattr(csat_reporting, "MAX_ROWS", 4, raising=False)
+    ola = await create_agent(admin, "ola@example.test", name="Ola")
+    inbox = await create_api_inbox(admin, name="Shop", members=[ola["id"]])
+    cid = (await post_inbound(server.client(), inbox, text="hi")).json()["conversation_id"]
+    now = utcnow()
+    # (agent, labels, rating): 9 surveys, 7 answered
+    made = [
+        (ola["id"], ["vip"], 5),
+        (ola["id"], ["vip", "bug"], 4),
+        (ola["id"], [], 1),
+        (ola["id"], ["bug"], None),
+        (None, ["vip"], 3),
+        (None, [], 5),
+        (ola["id"], ["vip"], 2),
+        (ola["id"], [], None),
+        (None, ["bug"], 4),
+    ]
+    async with server.ctx.db.write() as conn:
+        for n, (agent, labels, rating) in enumerate(made):
+            await conn.execute(
+                csat_surveys.insert().values(
+                    conversation_id=cid,
+                    inbox_id=inbox["id"],
+                    cycle_idx=n,
+                    token_hash=f"{n:064d}",
+                    agent_id=agent,
+                    channel="api",
+                    labels=labels,
+                    language="en",
+                    state="sent",
+                    rating=rating,
+                    sent_at=now,
+                    editable_until=now,
+                )
+            )
+    by_agent = (await admin.get("/api/reports/csat", params={"group_by": "agent"})).json()
+    found = {g["label"]: (g["sent"], g["answered"], g["distribution"]) for g in by_agent["groups"]}
+    assert found == {
+        "Ola": (6, 4, {"1": 1, "2": 1, "3": 0, "4": 1, "5": 1}),
+        "Nobody assigned": (3, 3, {"1": 0, "2": 0, "3": 1, "4": 1, "5": 1}),
+    }
+    by_label = (await admin.get("/api/reports/csat", params={"group_by": "label"})).json()
+    labelled = {
+        g["label"]: (g["sent"], g["answered"], g["average_rating"]) for g in by_label["groups"]
+    }
+    assert labelled == {
+        "vip": (4, 4, 3.5),
+        "bug": (3, 2, 4.0),
+        "No label": (3, 2, 3.0),
+    }
+    by_channel = (await admin.get("/api/reports/csat", params={"group_by": "channel"})).json()
+    assert [(g["label"], g["sent"], g["answered"]) for g in by_channel["groups"]] == [("api", 9, 7)]
