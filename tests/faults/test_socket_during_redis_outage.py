@@ -76,8 +76,7 @@ async def test_a_socket_opened_while_redis_is_down_starts_works_and_presence_cat
             return [
                 r
                 for r in caplog.records
-                if (r.name == "server.realtime.hub"
-                and "heartbeat" in r.getMessage())
+                if (r.name == "server.realtime.hub" and "heartbeat" in r.getMessage())
                 or "presence not refreshed" in r.getMessage()
             ]
 
