@@ -158,8 +158,17 @@ async def test_merge_a_duplicate_contact(
     await expect(page.locator(".contact-pane")).to_contain_text("Conversations (1)")
     page.once("dialog", lambda dialog: dialog.accept())
     await page.fill("#merge-search", "m2")  # found by name, not typed in as an id
+    await expect(page.locator("#merge-results li").get_by_role("button")).to_have_count(1)
+    # a live change to this contact re-renders the pane while the agent is at the search:
+    # what was typed and found stays (a refresh used to rebuild the search, empty)
+    renamed = await admin.patch(f"/api/contacts/{target['contact_id']}", json={"name": "Mia"})
+    assert renamed.status_code == 200, renamed.text
+    await expect(page.locator(".contact-pane h3")).to_have_text("Mia")
+    await expect(page.locator("#merge-search")).to_have_value("m2")
+    await expect(page.locator("#merge-search")).to_be_focused()
     await page.locator("#merge-results li").get_by_role("button").click()
     await expect(page.locator(".contact-pane")).to_contain_text("Conversations (2)")
+    await expect(page.locator("#merge-results li")).to_have_count(0)  # a fresh search
     moved = (await admin.get(f"/api/conversations/{second['conversation_id']}")).json()
     assert moved["contact_id"] == target["contact_id"]
 

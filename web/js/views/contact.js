@@ -41,6 +41,10 @@ export class ContactPanel {
 
   /** Merge by search, with likely duplicates (same email, phone or name) offered first. */
   mergeSection(contact) {
+    // Kept across re-renders of the same contact: a live refresh (an event about this
+    // contact or conversation) used to rebuild the pane and wipe what the agent was
+    // typing into the search, and the results it had found.
+    if (this.mergeKept && this.mergeKept.id === contact.id) return this.mergeKept.section;
     const results = h('ul', { class: 'plain merge-results', id: 'merge-results', 'aria-live': 'polite' });
     const suggestions = h('ul', { class: 'plain merge-results', id: 'merge-suggestions' });
     const search = h('input', { type: 'search', id: 'merge-search', placeholder: t('contact.searchPlaceholder'), autocomplete: 'off' });
@@ -69,10 +73,12 @@ export class ContactPanel {
       replace(suggestions, [...seen.values()].map(candidate));
       suggestions.previousSibling.hidden = seen.size === 0;
     }).catch(() => {});
-    return h('section', { class: 'merge' },
+    const section = h('section', { class: 'merge' },
       h('h4', { text: t('contact.mergeTitle') }),
       h('p', { class: 'small muted', hidden: true, text: t('contact.likely') }), suggestions,
       h('label', { for: 'merge-search', class: 'small', text: t('contact.find') }), search, results);
+    this.mergeKept = { id: contact.id, section, search };
+    return section;
   }
 
   async merge(target, source) {
@@ -81,6 +87,7 @@ export class ContactPanel {
     try {
       await api.mergeContact(target.id, source.id);
       toast(t('contact.merged'));
+      this.mergeKept = null;  // its results and suggestions name the merged contact
       await this.refresh();
     } catch (err) { toast(errorText(err), 'error'); }
   }
@@ -103,6 +110,7 @@ export class ContactPanel {
         h('span', { class: 'muted small', text: ` ${clockTime(c.last_message_at)}` }));
     });
     const merge = this.mergeSection(contact);
+    const typing = this.mergeKept && document.activeElement === this.mergeKept.search;
     replace(this.root,
       h('h3', { text: contact.name || contact.email || t('conv.contactNumber', { id: contact.id }) }),
       h('p', { class: 'muted small', text: t('conv.contactNumber', { id: contact.id }) }),
@@ -110,5 +118,6 @@ export class ContactPanel {
       identities.length ? [h('h4', { text: t('contact.channels') }), h('ul', { class: 'plain' }, identities)] : null,
       h('h4', { text: t('contact.conversations', { n: convs.length }) }), h('ul', { class: 'plain' }, others),
       merge);
+    if (typing) this.mergeKept.search.focus();  // moved, not replaced: the caret stays
   }
 }
