@@ -70,7 +70,8 @@ class Writer:
         await self.flush_rollups()
 
     async def flush_rollups(self) -> None:
-        """The rollups follow the rows, in the same transaction (one upsert statement)."""
+        """The rollups follow the rows, in the same transaction (staged on the Tx, written
+        once before commit: server/reporting/rollup.py flush)."""
         await rollup.apply(
             self.tx, self.conversation.inbox_id, self.zone, self.old_entries, self.new_entries
         )
