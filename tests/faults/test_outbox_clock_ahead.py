@@ -33,18 +33,7 @@ async def test_a_retry_written_by_a_clock_an_hour_ahead_is_due_now(
 ) -> None:
     ctx = server.ctx
     async with Receiver() as receiver:
-        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
-        await post_inbound(server.client(), inbox, text="hi", contact="c1")
-        conv = (await admin.get("/api/conversations")).json()["items"][0]
-        ids = []
-        for n in (1, 2):
-            sent = await admin.post(
-                f"/api/conversations/{conv['id']}/messages",
-                json={"text": f"reply {n}", "client_id": f"clock-ahead-{n}"},
-            )
-            assert sent.status_code == 201, sent.text
-            ids.append(sent.json()["message"]["id"])
-        await eventually(lambda: _states(ctx, ids, {"done"}))
+        ids = await _delivered(server, admin, receiver, "clock-ahead-1", "clock-ahead-2")
         delivered = len(receiver.requests)
 
         now = utcnow()
@@ -83,6 +72,25 @@ async def test_a_retry_written_by_a_clock_an_hour_ahead_is_due_now(
         assert await _states(ctx, ids[1:], {"queued"})
 
 
+async def _delivered(
+    server: Running, admin: httpx.AsyncClient, receiver: Receiver, *client_ids: str
+) -> list[int]:
+    """Replies in one API-channel conversation, each delivered to ``receiver`` (done)."""
+    inbox = await create_api_inbox(admin, webhook_url=receiver.url)
+    await post_inbound(server.client(), inbox, text="hi", contact="c1")
+    conv = (await admin.get("/api/conversations")).json()["items"][0]
+    ids = []
+    for n, client_id in enumerate(client_ids, 1):
+        sent = await admin.post(
+            f"/api/conversations/{conv['id']}/messages",
+            json={"text": f"reply {n}", "client_id": client_id},
+        )
+        assert sent.status_code == 201, sent.text
+        ids.append(sent.json()["message"]["id"])
+    await eventually(lambda: _states(server.ctx, ids, {"done"}))
+    return ids
+
+
 async def _states(ctx: object, message_ids: list[int], wanted: set[str]) -> bool:
     o = t.outbox.c
     async with ctx.db.read() as conn:  # type: ignore[attr-defined]
@@ -99,16 +107,7 @@ async def test_a_node_whose_clock_is_an_hour_ahead_leaves_a_live_nodes_claim_alo
     clock; on SQLite there is one node, whose clock is the only one."""
     ctx = server.ctx
     async with Receiver() as receiver:
-        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
-        await post_inbound(server.client(), inbox, text="hi", contact="c1")
-        conv = (await admin.get("/api/conversations")).json()["items"][0]
-        sent = await admin.post(
-            f"/api/conversations/{conv['id']}/messages",
-            json={"text": "hello", "client_id": "clock-ahead-claim"},
-        )
-        assert sent.status_code == 201, sent.text
-        message_id = sent.json()["message"]["id"]
-        await eventually(lambda: _states(ctx, [message_id], {"done"}))
+        (message_id,) = await _delivered(server, admin, receiver, "clock-ahead-claim")
 
     now = utcnow()
     other = "other-node/boot-1"
@@ -173,16 +172,7 @@ async def test_a_4xx_answered_to_a_node_an_hour_ahead_keeps_its_backoff(
     clock, so its retry is due at once after the jump back (the rule above)."""
     ctx = server.ctx
     async with Receiver() as receiver:
-        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
-        await post_inbound(server.client(), inbox, text="hi", contact="c1")
-        conv = (await admin.get("/api/conversations")).json()["items"][0]
-        sent = await admin.post(
-            f"/api/conversations/{conv['id']}/messages",
-            json={"text": "hello", "client_id": "clock-ahead-4xx"},
-        )
-        assert sent.status_code == 201, sent.text
-        message_id = sent.json()["message"]["id"]
-        await eventually(lambda: _states(ctx, [message_id], {"done"}))
+        (message_id,) = await _delivered(server, admin, receiver, "clock-ahead-4xx")
     o = t.outbox.c
     async with ctx.db.write() as conn:  # in flight on the jumped node, first attempt
         outbox_id = (
@@ -225,16 +215,7 @@ async def test_a_node_an_hour_ahead_sleeps_until_its_next_delivery_is_due(
 
     ctx = server.ctx
     async with Receiver() as receiver:
-        inbox = await create_api_inbox(admin, webhook_url=receiver.url)
-        await post_inbound(server.client(), inbox, text="hi", contact="c1")
-        conv = (await admin.get("/api/conversations")).json()["items"][0]
-        sent = await admin.post(
-            f"/api/conversations/{conv['id']}/messages",
-            json={"text": "hello", "client_id": "clock-ahead-sleep"},
-        )
-        assert sent.status_code == 201, sent.text
-        message_id = sent.json()["message"]["id"]
-        await eventually(lambda: _states(ctx, [message_id], {"done"}))
+        (message_id,) = await _delivered(server, admin, receiver, "clock-ahead-sleep")
         async with ctx.db.write() as conn:  # a retry due in 30 s on the shared clock
             now = await shared_clock.shared_now(conn)
             await conn.execute(
