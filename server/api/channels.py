@@ -64,16 +64,16 @@ def _bad_tokens(ctx: Any) -> RateLimiter:
     return found
 
 
+# built once: its SQL is compiled once and its cache key computed once
+_INBOX_BY_KEY = sa.select(t.inboxes).where(
+    t.inboxes.c.public_key == sa.bindparam("key"), t.inboxes.c.is_active.is_(True)
+)
+
+
 async def _inbox_by_key(request: Request, kind: str | None = None) -> Any:
     key = request.path_params["key"]
     async with request.app.state.ctx.db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(t.inboxes).where(
-                    t.inboxes.c.public_key == key, t.inboxes.c.is_active.is_(True)
-                )
-            )
-        ).first()
+        row = (await conn.execute(_INBOX_BY_KEY, {"key": key})).first()
     if row is None or (kind is not None and row.kind != kind):
         raise NotFound("no active inbox with that key")
     return row
