@@ -70,16 +70,17 @@ def client_ip(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 
+# built once: compiled once, cache key computed once (every widget request reads it)
+_INBOX_BY_KEY = sa.select(t.inboxes).where(
+    t.inboxes.c.public_key == sa.bindparam("key"),
+    t.inboxes.c.kind == "webchat",
+    t.inboxes.c.is_active.is_(True),
+)
+
+
 async def inbox_by_key(ctx: AppContext, key: str) -> Any:
-    i = t.inboxes.c
     async with ctx.db.read() as conn:
-        row = (
-            await conn.execute(
-                sa.select(t.inboxes).where(
-                    i.public_key == key, i.kind == "webchat", i.is_active.is_(True)
-                )
-            )
-        ).first()
+        row = (await conn.execute(_INBOX_BY_KEY, {"key": key})).first()
     if row is None:
         raise NotFound("no active chat widget with that key")
     return row

@@ -72,15 +72,21 @@ async def messages(
     return {"items": [shapes.from_row(r, faces) for r in page], "has_more": len(rows) > limit}
 
 
-async def message(conn: AsyncConnection, visitor: Visitor, message_id: int) -> dict[str, Any]:
-    m = t.messages.c
-    row = (
-        await conn.execute(
-            sa.select(t.messages).where(
-                m.id == message_id, m.conversation_id.in_(_own_conversations(visitor))
-            )
+# built once (read back after every widget send): compiled once, cache key computed once
+_MESSAGE = sa.select(t.messages).where(
+    t.messages.c.id == sa.bindparam("id"),
+    t.messages.c.conversation_id.in_(
+        sa.select(t.conversations.c.id).where(
+            t.conversations.c.inbox_id == sa.bindparam("inbox_id"),
+            t.conversations.c.contact_id == sa.bindparam("contact_id"),
         )
-    ).one()
+    ),
+)
+
+
+async def message(conn: AsyncConnection, visitor: Visitor, message_id: int) -> dict[str, Any]:
+    params = {"id": message_id, "inbox_id": visitor.inbox_id, "contact_id": visitor.contact_id}
+    row = (await conn.execute(_MESSAGE, params)).one()
     return shapes.from_row(row, {})
 
 

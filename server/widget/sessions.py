@@ -157,13 +157,17 @@ async def _add_identity(
     )
 
 
+# built once (every widget request reads both): compiled once, cache key computed once
+_MERGED_INTO = sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == sa.bindparam("id"))
+_SESSION = sa.select(t.visitor_sessions).where(
+    t.visitor_sessions.c.token_hash == sa.bindparam("hash"),
+    t.visitor_sessions.c.inbox_id == sa.bindparam("inbox_id"),
+)
+
+
 async def follow_merges(conn: Any, contact_id: int) -> int:
     for _ in range(20):  # merge chains are short; 20 guards against a cycle
-        row = (
-            await conn.execute(
-                sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == contact_id)
-            )
-        ).one()
+        row = (await conn.execute(_MERGED_INTO, {"id": contact_id})).one()
         if row.merged_into_id is None:
             return contact_id
         contact_id = int(row.merged_into_id)
@@ -171,14 +175,9 @@ async def follow_merges(conn: Any, contact_id: int) -> int:
 
 
 async def visitor_for_token(ctx: AppContext, inbox_id: int, token: str) -> Visitor:
-    s = t.visitor_sessions.c
     async with ctx.db.read() as conn:
         row = (
-            await conn.execute(
-                sa.select(t.visitor_sessions).where(
-                    s.token_hash == token_hash(token), s.inbox_id == inbox_id
-                )
-            )
+            await conn.execute(_SESSION, {"hash": token_hash(token), "inbox_id": inbox_id})
         ).first()
         if row is None:
             raise Unauthorized("unknown or expired visitor token: start a new chat session")
