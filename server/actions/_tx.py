@@ -35,6 +35,9 @@ class Tx:
     events: list[Event] = field(default_factory=list)
     after_commit: list[Any] = field(default_factory=list)  # zero-arg callables
     rollups: dict[int, Any] = field(default_factory=dict)  # staged: rollup.apply / flush
+    # reads that cannot change within this transaction (active rules), shared by the
+    # units of one group commit
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     pending: list[Event] = field(default_factory=list)
 
@@ -114,39 +117,63 @@ async def transaction(ctx: AppContext) -> AsyncIterator[Tx]:
         callback()
 
 
+class _UnitFailed(Exception):
+    """A unit of an optimistic group raised: the group runs again, units in savepoints."""
+
+
 async def run_group(
     ctx: AppContext, work: Sequence[Callable[[Tx], Awaitable[T]]]
 ) -> list[T | Exception]:
     """Group commit: run every unit of ``work`` in ONE write transaction, one commit.
 
-    Each unit runs in a SAVEPOINT of its own: a unit that raises (a constraint violation,
-    a bug tripped by its input) is rolled back alone, its exception is its outcome, and
-    the others go on. The events of the units that succeeded are written in one INSERT
-    in unit order and published after the commit, in that order, exactly like
-    ``transaction``'s; their ``after_commit`` callbacks run after it too. The outcomes
-    are returned only once the commit succeeded: nothing is reported done before its
-    commit (docs/ingest.md). If the transaction as a whole fails (the database did not
-    answer, the commit failed), this raises and no unit counts as done.
+    A unit that raises (a constraint violation, a bug tripped by its input) is rolled back
+    alone, its exception is its outcome, and the others go on. The events of the units
+    that succeeded are written in one INSERT in unit order and published after the
+    commit, in that order, exactly like ``transaction``'s; their ``after_commit``
+    callbacks run after it too. The outcomes are returned only once the commit succeeded:
+    nothing is reported done before its commit (docs/ingest.md). If the transaction as a
+    whole fails (the database did not answer, the commit failed), this raises and no unit
+    counts as done.
+
+    Optimistic: the group first runs with no SAVEPOINT (two statements, on PostgreSQL two
+    round trips, per unit). Only if a unit raises is that whole transaction rolled back
+    and the group run again, each unit in a SAVEPOINT of its own; units keep no state
+    outside the transaction before it commits, so the second run starts clean.
     """
+    if len(work) > 1:
+        try:
+            return await _run_group(ctx, work, savepoints=False)
+        except _UnitFailed:
+            pass  # rolled back whole, nothing published: again, each unit in a savepoint
+    return await _run_group(ctx, work, savepoints=len(work) > 1)
+
+
+async def _run_group(
+    ctx: AppContext, work: Sequence[Callable[[Tx], Awaitable[T]]], *, savepoints: bool
+) -> list[T | Exception]:
     outcomes: list[T | Exception] = []
     done: list[Tx] = []
     alone = len(work) == 1  # its transaction is its savepoint: no SAVEPOINT statements
+    memo: dict[Any, Any] = {}
     try:
         async with ctx.db.write() as conn:
             for unit in work:
-                tx = Tx(conn)
-                if not alone:
+                tx = Tx(conn, memo=memo)
+                if savepoints:
                     await conn.exec_driver_sql("SAVEPOINT sb_unit")
                 try:
                     outcome = await unit(tx)
                 except Exception as exc:  # this unit's failure only: undo it alone
                     if alone or unavailability(exc) is not None:
                         raise  # alone: the whole transaction rolls back; else the group fails
+                    if not savepoints:
+                        raise _UnitFailed() from exc
                     await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT sb_unit")
                     await conn.exec_driver_sql("RELEASE SAVEPOINT sb_unit")
+                    memo.clear()  # what the failed unit read may have been rolled back
                     outcomes.append(exc)
                     continue
-                if not alone:
+                if savepoints:
                     await conn.exec_driver_sql("RELEASE SAVEPOINT sb_unit")
                 outcomes.append(outcome)
                 done.append(tx)
@@ -154,6 +181,8 @@ async def run_group(
     except DatabaseUnavailable:
         if any(tx.events for tx in done):
             ctx.publish_backlog.defer()  # as in transaction(): the commit may have happened
+        raise
+    except _UnitFailed:
         raise
     except Exception as exc:
         if alone and not done:

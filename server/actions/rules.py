@@ -121,7 +121,10 @@ async def run(
     depth: int = 0,
 ) -> Any:
     """Run every active rule ``trigger`` fires on ``conversation``; returns its new row."""
-    rules = await active_rules(tx.conn, trigger)
+    key = ("active_rules", trigger)  # read once per transaction (and per group commit)
+    rules = tx.memo.get(key)
+    if rules is None:
+        rules = tx.memo[key] = await active_rules(tx.conn, trigger)
     if not rules:
         return conversation
     fired = evaluate(rules, trigger, await snapshot(tx, conversation, message))

@@ -1,5 +1,5 @@
 """Group commit of concurrent ingests (docs/ingest.md): one transaction and one commit
-for many messages, each message in its own SAVEPOINT, each caller answered only after
+for many messages (a failing one rolled back alone), each caller answered only after
 the commit that holds its message. Real server, SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -248,3 +248,48 @@ async def test_batch_post_stores_in_order_each_message_gets_its_own_result(
     assert {r.external_id: r.id for r in await _rows(server, inbox["id"])} == stored
     # a wrong token stores nothing
     assert (await server.client("wrong").post(url, json={"messages": items})).status_code == 401
+
+
+async def test_a_clean_group_takes_no_savepoints_and_a_poisoned_one_runs_again_once(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    """Optimistic group commit (docs/ingest.md): no SAVEPOINT while every unit succeeds;
+    a unit that fails rolls the first run back whole and the group runs again with a
+    savepoint per unit, so each stored message is written, and its events recorded, once."""
+    inbox = await create_api_inbox(admin)
+    await inbound.ingest(server.ctx, inbox["id"], _msg("warm", "c0"))
+    await _install_poison_trigger(server)
+    db = server.ctx.db
+    engine = db.sync_engine if db.sync_engine is not None else db.engine.sync_engine
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        largest = _group(server).largest
+        clean = await asyncio.gather(
+            *(inbound.ingest(server.ctx, inbox["id"], _msg(f"k{i}", f"kc{i}")) for i in range(8))
+        )
+        assert _group(server).largest >= max(largest, 8)  # one group held all 8
+        assert not [s for s in statements if "SAVEPOINT" in s]
+        statements.clear()
+        msgs = [_msg(f"q{i}", f"qc{i}") for i in range(8)]
+        msgs[3] = _msg("q-poison", "qc-poison", "POISON")
+        poisoned = await asyncio.gather(
+            *(inbound.ingest(server.ctx, inbox["id"], m) for m in msgs), return_exceptions=True
+        )
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert isinstance(poisoned[3], Exception)
+    ok = [o for i, o in enumerate(poisoned) if i != 3]
+    assert all(isinstance(o, IngestResult) and o.created for o in ok), ok
+    assert len([s for s in statements if s.startswith("SAVEPOINT")]) == len(msgs)  # 2nd run
+    assert len([s for s in statements if s.startswith("INSERT INTO EVENTS")]) == 1
+    events = await _message_events(server, inbox["id"])
+    for result in [*clean, *ok]:
+        assert events.count(result.message_id) == 1  # type: ignore[union-attr]
+    stored = [r.external_id for r in await _rows(server, inbox["id"])]
+    assert sorted(stored) == sorted({*stored})  # nothing written twice
+    assert "q-poison" not in stored
