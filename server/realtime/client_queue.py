@@ -55,6 +55,9 @@ class ResumeGate:
 
 @dataclass(slots=True)
 class Audience:
+    """A socket's access view. Changed only through ``apply_membership``/``apply_role``,
+    whose True answer tells the hub to re-index its sockets (``hub.AudienceIndex``)."""
+
     user_id: int
     is_admin: bool
     inbox_ids: set[int] = field(default_factory=set)  # ignored for admins (they see all)
@@ -69,18 +72,24 @@ class Audience:
             return True
         return event.inbox_id in self.inbox_ids
 
-    def apply_membership(self, item: StreamEvent) -> None:
-        """Follow ``inbox.updated`` events that carry the inbox's member list."""
+    def apply_membership(self, item: StreamEvent) -> bool:
+        """Follow ``inbox.updated`` events that carry the inbox's member list. True if
+        this audience changed."""
         event = item.event
         members = event.payload.get("member_ids")
         if event.type != EventType.INBOX_UPDATED or event.inbox_id is None:
-            return
+            return False
         if not isinstance(members, list):
-            return
+            return False
         if self.user_id in members:
+            if event.inbox_id in self.inbox_ids:
+                return False
             self.inbox_ids.add(event.inbox_id)
         else:
+            if event.inbox_id not in self.inbox_ids:
+                return False
             self.inbox_ids.discard(event.inbox_id)
+        return True
 
     def apply_role(self, item: StreamEvent) -> bool:
         """Follow ``agent.updated`` events about this socket's user (a role change takes

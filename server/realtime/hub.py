@@ -4,6 +4,8 @@ Fan-out never awaits a socket: each event is encoded once, filtered per connecti
 (``Audience``) and offered to that connection's bounded queue; the connection's own pump
 task does the sending. A slow socket therefore delays nobody; when its queue overflows it
 is closed with 4000 "overflow, resume" and the client resumes from its last event id.
+Only the sockets that can see an event are visited (``AudienceIndex``): a message of one
+inbox costs that inbox's sockets, not all of the node's.
 
 The hub also keeps the node's presence entries alive (heartbeat), follows presence
 changes, and closes sockets whose session was revoked — on every node, because
@@ -54,11 +56,95 @@ REPLAY_CACHE = 32  # packed replays kept (a storm resumes many sockets from the 
 REPLAY_BATCH_BYTES = 256 * 1024  # replayed events are sent in batch frames up to this size
 
 
+class AudienceIndex:
+    """The node's sockets by access view, so fan-out touches only those that see an event.
+
+    A socket is placed by its ``Audience`` as it is when placed: still loading (it holds
+    every event until its view is installed), admin (every inbox), or member of each of its
+    inboxes. What ``sees`` admits is then: an inbox's event → loading + admins + that
+    inbox's members; an "admins" event → loading + admins; an event of no inbox → every
+    socket (``targets`` says None: the caller walks them all).
+
+    Kept exact by the hub: ``register``/``unregister``/``set_audience`` place or remove
+    their socket; any change of an installed ``Audience`` (``inbox.updated``,
+    ``agent.updated``, applied by ``Hub._deliver``) marks the index stale, and it is rebuilt
+    from the hub's connections (O(sockets)) before the next event is fanned out through it.
+    ``Hub._deliver`` still asks ``sees`` of every socket it is given, so a stale index
+    could only drop an event, never leak one — hence the staleness mark on every change.
+    """
+
+    __slots__ = ("_placed", "admins", "loading", "members", "stale")
+
+    def __init__(self) -> None:
+        self.loading: dict[str, Connection] = {}
+        self.admins: dict[str, Connection] = {}
+        self.members: dict[int, dict[str, Connection]] = {}
+        # conn id → the inbox ids it was placed under (None: loading or admin)
+        self._placed: dict[str, tuple[int, ...] | None] = {}
+        self.stale = False
+
+    def place(self, conn: Connection) -> None:
+        """(Re)place ``conn`` by its audience as it is now."""
+        self.remove(conn.id)
+        audience = conn.audience
+        inboxes: tuple[int, ...] | None = None
+        if audience is None:
+            self.loading[conn.id] = conn
+        elif audience.is_admin:
+            self.admins[conn.id] = conn
+        else:
+            inboxes = tuple(audience.inbox_ids)
+            for inbox_id in inboxes:
+                members = self.members.get(inbox_id)
+                if members is None:
+                    members = self.members[inbox_id] = {}
+                members[conn.id] = conn
+        self._placed[conn.id] = inboxes
+
+    def remove(self, conn_id: str) -> None:
+        if conn_id not in self._placed:
+            return
+        inboxes = self._placed.pop(conn_id)
+        self.loading.pop(conn_id, None)
+        self.admins.pop(conn_id, None)
+        for inbox_id in inboxes or ():
+            members = self.members.get(inbox_id)
+            if members is not None:
+                members.pop(conn_id, None)
+                if not members:
+                    del self.members[inbox_id]
+
+    def rebuild(self, conns: Iterable[Connection]) -> None:
+        self.loading, self.admins, self.members, self._placed = {}, {}, {}, {}
+        for conn in conns:
+            self.place(conn)
+        self.stale = False
+
+    def targets(self, event: Event) -> list[Connection] | None:
+        """The sockets that may get ``event`` (a snapshot); None: every socket."""
+        if event.audience == INTERNAL_AUDIENCE:
+            return list(self.loading.values())  # held until loaded (sees() then drops it)
+        if event.audience == "admins":
+            return [*self.loading.values(), *self.admins.values()]
+        if event.inbox_id is None:
+            return None
+        members = self.members.get(event.inbox_id)
+        if members is None:
+            return [*self.loading.values(), *self.admins.values()]
+        return [*self.loading.values(), *self.admins.values(), *members.values()]
+
+
+#: Events that change the audience of the sockets they reach (``Hub._deliver``): every
+#: socket must apply them, seen or not, so they are fanned out to all.
+_AUDIENCE_CHANGES = frozenset({EventType.INBOX_UPDATED, EventType.AGENT_UPDATED})
+
+
 class Hub:
     def __init__(self, ctx: AppContext, presence: PresenceStore) -> None:
         self.ctx = ctx
         self.presence = presence
         self.connections: dict[str, Connection] = {}
+        self.index = AudienceIndex()  # who sees what: kept by every method that changes it
         self.presence_view: dict[int, str] = {}  # user id → status, offline users absent
         # The newest stream id this node dispatched: every later event reaches a socket
         # registered now, so it is a resume point the hub can prove while the bus is down.
@@ -115,15 +201,19 @@ class Hub:
 
     def register(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
+        self.index.place(conn)
 
     def unregister(self, conn: Connection) -> None:
-        self.connections.pop(conn.id, None)
+        if self.connections.pop(conn.id, None) is not None:
+            self.index.remove(conn.id)
 
     def set_audience(self, conn: Connection, audience: Audience) -> None:
         """Install the access view; events that arrived while it loaded are applied now."""
         conn.audience = audience
         for item in conn.take_pending():
             self._deliver(conn, item, self._frame(item))
+        if self.connections.get(conn.id) is conn:  # placed as it is after its pending events
+            self.index.place(conn)
 
     # Fan-out -----------------------------------------------------------------------
 
@@ -151,10 +241,19 @@ class Hub:
             return
         if event.type == EventType.PRESENCE:
             self._note_presence(event.payload)
-        frame = self._frame(item)
-        origin = event.extra.get("origin")
-        for conn in list(self.connections.values()):
-            if conn.id != origin:
+        self._fan_out(item, self._frame(item), event.extra.get("origin"))
+
+    def _fan_out(self, item: StreamEvent, frame: str, skip: Any = None) -> None:
+        """Deliver ``item`` to every socket that may get it but ``skip`` (the origin)."""
+        conns: list[Connection] | None = None
+        if item.event.type not in _AUDIENCE_CHANGES:
+            if self.index.stale:
+                self.index.rebuild(self.connections.values())
+            conns = self.index.targets(item.event)
+        if conns is None:  # every socket: an event of no inbox, or one changing audiences
+            conns = list(self.connections.values())
+        for conn in conns:
+            if conn.id != skip:
                 self._deliver(conn, item, frame)
 
     def _deliver(self, conn: Connection, item: StreamEvent, frame: str) -> None:
@@ -164,8 +263,10 @@ class Hub:
                 conn.request_close(OVERFLOW_CLOSE_CODE, OVERFLOW_CLOSE_REASON)
             return
         if item.event.type == EventType.INBOX_UPDATED:
-            audience.apply_membership(item)
+            if audience.apply_membership(item):
+                self.index.stale = True
         elif item.event.type == EventType.AGENT_UPDATED and audience.apply_role(item):
+            self.index.stale = True
             conn.actor = replace(conn.actor, role="admin" if audience.is_admin else "agent")
         if not audience.sees(item):
             return
@@ -295,10 +396,7 @@ class Hub:
             self._deliver_local(StreamEvent("", Event(EventType.PRESENCE, payload)))
 
     def _deliver_local(self, item: StreamEvent, skip: str | None = None) -> None:
-        frame = self._frame(item)
-        for other in list(self.connections.values()):
-            if other.id != skip:
-                self._deliver(other, item, frame)
+        self._fan_out(item, self._frame(item), skip)
 
     def _note_presence(self, payload: dict[str, Any]) -> None:
         user_id, status = payload.get("user_id"), payload.get("status")
@@ -393,9 +491,7 @@ class Hub:
             item = StreamEvent(
                 "", Event(EventType.PRESENCE, {"user_id": user_id, "status": status})
             )
-            frame = self._frame(item)
-            for conn in list(self.connections.values()):
-                self._deliver(conn, item, frame)
+            self._fan_out(item, self._frame(item))
 
     async def _valid_token_ids(self, token_ids: Iterable[int | None]) -> set[int]:
         ids = {i for i in token_ids if i is not None}
