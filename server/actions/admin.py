@@ -117,12 +117,43 @@ async def _agent_event(conn: Any, row: Any) -> dict[str, Any]:
     return {"user": user, "inbox_ids": sorted(int(r[0]) for r in members)}
 
 
+async def fresh_id(conn: Any, table: sa.Table, deleted: str) -> dict[str, int]:
+    """``{"id": n}`` for an INSERT into ``table`` on SQLite: an id no row ever had.
+
+    SQLite (without AUTOINCREMENT) gives a new row the highest id + 1, so deleting the
+    newest inbox or team would hand its id to the next one, and everything that still
+    names the old id (automation rules, saved views, identities scoped to the inbox)
+    would silently apply to the new one. Deletions are in the audit log (``deleted``:
+    its action), so the next id is above those too. PostgreSQL's sequences never reuse
+    an id: ``{}`` there, the sequence decides."""
+    if conn.dialect.name != "sqlite":
+        return {}
+    a = t.audit_log.c
+    top = (
+        await conn.execute(
+            sa.select(
+                sa.func.max(table.c.id),
+                sa.select(sa.func.max(sa.cast(a.target_id, sa.Integer)))
+                .where(a.action == deleted)
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    return {"id": max(int(top[0] or 0), int(top[1] or 0)) + 1}
+
+
 async def create_team(ctx: AppContext, name: str, member_ids: list[int]) -> dict[str, Any]:
     try:
         async with ctx.db.write() as conn:
             team_id = (
                 await conn.execute(
-                    t.teams.insert().values(name=name, created_at=utcnow()).returning(t.teams.c.id)
+                    t.teams.insert()
+                    .values(
+                        name=name,
+                        created_at=utcnow(),
+                        **await fresh_id(conn, t.teams, "team.delete"),
+                    )
+                    .returning(t.teams.c.id)
                 )
             ).scalar_one()
             await _set_team_members(conn, team_id, member_ids)
@@ -231,6 +262,7 @@ async def create_inbox(
             await tx.conn.execute(
                 t.inboxes.insert()
                 .values(
+                    **await fresh_id(tx.conn, t.inboxes, "inbox.delete"),
                     name=name,
                     kind=kind,
                     public_key=new_token(16),

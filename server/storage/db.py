@@ -130,7 +130,8 @@ class Database:
             if kind is None:
                 raise
             self._failing = True
-            _throttled.warning(kind, "database unavailable: %s (%s)", kind, _brief(exc))
+            what = "database conflict" if kind.startswith("transaction") else "database unavailable"
+            _throttled.warning(kind, "%s: %s (%s)", what, kind, _brief(exc))
             raise DatabaseUnavailable() from exc
         if self._failing:
             self._failing = False
@@ -241,6 +242,8 @@ def unavailability(exc: BaseException) -> str | None:
         return "connection lost"
     inner = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
     state = getattr(inner, "sqlstate", None)
+    if isinstance(state, str) and state[:2] == "40":  # deadlock, serialization failure
+        return f"transaction rolled back by a conflict, to be retried (SQLSTATE {state})"
     if isinstance(state, str) and state[:2] in _UNAVAILABLE_SQLSTATE:
         return f"refused (SQLSTATE {state})"
     if isinstance(exc, sa.exc.OperationalError):

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from playwright.async_api import Page, async_playwright
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from server.storage import schema as t
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Running, make_settings, start_server
 from tests.conftest import _set_admin_password as set_admin_password
 from tests.support.api import create_agent, eventually
@@ -242,6 +244,44 @@ async def test_required_verification_refuses_forged_and_missing_signatures(sb: R
         await tablet.goto(site.page_url(key, {"jwt": token, "name": "Lee"}))
         await widget(tablet, "button.l").click()
         await widget(tablet, ".bu").get_by_text("verified hello").wait_for()
+        await browser.close()
+
+
+async def test_a_message_sent_after_the_session_expired_is_sent_in_a_new_one(
+    sb: Running,
+) -> None:
+    """The visitor's session is gone on the server (expired, revoked): the next message
+    is answered 401. The widget starts a new session and sends it there; before, it
+    dropped the token and left the message "Sending…" for good."""
+    admin = await sb.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    async with HostSite(sb.base_url) as site, async_playwright() as pw:
+        inbox = await create_webchat_inbox(admin, allowed_origins=[site.origin])
+        browser = await launch_chromium(pw)
+        page = await browser.new_page()
+        await page.goto(site.page_url(inbox["public_key"]))
+        await widget(page, "button.l").click()
+        await widget(page, "textarea").fill("first message")
+        await widget(page, "textarea").press("Enter")
+        await widget(page, ".m.me .meta").get_by_text("Sent").wait_for()
+        s = t.visitor_sessions.c
+        async with sb.ctx.db.write() as conn:  # every session's token stops working
+            revoked = sa.literal("revoked-") + sa.cast(s.id, sa.String)
+            await conn.execute(sa.update(t.visitor_sessions).values(token_hash=revoked))
+        await widget(page, "textarea").fill("after expiry")
+        await widget(page, "textarea").press("Enter")
+        sent = widget(page, ".m.me").filter(has_text="after expiry").locator(".meta")
+        await sent.get_by_text("Sent").wait_for(timeout=20_000)
+        assert await widget(page, ".meta").get_by_text("Sending…").count() == 0
+
+        async def texts() -> list[str]:
+            items = (await admin.get("/api/conversations")).json()["items"]
+            found = []
+            for conv in items:
+                url = f"/api/conversations/{conv['id']}/messages"
+                found += [m["text"] for m in (await admin.get(url)).json()["items"]]
+            return found
+
+        assert await eventually(lambda: _has(texts, "after expiry"))
         await browser.close()
 
 

@@ -57,3 +57,31 @@ async def test_a_canned_response_is_edited_and_deleted(admin: httpx.AsyncClient)
     assert edited.status_code == 200, edited.text
     assert (await admin.delete(f"/api/admin/canned-responses/{made['id']}")).status_code == 200
     assert (await admin.get("/api/canned-responses")).json()["items"] == []
+
+
+async def test_a_deleted_inbox_or_team_id_is_never_given_to_a_new_one(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    """SQLite gives a new row the highest id + 1: deleting the newest inbox handed its id
+    to the next inbox, with the old one's scoped identities, so the new chat widget's
+    visitors got 500 ("could not create a visitor session") and rules naming the old id
+    applied to the new inbox. Ids are never reused now, on either engine."""
+    old = (
+        await admin.post("/api/admin/inboxes", json={"name": "Old site", "kind": "webchat"})
+    ).json()
+    visitor = server.client()
+    for _ in range(2):  # sessions of the old widget: identities visitor:<n> in its scope
+        opened = await visitor.post(f"/api/widget/{old['public_key']}/sessions", json={})
+        assert opened.status_code == 201, opened.text
+    assert (await admin.delete(f"/api/admin/inboxes/{old['id']}")).status_code == 200
+    new = (
+        await admin.post("/api/admin/inboxes", json={"name": "New site", "kind": "webchat"})
+    ).json()
+    assert new["id"] > old["id"]
+    for _ in range(3):
+        opened = await visitor.post(f"/api/widget/{new['public_key']}/sessions", json={})
+        assert opened.status_code == 201, opened.text
+    team = (await admin.post("/api/admin/teams", json={"name": "Night shift"})).json()
+    assert (await admin.delete(f"/api/admin/teams/{team['id']}")).status_code == 200
+    again = (await admin.post("/api/admin/teams", json={"name": "Day shift"})).json()
+    assert again["id"] > team["id"]

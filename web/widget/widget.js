@@ -128,7 +128,17 @@
       if (err.status && err.status < 500 && err.status !== 429 && err.status !== 401) {
         S.queue.shift(); persistQueue(); markFailed(item.client_id, err.message); flush();
       } else if (err.status === 401) {
+        // the session expired or was revoked: start a new one and send again, once; a
+        // message is never left "Sending…" with nothing left to send it
         dropSession();
+        if (item.renewed) {
+          S.queue.shift(); persistQueue(); markFailed(item.client_id, err.message); flush();
+          return;
+        }
+        item.renewed = true;
+        ensureSession().then(flush, function () {
+          S.queue.forEach(function (q) { markFailed(q.client_id, T("failed")); });
+        });
       } else {
         setTimeout(flush, err.status === 429 ? 10000 : 3000); // offline or busy: keep it, retry
       }
