@@ -126,3 +126,33 @@ async def test_an_empty_period_and_an_unanswered_one_say_so(
         await expect(page.locator("#kpi-new .value button.drill")).to_have_text("1")
         await expect(page.locator("#trend-body .chart-empty")).to_have_count(1)
         assert await page.locator("#kpi-frt_median_seconds button.drill").count() == 0
+
+
+async def test_periods_read_as_dates_in_the_readers_language(
+    server: Running, admin: httpx.AsyncClient
+) -> None:
+    """The chart's axis, the bars' tooltips and the table's period column name each bucket
+    as a date in the reader's language ("15 lis" per day, "listopad 2026" per month),
+    not as the API's ISO key ("11-15", "2026-11-01")."""
+    inbox = await create_api_inbox(admin, name="Shop")
+    at = datetime(2026, 11, 15, 10, 0, tzinfo=UTC)
+    done = await admin.post(
+        "/api/admin/import", json={"inbox_id": inbox["id"], "conversations": [_record(1, at, 5)]}
+    )
+    assert done.json()["created"] == 1, done.text
+    async with app_page(server, login=True) as page:
+        await page.evaluate("localStorage.setItem('switchboard.language', 'pl')")
+        await page.goto(f"{server.base_url}/#/reports/trends")
+        await page.reload()
+        await page.fill("#trend-tz", "UTC")
+        await page.fill("#trend-from", "2026-11-10")
+        await page.fill("#trend-to", "2026-11-20")
+        await page.click("form.filters button[type=submit]")
+        period = page.locator("#trend-body table.data tbody tr td:first-child")
+        await expect(period.first).to_contain_text("lis")  # listopad, in Polish
+        cells = await period.all_inner_texts()
+        assert not [c for c in cells if c[:4].isdigit() and "-" in c], cells  # no ISO keys
+        axis = await page.locator("#trend-body svg.chart text.tick").all_text_contents()
+        assert "15 lis" in axis, axis
+        await page.select_option("#trend-interval", "month")
+        await expect(period.first).to_contain_text("listopad 2026")

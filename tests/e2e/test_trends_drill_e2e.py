@@ -4,7 +4,7 @@ and phone, with screenshots."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -59,7 +59,8 @@ async def test_every_trend_figure_opens_its_conversations(
                 await cell.nth(i).click()
                 break
         assert day is not None
-        await expect(page.locator("#trend-drill-card h2")).to_contain_text(day)
+        shown_day = date.fromisoformat(day).strftime("%b %-d, %Y")  # as the reader's language
+        await expect(page.locator("#trend-drill-card h2")).to_contain_text(shown_day)
         await expect(page.locator("#trend-drill-table tbody tr")).to_have_count(3)
         await expect(page.locator("#trend-drill-table tbody tr").first).to_contain_text("5m")
 
@@ -74,7 +75,7 @@ async def test_every_trend_figure_opens_its_conversations(
             if "Resolved" in text or "resolved" in text:
                 break
             await page.wait_for_timeout(100)
-        await expect(page.locator("#trend-drill-card h2")).to_contain_text(day)
+        await expect(page.locator("#trend-drill-card h2")).to_contain_text(shown_day)
         SHOTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(SHOTS / f"reports-trends-drill-{name}.png"), full_page=True)
         wide = await page.evaluate(

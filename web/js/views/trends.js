@@ -109,17 +109,34 @@ export function renderTrends(root, app) {
   load();
 }
 
+/** A bucket's start (YYYY-MM-DD, the team's calendar day) in the reader's language:
+ * "30 lis" / "30 Nov" per day or week, "lis 2026" / "Nov 2026" per month. `long`: the
+ * table's and tooltips' fuller form. */
+export function bucketLabel(start, interval, long = false) {
+  const [y, m, d] = String(start).split('-').map(Number);
+  if (!y || !m) return String(start);
+  const date = new Date(Date.UTC(y, m - 1, d || 1));
+  const options = interval === 'month'
+    ? { month: long ? 'long' : 'short', year: 'numeric', timeZone: 'UTC' }
+    : { day: 'numeric', month: 'short', ...(long ? { year: 'numeric', weekday: 'short' } : {}), timeZone: 'UTC' };
+  return formatDateTime(date, options);
+}
+
 /** Draws the period's figures; true when nothing happened in it. */
 function drawTrends(host, data, open) {
+  const label = (start, long) => bucketLabel(start, data.interval, long);
+  // drawn at the width it is shown at (a card's inner width), so that its text stays
+  // 12 px on a phone and the axis gets as many dates as fit
+  const width = Math.round(Math.max(300, Math.min(1200, (host.clientWidth || 830) - 30)));
   const empty = !data.totals.new && !data.totals.segments && !data.totals.resolved;
   replace(host,
     h('div', { class: 'kpis', id: 'trend-kpis' }, T.kpis.map(([key, label, unit]) => kpi(key, t(label), unit, data.totals, data.previous, open))),
     empty ? h('div', { class: 'card empty-state', id: 'trend-empty' },
       h('p', { text: t('reports.noData') }), h('p', { class: 'muted', text: t('reports.noDataHint') })) : [
-      h('section', { class: 'card' }, h('h2', { text: t('reports.volume') }), barChart(data.series, ['new', 'resolved'], 'count', open)),
-      h('section', { class: 'card' }, h('h2', { text: t('reports.frtChart') }), barChart(data.series, ['frt_median_seconds'], 'seconds', open)),
+      h('section', { class: 'card' }, h('h2', { text: t('reports.volume') }), barChart(data.series, ['new', 'resolved'], 'count', open, label, width)),
+      h('section', { class: 'card' }, h('h2', { text: t('reports.frtChart') }), barChart(data.series, ['frt_median_seconds'], 'seconds', open, label, width)),
       h('section', { class: 'card' }, h('h2', { text: t('reports.heatmap') }), heatmap(data.heatmap)),
-      h('section', { class: 'card' }, h('h2', { text: t('reports.table') }), table(data.series, T.columns, open)),
+      h('section', { class: 'card' }, h('h2', { text: t('reports.table') }), table(data.series, T.columns, open, label)),
     ]);
   return empty;
 }
@@ -150,7 +167,7 @@ const WHEN = { dateStyle: 'medium', timeStyle: 'short' };
 
 /** The conversations behind one figure of one bucket (or of the whole period). */
 async function drill(host, app, params, figure, bucket) {
-  const period = bucket || t('reports.drillWhole');
+  const period = bucket ? bucketLabel(bucket, params.interval, true) : t('reports.drillWhole');
   replace(host, h('p', { class: 'muted', text: t('reports.loading') }));
   try {
     const data = await api.get('/api/reports/trends/conversations', { ...params, figure, ...(bucket ? { bucket } : {}) });
@@ -189,8 +206,8 @@ function kpi(key, label, unit, now, before, open) {
 }
 
 /** Grouped bars per bucket, a value axis with round steps and units, and a legend. */
-function barChart(series, keys, unit, open) {
-  const width = 800; const height = 220; const left = 70; const bottom = 40; const plotW = width - left - 10; const plotH = height - bottom - 10;
+function barChart(series, keys, unit, open, label = String, width = 800) {
+  const height = 220; const left = 70; const bottom = 40; const plotW = width - left - 10; const plotH = height - bottom - 10;
   if (!series.some((b) => keys.some((k) => drillable(b[k])))) {
     return h('p', { class: 'muted chart-empty', text: t('reports.chartEmpty') });  // not an empty axis
   }
@@ -203,9 +220,11 @@ function barChart(series, keys, unit, open) {
   for (const v of ticks) {
     const y = 10 + plotH - (v / max) * plotH;
     s.append(svg('line', { class: 'grid', x1: left, x2: width - 10, y1: y, y2: y }),
-      svg('text', { class: 'axis', x: left - 6, y: y + 4, 'text-anchor': 'end' }, show(v, unit)));
+      svg('text', { class: 'tick', x: left - 6, y: y + 4, 'text-anchor': 'end' }, show(v, unit)));
   }
   const slot = plotW / Math.max(1, series.length);
+  const stride = Math.max(1, Math.ceil(series.length / Math.max(2, Math.floor(plotW / 64))));
+  const legendStep = Math.min(180, (width - left) / Math.max(1, keys.length));
   const barW = Math.max(2, (slot * 0.8) / keys.length);
   series.forEach((b, i) => {
     keys.forEach((k, j) => {
@@ -213,19 +232,19 @@ function barChart(series, keys, unit, open) {
       const hgt = (v / max) * plotH;
       const x = left + i * slot + slot * 0.1 + j * barW;
       const rect = svg('rect', { class: `bar series-${j}`, x, y: 10 + plotH - hgt, width: barW - 1, height: Math.max(0, hgt) });
-      rect.append(svg('title', {}, `${b.start}: ${names[k]} ${show(b[k], unit)}`));
+      rect.append(svg('title', {}, `${label(b.start, true)}: ${names[k]} ${show(b[k], unit)}`));
       rect.dataset.figure = k;
       rect.dataset.bucket = b.start;
       rect.addEventListener('click', () => open(k, b.start));  // the table below is the keyboard path
       s.append(rect);
     });
-    if (series.length <= 14 || i % Math.ceil(series.length / 14) === 0) {
-      s.append(svg('text', { class: 'axis', x: left + i * slot + slot / 2, y: height - bottom + 24, 'text-anchor': 'middle' }, b.start.slice(5)));
+    if (i % stride === 0) {  // as many date labels as fit without overlapping
+      s.append(svg('text', { class: 'tick', x: left + i * slot + slot / 2, y: height - bottom + 24, 'text-anchor': 'middle' }, label(b.start)));
     }
   });
   keys.forEach((k, j) => {
-    s.append(svg('rect', { class: `bar series-${j}`, x: left + j * 180, y: height + 6, width: 12, height: 12 }),
-      svg('text', { class: 'axis', x: left + j * 180 + 18, y: height + 16 }, names[k]));
+    s.append(svg('rect', { class: `bar series-${j}`, x: left + j * legendStep, y: height + 6, width: 12, height: 12 }),
+      svg('text', { class: 'series-name', x: left + j * legendStep + 18, y: height + 16 }, names[k]));
   });
   return s;
 }
@@ -247,10 +266,11 @@ function heatmap(grid) {
   return h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': t('reports.heatmap') }, h('table', { class: 'heatmap', id: 'trend-heatmap' }, h('thead', {}, head), h('tbody', {}, rows)));
 }
 
-function table(rows, columns, open) {
+function table(rows, columns, open, label = String) {
   const head = h('tr', {}, columns.map(([, label]) => h('th', { scope: 'col', text: label && label.includes('.') ? t(label) : label })));
   const cell = (r, key) => {
-    if (key === 'start' || key === 'label') return h('td', { text: String(r[key]) });
+    if (key === 'start') return h('td', { text: label(r.start, true) });
+    if (key === 'label') return h('td', { text: String(r[key]) });
     const text = show(r[key], unitOf(key));
     return h('td', {}, open && r.start && drillable(r[key]) ? figureButton(key, r.start, text, open) : text);
   };
