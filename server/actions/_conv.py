@@ -71,19 +71,9 @@ async def update_conversation(
     if recompute_clock:
         snapshot = with_fields(conversation, fields)
         fields = {**fields, **await clock.recompute(tx, snapshot, inbox, now)}
-    if any(isinstance(v, sa.sql.ClauseElement) for v in fields.values()):
-        statement = (  # an SQL expression as a value: built for this call
-            sa.update(t.conversations)
-            .where(t.conversations.c.id == conversation.id)
-            .values(**fields, version=t.conversations.c.version + 1, updated_at=now)
-            .returning(t.conversations)
-        )
-        params: dict[str, Any] = {}
-    else:
-        statement = _update_statement(tuple(sorted(fields)))
-        params = {f"v_{name}": value for name, value in fields.items()}
-        params.update(b_id=conversation.id, v_updated_at=now)
-    row = (await tx.conn.execute(statement, params)).one()
+    params = {f"v_{name}": value for name, value in fields.items()}
+    params.update(b_id=conversation.id, v_updated_at=now)
+    row = (await tx.conn.execute(_update_statement(tuple(sorted(fields))), params)).one()
     kind = EventType.CONVERSATION_CREATED if created else EventType.CONVERSATION_UPDATED
     await tx.emit(
         kind,

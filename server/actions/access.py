@@ -49,6 +49,17 @@ async def conversation_for(
     return row
 
 
+# built once: every API-channel, webhook and widget request reads it
+_ACTIVE_INBOX_BY_KEY = sa.select(t.inboxes).where(
+    t.inboxes.c.public_key == sa.bindparam("key"), t.inboxes.c.is_active.is_(True)
+)
+
+
+async def active_inbox_by_key(conn: AsyncConnection, key: str) -> Any:
+    """The active inbox with this public key (channel URLs name it), or None."""
+    return (await conn.execute(_ACTIVE_INBOX_BY_KEY, {"key": key})).first()
+
+
 async def inbox_for(conn: AsyncConnection, actor: Actor, inbox_id: int) -> Any:
     row = (await conn.execute(sa.select(t.inboxes).where(t.inboxes.c.id == inbox_id))).first()
     if row is None or not await can_see_inbox(conn, actor, inbox_id):

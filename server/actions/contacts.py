@@ -35,6 +35,19 @@ from server.storage.schema import utcnow
 GLOBAL_IDENTITY_CHANNELS = frozenset({"email"})
 
 
+_MERGED_INTO = sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == sa.bindparam("id"))
+
+
+async def follow_merges(conn: Any, contact_id: int) -> int:
+    """The contact ``contact_id`` was merged into, following the chain (itself if none)."""
+    for _ in range(20):  # merge chains are short; 20 guards against a cycle
+        row = (await conn.execute(_MERGED_INTO, {"id": contact_id})).one()
+        if row.merged_into_id is None:
+            return contact_id
+        contact_id = int(row.merged_into_id)
+    return contact_id
+
+
 def inbox_scope(inbox_id: int) -> str:
     """The identity scope of ids that are unique only within one inbox."""
     return f"inbox:{inbox_id}"

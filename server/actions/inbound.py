@@ -27,7 +27,7 @@ from server.actions import automation, clock
 from server.actions._conv import locked, update_conversation, with_fields
 from server.actions._tx import Tx, run_group
 from server.actions.attachments import store_attachments
-from server.actions.contacts import scoped_identity
+from server.actions.contacts import follow_merges, scoped_identity
 from server.actions.identity_names import IDENTITY_COLUMNS, note_name
 from server.actions.repeated_ids import reuses_id, under_own_key
 from server.context import AppContext
@@ -287,7 +287,7 @@ async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
         await note_name(tx, inbox.kind, info, msg.sent_at or utcnow(), found)  # issue 14
         if found.merged_into_id is None:
             return int(found.contact_id)
-        return await _follow_merges(tx, int(found.merged_into_id))
+        return await follow_merges(tx.conn, int(found.merged_into_id))
     now = utcnow()
     contact: dict[str, Any] = {
         "name": info.name,
@@ -302,19 +302,6 @@ async def _contact_for(tx: Tx, inbox: Any, msg: InboundMessage) -> int:
     identity = {**key, "contact_id": contact_id, "verified": info.verified, "created_at": now}
     await tx.conn.execute(_INSERT_IDENTITY, identity)
     return int(contact_id)
-
-
-async def _follow_merges(tx: Tx, contact_id: int) -> int:
-    for _ in range(20):  # merges chain at most a few links; 20 guards against a cycle
-        row = (
-            await tx.conn.execute(
-                sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == contact_id)
-            )
-        ).one()
-        if row.merged_into_id is None:
-            return contact_id
-        contact_id = int(row.merged_into_id)
-    return contact_id
 
 
 async def _conversation_for(

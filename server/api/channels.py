@@ -13,18 +13,17 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.base import Attachment, ContactInfo, InboundMessage, WebhookRequest
 from server.actions import clock, inbound
+from server.actions.access import active_inbox_by_key
 from server.api.auth import RateLimiter
 from server.api.errors import error_body
 from server.api.routing import Q_STR, Api, Body, read_limited
 from server.exceptions import DatabaseUnavailable, InvalidInput, NotFound, Unauthorized
-from server.storage import schema as t
 from server.storage.schema import utcnow
 
 api = Api()
@@ -64,16 +63,10 @@ def _bad_tokens(ctx: Any) -> RateLimiter:
     return found
 
 
-# built once: its SQL is compiled once and its cache key computed once
-_INBOX_BY_KEY = sa.select(t.inboxes).where(
-    t.inboxes.c.public_key == sa.bindparam("key"), t.inboxes.c.is_active.is_(True)
-)
-
-
 async def _inbox_by_key(request: Request, kind: str | None = None) -> Any:
     key = request.path_params["key"]
     async with request.app.state.ctx.db.read() as conn:
-        row = (await conn.execute(_INBOX_BY_KEY, {"key": key})).first()
+        row = await active_inbox_by_key(conn, key)
     if row is None or (kind is not None and row.kind != kind):
         raise NotFound("no active inbox with that key")
     return row

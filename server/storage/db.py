@@ -46,6 +46,8 @@ POOL_TIMEOUT = 5.0  # s waiting for a pooled connection (all may be stuck on a f
 # resources (too many connections, disk full), 57 operator intervention (shutdown,
 # starting up, statement cancelled by the timeout).
 _UNAVAILABLE_SQLSTATE = ("08", "40", "53", "57")
+#: how a deadlock or serialization failure (SQLSTATE 40xxx) is reported: not an outage
+CONFLICT = "transaction rolled back by a conflict, to be retried"
 _SQLITE_UNAVAILABLE = (
     "database is locked",
     "disk is full",
@@ -130,7 +132,7 @@ class Database:
             if kind is None:
                 raise
             self._failing = True
-            what = "database conflict" if kind.startswith("transaction") else "database unavailable"
+            what = "database conflict" if kind.startswith(CONFLICT) else "database unavailable"
             _throttled.warning(kind, "%s: %s (%s)", what, kind, _brief(exc))
             raise DatabaseUnavailable() from exc
         if self._failing:
@@ -243,7 +245,7 @@ def unavailability(exc: BaseException) -> str | None:
     inner = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
     state = getattr(inner, "sqlstate", None)
     if isinstance(state, str) and state[:2] == "40":  # deadlock, serialization failure
-        return f"transaction rolled back by a conflict, to be retried (SQLSTATE {state})"
+        return f"{CONFLICT} (SQLSTATE {state})"
     if isinstance(state, str) and state[:2] in _UNAVAILABLE_SQLSTATE:
         return f"refused (SQLSTATE {state})"
     if isinstance(exc, sa.exc.OperationalError):

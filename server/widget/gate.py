@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from server.actions.access import active_inbox_by_key
 from server.api.auth import RateLimiter
 from server.api.errors import error_body, retry_after
 from server.api.routing import Api, Endpoint, _wrap
 from server.context import AppContext
 from server.exceptions import Forbidden, NotFound, SwitchboardError, Unauthorized
-from server.storage import schema as t
 from server.widget.sessions import Visitor, visitor_for_token
 
 _ALLOW_HEADERS = "authorization, content-type"
@@ -70,18 +69,10 @@ def client_ip(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 
-# built once: compiled once, cache key computed once (every widget request reads it)
-_INBOX_BY_KEY = sa.select(t.inboxes).where(
-    t.inboxes.c.public_key == sa.bindparam("key"),
-    t.inboxes.c.kind == "webchat",
-    t.inboxes.c.is_active.is_(True),
-)
-
-
 async def inbox_by_key(ctx: AppContext, key: str) -> Any:
     async with ctx.db.read() as conn:
-        row = (await conn.execute(_INBOX_BY_KEY, {"key": key})).first()
-    if row is None:
+        row = await active_inbox_by_key(conn, key)
+    if row is None or row.kind != "webchat":
         raise NotFound("no active chat widget with that key")
     return row
 

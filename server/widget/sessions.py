@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from server.actions._tx import Tx, transaction
+from server.actions.contacts import follow_merges
 from server.context import AppContext
 from server.crypto import new_token, token_hash
 from server.events.types import EventType
@@ -157,21 +158,11 @@ async def _add_identity(
     )
 
 
-# built once (every widget request reads both): compiled once, cache key computed once
-_MERGED_INTO = sa.select(t.contacts.c.merged_into_id).where(t.contacts.c.id == sa.bindparam("id"))
+# built once (every widget request reads it): compiled once, cache key computed once
 _SESSION = sa.select(t.visitor_sessions).where(
     t.visitor_sessions.c.token_hash == sa.bindparam("hash"),
     t.visitor_sessions.c.inbox_id == sa.bindparam("inbox_id"),
 )
-
-
-async def follow_merges(conn: Any, contact_id: int) -> int:
-    for _ in range(20):  # merge chains are short; 20 guards against a cycle
-        row = (await conn.execute(_MERGED_INTO, {"id": contact_id})).one()
-        if row.merged_into_id is None:
-            return contact_id
-        contact_id = int(row.merged_into_id)
-    return contact_id
 
 
 async def visitor_for_token(ctx: AppContext, inbox_id: int, token: str) -> Visitor:

@@ -112,7 +112,7 @@ export function renderTrends(root, app) {
 /** A bucket's start (YYYY-MM-DD, the team's calendar day) in the reader's language:
  * "30 lis" / "30 Nov" per day or week, "lis 2026" / "Nov 2026" per month. `long`: the
  * table's and tooltips' fuller form. */
-export function bucketLabel(start, interval, long = false) {
+function bucketLabel(start, interval, long = false) {
   const [y, m, d] = String(start).split('-').map(Number);
   if (!y || !m) return String(start);
   const date = new Date(Date.UTC(y, m - 1, d || 1));
