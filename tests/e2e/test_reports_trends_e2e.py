@@ -156,3 +156,8 @@ async def test_periods_read_as_dates_in_the_readers_language(
         assert "15 lis" in axis, axis
         await page.select_option("#trend-interval", "month")
         await expect(period.first).to_contain_text("listopad 2026")
+        await page.fill("#trend-tz", "Mars/Base")  # refused in Polish, not the server's English
+        await page.click("form.filters button[type=submit]")
+        await expect(page.locator("#trend-status")).to_have_text(
+            "„Mars/Base” nie jest nazwą strefy czasowej (np. Europe/Warsaw)."
+        )

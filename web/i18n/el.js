@@ -742,6 +742,7 @@ export default {
  "onboarding.title": "Ξεκινήστε με την ομάδα σας",
  "onboarding.todo": "εκκρεμεί",
  "reports.allInboxes": "Όλες οι θυρίδες",
+ "reports.badZone": "Το «{zone}» δεν είναι όνομα ζώνης ώρας (π.χ. Europe/Athens).",
  "reports.chartEmpty": "Δεν υπάρχουν στοιχεία για γράφημα σε αυτή την περίοδο.",
  "reports.chartLabel": "{series} ανά περίοδο",
  "reports.col.csat": "CSAT (1–5)",

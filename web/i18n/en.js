@@ -742,6 +742,7 @@ export default {
  "onboarding.title": "Get your team started",
  "onboarding.todo": "to do",
  "reports.allInboxes": "All inboxes",
+ "reports.badZone": "{zone} is not a time zone name (e.g. Europe/Warsaw).",
  "reports.chartEmpty": "No figures to chart in this period.",
  "reports.chartLabel": "{series} per period",
  "reports.col.csat": "CSAT (1–5)",

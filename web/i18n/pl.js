@@ -760,6 +760,7 @@ export default {
  "onboarding.title": "Pierwsze kroki zespołu",
  "onboarding.todo": "do zrobienia",
  "reports.allInboxes": "Wszystkie skrzynki",
+ "reports.badZone": "„{zone}” nie jest nazwą strefy czasowej (np. Europe/Warsaw).",
  "reports.chartEmpty": "Brak danych do wykresu w tym okresie.",
  "reports.chartLabel": "{series} w okresach",
  "reports.col.csat": "CSAT (1–5)",

@@ -88,7 +88,14 @@ export function renderTrends(root, app) {
   replace(root, h('div', { class: 'page' }, reportTabs('trends'), h('h1', { text: t('reports.trends') }), form, status, body, drillHost));
 
   async function load() {
-    const p = { ...params(), interval: interval.value, tz: zone.value };
+    if (!knownZone(zone.value.trim())) {  // said in the reader's language, before asking
+      status.textContent = t('reports.badZone', { zone: zone.value });
+      status.className = 'error';
+      replace(body);
+      replace(drillHost);
+      return;
+    }
+    const p = { ...params(), interval: interval.value, tz: zone.value.trim() };
     csv.href = `/api/reports/trends${api.qs({ ...p, format: 'csv' })}`;
     csv.setAttribute('download', 'trends.csv');
     status.textContent = t('reports.loading');
@@ -102,6 +109,7 @@ export function renderTrends(root, app) {
       status.textContent = errorText(err, { tz: t('reports.zone'), interval: t('reports.per'), from: t('reports.from'), to: t('reports.to') });
       status.className = 'error';
       replace(body);
+      replace(drillHost);  // no hint about figures that are not there
     }
   }
   form.addEventListener('submit', (e) => { e.preventDefault(); load(); });
@@ -112,6 +120,16 @@ export function renderTrends(root, app) {
 /** A bucket's start (YYYY-MM-DD, the team's calendar day) in the reader's language:
  * "30 lis" / "30 Nov" per day or week, "lis 2026" / "Nov 2026" per month. `long`: the
  * table's and tooltips' fuller form. */
+/** Whether the browser knows this IANA time zone name (the server checks it too). */
+function knownZone(zone) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone !== '';
+  } catch (e) {
+    return false;
+  }
+}
+
 function bucketLabel(start, interval, long = false) {
   const [y, m, d] = String(start).split('-').map(Number);
   if (!y || !m) return String(start);
